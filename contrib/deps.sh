@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# NAME
+#   deps.sh - install the Debian packages cpr-milter needs
+# SUMMARY
+#   contrib/deps.sh
+# DESCRIPTION
+#   Installs everything needed to build, test and run the demo on Debian 12:
+#   the toolchain, the libraries, PostgreSQL and Postfix (the latter
+#   preseeded as "No configuration", so no system MTA is set up or started).
+#   Idempotent: packages already installed are skipped, and apt-get is not
+#   called at all when nothing is missing.
+set -euo pipefail
+
+PKGS=(
+  build-essential autoconf automake libtool pkg-config
+  libmilter-dev libpq-dev libcurl4-openssl-dev check
+  libgmime-3.0-dev libglib2.0-dev libjansson-dev libssl-dev
+  postgresql postgresql-client
+  postfix swaks miltertest
+  python3 procps iproute2 util-linux
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PKGS[@]} packages already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing packages: ${missing[*]}" >&2
+  echo "deps: run this script as root to install them" >&2
+  exit 1
+fi
+
+echo "deps: installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A test/demo machine must not become a mail server by accident.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,42 @@
+/*
+ * NAME
+ *   db - the milter's connection pool, circuit breaker and intake call
+ * SUMMARY
+ *   pool = db_pool_new(conninfo, size, timeout_ms);
+ *   st = db_intake(pool, msg, verdict, &res, err, sizeof err);
+ * DESCRIPTION
+ *   A fixed pool of libpq connections shared by the libmilter threads. Each
+ *   message is ONE round trip: a prepared SELECT ... FROM cpr.intake(...).
+ *   When a connection fails, the breaker opens: later calls fail at once
+ *   with DB_UNAVAILABLE while a background thread reconnects, so no SMTP
+ *   session waits through a connect timeout per message.
+ */
+#ifndef CPR_DB_H
+#define CPR_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "classify.h"
+#include "message.h"
+
+enum db_status { DB_OK, DB_UNAVAILABLE, DB_ERROR };
+
+struct intake_result {
+    char tracking[32];
+    char received_at[40];      /* RFC 3339 UTC with milliseconds */
+    char kind[16];
+    char category[32];
+    bool redelivery;
+    double db_ms;
+};
+
+struct db_pool;
+
+struct db_pool *db_pool_new(const char *conninfo, int size, long long timeout_ms);
+void db_pool_free(struct db_pool *pool);
+enum db_status db_intake(struct db_pool *pool, const struct cpr_message *m,
+                         const struct cpr_verdict *v, struct intake_result *res,
+                         char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * NAME
+ *   message - what the milter collects about one message
+ * SUMMARY
+ *   m = message_new(); message_add_header(m, name, value); ...
+ *   message_body_update(m, chunk, len); message_finish(m);
+ * DESCRIPTION
+ *   Owns struct cpr_message: envelope, connection facts, a bounded list of
+ *   headers, and a SHA-256 of the body computed while streaming. Milter
+ *   callbacks only collect into it; classify and db take it read-only.
+ *   message_finish() derives Message-ID, the decoded (UTF-8) Subject,
+ *   In-Reply-To and References from the headers.
+ */
+#ifndef CPR_MESSAGE_H
+#define CPR_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MESSAGE_MAX_HEADERS      1000      /* headers kept per message */
+#define MESSAGE_MAX_HEADER_BYTES (256 * 1024) /* header bytes kept */
+#define MESSAGE_MAX_RCPTS        1000
+#define MESSAGE_MAX_REFERENCES   100
+
+struct cpr_header {
+    char *name;
+    char *value;
+};
+
+struct cpr_message {
+    /* connection */
+    char *client_addr;
+    char *client_name;
+    char *helo;
+    char *daemon_name;
+    char *auth_authen;
+    /* envelope */
+    char *queue_id;
+    char *env_from;            /* without <>; "" for the null sender */
+    char **rcpts;              /* NULL-terminated */
+    size_t nrcpts;
+    bool has_cpr_rcpt;
+    /* headers */
+    struct cpr_header *headers;
+    size_t nheaders;
+    size_t header_bytes;
+    bool headers_truncated;
+    /* body */
+    void *sha_ctx;             /* EVP_MD_CTX *, private */
+    long long body_bytes;
+    unsigned char body_sha256[32];
+    /* derived by message_finish() */
+    char *message_id;          /* without <>, or NULL */
+    char *subject;             /* decoded UTF-8, or NULL */
+    char *in_reply_to;         /* without <>, or NULL */
+    char **references;         /* NULL-terminated, without <> */
+    size_t nreferences;
+};
+
+struct cpr_message *message_new(void);
+void message_free(struct cpr_message *m);
+/* Frees the per-message state but keeps the connection facts. */
+void message_reset(struct cpr_message *m);
+
+void message_set(char **field, const char *value);
+bool message_add_rcpt(struct cpr_message *m, const char *rcpt);
+bool message_add_header(struct cpr_message *m, const char *name, const char *value);
+bool message_body_update(struct cpr_message *m, const void *buf, size_t len);
+bool message_finish(struct cpr_message *m);
+
+/* First header of that name (case-insensitive), or NULL. */
+const char *message_header(const struct cpr_message *m, const char *name);
+/* Number of headers of that name. */
+size_t message_header_count(const struct cpr_message *m, const char *name);
+
+#endif
