@@ -137,7 +137,13 @@ BEGIN
         RAISE EXCEPTION 'cpr: the receipt time of %.% id % is immutable',
             TG_TABLE_SCHEMA, TG_TABLE_NAME, OLD.id;
     END IF;
-    IF TG_TABLE_NAME = 'cases' AND NEW.tracking IS DISTINCT FROM OLD.tracking THEN
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION cpr.guard_case() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.tracking IS DISTINCT FROM OLD.tracking THEN
         RAISE EXCEPTION 'cpr: the tracking number of case % is immutable', OLD.id;
     END IF;
     RETURN NEW;
@@ -146,6 +152,8 @@ $$;
 
 CREATE TRIGGER cases_guard BEFORE UPDATE ON cpr.cases
     FOR EACH ROW EXECUTE FUNCTION cpr.guard_receipt();
+CREATE TRIGGER cases_guard_tracking BEFORE UPDATE ON cpr.cases
+    FOR EACH ROW EXECUTE FUNCTION cpr.guard_case();
 CREATE TRIGGER cases_no_delete BEFORE DELETE ON cpr.cases
     FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 CREATE TRIGGER messages_guard BEFORE UPDATE ON cpr.messages
