@@ -69,6 +69,10 @@ bool message_add_header(struct cpr_message *m, const char *name, const char *val
 bool message_body_update(struct cpr_message *m, const void *buf, size_t len);
 bool message_finish(struct cpr_message *m);
 
+/* RFC 2047-decode a header value to valid UTF-8 with every control
+ * character (CR, LF, TAB, ...) replaced by a space. Caller frees. */
+char *message_decode_header(const char *raw);
+
 /* First header of that name (case-insensitive), or NULL. */
 const char *message_header(const struct cpr_message *m, const char *name);
 /* Number of headers of that name. */

@@ -1,0 +1,476 @@
+/*
+ * NAME
+ *   db - the milter's connection pool, circuit breaker and intake call
+ * DESCRIPTION
+ *   Owns the libpq connections of cpr-milter. A slot is taken under the
+ *   pool mutex, used without it, and given back. Each call runs the
+ *   prepared cpr.intake statement asynchronously and waits on the socket
+ *   with a deadline, so neither a dead server nor a slow one can hold an
+ *   SMTP session past db_timeout. A broken connection opens the breaker
+ *   (breaker.c); a reconnect thread probes with backoff and, on success,
+ *   closes it and discards the other idle connections, which are likely
+ *   just as dead. List arguments go to SQL as JSON built with jansson.
+ * DIAGNOSTICS
+ *   DB_UNAVAILABLE: breaker open, pool exhausted, connect or I/O failure.
+ *   DB_ERROR: the server answered with an error (or timed out a statement).
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <glib.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "breaker.h"
+#include "log.h"
+
+#define DB_RETRY_MS      500     /* first reconnect probe backoff */
+#define DB_MAX_RETRY_MS  10000   /* reconnect backoff cap */
+#define DB_INTAKE_PARAMS 18
+#define DB_INTAKE_STMT   "cpr_intake"
+#define DB_INTAKE_SQL \
+    "SELECT tracking, received_at, kind, category, redelivery FROM cpr.intake(" \
+    "$1, $2, $3, $4::jsonb, $5, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, " \
+    "$13, $14::bigint, $15, $16, $17::jsonb, $18::jsonb)"
+
+struct db_slot {
+    PGconn *conn;
+    bool busy;
+};
+
+struct db_pool {
+    char *conninfo;
+    int size;
+    long long timeout_ms;
+    pthread_mutex_t mu;
+    pthread_cond_t slot_cv;     /* a slot was freed */
+    pthread_cond_t probe_cv;    /* the breaker opened, or stop */
+    struct db_slot *slots;
+    struct breaker breaker;
+    pthread_t prober;
+    bool stop;
+};
+
+static long long
+db_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+db_deadline(struct timespec *ts, long long ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Connect with the pool's timeouts and prepare the intake statement. */
+static PGconn *
+db_connect(const struct db_pool *pool, char *err, size_t errlen)
+{
+    char ctimeout[32], stimeout[32];
+    const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+    const char *vals[] = { pool->conninfo, ctimeout, "cpr-milter", NULL };
+    const char *set[] = { stimeout };
+    PGconn *conn;
+    PGresult *res;
+    bool ok;
+
+    snprintf(ctimeout, sizeof(ctimeout), "%lld",
+             pool->timeout_ms < 2000 ? 2 : (pool->timeout_ms + 999) / 1000);
+    snprintf(stimeout, sizeof(stimeout), "%lldms", pool->timeout_ms);
+    conn = PQconnectdbParams(keys, vals, 1);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "connect: %s",
+                 conn ? PQerrorMessage(conn) : "out of memory");
+        PQfinish(conn);
+        return NULL;
+    }
+    res = PQexecParams(conn, "SELECT set_config('statement_timeout', $1, false)",
+                       1, NULL, set, NULL, NULL, 0);
+    ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    res = ok ? PQprepare(conn, DB_INTAKE_STMT, DB_INTAKE_SQL, 0, NULL) : NULL;
+    ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        snprintf(err, errlen, "prepare: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+/* Drop the idle connections; they died with the server that just came back. */
+static void
+db_reset_idle(struct db_pool *pool)
+{
+    for (int i = 0; i < pool->size; i++)
+        if (!pool->slots[i].busy && pool->slots[i].conn != NULL) {
+            PQfinish(pool->slots[i].conn);
+            pool->slots[i].conn = NULL;
+        }
+}
+
+static void
+db_probe_once(struct db_pool *pool)
+{
+    char err[512];
+    PGconn *conn;
+
+    pthread_mutex_unlock(&pool->mu);
+    conn = db_connect(pool, err, sizeof(err));
+    pthread_mutex_lock(&pool->mu);
+    if (conn == NULL) {
+        breaker_probe_failed(&pool->breaker, db_now_ms());
+        log_warn("database still unavailable: %s", err);
+        return;
+    }
+    db_reset_idle(pool);
+    for (int i = 0; i < pool->size && conn != NULL; i++)
+        if (!pool->slots[i].busy && pool->slots[i].conn == NULL) {
+            pool->slots[i].conn = conn;
+            conn = NULL;
+        }
+    PQfinish(conn);
+    breaker_success(&pool->breaker);
+    log_info("database available again; circuit breaker closed");
+}
+
+static void *
+db_prober(void *arg)
+{
+    struct db_pool *pool = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&pool->mu);
+    while (!pool->stop) {
+        long long now = db_now_ms();
+
+        if (breaker_allow(&pool->breaker)) {
+            pthread_cond_wait(&pool->probe_cv, &pool->mu);
+        } else if (breaker_probe_due(&pool->breaker, now)) {
+            db_probe_once(pool);
+        } else {
+            db_deadline(&ts, pool->breaker.next_probe_at - now);
+            pthread_cond_timedwait(&pool->probe_cv, &pool->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return NULL;
+}
+
+struct db_pool *
+db_pool_new(const char *conninfo, int size, long long timeout_ms)
+{
+    struct db_pool *pool = calloc(1, sizeof(*pool));
+    pthread_condattr_t attr;
+
+    if (pool == NULL || size < 1)
+        goto fail;
+    pool->conninfo = strdup(conninfo);
+    pool->slots = calloc((size_t)size, sizeof(struct db_slot));
+    if (pool->conninfo == NULL || pool->slots == NULL)
+        goto fail;
+    pool->size = size;
+    pool->timeout_ms = timeout_ms;
+    breaker_init(&pool->breaker, DB_RETRY_MS, DB_MAX_RETRY_MS);
+    pthread_mutex_init(&pool->mu, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool->slot_cv, &attr);
+    pthread_cond_init(&pool->probe_cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&pool->prober, NULL, db_prober, pool) == 0)
+        return pool;
+    pthread_mutex_destroy(&pool->mu);
+    pthread_cond_destroy(&pool->slot_cv);
+    pthread_cond_destroy(&pool->probe_cv);
+fail:
+    if (pool) {
+        free(pool->conninfo);
+        free(pool->slots);
+    }
+    free(pool);
+    return NULL;
+}
+
+void
+db_pool_free(struct db_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    pthread_mutex_lock(&pool->mu);
+    pool->stop = true;
+    pthread_cond_broadcast(&pool->probe_cv);
+    pthread_mutex_unlock(&pool->mu);
+    pthread_join(pool->prober, NULL);
+    for (int i = 0; i < pool->size; i++)
+        PQfinish(pool->slots[i].conn);
+    pthread_mutex_destroy(&pool->mu);
+    pthread_cond_destroy(&pool->slot_cv);
+    pthread_cond_destroy(&pool->probe_cv);
+    free(pool->slots);
+    free(pool->conninfo);
+    free(pool);
+}
+
+/* Take a free slot, waiting at most the pool timeout. NULL: unavailable. */
+static struct db_slot *
+db_slot_take(struct db_pool *pool, char *err, size_t errlen)
+{
+    struct timespec ts;
+    struct db_slot *slot = NULL;
+
+    db_deadline(&ts, pool->timeout_ms);
+    pthread_mutex_lock(&pool->mu);
+    while (slot == NULL && breaker_allow(&pool->breaker)) {
+        for (int i = 0; i < pool->size && slot == NULL; i++)
+            if (!pool->slots[i].busy)
+                slot = &pool->slots[i];
+        if (slot == NULL
+            && pthread_cond_timedwait(&pool->slot_cv, &pool->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    if (slot != NULL)
+        slot->busy = true;
+    else
+        snprintf(err, errlen, breaker_allow(&pool->breaker)
+                 ? "all %d database connections busy" : "circuit breaker open",
+                 pool->size);
+    pthread_mutex_unlock(&pool->mu);
+    return slot;
+}
+
+/* Give the slot back; a connection failure drops it and opens the breaker. */
+static void
+db_slot_give(struct db_pool *pool, struct db_slot *slot, bool conn_failed)
+{
+    pthread_mutex_lock(&pool->mu);
+    if (conn_failed) {
+        PQfinish(slot->conn);
+        slot->conn = NULL;
+        if (breaker_allow(&pool->breaker))
+            log_warn("database connection failed; circuit breaker open");
+        breaker_failure(&pool->breaker, db_now_ms());
+        pthread_cond_broadcast(&pool->probe_cv);
+    }
+    slot->busy = false;
+    pthread_cond_signal(&pool->slot_cv);
+    pthread_mutex_unlock(&pool->mu);
+}
+
+/* Wait for the result with a deadline; NULL on timeout or I/O failure. */
+static PGresult *
+db_await(PGconn *conn, long long timeout_ms)
+{
+    long long deadline = db_now_ms() + timeout_ms;
+    struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
+    PGresult *res, *last = NULL;
+
+    while (PQisBusy(conn)) {
+        long long left = deadline - db_now_ms();
+
+        if (left <= 0 || poll(&pfd, 1, (int)left) < 0 || !PQconsumeInput(conn))
+            return NULL;
+    }
+    while ((res = PQgetResult(conn)) != NULL) {
+        PQclear(last);
+        last = res;
+    }
+    return last;
+}
+
+static char *
+db_json_strv(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    char *s;
+
+    for (size_t i = 0; i < n; i++) {
+        char *valid = g_utf8_make_valid(v[i], -1);
+
+        json_array_append_new(a, json_string(valid));
+        g_free(valid);
+    }
+    s = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return s;
+}
+
+static char *
+db_json_headers(const struct cpr_message *m)
+{
+    json_t *a = json_array();
+    char *s;
+
+    for (size_t i = 0; i < m->nheaders; i++) {
+        char *n = g_utf8_make_valid(m->headers[i].name, -1);
+        char *v = g_utf8_make_valid(m->headers[i].value, -1);
+
+        json_array_append_new(a, json_pack("[ss]", n, v));
+        g_free(n);
+        g_free(v);
+    }
+    s = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return s;
+}
+
+/* The parameters of one intake call; text is made valid UTF-8. */
+struct db_params {
+    char *owned[DB_INTAKE_PARAMS];
+    const char *values[DB_INTAKE_PARAMS];
+};
+
+static void
+db_param(struct db_params *p, int i, const char *s)
+{
+    p->owned[i] = s ? g_utf8_make_valid(s, -1) : NULL;
+    p->values[i] = p->owned[i];
+}
+
+static void
+db_param_json(struct db_params *p, int i, char *json)
+{
+    p->owned[i] = json ? g_strdup(json) : g_strdup("[]");
+    p->values[i] = p->owned[i];
+    free(json);
+}
+
+static void
+db_params_build(struct db_params *p, const struct cpr_message *m,
+                const struct cpr_verdict *v)
+{
+    static const char *const list_flag[] = { "list" };
+    char hex[65], bytes[32];
+
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", m->body_sha256[i]);
+    snprintf(bytes, sizeof(bytes), "%lld", m->body_bytes);
+    db_param(p, 0, m->queue_id);
+    db_param(p, 1, m->message_id);
+    db_param(p, 2, m->in_reply_to);
+    db_param_json(p, 3, db_json_strv(m->references, m->nreferences));
+    db_param(p, 4, m->env_from ? m->env_from : "");
+    db_param_json(p, 5, db_json_strv(m->rcpts, m->nrcpts));
+    db_param(p, 6, m->client_addr);
+    db_param(p, 7, m->client_name);
+    db_param(p, 8, m->helo);
+    db_param(p, 9, m->auth_authen);
+    db_param(p, 10, m->subject);
+    db_param_json(p, 11, db_json_headers(m));
+    db_param(p, 12, hex);
+    db_param(p, 13, bytes);
+    db_param(p, 14, v->kind == KIND_AUTOMATED ? "automated" : "new-report");
+    db_param(p, 15, v->category);
+    db_param_json(p, 16, db_json_strv((char *const *)list_flag,
+                                      (v->flags & VERDICT_FLAG_LIST) ? 1 : 0));
+    db_param_json(p, 17, db_json_strv((char *const *)v->reasons, v->nreasons));
+}
+
+static void
+db_params_free(struct db_params *p)
+{
+    for (int i = 0; i < DB_INTAKE_PARAMS; i++)
+        g_free(p->owned[i]);
+}
+
+static bool
+db_copy(char *dst, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= len)
+        return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+static enum db_status
+db_read_result(PGresult *res, struct intake_result *out, char *err, size_t errlen)
+{
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1
+        || PQnfields(res) != 5) {
+        snprintf(err, errlen, "intake: %s",
+                 res ? PQresultErrorMessage(res) : "no result");
+        return DB_ERROR;
+    }
+    if (!db_copy(out->tracking, sizeof(out->tracking), PQgetvalue(res, 0, 0))
+        || !db_copy(out->received_at, sizeof(out->received_at), PQgetvalue(res, 0, 1))
+        || !db_copy(out->kind, sizeof(out->kind), PQgetvalue(res, 0, 2))
+        || !db_copy(out->category, sizeof(out->category), PQgetvalue(res, 0, 3))) {
+        snprintf(err, errlen, "intake: oversized result field");
+        return DB_ERROR;
+    }
+    out->redelivery = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+    return DB_OK;
+}
+
+static enum db_status
+db_run_intake(struct db_pool *pool, PGconn *conn, struct db_params *p,
+              struct intake_result *res, char *err, size_t errlen)
+{
+    PGresult *r;
+    enum db_status st;
+
+    if (!PQsendQueryPrepared(conn, DB_INTAKE_STMT, DB_INTAKE_PARAMS, p->values,
+                             NULL, NULL, 0)) {
+        snprintf(err, errlen, "send: %s", PQerrorMessage(conn));
+        return DB_UNAVAILABLE;
+    }
+    r = db_await(conn, pool->timeout_ms);
+    if (r == NULL) {
+        snprintf(err, errlen, "no answer within %lld ms: %s", pool->timeout_ms,
+                 PQerrorMessage(conn));
+        return DB_UNAVAILABLE;
+    }
+    st = db_read_result(r, res, err, errlen);
+    PQclear(r);
+    if (st != DB_OK && PQstatus(conn) != CONNECTION_OK)
+        st = DB_UNAVAILABLE;
+    return st;
+}
+
+enum db_status
+db_intake(struct db_pool *pool, const struct cpr_message *m,
+          const struct cpr_verdict *v, struct intake_result *res,
+          char *err, size_t errlen)
+{
+    struct timespec t0, t1;
+    struct db_params p = { { 0 }, { 0 } };
+    struct db_slot *slot;
+    enum db_status st;
+
+    memset(res, 0, sizeof(*res));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((slot = db_slot_take(pool, err, errlen)) == NULL)
+        return DB_UNAVAILABLE;
+    if (slot->conn == NULL && (slot->conn = db_connect(pool, err, errlen)) == NULL) {
+        db_slot_give(pool, slot, true);
+        return DB_UNAVAILABLE;
+    }
+    db_params_build(&p, m, v);
+    st = db_run_intake(pool, slot->conn, &p, res, err, errlen);
+    db_params_free(&p);
+    db_slot_give(pool, slot, st == DB_UNAVAILABLE);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    res->db_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3
+                 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    return st;
+}

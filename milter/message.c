@@ -1,0 +1,281 @@
+/*
+ * NAME
+ *   message - what the milter collects about one message
+ * DESCRIPTION
+ *   Owns struct cpr_message (see message.h). Everything kept is bounded by
+ *   the MESSAGE_MAX_* constants; past a bound the rest is counted, not kept,
+ *   and the message is still delivered and recorded. The body is never
+ *   kept here, only its SHA-256 and length. GMime decodes the Subject
+ *   (RFC 2047) to UTF-8; control characters in it become spaces, so no
+ *   decoded CR or LF can ever reach a header we write.
+ * DIAGNOSTICS
+ *   Functions return false on allocation or OpenSSL failure.
+ */
+#include "message.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+#include <openssl/evp.h>
+
+static pthread_once_t message_once = PTHREAD_ONCE_INIT;
+
+static void
+message_lib_init(void)
+{
+    g_mime_init();
+}
+
+struct cpr_message *
+message_new(void)
+{
+    pthread_once(&message_once, message_lib_init);
+    return calloc(1, sizeof(struct cpr_message));
+}
+
+void
+message_set(char **field, const char *value)
+{
+    free(*field);
+    *field = value ? strdup(value) : NULL;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void
+message_reset(struct cpr_message *m)
+{
+    message_set(&m->queue_id, NULL);
+    message_set(&m->env_from, NULL);
+    message_set(&m->auth_authen, NULL);
+    strv_free(m->rcpts, m->nrcpts);
+    m->rcpts = NULL;
+    m->nrcpts = 0;
+    m->has_cpr_rcpt = false;
+    for (size_t i = 0; i < m->nheaders; i++) {
+        free(m->headers[i].name);
+        free(m->headers[i].value);
+    }
+    free(m->headers);
+    m->headers = NULL;
+    m->nheaders = 0;
+    m->header_bytes = 0;
+    m->headers_truncated = false;
+    EVP_MD_CTX_free(m->sha_ctx);
+    m->sha_ctx = NULL;
+    m->body_bytes = 0;
+    memset(m->body_sha256, 0, sizeof(m->body_sha256));
+    message_set(&m->message_id, NULL);
+    message_set(&m->subject, NULL);
+    message_set(&m->in_reply_to, NULL);
+    strv_free(m->references, m->nreferences);
+    m->references = NULL;
+    m->nreferences = 0;
+}
+
+void
+message_free(struct cpr_message *m)
+{
+    if (m == NULL)
+        return;
+    message_reset(m);
+    free(m->client_addr);
+    free(m->client_name);
+    free(m->helo);
+    free(m->daemon_name);
+    free(m);
+}
+
+/* Append s to a NULL-terminated vector of at most max entries. */
+static bool
+strv_push(char ***v, size_t *n, size_t max, const char *s)
+{
+    char **nv;
+
+    if (*n >= max)
+        return false;
+    nv = realloc(*v, (*n + 2) * sizeof(char *));
+    if (nv == NULL)
+        return false;
+    *v = nv;
+    if ((nv[*n] = strdup(s)) == NULL)
+        return false;
+    nv[++*n] = NULL;
+    return true;
+}
+
+bool
+message_add_rcpt(struct cpr_message *m, const char *rcpt)
+{
+    return strv_push(&m->rcpts, &m->nrcpts, MESSAGE_MAX_RCPTS, rcpt);
+}
+
+bool
+message_add_header(struct cpr_message *m, const char *name, const char *value)
+{
+    size_t len = strlen(name) + strlen(value);
+    struct cpr_header *nh;
+
+    if (m->nheaders >= MESSAGE_MAX_HEADERS
+        || m->header_bytes + len > MESSAGE_MAX_HEADER_BYTES) {
+        m->headers_truncated = true;
+        return true;
+    }
+    nh = realloc(m->headers, (m->nheaders + 1) * sizeof(*nh));
+    if (nh == NULL)
+        return false;
+    m->headers = nh;
+    nh[m->nheaders].name = strdup(name);
+    nh[m->nheaders].value = strdup(value);
+    if (nh[m->nheaders].name == NULL || nh[m->nheaders].value == NULL) {
+        free(nh[m->nheaders].name);
+        free(nh[m->nheaders].value);
+        return false;
+    }
+    m->nheaders++;
+    m->header_bytes += len;
+    return true;
+}
+
+bool
+message_body_update(struct cpr_message *m, const void *buf, size_t len)
+{
+    if (m->sha_ctx == NULL) {
+        if ((m->sha_ctx = EVP_MD_CTX_new()) == NULL)
+            return false;
+        if (EVP_DigestInit_ex(m->sha_ctx, EVP_sha256(), NULL) != 1)
+            return false;
+    }
+    m->body_bytes += (long long)len;
+    return EVP_DigestUpdate(m->sha_ctx, buf, len) == 1;
+}
+
+const char *
+message_header(const struct cpr_message *m, const char *name)
+{
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (strcasecmp(m->headers[i].name, name) == 0)
+            return m->headers[i].value;
+    return NULL;
+}
+
+size_t
+message_header_count(const struct cpr_message *m, const char *name)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (strcasecmp(m->headers[i].name, name) == 0)
+            n++;
+    return n;
+}
+
+/* Copy the first <...> token starting at or after *p, advancing *p.
+ * Returns NULL when there is none. */
+static char *
+message_next_msgid(const char **p)
+{
+    const char *lt = strchr(*p, '<');
+    const char *gt;
+
+    if (lt == NULL || (gt = strchr(lt + 1, '>')) == NULL)
+        return NULL;
+    *p = gt + 1;
+    if (gt == lt + 1)
+        return strdup("");
+    return strndup(lt + 1, (size_t)(gt - lt - 1));
+}
+
+/* The msg-id in a Message-ID or In-Reply-To value, without <>; a value
+ * with no angle brackets is taken whole, trimmed. */
+static char *
+message_msgid(const char *value)
+{
+    const char *p = value;
+    char *id = message_next_msgid(&p);
+    size_t len;
+
+    if (id != NULL || value == NULL)
+        return id;
+    while (isspace((unsigned char)*value))
+        value++;
+    len = strlen(value);
+    while (len > 0 && isspace((unsigned char)value[len - 1]))
+        len--;
+    return len ? strndup(value, len) : NULL;
+}
+
+static bool
+message_parse_references(struct cpr_message *m, const char *value)
+{
+    const char *p = value;
+    char *id;
+
+    while ((id = message_next_msgid(&p)) != NULL) {
+        bool ok = *id == '\0'
+                  || strv_push(&m->references, &m->nreferences,
+                               MESSAGE_MAX_REFERENCES, id);
+        free(id);
+        if (!ok)
+            break;
+    }
+    return true;
+}
+
+/* Decode RFC 2047, make valid UTF-8, and turn control characters into
+ * spaces. The result never contains CR, LF or NUL. */
+char *
+message_decode_header(const char *raw)
+{
+    char *unfolded = strdup(raw), *decoded, *valid;
+
+    if (unfolded == NULL)
+        return NULL;
+    for (char *s = unfolded; *s; s++)
+        if (*s == '\r' || *s == '\n')
+            *s = ' ';
+    decoded = g_mime_utils_header_decode_text(NULL, unfolded);
+    free(unfolded);
+    if (decoded == NULL)
+        return NULL;
+    valid = g_utf8_make_valid(decoded, -1);
+    g_free(decoded);
+    for (unsigned char *s = (unsigned char *)valid; *s; s++)
+        if (*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+    unfolded = strdup(valid);
+    g_free(valid);
+    return unfolded;
+}
+
+bool
+message_finish(struct cpr_message *m)
+{
+    unsigned int len = 0;
+    const char *v;
+
+    if (m->sha_ctx == NULL && !message_body_update(m, "", 0))
+        return false;
+    if (EVP_DigestFinal_ex(m->sha_ctx, m->body_sha256, &len) != 1 || len != 32)
+        return false;
+    if ((v = message_header(m, "Message-ID")) != NULL)
+        m->message_id = message_msgid(v);
+    if ((v = message_header(m, "In-Reply-To")) != NULL)
+        m->in_reply_to = message_msgid(v);
+    if ((v = message_header(m, "References")) != NULL)
+        message_parse_references(m, v);
+    if ((v = message_header(m, "Subject")) != NULL
+        && (m->subject = message_decode_header(v)) == NULL)
+        return false;
+    return true;
+}
