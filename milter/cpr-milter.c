@@ -1,0 +1,218 @@
+/*
+ * NAME
+ *   cpr-milter - stamp Certificate Problem Reports into PostgreSQL before 250
+ * SUMMARY
+ *   cpr-milter [-f] [-n] [-c FILE] [-V]
+ * DESCRIPTION
+ *   Start-up and signals only; the callbacks live in filter.c. Order
+ *   matters: load the config, open the milter socket, daemonize, drop
+ *   privileges, then start threads (fork would lose them). SIGUSR1 reloads
+ *   the config from a thread of our own (libmilter owns SIGHUP, SIGINT and
+ *   SIGTERM; SIGTERM makes smfi_main return and we shut down cleanly).
+ *   Database and socket settings need a restart; a reload says so.
+ * DIAGNOSTICS
+ *   Exit 0 on a clean stop or a good -n check, 78 (EX_CONFIG) for a bad
+ *   config, 1 for other start-up failures.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <libmilter/mfapi.h>
+
+#include "config.h"
+#include "db.h"
+#include "filter.h"
+#include "log.h"
+
+#define DEFAULT_CONFIG CPR_SYSCONFDIR "/cpr-milter.conf"
+
+struct options {
+    const char *config;
+    bool foreground;
+    bool check_only;
+};
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp, "usage: cpr-milter [-f] [-n] [-c FILE] [-V]\n"
+                "  -c FILE  config file (default %s)\n"
+                "  -f       stay in the foreground and log to stderr\n"
+                "  -n       check the config and exit\n"
+                "  -V       print the version and exit\n", DEFAULT_CONFIG);
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+    int ch;
+
+    o->config = DEFAULT_CONFIG;
+    while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+        switch (ch) {
+        case 'c': o->config = optarg; break;
+        case 'f': o->foreground = true; break;
+        case 'n': o->check_only = true; break;
+        case 'V': printf("cpr-milter %s\n", PACKAGE_VERSION); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); exit(64);
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        exit(64);
+    }
+}
+
+static struct cpr_config *
+load_config(const char *path)
+{
+    char *err = NULL;
+    struct cpr_config *cfg = config_load(path, &err);
+
+    if (cfg != NULL && !config_check_milter(cfg, &err)) {
+        config_free(cfg);
+        cfg = NULL;
+    }
+    if (cfg == NULL) {
+        log_error("%s", err ? err : "cannot load config");
+        g_free(err);
+    }
+    return cfg;
+}
+
+/* The socket belongs to the run-time user, so the MTA's group can use it. */
+static void
+drop_privileges(const char *user, const char *socket_spec)
+{
+    struct passwd *pw;
+    const char *path = NULL;
+
+    if (user == NULL || *user == '\0') {
+        if (geteuid() == 0)
+            log_warn("running as root: set [milter] user");
+        return;
+    }
+    if ((pw = getpwnam(user)) == NULL)
+        log_fatal(CPR_EX_CONFIG, "[milter] user: no such user \"%s\"", user);
+    if (strncmp(socket_spec, "unix:", 5) == 0)
+        path = socket_spec + 5;
+    else if (strncmp(socket_spec, "local:", 6) == 0)
+        path = socket_spec + 6;
+    if (path && chown(path, pw->pw_uid, pw->pw_gid) != 0)
+        log_warn("chown %s: %s", path, strerror(errno));
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
+        || setuid(pw->pw_uid) != 0)
+        log_fatal(1, "cannot become user %s: %s", user, strerror(errno));
+}
+
+static void
+warn_restart_only(const struct cpr_config *old, const struct cpr_config *new)
+{
+    if (strcmp(old->milter_socket, new->milter_socket) != 0
+        || strcmp(config_conninfo(old, PROGRAM_MILTER), config_conninfo(new, PROGRAM_MILTER)) != 0
+        || old->db_pool_size != new->db_pool_size
+        || old->db_timeout_ms != new->db_timeout_ms
+        || strcmp(old->milter_user, new->milter_user) != 0)
+        log_warn("reload: socket, user and database settings take effect only after a restart");
+}
+
+struct reloader {
+    const char *path;
+    struct cpr_config *started_with;   /* read-only copy of the start-up settings */
+    sigset_t set;
+};
+
+static void *
+reload_loop(void *arg)
+{
+    struct reloader *r = arg;
+    int sig;
+
+    for (;;) {
+        struct cpr_config *cfg;
+
+        if (sigwait(&r->set, &sig) != 0)
+            continue;
+        if ((cfg = load_config(r->path)) == NULL) {
+            log_error("reload failed; keeping the running config");
+            continue;
+        }
+        warn_restart_only(r->started_with, cfg);
+        filter_reload(cfg);
+        log_info("config reloaded from %s", r->path);
+    }
+    return NULL;
+}
+
+static void
+start_reloader(struct reloader *r)
+{
+    pthread_t tid;
+
+    /* Blocked in every thread created after this; only reload_loop takes it. */
+    sigemptyset(&r->set);
+    sigaddset(&r->set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &r->set, NULL);
+    if (pthread_create(&tid, NULL, reload_loop, r) != 0)
+        log_fatal(1, "cannot start the reload thread");
+    pthread_detach(tid);
+}
+
+static void
+open_socket(const struct cpr_config *cfg)
+{
+    if (smfi_setconn(cfg->milter_socket) != MI_SUCCESS
+        || smfi_register(filter_desc) != MI_SUCCESS)
+        log_fatal(1, "cannot register the milter on %s", cfg->milter_socket);
+    if (smfi_opensocket(true) != MI_SUCCESS)
+        log_fatal(1, "cannot open milter socket %s", cfg->milter_socket);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options o = { 0 };
+    struct reloader r = { 0 };
+    struct cpr_config *cfg;
+    struct db_pool *pool;
+    int rc;
+
+    parse_options(argc, argv, &o);
+    log_init("cpr-milter", o.foreground || o.check_only);
+    if ((cfg = load_config(o.config)) == NULL || (r.started_with = load_config(o.config)) == NULL)
+        return CPR_EX_CONFIG;
+    if (o.check_only) {
+        printf("cpr-milter: %s: config OK\n", o.config);
+        return 0;
+    }
+    open_socket(cfg);
+    if (!o.foreground && daemon(0, 0) != 0)
+        log_fatal(1, "daemon: %s", strerror(errno));
+    drop_privileges(cfg->milter_user, cfg->milter_socket);
+    r.path = o.config;
+    start_reloader(&r);
+    pool = db_pool_new(config_conninfo(cfg, PROGRAM_MILTER), (int)cfg->db_pool_size,
+                       cfg->db_timeout_ms);
+    if (pool == NULL)
+        log_fatal(1, "cannot create the database pool");
+    filter_setup(pool, cfg);
+    log_info("cpr-milter %s listening on %s", PACKAGE_VERSION, r.started_with->milter_socket);
+    rc = smfi_main();
+    log_info("cpr-milter stopping");
+    filter_shutdown();
+    db_pool_free(pool);
+    config_free(r.started_with);
+    return rc == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,392 @@
+/*
+ * NAME
+ *   filter - the libmilter callbacks of cpr-milter
+ * DESCRIPTION
+ *   Negotiates only the steps it needs (no EOH, no unknown commands) and
+ *   asks for {daemon_name}, {auth_authen} and {i}. Mail with no CPR
+ *   recipient is accepted at DATA, once every recipient is known, so its
+ *   body is never sent to us. Never ACCEPT at RCPT: Postfix would stop
+ *   calling us for the rest of the message. At end of message: one
+ *   db_intake() round trip; on failure 451 4.3.0 and TEMPFAIL, never a
+ *   reject or discard. On success: strip every incoming X-CPR-* header,
+ *   add ours, and tag the Subject.
+ * DIAGNOSTICS
+ *   One log line per recorded message: queue, tracking, kind, category and
+ *   database time. Failures log the queue id and the database error.
+ */
+#include "filter.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "address.h"
+#include "classify.h"
+#include "log.h"
+#include "message.h"
+#include "tracking.h"
+
+#define FILTER_HEADER_PREFIX "X-CPR-"
+#define FILTER_TEMPFAIL_TEXT "CPR intake temporarily unavailable, please retry"
+
+struct snapshot {
+    struct cpr_config *cfg;
+    int refs;
+};
+
+struct conn {
+    struct snapshot *snap;
+    struct cpr_message *msg;
+};
+
+static pthread_mutex_t filter_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot *filter_current;
+static struct db_pool *filter_pool;
+
+static struct snapshot *
+snapshot_get(void)
+{
+    struct snapshot *s;
+
+    pthread_mutex_lock(&filter_mu);
+    s = filter_current;
+    s->refs++;
+    pthread_mutex_unlock(&filter_mu);
+    return s;
+}
+
+static void
+snapshot_put(struct snapshot *s)
+{
+    bool last;
+
+    pthread_mutex_lock(&filter_mu);
+    last = --s->refs == 0;
+    pthread_mutex_unlock(&filter_mu);
+    if (last) {
+        config_free(s->cfg);
+        free(s);
+    }
+}
+
+void
+filter_reload(struct cpr_config *cfg)
+{
+    struct snapshot *s = calloc(1, sizeof(*s)), *old;
+
+    if (s == NULL) {
+        log_error("reload: out of memory; keeping the old config");
+        config_free(cfg);
+        return;
+    }
+    s->cfg = cfg;
+    s->refs = 1;
+    pthread_mutex_lock(&filter_mu);
+    old = filter_current;
+    filter_current = s;
+    pthread_mutex_unlock(&filter_mu);
+    if (old)
+        snapshot_put(old);
+}
+
+void
+filter_setup(struct db_pool *pool, struct cpr_config *cfg)
+{
+    filter_pool = pool;
+    filter_reload(cfg);
+}
+
+void
+filter_shutdown(void)
+{
+    struct snapshot *old;
+
+    pthread_mutex_lock(&filter_mu);
+    old = filter_current;
+    filter_current = NULL;
+    pthread_mutex_unlock(&filter_mu);
+    if (old)
+        snapshot_put(old);
+}
+
+static struct conn *
+conn_of(SMFICTX *ctx)
+{
+    return smfi_getpriv(ctx);
+}
+
+static sfsistat
+filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                 unsigned long f2, unsigned long f3, unsigned long *pf0,
+                 unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    (void)f2;
+    (void)f3;
+    if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
+        return SMFIS_REJECT;   /* this MTA cannot let us add our headers */
+    *pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS | (f0 & SMFIF_SETSYMLIST);
+    *pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_NOEOH);
+    *pf2 = 0;
+    *pf3 = 0;
+    if (f0 & SMFIF_SETSYMLIST) {
+        smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name}");
+        smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {i}");
+        smfi_setsymlist(ctx, SMFIM_EOM, "{i}");
+    }
+    return SMFIS_CONTINUE;
+}
+
+static void
+format_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+    const void *src = NULL;
+
+    buf[0] = '\0';
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET)
+        src = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa->sa_family == AF_INET6)
+        src = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (src == NULL || inet_ntop(sa->sa_family, src, buf, (socklen_t)len) == NULL)
+        buf[0] = '\0';
+}
+
+static sfsistat
+filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    char addr[INET6_ADDRSTRLEN];
+
+    if (c == NULL || (c->msg = message_new()) == NULL) {
+        free(c);
+        return SMFIS_TEMPFAIL;
+    }
+    c->snap = snapshot_get();
+    format_addr(hostaddr, addr, sizeof(addr));
+    message_set(&c->msg->client_addr, addr[0] ? addr : NULL);
+    message_set(&c->msg->client_name, hostname);
+    message_set(&c->msg->daemon_name, smfi_getsymval(ctx, "{daemon_name}"));
+    smfi_setpriv(ctx, c);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+filter_helo(SMFICTX *ctx, char *helo)
+{
+    message_set(&conn_of(ctx)->msg->helo, helo);
+    return SMFIS_CONTINUE;
+}
+
+/* "<a@b>" -> "a@b"; "<>" -> "". */
+static void
+set_address(char **field, const char *arg)
+{
+    size_t len = strlen(arg);
+
+    if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>') {
+        char *inner = strndup(arg + 1, len - 2);
+
+        message_set(field, inner ? inner : "");
+        free(inner);
+    } else {
+        message_set(field, arg);
+    }
+}
+
+static sfsistat
+filter_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct cpr_message *m = conn_of(ctx)->msg;
+
+    message_reset(m);
+    set_address(&m->env_from, argv[0] ? argv[0] : "");
+    message_set(&m->auth_authen, smfi_getsymval(ctx, "{auth_authen}"));
+    message_set(&m->queue_id, smfi_getsymval(ctx, "i"));
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+filter_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct conn *c = conn_of(ctx);
+    char *rcpt = NULL;
+
+    set_address(&rcpt, argv[0] ? argv[0] : "");
+    if (rcpt && address_in_list(rcpt, c->snap->cfg->addresses))
+        c->msg->has_cpr_rcpt = true;
+    if (rcpt && !message_add_rcpt(c->msg, rcpt))
+        log_warn("recipient list full; %s not recorded", rcpt);
+    free(rcpt);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+filter_data(SMFICTX *ctx)
+{
+    return conn_of(ctx)->msg->has_cpr_rcpt ? SMFIS_CONTINUE : SMFIS_ACCEPT;
+}
+
+static sfsistat
+filter_header(SMFICTX *ctx, char *name, char *value)
+{
+    return message_add_header(conn_of(ctx)->msg, name, value)
+           ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+filter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    return message_body_update(conn_of(ctx)->msg, chunk, len)
+           ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+}
+
+/* Delete every incoming X-CPR-* header, last occurrence first. */
+static void
+strip_forged(SMFICTX *ctx, const struct cpr_message *m)
+{
+    for (size_t i = m->nheaders; i-- > 0;) {
+        const char *name = m->headers[i].name;
+        int index = 0;
+
+        if (strncasecmp(name, FILTER_HEADER_PREFIX, strlen(FILTER_HEADER_PREFIX)) != 0)
+            continue;
+        for (size_t j = 0; j <= i; j++)
+            if (strcasecmp(m->headers[j].name, name) == 0)
+                index++;
+        if (smfi_chgheader(ctx, (char *)name, index, NULL) != MI_SUCCESS)
+            log_warn("could not remove forged %s header", name);
+    }
+}
+
+static void
+tag_subject(SMFICTX *ctx, const struct cpr_message *m, const char *tracking)
+{
+    const char *subject = message_header(m, "Subject");
+    char tag[TRACKING_MAX + 3], *value;
+
+    snprintf(tag, sizeof(tag), "[%s]", tracking);
+    if (subject == NULL) {
+        smfi_addheader(ctx, "Subject", tag);
+        return;
+    }
+    if (strstr(subject, tag) != NULL)
+        return;
+    if ((value = malloc(strlen(subject) + strlen(tag) + 2)) == NULL)
+        return;
+    sprintf(value, "%s %s", subject, tag);
+    if (smfi_chgheader(ctx, "Subject", 1, value) != MI_SUCCESS)
+        log_warn("could not tag Subject with %s", tracking);
+    free(value);
+}
+
+/* Our header values come from the database; check them anyway. */
+static bool
+result_is_sane(const struct intake_result *r)
+{
+    enum cpr_kind kind;
+
+    return tracking_parse(r->tracking, &(int){ 0 }, &(long long){ 0 })
+           && classify_kind_parse(r->kind, &kind)
+           && strspn(r->received_at, "0123456789-T:.Z") == strlen(r->received_at)
+           && strspn(r->category, "abcdefghijklmnopqrstuvwxyz-") == strlen(r->category);
+}
+
+static void
+add_headers(SMFICTX *ctx, const struct cpr_message *m, const struct intake_result *r,
+            bool subject_tag)
+{
+    strip_forged(ctx, m);
+    smfi_addheader(ctx, "X-CPR-Tracking", (char *)r->tracking);
+    smfi_addheader(ctx, "X-CPR-Received", (char *)r->received_at);
+    smfi_addheader(ctx, "X-CPR-Kind", (char *)r->kind);
+    smfi_addheader(ctx, "X-CPR-Category", (char *)r->category);
+    if (subject_tag)
+        tag_subject(ctx, m, r->tracking);
+}
+
+static sfsistat
+tempfail(SMFICTX *ctx)
+{
+    smfi_setreply(ctx, "451", "4.3.0", FILTER_TEMPFAIL_TEXT);
+    return SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+filter_eom(SMFICTX *ctx)
+{
+    struct conn *c = conn_of(ctx);
+    struct cpr_message *m = c->msg;
+    struct cpr_verdict v;
+    struct intake_result r;
+    char err[512];
+    const char *qid = smfi_getsymval(ctx, "i");
+
+    if (qid != NULL)
+        message_set(&m->queue_id, qid);
+    if (!message_finish(m))
+        return tempfail(ctx);
+    classify_message(m, c->snap->cfg->addresses, &v);
+    if (db_intake(filter_pool, m, &v, &r, err, sizeof(err)) != DB_OK) {
+        log_error("queue=%s intake failed, tempfail: %s",
+                  m->queue_id ? m->queue_id : "-", err);
+        return tempfail(ctx);
+    }
+    if (!result_is_sane(&r)) {
+        log_error("queue=%s intake returned a malformed result", m->queue_id ? m->queue_id : "-");
+        return tempfail(ctx);
+    }
+    add_headers(ctx, m, &r, c->snap->cfg->subject_tag);
+    log_info("queue=%s tracking=%s kind=%s category=%s db=%.2fms%s",
+             m->queue_id ? m->queue_id : "-", r.tracking, r.kind, r.category,
+             r.db_ms, r.redelivery ? " redelivery" : "");
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+filter_abort(SMFICTX *ctx)
+{
+    struct conn *c = conn_of(ctx);
+
+    if (c != NULL)
+        message_reset(c->msg);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+filter_close(SMFICTX *ctx)
+{
+    struct conn *c = conn_of(ctx);
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    message_free(c->msg);
+    snapshot_put(c->snap);
+    free(c);
+    smfi_setpriv(ctx, NULL);
+    return SMFIS_CONTINUE;
+}
+
+struct smfiDesc filter_desc = {
+    .xxfi_name = "cpr-milter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+    .xxfi_connect = filter_connect,
+    .xxfi_helo = filter_helo,
+    .xxfi_envfrom = filter_envfrom,
+    .xxfi_envrcpt = filter_envrcpt,
+    .xxfi_header = filter_header,
+    .xxfi_eoh = NULL,
+    .xxfi_body = filter_body,
+    .xxfi_eom = filter_eom,
+    .xxfi_abort = filter_abort,
+    .xxfi_close = filter_close,
+    .xxfi_unknown = NULL,
+    .xxfi_data = filter_data,
+    .xxfi_negotiate = filter_negotiate,
+};

@@ -1,0 +1,444 @@
+/*
+ * NAME
+ *   check_intake - integration tests of cpr.intake through the milter's pool
+ * SUMMARY
+ *   CPR_TEST_CONNINFO=... CPR_TEST_MILTER_CONNINFO=... tests/check_intake
+ * DESCRIPTION
+ *   Runs against a real, throwaway PostgreSQL (tests/intake.test starts it
+ *   and migrates). Calls db_intake() as cpr-milter does, as role cpr_milter,
+ *   and checks the rows as the owner: new reports, retry dedupe, follow-ups
+ *   by Subject and by References, automated mail, 32 threads of concurrent
+ *   intake, the immutability triggers, the audit hash chain, and the
+ *   circuit breaker.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "classify.h"
+#include "db.h"
+#include "message.h"
+#include "tracking.h"
+
+#define THREADS 32
+#define PER_THREAD 8
+
+static char *const cpr_addresses[] = { "cpr@ca.example", NULL };
+static const char *owner_conninfo;
+static const char *milter_conninfo;
+static int body_counter;
+
+/* A message with a unique body unless body is given. */
+static struct cpr_message *
+make_msg(const char *from, const char *subject, const char *msgid,
+         const char *refs, const char *body)
+{
+    struct cpr_message *m = message_new();
+    char buf[256];
+
+    message_set(&m->env_from, from);
+    message_set(&m->queue_id, "TESTQ");
+    message_add_rcpt(m, "cpr@ca.example");
+    if (subject)
+        message_add_header(m, "Subject", subject);
+    if (msgid)
+        message_add_header(m, "Message-ID", msgid);
+    if (refs)
+        message_add_header(m, "References", refs);
+    if (body == NULL) {
+        snprintf(buf, sizeof(buf), "body %d-%d-%d\r\n", (int)getpid(),
+                 __atomic_add_fetch(&body_counter, 1, __ATOMIC_SEQ_CST), rand());
+        body = buf;
+    }
+    message_body_update(m, body, strlen(body));
+    ck_assert(message_finish(m));
+    return m;
+}
+
+static enum db_status
+intake(struct db_pool *pool, struct cpr_message *m, struct intake_result *r)
+{
+    struct cpr_verdict v;
+    char err[512];
+    enum db_status st;
+
+    classify_message(m, cpr_addresses, &v);
+    st = db_intake(pool, m, &v, r, err, sizeof(err));
+    if (st != DB_OK)
+        fprintf(stderr, "intake: %s\n", err);
+    return st;
+}
+
+static struct db_pool *
+pool_open(void)
+{
+    struct db_pool *pool = db_pool_new(milter_conninfo, 4, 5000);
+
+    ck_assert_ptr_nonnull(pool);
+    return pool;
+}
+
+/* One value of a one-row query run as the owner; caller frees. */
+static char *
+owner_value(const char *sql, const char *param)
+{
+    PGconn *c = PQconnectdb(owner_conninfo);
+    PGresult *res;
+    char *out = NULL;
+
+    ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+    res = PQexecParams(c, sql, param ? 1 : 0, NULL, &param, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        out = strdup(PQgetvalue(res, 0, 0));
+    else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        out = strdup(PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(c);
+    return out;
+}
+
+static bool
+owner_exec_fails(const char *sql)
+{
+    PGconn *c = PQconnectdb(owner_conninfo);
+    PGresult *res;
+    bool failed;
+
+    ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+    res = PQexec(c, sql);
+    failed = PQresultStatus(res) == PGRES_FATAL_ERROR;
+    PQclear(res);
+    PQfinish(c);
+    return failed;
+}
+
+static void
+assert_value(const char *sql, const char *param, const char *want)
+{
+    char *got = owner_value(sql, param);
+
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, want);
+    free(got);
+}
+
+START_TEST(test_new_report)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *m = make_msg("reporter@example.net", "Key compromise",
+                                     "<new1@example.net>", NULL, NULL);
+    struct intake_result r;
+
+    ck_assert_int_eq(intake(pool, m, &r), DB_OK);
+    ck_assert(tracking_parse(r.tracking, &(int){ 0 }, &(long long){ 0 }));
+    ck_assert_str_eq(r.kind, "new-report");
+    ck_assert_str_eq(r.category, "other");
+    ck_assert(!r.redelivery);
+    assert_value("SELECT cpr.utc_text(received_at) FROM cpr.cases WHERE tracking = $1",
+                 r.tracking, r.received_at);
+    assert_value("SELECT reporter || '|' || subject || '|' || state FROM cpr.cases WHERE tracking = $1",
+                 r.tracking, "reporter@example.net|Key compromise|open");
+    assert_value("SELECT count(*)::text FROM cpr.events e JOIN cpr.cases c ON c.id = e.case_id "
+                 "WHERE c.tracking = $1 AND e.type = 'received'", r.tracking, "1");
+    message_free(m);
+    db_pool_free(pool);
+}
+END_TEST
+
+START_TEST(test_retry_dedupe)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *a = make_msg("r@example.net", "Report", "<retry1@example.net>",
+                                     NULL, "same body\r\n");
+    struct cpr_message *b = make_msg("r@example.net", "Report (retried)",
+                                     "<retry1@example.net>", NULL, "same body\r\n");
+    struct cpr_message *c = make_msg("r@example.net", "Report", "<retry1@example.net>",
+                                     NULL, "other body\r\n");
+    struct intake_result ra, rb, rc;
+
+    ck_assert_int_eq(intake(pool, a, &ra), DB_OK);
+    ck_assert_int_eq(intake(pool, b, &rb), DB_OK);
+    ck_assert(rb.redelivery);
+    ck_assert_str_eq(ra.tracking, rb.tracking);
+    ck_assert_str_eq(ra.received_at, rb.received_at);
+    /* Same Message-ID, different body: not a retry. */
+    ck_assert_int_eq(intake(pool, c, &rc), DB_OK);
+    ck_assert(!rc.redelivery);
+    ck_assert_str_ne(ra.tracking, rc.tracking);
+    assert_value("SELECT m.redeliveries::text FROM cpr.messages m JOIN cpr.cases c "
+                 "ON c.id = m.case_id WHERE c.tracking = $1", ra.tracking, "1");
+    message_free(a);
+    message_free(b);
+    message_free(c);
+    db_pool_free(pool);
+}
+END_TEST
+
+START_TEST(test_retry_without_message_id)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *a = make_msg("r2@example.net", "No id", NULL, NULL, "nid body\r\n");
+    struct cpr_message *b = make_msg("r2@example.net", "No id", NULL, NULL, "nid body\r\n");
+    struct cpr_message *c = make_msg("r3@example.net", "No id", NULL, NULL, "nid body\r\n");
+    struct intake_result ra, rb, rc;
+
+    ck_assert_int_eq(intake(pool, a, &ra), DB_OK);
+    ck_assert_int_eq(intake(pool, b, &rb), DB_OK);
+    ck_assert_int_eq(intake(pool, c, &rc), DB_OK);
+    ck_assert(rb.redelivery);
+    ck_assert_str_eq(ra.tracking, rb.tracking);
+    ck_assert(!rc.redelivery);                  /* another sender */
+    ck_assert_str_ne(ra.tracking, rc.tracking);
+    message_free(a);
+    message_free(b);
+    message_free(c);
+    db_pool_free(pool);
+}
+END_TEST
+
+START_TEST(test_follow_up_by_subject)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *a = make_msg("r@example.net", "First", "<fu1@example.net>", NULL, NULL);
+    struct cpr_message *b;
+    struct intake_result ra, rb;
+    char subject[128], *first_ack;
+
+    ck_assert_int_eq(intake(pool, a, &ra), DB_OK);
+    first_ack = owner_value("SELECT ack_clock_from::text FROM cpr.cases WHERE tracking = $1",
+                            ra.tracking);
+    ck_assert(!owner_exec_fails("UPDATE cpr.cases SET state = 'closed' WHERE id = "
+                                "(SELECT max(id) FROM cpr.cases)"));
+    snprintf(subject, sizeof(subject), "Re: First [%s]", ra.tracking);
+    b = make_msg("r@example.net", subject, "<fu2@example.net>", NULL, NULL);
+    ck_assert_int_eq(intake(pool, b, &rb), DB_OK);
+    ck_assert_str_eq(rb.tracking, ra.tracking);
+    ck_assert_str_eq(rb.kind, "follow-up");
+    ck_assert_str_ne(rb.received_at, "");
+    assert_value("SELECT state FROM cpr.cases WHERE tracking = $1", ra.tracking, "open");
+    assert_value("SELECT cpr.utc_text(received_at) FROM cpr.cases WHERE tracking = $1",
+                 ra.tracking, ra.received_at);      /* 24 h clocks not restarted */
+    assert_value("SELECT (ack_clock_from > $1::timestamptz)::text FROM cpr.cases "
+                 "WHERE id = (SELECT max(id) FROM cpr.cases)", first_ack, "true");
+    free(first_ack);
+    message_free(a);
+    message_free(b);
+    db_pool_free(pool);
+}
+END_TEST
+
+START_TEST(test_follow_up_by_references)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *a = make_msg("r@example.net", "Orig", "<ref-orig@example.net>", NULL, NULL);
+    struct cpr_message *b = make_msg("staff@example.org", "Re: something",
+                                     "<ref-reply@example.net>",
+                                     "<unknown@x> <ref-orig@example.net>", NULL);
+    struct intake_result ra, rb;
+
+    ck_assert_int_eq(intake(pool, a, &ra), DB_OK);
+    ck_assert_int_eq(intake(pool, b, &rb), DB_OK);
+    ck_assert_str_eq(rb.tracking, ra.tracking);
+    ck_assert_str_eq(rb.kind, "follow-up");
+    message_free(a);
+    message_free(b);
+    db_pool_free(pool);
+}
+END_TEST
+
+START_TEST(test_unknown_tracking_is_new)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *a = make_msg("r@example.net", "Re: [CPR-1999-999999]", NULL, NULL, NULL);
+    struct intake_result ra;
+
+    ck_assert_int_eq(intake(pool, a, &ra), DB_OK);
+    ck_assert_str_eq(ra.kind, "new-report");
+    ck_assert_str_ne(ra.tracking, "CPR-1999-999999");
+    message_free(a);
+    db_pool_free(pool);
+}
+END_TEST
+
+START_TEST(test_automated)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *a = make_msg("", "Undelivered Mail Returned to Sender", NULL, NULL, NULL);
+    struct intake_result ra;
+
+    ck_assert_int_eq(intake(pool, a, &ra), DB_OK);
+    ck_assert_str_eq(ra.kind, "automated");
+    assert_value("SELECT kind || '|' || coalesce(ack_clock_from::text, 'no clock') "
+                 "FROM cpr.cases WHERE tracking = $1", ra.tracking, "automated|no clock");
+    assert_value("SELECT reasons[1] FROM cpr.messages m JOIN cpr.cases c ON c.id = m.case_id "
+                 "WHERE c.tracking = $1", ra.tracking, "null sender");
+    message_free(a);
+    db_pool_free(pool);
+}
+END_TEST
+
+struct worker {
+    struct db_pool *pool;
+    char tracking[PER_THREAD][32];
+    int errors;
+};
+
+static void *
+worker_run(void *arg)
+{
+    struct worker *w = arg;
+
+    for (int i = 0; i < PER_THREAD; i++) {
+        struct cpr_message *m = make_msg("load@example.net", "Load", NULL, NULL, NULL);
+        struct intake_result r;
+
+        if (intake(w->pool, m, &r) != DB_OK || r.redelivery)
+            w->errors++;
+        else
+            memcpy(w->tracking[i], r.tracking, sizeof(r.tracking));
+        message_free(m);
+    }
+    return NULL;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+START_TEST(test_concurrent_intake)
+{
+    struct db_pool *pool = db_pool_new(milter_conninfo, 16, 10000);
+    static struct worker w[THREADS];
+    pthread_t tid[THREADS];
+    static char all[THREADS * PER_THREAD][32];
+
+    for (int i = 0; i < THREADS; i++) {
+        w[i].pool = pool;
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, worker_run, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        ck_assert_int_eq(w[i].errors, 0);
+        memcpy(all[i * PER_THREAD], w[i].tracking, sizeof(w[i].tracking));
+    }
+    qsort(all, THREADS * PER_THREAD, sizeof(all[0]), cmp_str);
+    for (int i = 1; i < THREADS * PER_THREAD; i++)
+        ck_assert_str_ne(all[i - 1], all[i]);
+    db_pool_free(pool);
+}
+END_TEST
+
+START_TEST(test_immutable)
+{
+    ck_assert(owner_exec_fails("UPDATE cpr.cases SET received_at = now()"));
+    ck_assert(owner_exec_fails("UPDATE cpr.messages SET received_at = now()"));
+    ck_assert(owner_exec_fails("UPDATE cpr.cases SET tracking = 'CPR-2000-000001'"));
+    ck_assert(owner_exec_fails("DELETE FROM cpr.cases"));
+    ck_assert(owner_exec_fails("DELETE FROM cpr.messages"));
+    ck_assert(owner_exec_fails("UPDATE cpr.events SET actor = 'mallory'"));
+    ck_assert(owner_exec_fails("DELETE FROM cpr.events"));
+    ck_assert(owner_exec_fails("TRUNCATE cpr.events CASCADE"));
+    /* A legitimate change to a case is still possible. */
+    ck_assert(!owner_exec_fails("UPDATE cpr.cases SET state = state"));
+}
+END_TEST
+
+START_TEST(test_milter_role_is_confined)
+{
+    PGconn *c = PQconnectdb(milter_conninfo);
+    PGresult *res;
+
+    ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+    res = PQexec(c, "UPDATE cpr.cases SET state = 'closed'");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+    PQclear(res);
+    res = PQexec(c, "SELECT count(*) FROM cpr.events");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+    PQclear(res);
+    PQfinish(c);
+}
+END_TEST
+
+START_TEST(test_hash_chain)
+{
+    /* Every event's hash recomputes from its predecessor and its content. */
+    assert_value("SELECT count(*)::text FROM cpr.events e JOIN cpr.cases c ON c.id = e.case_id "
+                 "LEFT JOIN cpr.events p ON p.case_id = e.case_id AND p.seq = e.seq - 1 "
+                 "WHERE e.hash <> cpr.event_hash(p.hash, cpr.event_canonical(c.tracking, "
+                 "e.seq, e.at, e.actor, e.type, e.message_id, e.data)) "
+                 "OR e.prev_hash IS DISTINCT FROM p.hash", NULL, "0");
+    assert_value("SELECT (count(*) > 0)::text FROM cpr.events", NULL, "true");
+    assert_value("SELECT count(*)::text FROM cpr.cases c WHERE audit_head IS DISTINCT FROM "
+                 "(SELECT hash FROM cpr.events e WHERE e.case_id = c.id ORDER BY seq DESC LIMIT 1)",
+                 NULL, "0");
+}
+END_TEST
+
+START_TEST(test_breaker_fails_fast)
+{
+    struct db_pool *pool = db_pool_new("host=/nonexistent-cpr-test dbname=cpr", 2, 2000);
+    struct cpr_message *m = make_msg("r@example.net", "x", NULL, NULL, NULL);
+    struct cpr_verdict v;
+    struct intake_result r;
+    char err[512];
+
+    classify_message(m, cpr_addresses, &v);
+    ck_assert_int_eq(db_intake(pool, m, &v, &r, err, sizeof(err)), DB_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(err, "connect"));
+    ck_assert_int_eq(db_intake(pool, m, &v, &r, err, sizeof(err)), DB_UNAVAILABLE);
+    ck_assert_str_eq(err, "circuit breaker open");
+    message_free(m);
+    db_pool_free(pool);
+}
+END_TEST
+
+static Suite *
+intake_suite(void)
+{
+    Suite *s = suite_create("intake");
+    TCase *tc = tcase_create("db");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_new_report);
+    tcase_add_test(tc, test_retry_dedupe);
+    tcase_add_test(tc, test_retry_without_message_id);
+    tcase_add_test(tc, test_follow_up_by_subject);
+    tcase_add_test(tc, test_follow_up_by_references);
+    tcase_add_test(tc, test_unknown_tracking_is_new);
+    tcase_add_test(tc, test_automated);
+    tcase_add_test(tc, test_concurrent_intake);
+    tcase_add_test(tc, test_immutable);
+    tcase_add_test(tc, test_milter_role_is_confined);
+    tcase_add_test(tc, test_hash_chain);
+    tcase_add_test(tc, test_breaker_fails_fast);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    owner_conninfo = getenv("CPR_TEST_CONNINFO");
+    milter_conninfo = getenv("CPR_TEST_MILTER_CONNINFO");
+    if (owner_conninfo == NULL || milter_conninfo == NULL) {
+        fprintf(stderr, "check_intake: set CPR_TEST_CONNINFO and CPR_TEST_MILTER_CONNINFO "
+                        "(tests/intake.test does)\n");
+        return 77;
+    }
+    srand((unsigned)getpid());
+    sr = srunner_create(intake_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
