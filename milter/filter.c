@@ -275,7 +275,8 @@ tag_subject(SMFICTX *ctx, const struct cpr_message *m, const char *tracking)
         smfi_addheader(ctx, "Subject", tag);
         return;
     }
-    if (strstr(subject, tag) != NULL)
+    /* The decoded form too: the tag may sit inside an encoded-word. */
+    if (strstr(subject, tag) != NULL || (m->subject && strstr(m->subject, tag)))
         return;
     if ((value = malloc(strlen(subject) + strlen(tag) + 2)) == NULL)
         return;
