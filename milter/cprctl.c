@@ -1,0 +1,850 @@
+/*
+ * NAME
+ *   cprctl - the staff and admin command line
+ * SUMMARY
+ *   cprctl [-c FILE] [--conninfo STR] migrate [--sql-dir DIR]
+ *   cprctl [-c FILE] [--conninfo STR] list [--all] [--json]
+ *   cprctl [-c FILE] [--conninfo STR] show TRACKING [--json]
+ * DESCRIPTION
+ *   A table of commands; each parses its own options and then runs on one
+ *   libpq connection. list and show call the SQL functions of
+ *   sql/003_queries.sql with parameters; the JSON they return is parsed with
+ *   jansson and printed as JSON or as text. Reporters choose subjects and
+ *   addresses, so every string printed as text goes through text_sanitise()
+ *   first: no escape sequence reaches a staff member's terminal.
+ * DIAGNOSTICS
+ *   Exit status 0 ok, 1 not found or database error, 64 usage, 78 config.
+ *   The conninfo is never printed: it may hold a password.
+ */
+#ifdef HAVE_CONFIG_H
+#include "autoconf.h"
+#endif
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "log.h"
+#include "migrate.h"
+#include "tracking.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define CPRCTL_EX_OK      0
+#define CPRCTL_EX_FAIL    1    /* not found, database error */
+#define CPRCTL_EX_USAGE   64   /* EX_USAGE */
+#define CPRCTL_CONFIG     CPR_SYSCONFDIR "/cpr-milter.conf"
+#define CPRCTL_CONNECT_TIMEOUT "10"   /* seconds, unless PGCONNECT_TIMEOUT */
+
+#define LIST_WIDTH        120  /* target line width of the list table */
+#define LIST_MIN_SUBJECT  20   /* the subject column never gets narrower */
+#define LIST_GAP          2    /* spaces between columns */
+#define SHOW_LABEL_WIDTH  15
+
+struct cprctl_opts {
+    const char *config_path;   /* -c, or NULL */
+    const char *conninfo;      /* --conninfo, or NULL */
+    const char *sql_dir;       /* migrate --sql-dir */
+    char tracking[TRACKING_MAX];
+    bool all;
+    bool json;
+};
+
+struct cprctl_cmd {
+    const char *name;
+    int (*parse)(int argc, char **argv, struct cprctl_opts *o);
+    int (*run)(PGconn *conn, const struct cprctl_opts *o);
+};
+
+struct list_col {
+    const char *title;
+    const char *key;           /* field of the case object */
+    size_t max;                /* widest it gets; 0 = the rest of the line */
+    bool is_time;              /* show "YYYY-MM-DD HH:MM:SS" */
+    const char *empty;         /* shown for "" or null */
+};
+
+static const struct list_col list_cols[] = {
+    { "TRACKING",       "tracking",      24, false, "-" },
+    { "RECEIVED (UTC)", "received_at",   19, true,  "-" },
+    { "KIND",           "kind",          10, false, "-" },
+    { "CATEGORY",       "category",      18, false, "-" },
+    { "STATE",          "state",          6, false, "-" },
+    { "MSGS",           "message_count",  5, false, "-" },
+    { "REPORTER",       "reporter",      28, false, "<>" },
+    { "SUBJECT",        "subject",        0, false, "-" },
+};
+#define LIST_NCOLS (sizeof(list_cols) / sizeof(list_cols[0]))
+
+#define CPRCTL_SYNOPSIS \
+    "usage: cprctl [-c FILE] [--conninfo STR] migrate [--sql-dir DIR]\n" \
+    "       cprctl [-c FILE] [--conninfo STR] list [--all] [--json]\n" \
+    "       cprctl [-c FILE] [--conninfo STR] show TRACKING [--json]\n" \
+    "       cprctl -V | --version\n" \
+    "       cprctl -h | --help\n"
+
+static const char cprctl_usage_text[] =
+    CPRCTL_SYNOPSIS
+    "\n"
+    "  -c FILE          config file (default " CPRCTL_CONFIG ")\n"
+    "  --conninfo STR   libpq connection string; overrides the config\n"
+    "  migrate          apply pending SQL migrations (default dir " CPR_SQLDIR ")\n"
+    "  list             open cases (--all: every case, automated mail too)\n"
+    "  show TRACKING    one case with its messages and audit events\n"
+    "  --json           print JSON instead of text\n";
+
+/* ---- small helpers ---- */
+
+static void
+cprctl_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+cprctl_say(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("cprctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int
+cprctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The message, then the usage, on stderr; returns EX_USAGE. */
+static int
+cprctl_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("cprctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    fputs(CPRCTL_SYNOPSIS, stderr);
+    return CPRCTL_EX_USAGE;
+}
+
+static void *
+xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (!p)
+        log_fatal(CPRCTL_EX_FAIL, "out of memory");
+    return p;
+}
+
+/* ---- text_sanitise: reporter text made safe for a terminal ---- */
+
+/* Length (1-4) of the valid UTF-8 sequence at p, or 0; sets *cp. */
+static size_t
+utf8_decode(const unsigned char *p, uint32_t *cp)
+{
+    uint32_t c = p[0], min;
+    size_t len;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, c &= 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, c &= 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, c &= 0x07, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+/* C0 and C1 controls, DEL, and the bidi controls that reorder a line. */
+static bool
+text_unsafe(uint32_t c)
+{
+    return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F)
+        || c == 0x061C || c == 0x200E || c == 0x200F
+        || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* A malloc'd copy: controls become '?' (tab and newlines a space), bytes
+ * that are not UTF-8 become '?'. The result is never longer. */
+static char *
+text_sanitise(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    char *out = xmalloc(strlen((const char *)p) + 1), *q = out;
+    uint32_t c;
+    size_t n;
+
+    while (*p) {
+        if ((n = utf8_decode(p, &c)) == 0) {
+            *q++ = '?';
+            p++;
+        } else if (text_unsafe(c)) {
+            *q++ = (c == '\t' || c == '\n' || c == '\r') ? ' ' : '?';
+            p += n;
+        } else {
+            memcpy(q, p, n);
+            q += n;
+            p += n;
+        }
+    }
+    *q = '\0';
+    return out;
+}
+
+/* Code points in a sanitised (valid UTF-8) string. */
+static size_t
+utf8_width(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* Bytes holding the first n code points of a valid UTF-8 string. */
+static size_t
+utf8_prefix(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (s[i] && n-- > 0)
+        for (i++; ((unsigned char)s[i] & 0xC0) == 0x80; i++)
+            ;
+    return i;
+}
+
+static void
+text_print(const char *s)
+{
+    char *safe = text_sanitise(s);
+
+    fputs(safe, stdout);
+    free(safe);
+}
+
+/* ---- JSON printing ---- */
+
+/* jansson escapes C0 controls but leaves DEL, C1 controls and bidi
+ * overrides raw, and those can drive a terminal. Outside strings JSON is
+ * ASCII, so escaping them as \uXXXX keeps the document the same. */
+static char *
+json_escape_unsafe(const char *in)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    char *out = xmalloc(6 * strlen(in) + 1), *q = out;
+    uint32_t c;
+    size_t n;
+
+    while (*p) {
+        if ((n = utf8_decode(p, &c)) == 0) {     /* jansson never emits this */
+            *q++ = '?';
+            p++;
+            continue;
+        }
+        if (text_unsafe(c) && c >= 0x20) {
+            q += snprintf(q, 7, "\\u%04X", (unsigned)c);
+        } else {
+            memcpy(q, p, n);
+            q += n;
+        }
+        p += n;
+    }
+    *q = '\0';
+    return out;
+}
+
+static int
+json_print(const json_t *v)
+{
+    char *dump = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS), *safe;
+
+    if (!dump) {
+        log_error("cannot format JSON");
+        return CPRCTL_EX_FAIL;
+    }
+    safe = json_escape_unsafe(dump);
+    puts(safe);
+    free(safe);
+    free(dump);
+    return CPRCTL_EX_OK;
+}
+
+/* One JSON value as text: strings raw, arrays joined by ", ", "-" for
+ * nothing. Sanitised. */
+static void
+value_print(const json_t *v)
+{
+    char *dump;
+    size_t i;
+    json_t *e;
+
+    if (json_is_string(v) && *json_string_value(v))
+        text_print(json_string_value(v));
+    else if (json_is_integer(v))
+        printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_array(v) && json_array_size(v) > 0)
+        json_array_foreach(v, i, e) {
+            fputs(i ? ", " : "", stdout);
+            value_print(e);
+        }
+    else if (json_is_object(v) || json_is_real(v) || json_is_boolean(v)) {
+        dump = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        text_print(dump ? dump : "?");
+        free(dump);
+    } else
+        fputs("-", stdout);
+}
+
+/* ---- database ---- */
+
+static bool
+db_result_ok(const PGresult *res, const PGconn *conn, const char *what)
+{
+    const char *msg;
+
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+        return true;
+    msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+    log_error("%s: %.*s", what, (int)strcspn(msg, "\n"), *msg ? msg : "unknown error");
+    return false;
+}
+
+/* Parse every row's first column as JSON into one array. */
+static json_t *
+db_rows_json(const PGresult *res)
+{
+    json_t *arr = json_array(), *v;
+    json_error_t jerr;
+
+    for (int i = 0; arr && i < PQntuples(res); i++) {
+        v = json_loads(PQgetvalue(res, i, 0), 0, &jerr);
+        if (!v || json_array_append_new(arr, v) != 0) {
+            log_error("bad JSON from the database: %s", jerr.text);
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* A parse check first, so that libpq's parse errors, which quote parts of
+ * the string (a password among them), are never printed. */
+static bool
+db_conninfo_valid(const char *conninfo)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+
+    PQfreemem(err);
+    if (!opts)
+        return false;
+    PQconninfoFree(opts);
+    return true;
+}
+
+static PGconn *
+db_connect(const char *conninfo)
+{
+    const char *timeout = getenv("PGCONNECT_TIMEOUT");
+    const char *keys[] = { "connect_timeout", "dbname", "fallback_application_name",
+                           "client_encoding", NULL };
+    const char *vals[] = { timeout ? timeout : CPRCTL_CONNECT_TIMEOUT, conninfo,
+                           "cprctl", "UTF8", NULL };
+    PGconn *conn;
+    const char *msg;
+
+    if (!db_conninfo_valid(conninfo)) {
+        log_error("the conninfo is malformed (not shown: it may hold a password)");
+        return NULL;
+    }
+    conn = PQconnectdbParams(keys, vals, 1);
+    if (conn && PQstatus(conn) == CONNECTION_OK)
+        return conn;
+    msg = conn ? PQerrorMessage(conn) : "out of memory";
+    log_error("cannot connect to the database: %.*s", (int)strcspn(msg, "\n"), msg);
+    PQfinish(conn);
+    return NULL;
+}
+
+/* ---- migrate ---- */
+
+static int
+cmd_migrate_run(PGconn *conn, const struct cprctl_opts *o)
+{
+    int n = migrate_apply(conn, o->sql_dir ? o->sql_dir : CPR_SQLDIR);
+
+    if (n < 0)
+        return CPRCTL_EX_FAIL;
+    if (n == 0)
+        log_info("the schema is up to date");
+    else
+        log_info("%d migration%s applied", n, n == 1 ? "" : "s");
+    return CPRCTL_EX_OK;
+}
+
+/* ---- list ---- */
+
+/* The text of one cell; buf holds formatted values. */
+static const char *
+list_cell(const json_t *c, const struct list_col *col, char *buf, size_t len)
+{
+    const json_t *v = json_object_get(c, col->key);
+    const char *s = json_string_value(v);
+
+    if (json_is_integer(v)) {
+        snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return buf;
+    }
+    if (!s || !*s)
+        return col->empty;
+    if (col->is_time && strlen(s) >= 19) {
+        snprintf(buf, len, "%.10s %.8s", s, s + 11);
+        return buf;
+    }
+    return s;
+}
+
+static size_t
+list_cell_width(const json_t *c, const struct list_col *col)
+{
+    char buf[64];
+    char *safe = text_sanitise(list_cell(c, col, buf, sizeof(buf)));
+    size_t w = utf8_width(safe);
+
+    free(safe);
+    return w;
+}
+
+/* Column widths: as wide as the widest cell, capped; SUBJECT gets the rest. */
+static void
+list_widths(const json_t *cases, size_t *width)
+{
+    size_t used = 0, i, k;
+    json_t *c;
+
+    for (k = 0; k < LIST_NCOLS - 1; k++) {
+        width[k] = strlen(list_cols[k].title);
+        json_array_foreach(cases, i, c) {
+            size_t w = list_cell_width(c, &list_cols[k]);
+            if (w > width[k])
+                width[k] = w;
+        }
+        if (width[k] > list_cols[k].max)
+            width[k] = list_cols[k].max;
+        used += width[k] + LIST_GAP;
+    }
+    width[k] = used + LIST_MIN_SUBJECT < LIST_WIDTH ? LIST_WIDTH - used : LIST_MIN_SUBJECT;
+}
+
+/* Print a cell cut to width code points ("..." marks a cut), padded unless
+ * it is the last. */
+static void
+list_print_cell(const char *text, size_t width, bool last)
+{
+    char *safe = text_sanitise(text);
+    size_t w = utf8_width(safe);
+
+    if (w > width) {
+        fwrite(safe, 1, utf8_prefix(safe, width - 3), stdout);
+        fputs("...", stdout);
+        w = width;
+    } else
+        fputs(safe, stdout);
+    if (!last)
+        printf("%*s", (int)(width - w + LIST_GAP), "");
+    free(safe);
+}
+
+static void
+list_print_row(const json_t *c, const size_t *width)
+{
+    char buf[64];
+
+    for (size_t k = 0; k < LIST_NCOLS; k++)
+        list_print_cell(c ? list_cell(c, &list_cols[k], buf, sizeof(buf))
+                          : list_cols[k].title,
+                        width[k], k == LIST_NCOLS - 1);
+    putchar('\n');
+}
+
+static int
+list_print(const json_t *cases, bool all)
+{
+    size_t width[LIST_NCOLS], i;
+    json_t *c;
+
+    if (json_array_size(cases) == 0) {
+        puts(all ? "no cases" : "no open cases");
+        return CPRCTL_EX_OK;
+    }
+    list_widths(cases, width);
+    list_print_row(NULL, width);
+    json_array_foreach(cases, i, c)
+        list_print_row(c, width);
+    return CPRCTL_EX_OK;
+}
+
+static int
+cmd_list_run(PGconn *conn, const struct cprctl_opts *o)
+{
+    const char *params[1] = { o->all ? "true" : "false" };
+    PGresult *res = PQexecParams(conn,
+        "SELECT c FROM cpr.case_list($1::boolean) AS c", 1, NULL, params,
+        NULL, NULL, 0);
+    json_t *cases = NULL;
+    int rc = CPRCTL_EX_FAIL;
+
+    if (db_result_ok(res, conn, "list"))
+        cases = db_rows_json(res);
+    PQclear(res);
+    if (cases)
+        rc = o->json ? json_print(cases) : list_print(cases, o->all);
+    json_decref(cases);
+    return rc;
+}
+
+/* ---- show ---- */
+
+static void
+show_kv(int indent, const char *label, const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    printf("%*s%-*s ", indent, "", SHOW_LABEL_WIDTH, label);
+    if ((strcmp(key, "env_from") == 0 || strcmp(key, "reporter") == 0)
+        && json_is_string(v) && !*json_string_value(v))
+        fputs("<> (null sender)", stdout);
+    else
+        value_print(v);
+    putchar('\n');
+}
+
+static void
+show_case(const json_t *c)
+{
+    show_kv(0, "Tracking:", c, "tracking");
+    show_kv(0, "Received:", c, "received_at");
+    show_kv(0, "Kind:", c, "kind");
+    show_kv(0, "Category:", c, "category");
+    show_kv(0, "State:", c, "state");
+    show_kv(0, "Flags:", c, "flags");
+    show_kv(0, "Reporter:", c, "reporter");
+    show_kv(0, "Subject:", c, "subject");
+    show_kv(0, "Messages:", c, "message_count");
+    show_kv(0, "Last message:", c, "last_message_at");
+}
+
+static void
+show_message(const json_t *m, size_t n, size_t total)
+{
+    printf("\nMessage %zu of %zu\n", n, total);
+    show_kv(2, "Received:", m, "received_at");
+    show_kv(2, "Direction:", m, "direction");
+    show_kv(2, "Kind:", m, "kind");
+    show_kv(2, "Category:", m, "category");
+    show_kv(2, "Flags:", m, "flags");
+    show_kv(2, "Reasons:", m, "reasons");
+    show_kv(2, "Queue ID:", m, "queue_id");
+    show_kv(2, "Message-ID:", m, "message_id");
+    show_kv(2, "In-Reply-To:", m, "in_reply_to");
+    show_kv(2, "References:", m, "references");
+    show_kv(2, "From:", m, "env_from");
+    show_kv(2, "To:", m, "rcpts");
+    show_kv(2, "Subject:", m, "subject");
+    show_kv(2, "Client:", m, "client_name");
+    show_kv(2, "Client addr:", m, "client_addr");
+    show_kv(2, "HELO:", m, "helo");
+    show_kv(2, "Auth:", m, "auth_authen");
+    show_kv(2, "Body bytes:", m, "body_bytes");
+    show_kv(2, "Body SHA-256:", m, "body_sha256");
+    show_kv(2, "Redeliveries:", m, "redeliveries");
+}
+
+static void
+show_event(const json_t *e)
+{
+    char *at = text_sanitise(json_string_value(json_object_get(e, "at")));
+    char *actor = text_sanitise(json_string_value(json_object_get(e, "actor")));
+    char *type = text_sanitise(json_string_value(json_object_get(e, "type")));
+
+    printf("  %3" JSON_INTEGER_FORMAT "  %-24s  %-12s  %-12s  ",
+           json_integer_value(json_object_get(e, "seq")), at, actor, type);
+    value_print(json_object_get(e, "data"));
+    putchar('\n');
+    free(at);
+    free(actor);
+    free(type);
+}
+
+static int
+show_print(const json_t *c)
+{
+    const json_t *msgs = json_object_get(c, "messages");
+    const json_t *events = json_object_get(c, "events");
+    size_t i, n = json_array_size(events);
+    json_t *v;
+
+    show_case(c);
+    json_array_foreach(msgs, i, v)
+        show_message(v, i + 1, json_array_size(msgs));
+    printf("\nEvents\n  %3s  %-24s  %-12s  %-12s  %s\n", "SEQ", "AT (UTC)", "ACTOR",
+           "TYPE", "DATA");
+    json_array_foreach(events, i, v)
+        show_event(v);
+    if (n > 0) {
+        printf("%-*s ", SHOW_LABEL_WIDTH, "Audit head:");
+        value_print(json_object_get(json_array_get(events, n - 1), "hash"));
+        putchar('\n');
+    }
+    return CPRCTL_EX_OK;
+}
+
+static int
+cmd_show_run(PGconn *conn, const struct cprctl_opts *o)
+{
+    const char *params[1] = { o->tracking };
+    PGresult *res = PQexecParams(conn, "SELECT cpr.case_show($1)", 1, NULL,
+                                 params, NULL, NULL, 0);
+    json_t *rows = NULL, *c;
+    int rc = CPRCTL_EX_FAIL;
+
+    if (db_result_ok(res, conn, "show")) {
+        if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+            cprctl_say("no case %s", o->tracking);
+        else
+            rows = db_rows_json(res);
+    }
+    PQclear(res);
+    if (rows && (c = json_array_get(rows, 0)) != NULL)
+        rc = o->json ? json_print(c) : show_print(c);
+    json_decref(rows);
+    return rc;
+}
+
+/* ---- argument parsing ---- */
+
+enum { OPT_ALL = 1000, OPT_JSON, OPT_SQL_DIR, OPT_CONNINFO };
+
+/* getopt_long over one command's words; argv[0] is the command name. */
+static int
+cmd_getopt(int argc, char **argv, const struct option *longopts, int *opt)
+{
+    int idx;
+
+    *opt = getopt_long(argc, argv, "", longopts, &idx);
+    if (*opt == '?')
+        return cprctl_usage_error("%s: unknown option or missing argument: %s",
+                                  argv[0], argv[optind - 1 < argc ? optind - 1 : argc - 1]);
+    return CPRCTL_EX_OK;
+}
+
+static int
+cmd_migrate_parse(int argc, char **argv, struct cprctl_opts *o)
+{
+    static const struct option longopts[] = {
+        { "sql-dir", required_argument, NULL, OPT_SQL_DIR }, { NULL, 0, NULL, 0 } };
+    int opt, rc;
+
+    optind = 0;
+    while ((rc = cmd_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
+        o->sql_dir = optarg;
+    if (rc == 0 && optind < argc)
+        rc = cprctl_usage_error("migrate: unexpected argument %s", argv[optind]);
+    return rc;
+}
+
+static int
+cmd_list_parse(int argc, char **argv, struct cprctl_opts *o)
+{
+    static const struct option longopts[] = {
+        { "all", no_argument, NULL, OPT_ALL },
+        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
+    int opt, rc;
+
+    optind = 0;
+    while ((rc = cmd_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
+        *(opt == OPT_ALL ? &o->all : &o->json) = true;
+    if (rc == 0 && optind < argc)
+        rc = cprctl_usage_error("list: unexpected argument %s", argv[optind]);
+    return rc;
+}
+
+/* Accepts any spelling tracking_parse() does; queries the canonical one. */
+static int
+cmd_show_tracking(const char *arg, struct cprctl_opts *o)
+{
+    int year;
+    long long seq;
+    char *safe;
+
+    if (tracking_parse(arg, &year, &seq)
+        && tracking_format(o->tracking, sizeof(o->tracking), year, seq))
+        return CPRCTL_EX_OK;
+    safe = text_sanitise(arg);
+    cprctl_usage_error("show: not a tracking number (CPR-YYYY-NNNNNN): %s", safe);
+    free(safe);
+    return CPRCTL_EX_USAGE;
+}
+
+static int
+cmd_show_parse(int argc, char **argv, struct cprctl_opts *o)
+{
+    static const struct option longopts[] = {
+        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
+    int opt, rc;
+
+    optind = 0;
+    while ((rc = cmd_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
+        o->json = true;
+    if (rc != 0)
+        return rc;
+    if (optind != argc - 1)
+        return cprctl_usage_error("%s", optind >= argc ? "show: TRACKING is required"
+                                                       : "show: too many arguments");
+    return cmd_show_tracking(argv[optind], o);
+}
+
+static const struct cprctl_cmd cprctl_cmds[] = {
+    { "migrate", cmd_migrate_parse, cmd_migrate_run },
+    { "list",    cmd_list_parse,    cmd_list_run },
+    { "show",    cmd_show_parse,    cmd_show_run },
+    { NULL, NULL, NULL },
+};
+
+static const struct cprctl_cmd *
+cprctl_find(const char *name)
+{
+    for (const struct cprctl_cmd *c = cprctl_cmds; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* Options before the command. Returns -1 to go on, else an exit status. */
+static int
+cprctl_parse_global(int argc, char **argv, struct cprctl_opts *o)
+{
+    static const struct option longopts[] = {
+        { "conninfo", required_argument, NULL, OPT_CONNINFO },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+    int opt, idx;
+
+    while ((opt = getopt_long(argc, argv, "+c:Vh", longopts, &idx)) != -1) {
+        if (opt == 'c')
+            o->config_path = optarg;
+        else if (opt == OPT_CONNINFO)
+            o->conninfo = optarg;
+        else if (opt == 'V')
+            return printf("cprctl (cpr-milter) %s\n", PACKAGE_VERSION) < 0;
+        else if (opt == 'h')
+            return fputs(cprctl_usage_text, stdout) == EOF;
+        else
+            return cprctl_usage_error("unknown option or missing argument: %s",
+                                      argv[optind - 1]);
+    }
+    if (optind >= argc)
+        return cprctl_usage_error("%s", "a command is required");
+    return -1;
+}
+
+/* ---- running ---- */
+
+/* The conninfo to use (malloc'd) or an exit status. */
+static int
+cprctl_conninfo(const struct cprctl_opts *o, char **out)
+{
+    struct cpr_config *cfg;
+    char *err = NULL;
+
+    /* --conninfo alone needs no config file at all. */
+    if (o->conninfo && !o->config_path) {
+        *out = strdup(o->conninfo);
+        return *out ? CPRCTL_EX_OK : CPRCTL_EX_FAIL;
+    }
+    cfg = config_load(o->config_path ? o->config_path : CPRCTL_CONFIG, &err);
+    if (!cfg) {
+        cprctl_say("%s", err ? err : "cannot load the config");
+        g_free(err);
+        return CPR_EX_CONFIG;
+    }
+    *out = strdup(o->conninfo ? o->conninfo : config_conninfo(cfg, PROGRAM_CPRCTL));
+    config_free(cfg);
+    return *out ? CPRCTL_EX_OK : CPRCTL_EX_FAIL;
+}
+
+static int
+cprctl_run(const struct cprctl_cmd *cmd, const struct cprctl_opts *o)
+{
+    char *conninfo = NULL;
+    PGconn *conn;
+    int rc = cprctl_conninfo(o, &conninfo);
+
+    if (rc != CPRCTL_EX_OK)
+        return rc;
+    conn = db_connect(conninfo);
+    free(conninfo);
+    if (!conn)
+        return CPRCTL_EX_FAIL;
+    rc = cmd->run(conn, o);
+    PQfinish(conn);
+    return rc;
+}
+
+static int
+cprctl_flush(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        log_error("cannot write to standard output");
+        return rc ? rc : CPRCTL_EX_FAIL;
+    }
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct cprctl_opts o;
+    const struct cprctl_cmd *cmd;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    log_init("cprctl", 1);
+    opterr = 0;
+    if ((rc = cprctl_parse_global(argc, argv, &o)) >= 0)
+        return cprctl_flush(rc);
+    if (!(cmd = cprctl_find(argv[optind])))
+        return cprctl_usage_error("unknown command %s", argv[optind]);
+    rc = cmd->parse(argc - optind, argv + optind, &o);
+    if (rc == CPRCTL_EX_OK)
+        rc = cprctl_run(cmd, &o);
+    return cprctl_flush(rc);
+}
