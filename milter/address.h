@@ -11,8 +11,13 @@
 
 #include <stdbool.h>
 
+/* Longest address accepted, brackets and blanks excluded: RFC 5321 local
+ * part (64) + '@' + domain (255). */
+#define ADDRESS_MAX 320
+
 /* Returns a newly allocated (malloc) normalised copy, or NULL if addr is
- * empty or has no '@'. */
+ * empty, too long, has no '@', an empty local part or domain, or an
+ * embedded CR, LF or blank. */
 char *address_normalise(const char *addr);
 
 /* True if addr normalises to one entry of list (NULL-terminated, each entry

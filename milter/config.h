@@ -18,15 +18,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CPR_EX_CONFIG 78
 
 enum config_type {
     CONFIG_STRING,   /* char * */
     CONFIG_BOOL,     /* bool: yes/no/true/false/on/off/1/0 */
-    CONFIG_INT,      /* long, must be >= 1 unless the key says otherwise */
-    CONFIG_BYTES,    /* long long, plain number of bytes */
-    CONFIG_DURATION, /* long long milliseconds; "90s", "30m", "24h", "7d", "500ms" */
+    CONFIG_INT,      /* long, within [min, max] of its key */
+    CONFIG_BYTES,    /* long long, plain number of bytes, within [min, max] */
+    CONFIG_DURATION, /* long long ms; "90s", "30m", "24h", "7d", "500ms";
+                        within [min, max] ms */
     CONFIG_ADDRESSES /* char ** NULL-terminated, comma-separated, normalised */
 };
 
@@ -58,6 +60,7 @@ struct config_key {
     size_t offset;             /* offsetof(struct cpr_config, ...) */
     const char *def;           /* default, as it would be written in the file */
     const char *doc;           /* one line */
+    long long min, max;        /* CONFIG_INT, CONFIG_BYTES, CONFIG_DURATION */
 };
 
 extern const struct config_key config_keys[];   /* ends with key == NULL */
@@ -65,6 +68,13 @@ extern const struct config_key config_keys[];   /* ends with key == NULL */
 struct cpr_config *config_load(const char *path, char **err);
 struct cpr_config *config_defaults(void);
 void config_free(struct cpr_config *cfg);
+
+/* What cpr-milter needs beyond syntax: at least one CPR address. False with
+ * *err set (g_free) otherwise. */
+bool config_check_milter(const struct cpr_config *cfg, char **err);
+
+/* Every key as "[section] key = default  # doc", for --help listings. */
+void config_print_keys(FILE *fp);
 
 /* The conninfo a program uses: its own section's, else [database]'s. */
 const char *config_conninfo(const struct cpr_config *cfg, enum cpr_program prog);

@@ -1,0 +1,31 @@
+/*
+ * NAME
+ *   check_unit - run every unit test suite
+ * SUMMARY
+ *   top_srcdir=. tests/check_unit
+ * DESCRIPTION
+ *   Runs the config, address, tracking, classify and breaker suites with
+ *   one SRunner. Tests that read files from the source tree find it through
+ *   $top_srcdir, which `make check` exports.
+ * DIAGNOSTICS
+ *   Exit status 0 when every test passed, 1 otherwise.
+ */
+#include <stdlib.h>
+
+#include "check_unit.h"
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(config_suite());
+    int failed;
+
+    srunner_add_suite(sr, address_suite());
+    srunner_add_suite(sr, tracking_suite());
+    srunner_add_suite(sr, classify_suite());
+    srunner_add_suite(sr, breaker_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,19 @@
+/*
+ * NAME
+ *   check_unit - the Check suites of the unit test program
+ * DESCRIPTION
+ *   One suite per module; tests/check_unit.c runs them all. Suites test
+ *   pure functions with their inputs (times included) passed in.
+ */
+#ifndef CPR_CHECK_UNIT_H
+#define CPR_CHECK_UNIT_H
+
+#include <check.h>
+
+Suite *config_suite(void);
+Suite *address_suite(void);
+Suite *tracking_suite(void);
+Suite *classify_suite(void);
+Suite *breaker_suite(void);
+
+#endif
