@@ -333,7 +333,9 @@ db_result_ok(const PGresult *res, const PGconn *conn, const char *what)
     if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
         return true;
     msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-    log_error("%s: %.*s", what, (int)strcspn(msg, "\n"), *msg ? msg : "unknown error");
+    if (!*msg)
+        msg = "unknown error";
+    log_error("%s: %.*s", what, (int)strcspn(msg, "\n"), msg);
     return false;
 }
 
@@ -344,6 +346,7 @@ db_rows_json(const PGresult *res)
     json_t *arr = json_array(), *v;
     json_error_t jerr;
 
+    memset(&jerr, 0, sizeof(jerr));
     for (int i = 0; arr && i < PQntuples(res); i++) {
         v = json_loads(PQgetvalue(res, i, 0), 0, &jerr);
         if (!v || json_array_append_new(arr, v) != 0) {
@@ -356,13 +359,17 @@ db_rows_json(const PGresult *res)
 }
 
 /* A parse check first, so that libpq's parse errors, which quote parts of
- * the string (a password among them), are never printed. */
+ * the string (a password among them), are never printed. A bare word is a
+ * database name, as in psql. */
 static bool
 db_conninfo_valid(const char *conninfo)
 {
     char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+    PQconninfoOption *opts;
 
+    if (!strchr(conninfo, '=') && !strstr(conninfo, "://"))
+        return true;
+    opts = PQconninfoParse(conninfo, &err);
     PQfreemem(err);
     if (!opts)
         return false;
