@@ -12,6 +12,8 @@
 --   audit events, or NULL when no case has that tracking number.
 --   Both are SECURITY DEFINER with a pinned search_path. EXECUTE is revoked
 --   from PUBLIC here and granted to the staff role in 004_roles.sql.
+-- DIAGNOSTICS
+--   None of their own: an unknown tracking number is a NULL, not an error.
 
 -- The fields list and show share. Counts come from the messages table.
 CREATE FUNCTION cpr.case_json(c cpr.cases) RETURNS jsonb
