@@ -1,0 +1,302 @@
+/*
+ * NAME
+ *   sweep - one pass of cpr-sweeper: plan, offer, claim, deliver
+ * DESCRIPTION
+ *   See sweep.h. Idempotency keys: the webhook "id" is TRACKING/STEPKEY;
+ *   the PagerDuty dedup_key and Opsgenie alias are TRACKING/CLOCK/tN for
+ *   pages (each tier its own alert, so escalation really notifies someone
+ *   new), TRACKING/CLOCK/warn and TRACKING/CLOCK/breach otherwise. A resolve
+ *   for tier N closes TRACKING/acknowledge/tN.
+ * DIAGNOSTICS
+ *   A failed channel is logged, recorded, and answered by paging the next
+ *   tier at once; on the last tier the failure is logged as an error.
+ */
+#include "sweep.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "sweepdb.h"
+
+#define SWEEP_MAX_BATCHES 64          /* claim rounds per pass */
+#define SWEEP_FALLBACK    ":fallback"
+
+static long long
+earliest(long long a, long long b)
+{
+    if (a <= 0)
+        return b;
+    if (b <= 0)
+        return a;
+    return a < b ? a : b;
+}
+
+static void
+format_utc(long long ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms <= 0 || gmtime_r(&t, &tm) == NULL) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(ms % 1000));
+}
+
+static const char *
+tier_channels(const struct sweeper *s, int tier)
+{
+    if (tier == 0)
+        return s->all_channels_json;
+    if (tier < 1 || (size_t)tier > s->ntiers)
+        return NULL;
+    return s->tiers[tier - 1].channels_json;
+}
+
+static bool
+offer_case(struct sweeper *s, const struct sweep_case *c, long long now,
+           long long *next)
+{
+    struct deadline_action acts[DEADLINE_MAX_ACTIONS];
+    char key[DEADLINE_STEP_KEY_MAX];
+    long long nd = 0;
+    size_t n = deadline_plan(&c->clocks, &s->policy, now, acts, DEADLINE_MAX_ACTIONS, &nd);
+
+    *next = earliest(*next, nd);
+    for (size_t i = 0; i < n; i++) {
+        const char *channels = tier_channels(s, acts[i].tier);
+
+        if (channels == NULL)
+            continue;
+        deadline_step_key(&acts[i], key, sizeof(key));
+        if (sweepdb_offer(s->conn, c, key, channels, &acts[i], s->actor) < 0)
+            return false;
+    }
+    return true;
+}
+
+static bool
+offer_all(struct sweeper *s, long long now, long long *next)
+{
+    struct sweep_case *cases;
+    size_t n;
+    bool ok;
+
+    if (!sweepdb_cases(s->conn, &cases, &n))
+        return false;
+    ok = true;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = offer_case(s, &cases[i], now, next);
+    sweepdb_cases_free(cases, n);
+    return ok;
+}
+
+/* Is this step still in the plan? An ack, a response or a close since it
+ * was offered makes it unwanted. Resolves always go out. */
+static bool
+still_wanted(const struct sweeper *s, const struct sweep_step *st, long long now)
+{
+    struct deadline_action acts[DEADLINE_MAX_ACTIONS];
+    char key[DEADLINE_STEP_KEY_MAX];
+    long long nd;
+    size_t n;
+
+    if (strcmp(st->event, "resolve") == 0)
+        return true;
+    if (!st->case_open)
+        return false;
+    if (strstr(st->key, SWEEP_FALLBACK) != NULL)
+        return strcmp(st->clock, "acknowledge") != 0 || st->kase.clocks.acked_at == 0;
+    n = deadline_plan(&st->kase.clocks, &s->policy, now, acts, DEADLINE_MAX_ACTIONS, &nd);
+    for (size_t i = 0; i < n; i++) {
+        deadline_step_key(&acts[i], key, sizeof(key));
+        if (strcmp(key, st->key) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const struct pager_channel *
+find_channel(const struct sweeper *s, const char *name)
+{
+    for (size_t i = 0; i < s->nchannels; i++)
+        if (strcmp(s->channels[i].name, name) == 0)
+            return &s->channels[i];
+    return NULL;
+}
+
+struct notice_text {
+    char id[160];
+    char dedup[96];
+    char summary[512];
+    char received[32];
+    char deadline[32];
+};
+
+static void
+summarise(const struct sweep_step *st, struct notice_text *t)
+{
+    const char *tr = st->kase.tracking, *cat = st->kase.category;
+
+    if (strcmp(st->event, "page") == 0 && strcmp(st->clock, "acknowledge") == 0)
+        snprintf(t->summary, sizeof(t->summary),
+                 "%s [%s] not acknowledged; deadline %s passed (tier %d)",
+                 tr, cat, t->deadline, st->tier);
+    else if (strcmp(st->event, "page") == 0)
+        snprintf(t->summary, sizeof(t->summary), "%s [%s] %s: page (tier %d), deadline %s",
+                 tr, cat, st->clock, st->tier, t->deadline);
+    else if (strcmp(st->event, "warn") == 0)
+        snprintf(t->summary, sizeof(t->summary), "%s [%s] %s deadline approaching: %s",
+                 tr, cat, st->clock, t->deadline);
+    else if (strcmp(st->event, "breach") == 0)
+        snprintf(t->summary, sizeof(t->summary),
+                 "%s [%s] BREACH: %s deadline %s missed; incident report due in 72 h",
+                 tr, cat, st->clock, t->deadline);
+    else
+        snprintf(t->summary, sizeof(t->summary), "%s [%s] %s: resolved", tr, cat, st->clock);
+}
+
+static void
+build_notice(const struct sweep_step *st, struct notice_text *t, struct pager_notice *n)
+{
+    const char *tr = st->kase.tracking;
+
+    format_utc(st->kase.clocks.received_at, t->received, sizeof(t->received));
+    format_utc(st->deadline, t->deadline, sizeof(t->deadline));
+    snprintf(t->id, sizeof(t->id), "%s/%s", tr, st->key);
+    if (strcmp(st->event, "page") == 0 || strcmp(st->event, "resolve") == 0)
+        snprintf(t->dedup, sizeof(t->dedup), "%s/%s/t%d", tr, st->clock, st->tier);
+    else
+        snprintf(t->dedup, sizeof(t->dedup), "%s/%s/%s", tr, st->clock, st->event);
+    summarise(st, t);
+    memset(n, 0, sizeof(*n));
+    n->event = st->event;
+    n->id = t->id;
+    n->dedup_key = t->dedup;
+    n->tracking = tr;
+    n->clock = st->clock;
+    n->tier = st->tier;
+    n->category = st->kase.category;
+    n->subject = st->kase.subject;
+    n->summary = t->summary;
+    n->received_at = t->received;
+    n->deadline = t->deadline;
+}
+
+/* A failed channel: page the next tier at once, saying why. */
+static void
+fallback(struct sweeper *s, const struct sweep_step *st, const char *why)
+{
+    struct deadline_action a = { 0 };
+    char key[DEADLINE_STEP_KEY_MAX + 16];
+    int next = st->tier + 1;
+
+    if (st->tier == 0 || (size_t)next > s->ntiers) {
+        log_error("%s: channel %s failed on the last tier (%s): nobody else to page",
+                  st->kase.tracking, st->channel, why);
+        return;
+    }
+    log_warn("%s: channel %s failed (%s); paging tier %d now", st->kase.tracking,
+             st->channel, why, next);
+    deadline_clock_parse(st->clock, &a.clock);
+    a.event = EVENT_PAGE;
+    a.tier = next;
+    a.due = st->due;
+    a.deadline = st->deadline;
+    snprintf(key, sizeof(key), "%s%s", st->key, SWEEP_FALLBACK);
+    sweepdb_offer(s->conn, &st->kase, key, s->tiers[next - 1].channels_json, &a, s->actor);
+}
+
+static bool
+cannot_resolve(const struct pager_channel *ch)
+{
+    return ch->type == PAGER_SLACK || ch->type == PAGER_EMAIL;
+}
+
+static bool
+deliver(struct sweeper *s, const struct sweep_step *st, long long now)
+{
+    const struct pager_channel *ch = find_channel(s, st->channel);
+    struct notice_text t;
+    struct pager_notice n;
+    enum pager_result r;
+    char err[512] = "";
+    long status = 0;
+    double ms = 0;
+
+    if (!still_wanted(s, st, now))
+        return sweepdb_finish(s->conn, st, s->worker, "skipped", 0, 0, "no longer due", 0);
+    if (ch == NULL) {
+        fallback(s, st, "channel not configured");
+        return sweepdb_finish(s->conn, st, s->worker, "failed", 0, 0,
+                              "channel not configured on this sweeper", 0);
+    }
+    if (strcmp(st->event, "resolve") == 0 && cannot_resolve(ch))
+        return sweepdb_finish(s->conn, st, s->worker, "skipped", 0, 0,
+                              "channel has no resolve", 0);
+    build_notice(st, &t, &n);
+    r = pager_send(ch, &n, &status, &ms, err, sizeof(err));
+    if (r == PAGER_OK)
+        return sweepdb_finish(s->conn, st, s->worker, "sent", status, ms, NULL, 0);
+    if (r == PAGER_RETRY && st->attempts < s->retry_max)
+        return sweepdb_finish(s->conn, st, s->worker, "retry", status, ms, err,
+                              pager_backoff_ms(st->attempts - 1, s->retry_base_ms,
+                                               s->retry_cap_ms, (unsigned)rand()));
+    fallback(s, st, err[0] ? err : "retries exhausted");
+    return sweepdb_finish(s->conn, st, s->worker, "failed", status, ms, err, 0);
+}
+
+static bool
+deliver_ready(struct sweeper *s, long long now)
+{
+    for (int round = 0; round < SWEEP_MAX_BATCHES; round++) {
+        struct sweep_step *steps;
+        size_t n;
+        bool ok = true;
+
+        if (!sweepdb_claim(s->conn, s->worker, s->lease_ms, SWEEP_CLAIM_BATCH, &steps, &n))
+            return false;
+        for (size_t i = 0; i < n && ok; i++)
+            ok = deliver(s, &steps[i], now);
+        sweepdb_steps_free(steps, n);
+        if (!ok)
+            return false;
+        if (n < SWEEP_CLAIM_BATCH)
+            break;
+    }
+    return true;
+}
+
+long long
+sweep_pass(struct sweeper *s, long long now, bool *ok)
+{
+    long long next = 0, retry;
+
+    *ok = offer_all(s, now, &next) && deliver_ready(s, now);
+    if (!*ok)
+        return next;
+    retry = sweepdb_next_retry(s->conn);
+    if (retry < 0)
+        *ok = false;
+    return earliest(next, retry);
+}
+
+enum pager_result
+sweep_notify_direct(const struct pager_channel *ch, const struct pager_notice *n,
+                    char *err, size_t errlen)
+{
+    long status = 0;
+    double ms = 0;
+    enum pager_result r = pager_send(ch, n, &status, &ms, err, errlen);
+
+    log_info("notice %s via %s: %s (status %ld, %.0f ms)", n->id, ch->name,
+             r == PAGER_OK ? "sent" : r == PAGER_RETRY ? "retryable failure" : "failed",
+             status, ms);
+    return r;
+}

@@ -1,0 +1,60 @@
+/*
+ * NAME
+ *   sweep - one pass of cpr-sweeper: plan, offer, claim, deliver
+ * SUMMARY
+ *   next = sweep_pass(&sweeper, now_ms, &ok);
+ * DESCRIPTION
+ *   A pass (1) plans every open case with deadline_plan() and offers each
+ *   due step to the channels of its tier, (2) claims ready steps and
+ *   delivers each through its channel, recording the outcome: sent, retry
+ *   with backoff, failed (then the next tier is paged at once), or skipped
+ *   (no longer wanted: acked, stopped or closed since it was offered).
+ *   It returns when the next pass is due: the earliest future deadline step
+ *   or retry. Nothing here sleeps; the caller waits.
+ */
+#ifndef CPR_SWEEP_H
+#define CPR_SWEEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "deadline.h"
+#include "pager.h"
+
+#define SWEEP_CLAIM_BATCH 16
+
+struct sweep_tier {
+    char *name;
+    size_t *channels;          /* indexes into sweeper.channels */
+    size_t nchannels;
+    char *channels_json;       /* ["name", ...], for cpr.step_offer */
+};
+
+struct sweeper {
+    PGconn *conn;
+    char worker[160];          /* cpr-sweeper@host:pid, owner of claims */
+    char actor[140];           /* cpr-sweeper@host, in audit events */
+    struct deadline_policy policy;
+    struct pager_channel *channels;
+    size_t nchannels;
+    struct sweep_tier *tiers;  /* tiers[0] is tier 1 */
+    size_t ntiers;
+    char *all_channels_json;   /* every channel: breaches page every tier */
+    int retry_max;
+    long long retry_base_ms;
+    long long retry_cap_ms;
+    int lease_ms;
+};
+
+/* Returns the epoch ms of the next wanted pass (0: nothing scheduled);
+ * *ok is false when a database call failed. */
+long long sweep_pass(struct sweeper *s, long long now, bool *ok);
+
+/* A test notice through one channel (cprctl test-page, health pages). */
+enum pager_result sweep_notify_direct(const struct pager_channel *ch,
+                                      const struct pager_notice *n, char *err,
+                                      size_t errlen);
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * NAME
+ *   sweepdb - the database calls of cpr-sweeper
+ * DESCRIPTION
+ *   See sweepdb.h. Rows come back as text; times are epoch milliseconds,
+ *   NULL meaning "not set" (0 in struct deadline_case).
+ * DIAGNOSTICS
+ *   Failures are logged with the server's message, never the conninfo.
+ */
+#include "sweepdb.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define CASE_COLUMNS 11   /* id ... revoked_at, as in cpr.sweep_cases() */
+
+PGconn *
+sweepdb_connect(const char *conninfo, char *err, size_t errlen)
+{
+    /* Keepalives: a dead database is noticed while idle, too. */
+    const char *keys[] = { "dbname", "application_name", "connect_timeout",
+                           "keepalives", "keepalives_idle", "keepalives_interval",
+                           "keepalives_count", NULL };
+    const char *vals[] = { conninfo, "cpr-sweeper", "10", "1", "10", "5", "2", NULL };
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+static bool
+sweepdb_command(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK
+              || PQresultStatus(res) == PGRES_TUPLES_OK;
+
+    if (!ok)
+        log_error("database: %s", PQerrorMessage(conn));
+    PQclear(res);
+    return ok;
+}
+
+bool
+sweepdb_listen(PGconn *conn)
+{
+    return sweepdb_command(conn, "LISTEN " SWEEPDB_CHANNEL);
+}
+
+bool
+sweepdb_ping(PGconn *conn)
+{
+    return sweepdb_command(conn, "SELECT 1");
+}
+
+static PGresult *
+sweepdb_query(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        log_error("database: %s", PQerrorMessage(conn));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static long long
+col_ms(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : atoll(PQgetvalue(res, row, col));
+}
+
+static char *
+col_str(const PGresult *res, int row, int col)
+{
+    return strdup(PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+}
+
+/* The CASE_COLUMNS columns starting at col, in cpr.sweep_cases() order. */
+static void
+parse_case(const PGresult *res, int row, int col, struct sweep_case *c)
+{
+    c->id = atoll(PQgetvalue(res, row, col));
+    snprintf(c->tracking, sizeof(c->tracking), "%s", PQgetvalue(res, row, col + 1));
+    c->category = col_str(res, row, col + 2);
+    c->subject = col_str(res, row, col + 3);
+    memset(&c->clocks, 0, sizeof(c->clocks));
+    c->clocks.received_at = col_ms(res, row, col + 4);
+    c->clocks.ack_clock_from = col_ms(res, row, col + 5);
+    c->clocks.acked_at = col_ms(res, row, col + 6);
+    c->clocks.reporter_done_at = col_ms(res, row, col + 7);
+    c->clocks.subscriber_done_at = col_ms(res, row, col + 8);
+    c->clocks.br_item = (int)col_ms(res, row, col + 9);
+    c->clocks.revoked_at = col_ms(res, row, col + 10);
+}
+
+static void
+free_case(struct sweep_case *c)
+{
+    free(c->category);
+    free(c->subject);
+}
+
+bool
+sweepdb_cases(PGconn *conn, struct sweep_case **out, size_t *n)
+{
+    PGresult *res = sweepdb_query(conn, "SELECT * FROM cpr.sweep_cases()", 0, NULL);
+    int rows;
+
+    *out = NULL;
+    *n = 0;
+    if (res == NULL)
+        return false;
+    rows = PQntuples(res);
+    if (rows > 0 && PQnfields(res) == CASE_COLUMNS
+        && (*out = calloc((size_t)rows, sizeof(**out))) != NULL) {
+        for (int i = 0; i < rows; i++)
+            parse_case(res, i, 0, &(*out)[i]);
+        *n = (size_t)rows;
+    }
+    PQclear(res);
+    return rows == 0 || *out != NULL;
+}
+
+void
+sweepdb_cases_free(struct sweep_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free_case(&cases[i]);
+    free(cases);
+}
+
+int
+sweepdb_offer(PGconn *conn, const struct sweep_case *c, const char *key,
+              const char *channels_json, const struct deadline_action *a,
+              const char *actor)
+{
+    char id[32], tier[16], due[32], deadline[32];
+    const char *p[] = { id, key, channels_json, deadline_clock_name(a->clock),
+                        deadline_event_name(a->event), tier, due, deadline, actor };
+    PGresult *res;
+    int added;
+
+    snprintf(id, sizeof(id), "%lld", c->id);
+    snprintf(tier, sizeof(tier), "%d", a->tier);
+    snprintf(due, sizeof(due), "%lld", a->due);
+    snprintf(deadline, sizeof(deadline), "%lld", a->deadline);
+    res = sweepdb_query(conn, "SELECT cpr.step_offer($1, $2, $3::jsonb, $4, $5, $6, "
+                              "$7, $8, $9)", 9, p);
+    if (res == NULL)
+        return -1;
+    added = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return added;
+}
+
+static void
+parse_step(const PGresult *res, int row, struct sweep_step *s)
+{
+    s->id = atoll(PQgetvalue(res, row, 0));
+    s->key = col_str(res, row, 1);
+    s->channel = col_str(res, row, 2);
+    s->clock = col_str(res, row, 3);
+    s->event = col_str(res, row, 4);
+    s->tier = atoi(PQgetvalue(res, row, 5));
+    s->attempts = atoi(PQgetvalue(res, row, 6));
+    s->due = col_ms(res, row, 7);
+    s->deadline = col_ms(res, row, 8);
+    s->case_open = strcmp(PQgetvalue(res, row, 9), "open") == 0;
+    parse_case(res, row, 10, &s->kase);
+}
+
+bool
+sweepdb_claim(PGconn *conn, const char *worker, int lease_ms, int limit,
+              struct sweep_step **out, size_t *n)
+{
+    char lease[16], lim[16];
+    const char *p[] = { worker, lease, lim };
+    PGresult *res;
+    int rows;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(lease, sizeof(lease), "%d", lease_ms);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    if ((res = sweepdb_query(conn, "SELECT * FROM cpr.step_claim($1, $2, $3)", 3, p)) == NULL)
+        return false;
+    rows = PQntuples(res);
+    if (rows > 0 && (*out = calloc((size_t)rows, sizeof(**out))) != NULL) {
+        for (int i = 0; i < rows; i++)
+            parse_step(res, i, &(*out)[i]);
+        *n = (size_t)rows;
+    }
+    PQclear(res);
+    return rows == 0 || *out != NULL;
+}
+
+void
+sweepdb_steps_free(struct sweep_step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(steps[i].key);
+        free(steps[i].channel);
+        free(steps[i].clock);
+        free(steps[i].event);
+        free_case(&steps[i].kase);
+    }
+    free(steps);
+}
+
+bool
+sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker,
+               const char *outcome, long status, double latency_ms,
+               const char *error, long long retry_in_ms)
+{
+    char id[32], st[16], lat[32], retry[32];
+    const char *p[] = { id, worker, outcome, status ? st : NULL, lat, error, retry };
+    PGresult *res;
+    bool ok;
+
+    snprintf(id, sizeof(id), "%lld", s->id);
+    snprintf(st, sizeof(st), "%ld", status);
+    snprintf(lat, sizeof(lat), "%.3f", latency_ms);
+    snprintf(retry, sizeof(retry), "%lld", retry_in_ms);
+    res = sweepdb_query(conn, "SELECT cpr.step_finish($1, $2, $3, $4, $5, $6, $7)", 7, p);
+    if (res == NULL)
+        return false;
+    ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    if (!ok)
+        log_warn("step %lld was taken over by another sweeper; result dropped", s->id);
+    PQclear(res);
+    return true;
+}
+
+long long
+sweepdb_next_retry(PGconn *conn)
+{
+    PGresult *res = sweepdb_query(conn, "SELECT cpr.step_next_ms()", 0, NULL);
+    long long ms;
+
+    if (res == NULL)
+        return -1;
+    ms = col_ms(res, 0, 0);
+    PQclear(res);
+    return ms;
+}

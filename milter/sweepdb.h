@@ -1,0 +1,69 @@
+/*
+ * NAME
+ *   sweepdb - the database calls of cpr-sweeper
+ * DESCRIPTION
+ *   Thin, typed wrappers around the SQL functions of 005_sweeper.sql, all
+ *   run with parameters (never SQL built from strings). One connection,
+ *   used by one thread. Every function returns false (or -1) after
+ *   logging when the call failed; the caller checks PQstatus to tell a
+ *   broken connection from an SQL error.
+ */
+#ifndef CPR_SWEEPDB_H
+#define CPR_SWEEPDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "deadline.h"
+
+#define SWEEPDB_CHANNEL "cpr_sweeper"   /* the LISTEN/NOTIFY channel */
+
+struct sweep_case {
+    long long id;
+    char tracking[32];
+    char *category;
+    char *subject;
+    struct deadline_case clocks;
+};
+
+struct sweep_step {
+    long long id;
+    char *key;
+    char *channel;
+    char *clock;
+    char *event;
+    int tier;
+    int attempts;
+    long long due;
+    long long deadline;
+    bool case_open;
+    struct sweep_case kase;
+};
+
+PGconn *sweepdb_connect(const char *conninfo, char *err, size_t errlen);
+bool sweepdb_listen(PGconn *conn);
+bool sweepdb_ping(PGconn *conn);
+
+bool sweepdb_cases(PGconn *conn, struct sweep_case **out, size_t *n);
+void sweepdb_cases_free(struct sweep_case *cases, size_t n);
+
+/* Offer one step to channels (JSON array of names); -1 on failure, else new rows. */
+int sweepdb_offer(PGconn *conn, const struct sweep_case *c, const char *key,
+                  const char *channels_json, const struct deadline_action *a,
+                  const char *actor);
+
+bool sweepdb_claim(PGconn *conn, const char *worker, int lease_ms, int limit,
+                   struct sweep_step **out, size_t *n);
+void sweepdb_steps_free(struct sweep_step *steps, size_t n);
+
+/* outcome: sent, retry, failed or skipped. */
+bool sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker,
+                    const char *outcome, long status, double latency_ms,
+                    const char *error, long long retry_in_ms);
+
+/* When the next retry or expired lease becomes ready (epoch ms); 0 if none. */
+long long sweepdb_next_retry(PGconn *conn);
+
+#endif
