@@ -1,0 +1,76 @@
+/*
+ * NAME
+ *   pager - paging channels: PagerDuty, Opsgenie, Slack, webhook, email
+ * SUMMARY
+ *   body = pager_payload(&channel, &notice);
+ *   r = pager_send(&channel, &notice, &status, &latency_ms, err, sizeof err);
+ * DESCRIPTION
+ *   Builds each channel's request with jansson (never by hand) and sends
+ *   ONE attempt with libcurl, TLS verification always on. Retrying is the
+ *   caller's business: pager_classify() says whether an outcome is worth a
+ *   retry and pager_backoff_ms() how long to wait. Every notice carries an
+ *   idempotency key: the PagerDuty dedup_key, the Opsgenie alias (both the
+ *   tracking number plus clock plus tier) and the webhook "id" (the step).
+ */
+#ifndef CPR_PAGER_H
+#define CPR_PAGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PAGER_PD_SUMMARY_MAX   1024   /* PagerDuty payload.summary */
+#define PAGER_OG_MESSAGE_MAX   130    /* Opsgenie message */
+#define PAGER_OG_ALIAS_MAX     512    /* Opsgenie alias */
+#define PAGER_TIMEOUT_MS       10000  /* one HTTP or SMTP attempt */
+
+enum pager_type { PAGER_PAGERDUTY, PAGER_OPSGENIE, PAGER_SLACK, PAGER_WEBHOOK,
+                  PAGER_EMAIL };
+
+struct pager_channel {
+    const char *name;
+    enum pager_type type;
+    const char *url;          /* API / webhook URL (defaults per type when NULL) */
+    const char *secret;       /* PD routing key, Opsgenie API key, webhook bearer token */
+    const char *to;           /* email: comma-separated recipients */
+    const char *from;         /* email: From address */
+    const char *smtp_url;     /* email: smtp://host:port */
+    const char *ca_file;      /* optional CA bundle (tests); NULL = system store */
+    long timeout_ms;          /* one attempt; 0 = PAGER_TIMEOUT_MS */
+};
+
+struct pager_notice {
+    const char *event;        /* page, warn, breach, resolve, health */
+    const char *id;           /* the step's idempotency key */
+    const char *dedup_key;    /* tracking + clock + tier */
+    const char *tracking;     /* NULL for health notices */
+    const char *clock;        /* acknowledge, report-reporter, ... or NULL */
+    int tier;                 /* 0 = every tier */
+    const char *category;
+    const char *subject;      /* reporter-controlled: sanitised on output */
+    const char *summary;      /* one line for humans */
+    const char *received_at;  /* RFC 3339 UTC */
+    const char *deadline;     /* RFC 3339 UTC */
+};
+
+enum pager_result { PAGER_OK, PAGER_RETRY, PAGER_FAILED };
+
+bool pager_type_parse(const char *name, enum pager_type *type);
+const char *pager_type_name(enum pager_type type);
+
+/* The request body (JSON, or the whole message for email). Caller frees. */
+char *pager_payload(const struct pager_channel *ch, const struct pager_notice *n);
+
+/* 2xx: OK; 429, 5xx, or a transport error (curl_code != 0): RETRY;
+ * any other status: FAILED. */
+enum pager_result pager_classify(long http_status, int curl_code);
+
+/* Exponential backoff with jitter: base * 2^attempt, capped, then a random
+ * part in [50%, 100%] chosen by rnd (pass random bits; tests pass fixed). */
+long long pager_backoff_ms(int attempt, long long base_ms, long long cap_ms,
+                           unsigned rnd);
+
+/* One attempt. status is the HTTP status (or SMTP code); latency in ms. */
+enum pager_result pager_send(const struct pager_channel *ch, const struct pager_notice *n,
+                             long *status, double *latency_ms, char *err, size_t errlen);
+
+#endif
