@@ -23,8 +23,8 @@ set -euo pipefail
 export top_srcdir top_builddir
 
 CPR_TEST_USER=${CPR_TEST_USER:-nobody}
-MILTER_BIN="$top_builddir/milter/cpr-milter"
-CPRCTL_BIN="$top_builddir/milter/cprctl"
+MILTER_BIN=${MILTER_BIN:-$top_builddir/milter/cpr-milter}
+CPRCTL_BIN=${CPRCTL_BIN:-$top_builddir/milter/cprctl}
 
 # ---- messages, skips, failures ------------------------------------------
 
@@ -323,7 +323,16 @@ EOF
         || { cat "$d/check.log" >&2; die "postfix check ($name) failed"; }
     postfix -c "$conf" start >"$d/start.log" 2>&1 \
         || { cat "$d/start.log" >&2; die "postfix start ($name) failed"; }
-    wait_for 30 "postfix $name on port $port" port_listening "$port"
+    wait_for 30 "postfix $name on port $port" smtp_greets "$port"
+}
+
+# smtp_greets PORT: an SMTP server on 127.0.0.1:PORT sends its 220 greeting.
+smtp_greets() {
+    python3 - "$1" <<'EOF' >/dev/null 2>&1
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), "probe.invalid", timeout=5)
+s.quit()
+EOF
 }
 
 pf_master_running() { [ -f "$(pf_dir "$1")/queue/pid/master.pid" ] && postfix -c "$(pf_conf "$1")" status >/dev/null 2>&1; }
@@ -458,7 +467,7 @@ def worker():
                time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()), body))
         try:
             if s is None:
-                s = smtplib.SMTP("127.0.0.1", port, "sender.example.net", timeout=60)
+                s = smtplib.SMTP("127.0.0.1", port, "sender.example.net", timeout=30)
             s.sendmail("reporter@example.net", [rcpt], msg)
             with lock:
                 sent[0] += 1
