@@ -10,7 +10,10 @@
  *   not hold. GKeyFile checks the syntax and hands out values as written
  *   (no escape processing). It gives no line numbers and silently keeps the
  *   last of a repeated key, so config_scan() walks the text once more to
- *   map each key to its line and to refuse unknown names and repeats.
+ *   map each key to its line and to refuse unknown names and repeats. That
+ *   map stays with the config, so later checks can name lines too.
+ *   Templated sections ([tier NAME], [channel NAME]) are described by
+ *   config_templates[]: each becomes one element of an array in the config.
  * DIAGNOSTICS
  *   Errors are "file:line: [section] key: problem", or "file: problem" when
  *   no line applies. The caller frees them with g_free.
@@ -28,266 +31,178 @@
 
 #define CONFIG_FILE_MAX   (1024 * 1024)  /* bytes; a config is never larger */
 #define CONFIG_READ_CHUNK 8192
-#define CONFIG_QUOTE_MAX  64             /* bytes of a bad value quoted back */
-#define CONFIG_MS_BUF     32
 
 #define MS_SECOND 1000LL
 #define MS_MINUTE (60 * MS_SECOND)
 #define MS_HOUR   (60 * MS_MINUTE)
 #define MS_DAY    (24 * MS_HOUR)
 
-#define OFF(field) offsetof(struct cpr_config, field)
+#define OFF(field)      offsetof(struct cpr_config, field)
+#define TIER(field)     offsetof(struct config_tier, field)
+#define CHANNEL(field)  offsetof(struct config_channel, field)
+#define FIELD(base, k)  ((void *) ((char *) (base) + (k)->offset))
+
+/* Table rows: a plain value, a ranged one, and the two special kinds. */
+#define KEY(sec, key, type, off, def, doc) \
+    {sec, key, type, off, def, doc, 0, 0, 0, NULL}
+#define RANGED(sec, key, type, off, def, doc, min, max) \
+    {sec, key, type, off, def, doc, min, max, 0, NULL}
+#define LIST(sec, key, type, off, count, def, doc, min, max) \
+    {sec, key, type, off, def, doc, min, max, count, NULL}
+#define CHOICE(sec, key, off, choices, doc) \
+    {sec, key, CONFIG_CHOICE, off, NULL, doc, 0, 0, 0, choices}
 
 const struct config_key config_keys[] = {
-    {"milter", "socket", CONFIG_STRING, OFF(milter_socket),
-     "inet:8895@127.0.0.1",
-     "libmilter socket the MTA connects to: inet:PORT@HOST, inet6:PORT@HOST "
-     "or unix:PATH", 0, 0},
-    {"milter", "addresses", CONFIG_ADDRESSES, OFF(addresses), "",
-     "CPR addresses, comma-separated; required by cpr-milter", 0, 0},
-    {"milter", "subject_tag", CONFIG_BOOL, OFF(subject_tag), "yes",
-     "append \" [CPR-YYYY-NNNNNN]\" to the Subject of each report", 0, 0},
-    {"milter", "max_message_bytes", CONFIG_BYTES, OFF(max_message_bytes),
-     "26214400",
-     "largest message, in bytes, taken in for intake (1024..1073741824)",
-     1024, 1073741824LL},
-    {"milter", "db_pool_size", CONFIG_INT, OFF(db_pool_size), "16",
-     "database connections shared by the milter threads (1..256)", 1, 256},
-    {"milter", "db_timeout", CONFIG_DURATION, OFF(db_timeout_ms), "10s",
-     "database connect and statement timeout (1s..1h)",
-     MS_SECOND, MS_HOUR},
-    {"milter", "user", CONFIG_STRING, OFF(milter_user), "",
-     "user to switch to after start; empty: keep the current user", 0, 0},
-    {"milter", "conninfo", CONFIG_STRING, OFF(milter_conninfo), "",
-     "libpq connection string for cpr-milter; empty: [database] conninfo",
-     0, 0},
-    {"database", "conninfo", CONFIG_STRING, OFF(db_conninfo),
-     "host=/run/postgresql dbname=cpr",
-     "libpq connection string used by every program without its own", 0, 0},
-    {"sweeper", "conninfo", CONFIG_STRING, OFF(sweeper_conninfo), "",
-     "libpq connection string for cpr-sweeper; empty: [database] conninfo",
-     0, 0},
-    {"cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
-     "libpq connection string for cprctl; empty: [database] conninfo", 0, 0},
-    {NULL, NULL, CONFIG_STRING, 0, NULL, NULL, 0, 0}
+    KEY("milter", "socket", CONFIG_STRING, OFF(milter_socket),
+        "inet:8895@127.0.0.1",
+        "libmilter socket the MTA connects to: inet:PORT@HOST, inet6:PORT@HOST "
+        "or unix:PATH"),
+    KEY("milter", "addresses", CONFIG_ADDRESSES, OFF(addresses), "",
+        "CPR addresses, comma-separated; required by cpr-milter"),
+    KEY("milter", "subject_tag", CONFIG_BOOL, OFF(subject_tag), "yes",
+        "append \" [CPR-YYYY-NNNNNN]\" to the Subject of each report"),
+    RANGED("milter", "max_message_bytes", CONFIG_BYTES, OFF(max_message_bytes),
+           "26214400",
+           "largest message, in bytes, taken in for intake (1024..1073741824)",
+           1024, 1073741824LL),
+    RANGED("milter", "db_pool_size", CONFIG_INT, OFF(db_pool_size), "16",
+           "database connections shared by the milter threads (1..256)", 1, 256),
+    RANGED("milter", "db_timeout", CONFIG_DURATION, OFF(db_timeout_ms), "10s",
+           "database connect and statement timeout (1s..1h)",
+           MS_SECOND, MS_HOUR),
+    KEY("milter", "user", CONFIG_STRING, OFF(milter_user), "",
+        "user to switch to after start; empty: keep the current user"),
+    KEY("milter", "conninfo", CONFIG_STRING, OFF(milter_conninfo), "",
+        "libpq connection string for cpr-milter; empty: [database] conninfo"),
+    KEY("database", "conninfo", CONFIG_STRING, OFF(db_conninfo),
+        "host=/run/postgresql dbname=cpr",
+        "libpq connection string used by every program without its own"),
+
+    RANGED("deadlines", "acknowledge", CONFIG_DURATION, OFF(acknowledge_ms),
+           "30m", "time from receipt (or an unacknowledged follow-up) to the "
+           "first page of tier 1 (1s..30d)", MS_SECOND, 30 * MS_DAY),
+    RANGED("deadlines", "report", CONFIG_DURATION, OFF(report_ms), "24h",
+           "time from receipt to the preliminary reports to the reporter and "
+           "the Subscriber (1s..24h, BR 4.9.5)", MS_SECOND, 24 * MS_HOUR),
+    LIST("deadlines", "warn_before", CONFIG_DURATIONS, OFF(warn_before_ms),
+         OFF(nwarn), "6h, 2h, 30m",
+         "page tier 1 this long before each report and revocation deadline; "
+         "up to 8, comma-separated (each 1s..5d); empty: no warnings",
+         MS_SECOND, 5 * MS_DAY),
+
+    RANGED("escalation", "tiers", CONFIG_NAMES, OFF(tiers), "",
+           "escalation tiers, tier 1 first, each a [tier NAME] section; "
+           "required by cpr-sweeper (at most 8)", 0, CONFIG_TIERS_MAX),
+    RANGED("escalation", "interval", CONFIG_DURATION, OFF(interval_ms), "15m",
+           "page the next tier after this long without an acknowledgement "
+           "(1s..1d)", MS_SECOND, MS_DAY),
+    RANGED("escalation", "repeat", CONFIG_DURATION, OFF(repeat_ms), "30m",
+           "then page the last tier again this often (1s..1d)",
+           MS_SECOND, MS_DAY),
+
+    RANGED("tier *", "channels", CONFIG_NAMES, TIER(channels), "",
+           "channels notified when this tier is paged, each a [channel NAME] "
+           "section; at least one (at most 16)", 0, CONFIG_CHANNELS_MAX),
+
+    CHOICE("channel *", "type", CHANNEL(type),
+           "pagerduty|opsgenie|slack|webhook|email",
+           "pagerduty, opsgenie, slack, webhook or email; required"),
+    KEY("channel *", "url", CONFIG_STRING, CHANNEL(url), "",
+        "API or webhook URL; empty: the PagerDuty or Opsgenie (US) API; "
+        "slack and webhook need url or url_file"),
+    KEY("channel *", "url_file", CONFIG_STRING, CHANNEL(url_file), "",
+        "file whose first line is the url, to keep a webhook URL secret"),
+    KEY("channel *", "routing_key", CONFIG_STRING, CHANNEL(routing_key), "",
+        "pagerduty: Events API v2 routing key; or routing_key_file"),
+    KEY("channel *", "routing_key_file", CONFIG_STRING,
+        CHANNEL(routing_key_file), "",
+        "pagerduty: file whose first line is the routing key"),
+    KEY("channel *", "api_key", CONFIG_STRING, CHANNEL(api_key), "",
+        "opsgenie: API key of an API integration; or api_key_file"),
+    KEY("channel *", "api_key_file", CONFIG_STRING, CHANNEL(api_key_file), "",
+        "opsgenie: file whose first line is the API key"),
+    KEY("channel *", "bearer_token", CONFIG_STRING, CHANNEL(bearer_token), "",
+        "webhook: optional bearer token sent in Authorization"),
+    KEY("channel *", "bearer_token_file", CONFIG_STRING,
+        CHANNEL(bearer_token_file), "",
+        "webhook: file whose first line is the bearer token"),
+    KEY("channel *", "to", CONFIG_RECIPIENTS, CHANNEL(to), "",
+        "email: recipients, comma-separated; required for email"),
+    KEY("channel *", "from", CONFIG_STRING, CHANNEL(from),
+        "cpr-sweeper@localhost", "email: the From address of pages"),
+    KEY("channel *", "smtp_url", CONFIG_STRING, CHANNEL(smtp_url),
+        "smtp://127.0.0.1:25",
+        "email: the relay, smtp://HOST:PORT or smtps://HOST:PORT"),
+    KEY("channel *", "ca_file", CONFIG_STRING, CHANNEL(ca_file), "",
+        "CA bundle to verify the server with; empty: the system store"),
+
+    KEY("sweeper", "conninfo", CONFIG_STRING, OFF(sweeper_conninfo), "",
+        "libpq connection string for cpr-sweeper; empty: [database] conninfo"),
+    KEY("sweeper", "heartbeat_url", CONFIG_STRING, OFF(heartbeat_url), "",
+        "dead man's switch, pinged every heartbeat_interval (URL/fail when "
+        "unhealthy); empty: none"),
+    RANGED("sweeper", "heartbeat_interval", CONFIG_DURATION,
+           OFF(heartbeat_interval_ms), "1m",
+           "how often heartbeat_url is pinged (1s..1h)", MS_SECOND, MS_HOUR),
+    RANGED("sweeper", "db_down_page_after", CONFIG_DURATION,
+           OFF(db_down_page_after_ms), "2m",
+           "page every tier-1 channel directly when the database has been "
+           "unreachable this long (1s..1d)", MS_SECOND, MS_DAY),
+    RANGED("sweeper", "retry_base", CONFIG_DURATION, OFF(retry_base_ms), "5s",
+           "first retry delay of a delivery; doubled each retry, with jitter "
+           "(100ms..1h)", 100, MS_HOUR),
+    RANGED("sweeper", "retry_cap", CONFIG_DURATION, OFF(retry_cap_ms), "5m",
+           "longest retry delay, at least retry_base (1s..1d)",
+           MS_SECOND, MS_DAY),
+    RANGED("sweeper", "retry_max", CONFIG_INT, OFF(retry_max), "5",
+           "retries after the first attempt before a channel counts as "
+           "failed and the next tier is paged (0..50)", 0, 50),
+    RANGED("sweeper", "db_check_interval", CONFIG_DURATION,
+           OFF(db_check_interval_ms), "15s",
+           "check the idle database connection this often (1s..15s)",
+           MS_SECOND, 15 * MS_SECOND),
+
+    KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
+        "libpq connection string for cprctl; empty: [database] conninfo"),
+    KEY(NULL, NULL, CONFIG_STRING, 0, NULL, NULL)
 };
 
-/* A parser stores a valid value in its field, or returns why it is not. */
-typedef char *(*config_parser)(const struct config_key *k, const char *val,
-                               void *field);
-
-/* ---- values ---- */
-
-static char *
-config_bad(const char *val, const char *what)
-{
-    size_t len = strlen(val);
-
-    return g_strdup_printf("\"%.*s%s\" %s", CONFIG_QUOTE_MAX, val,
-                           len > CONFIG_QUOTE_MAX ? "..." : "", what);
-}
-
-/* A decimal number, optionally negative, and nothing else. */
-static bool
-config_parse_number(const char *s, long long *v)
-{
-    char *end;
-    const char *d = *s == '-' ? s + 1 : s;
-
-    if (*d < '0' || *d > '9')
-        return false;
-    errno = 0;
-    *v = strtoll(s, &end, 10);
-    return errno == 0 && *end == '\0';
-}
-
-/* Largest unit that divides ms exactly: "1h", "90s", "250ms". */
-static void
-config_format_ms(long long ms, char *buf, size_t len)
-{
-    static const struct { const char *unit; long long ms; } units[] = {
-        {"d", MS_DAY}, {"h", MS_HOUR}, {"m", MS_MINUTE}, {"s", MS_SECOND},
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (ms != 0 && ms % units[i].ms == 0) {
-            snprintf(buf, len, "%lld%s", ms / units[i].ms, units[i].unit);
-            return;
-        }
-    snprintf(buf, len, "%lldms", ms);
-}
-
-static char *
-config_out_of_range(const struct config_key *k, const char *val)
-{
-    char lo[CONFIG_MS_BUF], hi[CONFIG_MS_BUF], what[3 * CONFIG_MS_BUF];
-
-    if (k->type == CONFIG_DURATION) {
-        config_format_ms(k->min, lo, sizeof(lo));
-        config_format_ms(k->max, hi, sizeof(hi));
-    } else {
-        snprintf(lo, sizeof(lo), "%lld", k->min);
-        snprintf(hi, sizeof(hi), "%lld", k->max);
-    }
-    snprintf(what, sizeof(what), "is out of range (%s..%s)", lo, hi);
-    return config_bad(val, what);
-}
-
-bool
-config_parse_duration(const char *s, long long *ms)
-{
-    static const struct { const char *unit; long long ms; } units[] = {
-        {"ms", 1}, {"s", MS_SECOND}, {"m", MS_MINUTE}, {"h", MS_HOUR},
-        {"d", MS_DAY},
-    };
-    long long n = 0;
-    size_t i;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (n > (LLONG_MAX - (*s - '0')) / 10)
-            return false;
-        n = n * 10 + (*s - '0');
-    }
-    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(s, units[i].unit) == 0) {
-            if (n > LLONG_MAX / units[i].ms)
-                return false;
-            *ms = n * units[i].ms;
-            return true;
-        }
-    return false;
-}
-
-static char *
-config_parse_string(const struct config_key *k, const char *val, void *field)
-{
-    char **p = field;
-
-    (void) k;
-    g_free(*p);
-    *p = g_strdup(val);
-    return NULL;
-}
-
-static char *
-config_parse_bool(const struct config_key *k, const char *val, void *field)
-{
-    static const char *const yes[] = {"yes", "true", "on", "1"};
-    static const char *const no[] = {"no", "false", "off", "0"};
-    size_t i;
-
-    (void) k;
-    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        if (g_ascii_strcasecmp(val, yes[i]) == 0) {
-            *(bool *) field = true;
-            return NULL;
-        }
-        if (g_ascii_strcasecmp(val, no[i]) == 0) {
-            *(bool *) field = false;
-            return NULL;
-        }
-    }
-    return config_bad(val, "is not a boolean (yes/no, true/false, on/off, 1/0)");
-}
-
-static char *
-config_parse_int(const struct config_key *k, const char *val, void *field)
-{
-    long long v;
-
-    if (!config_parse_number(val, &v))
-        return config_bad(val, "is not a number");
-    if (v < k->min || v > k->max || v < LONG_MIN || v > LONG_MAX)
-        return config_out_of_range(k, val);
-    *(long *) field = (long) v;
-    return NULL;
-}
-
-static char *
-config_parse_bytes(const struct config_key *k, const char *val, void *field)
-{
-    long long v;
-
-    if (!config_parse_number(val, &v))
-        return config_bad(val, "is not a number of bytes");
-    if (v < k->min || v > k->max)
-        return config_out_of_range(k, val);
-    *(long long *) field = v;
-    return NULL;
-}
-
-static char *
-config_parse_dur(const struct config_key *k, const char *val, void *field)
-{
-    long long ms;
-
-    if (!config_parse_duration(val, &ms))
-        return config_bad(val, "is not a duration "
-                          "(a number followed by ms, s, m, h or d)");
-    if (ms < k->min || ms > k->max)
-        return config_out_of_range(k, val);
-    *(long long *) field = ms;
-    return NULL;
-}
-
-/* Normalise each comma-separated entry into list; why on the first bad one. */
-static char *
-config_fill_addresses(char **parts, char **list)
-{
-    size_t i;
-    char *norm;
-
-    for (i = 0; parts[i] != NULL; i++) {
-        g_strstrip(parts[i]);
-        if (*parts[i] == '\0')
-            return g_strdup("empty entry in the address list");
-        if ((norm = address_normalise(parts[i])) == NULL)
-            return config_bad(parts[i], "is not a mail address");
-        list[i] = g_strdup(norm);
-        free(norm);
-    }
-    return NULL;
-}
-
-static char *
-config_parse_addresses(const struct config_key *k, const char *val, void *field)
-{
-    char **parts, **list, ***p = field;
-    char *why = NULL;
-
-    (void) k;
-    parts = *val ? g_strsplit(val, ",", -1) : g_new0(char *, 1);
-    list = g_new0(char *, g_strv_length(parts) + 1);
-    if ((why = config_fill_addresses(parts, list)) != NULL) {
-        g_strfreev(list);
-    } else {
-        g_strfreev(*p);
-        *p = list;
-    }
-    g_strfreev(parts);
-    return why;
-}
-
-static const config_parser config_parsers[] = {
-    [CONFIG_STRING] = config_parse_string,
-    [CONFIG_BOOL] = config_parse_bool,
-    [CONFIG_INT] = config_parse_int,
-    [CONFIG_BYTES] = config_parse_bytes,
-    [CONFIG_DURATION] = config_parse_dur,
-    [CONFIG_ADDRESSES] = config_parse_addresses,
+/* A templated section [WORD NAME]: one element of an array in the config. */
+struct config_template {
+    const char *word;          /* "tier" */
+    const char *section;       /* "tier *", as in config_keys[] */
+    size_t size;               /* of one element; its first member is name */
+    size_t array, count;       /* offsets in struct cpr_config */
 };
 
-static char *
-config_parse_key(struct cpr_config *cfg, const struct config_key *k,
-                 const char *val)
-{
-    return config_parsers[k->type](k, val, (char *) cfg + k->offset);
-}
+static const struct config_template config_templates[] = {
+    {"tier", "tier *", sizeof(struct config_tier), OFF(tier_defs),
+     OFF(ntier_defs)},
+    {"channel", "channel *", sizeof(struct config_channel), OFF(channel_defs),
+     OFF(nchannel_defs)},
+};
+
+_Static_assert(offsetof(struct config_tier, name) == 0, "name comes first");
+_Static_assert(offsetof(struct config_channel, name) == 0, "name comes first");
 
 /* ---- the table ---- */
+
+static bool
+config_templated(const char *pattern)
+{
+    return g_str_has_suffix(pattern, " *");
+}
+
+/* "tier *" matches "tier NAME" for any non-empty NAME; others exactly. */
+static bool
+config_section_matches(const char *pattern, const char *section)
+{
+    size_t n = strlen(pattern);
+
+    if (config_templated(pattern))
+        return strncmp(section, pattern, n - 1) == 0 && section[n - 1] != '\0';
+    return strcmp(pattern, section) == 0;
+}
 
 static const struct config_key *
 config_find(const char *section, const char *key)
@@ -295,40 +210,117 @@ config_find(const char *section, const char *key)
     const struct config_key *k;
 
     for (k = config_keys; k->key != NULL; k++)
-        if (strcmp(k->section, section) == 0
+        if (config_section_matches(k->section, section)
             && (key == NULL || strcmp(k->key, key) == 0))
             return k;
     return NULL;
+}
+
+/* The template of "tier", "tier " or "tier NAME"; NULL for other sections. */
+static const struct config_template *
+config_template_of(const char *section)
+{
+    size_t i, n;
+
+    for (i = 0; i < G_N_ELEMENTS(config_templates); i++) {
+        n = strlen(config_templates[i].word);
+        if (strncmp(section, config_templates[i].word, n) == 0
+            && (section[n] == '\0' || section[n] == ' '))
+            return &config_templates[i];
+    }
+    return NULL;
+}
+
+/* Parse the default of every key of pattern's section (NULL: every key of
+ * a plain section) into base. */
+static void
+config_fill_defaults(const char *pattern, void *base)
+{
+    const struct config_key *k;
+    char *why;
+
+    for (k = config_keys; k->key != NULL; k++) {
+        if (pattern ? strcmp(k->section, pattern) != 0
+                    : config_templated(k->section))
+            continue;
+        if (k->def != NULL && (why = config_parse_value(k, k->def, base)) != NULL)
+            g_error("config: default of [%s] %s: %s", k->section, k->key, why);
+    }
+}
+
+static void
+config_free_fields(const char *pattern, void *base)
+{
+    const struct config_key *k;
+
+    for (k = config_keys; k->key != NULL; k++) {
+        if (pattern ? strcmp(k->section, pattern) != 0
+                    : config_templated(k->section))
+            continue;
+        if (k->type == CONFIG_STRING || k->type == CONFIG_CHOICE)
+            g_free(*(char **) FIELD(base, k));
+        else if (k->type == CONFIG_ADDRESSES || k->type == CONFIG_RECIPIENTS
+                 || k->type == CONFIG_NAMES)
+            g_strfreev(*(char ***) FIELD(base, k));
+    }
+}
+
+/* Append a zeroed element named name to t's array, with its defaults.
+ * The array pointer is copied with memcpy: its real type is the element's
+ * struct pointer, which a char * lvalue may not alias. */
+static void *
+config_section_new(struct cpr_config *cfg, const struct config_template *t,
+                   const char *name)
+{
+    size_t *count = (size_t *) ((char *) cfg + t->count);
+    char *array, *elem;
+
+    memcpy(&array, (char *) cfg + t->array, sizeof(array));
+    array = g_realloc_n(array, *count + 1, t->size);
+    memcpy((char *) cfg + t->array, &array, sizeof(array));
+    elem = array + *count * t->size;
+    memset(elem, 0, t->size);
+    (*count)++;
+    *(char **) elem = g_strdup(name);
+    config_fill_defaults(t->section, elem);
+    return elem;
+}
+
+static void
+config_free_sections(struct cpr_config *cfg, const struct config_template *t)
+{
+    size_t count = *(size_t *) ((char *) cfg + t->count), i;
+    char *array;
+
+    memcpy(&array, (char *) cfg + t->array, sizeof(array));
+    for (i = 0; i < count; i++) {
+        config_free_fields(t->section, array + i * t->size);
+        g_free(*(char **) (array + i * t->size));
+    }
+    g_free(array);
 }
 
 struct cpr_config *
 config_defaults(void)
 {
     struct cpr_config *cfg = g_new0(struct cpr_config, 1);
-    const struct config_key *k;
-    char *why;
 
-    for (k = config_keys; k->key != NULL; k++)
-        if ((why = config_parse_key(cfg, k, k->def)) != NULL)
-            g_error("config: default of [%s] %s: %s", k->section, k->key, why);
+    config_fill_defaults(NULL, cfg);
     return cfg;
 }
 
 void
 config_free(struct cpr_config *cfg)
 {
-    const struct config_key *k;
+    size_t i;
 
     if (cfg == NULL)
         return;
-    for (k = config_keys; k->key != NULL; k++) {
-        void *field = (char *) cfg + k->offset;
-
-        if (k->type == CONFIG_STRING)
-            g_free(*(char **) field);
-        else if (k->type == CONFIG_ADDRESSES)
-            g_strfreev(*(char ***) field);
-    }
+    config_free_fields(NULL, cfg);
+    for (i = 0; i < G_N_ELEMENTS(config_templates); i++)
+        config_free_sections(cfg, &config_templates[i]);
+    if (cfg->lines != NULL)
+        g_hash_table_destroy(cfg->lines);
     g_free(cfg->path);
     g_free(cfg);
 }
@@ -339,7 +331,8 @@ config_print_keys(FILE *fp)
     const struct config_key *k;
 
     for (k = config_keys; k->key != NULL; k++)
-        fprintf(fp, "[%s] %s = %s  # %s\n", k->section, k->key, k->def, k->doc);
+        fprintf(fp, "[%s] %s = %s  # %s\n", k->section, k->key,
+                k->def != NULL ? k->def : "", k->doc);
 }
 
 /* ---- the file ---- */
@@ -389,22 +382,60 @@ config_keyfile(const char *path, const char *text, size_t len, char **err)
 
 struct config_scan {
     const char *path;
-    GHashTable *lines;         /* "section\nkey" -> line number */
+    GHashTable *lines;         /* "section\nkey" -> line; "section\n" ->
+                                  line of its first header */
     char *section;             /* current section, points into the text */
 };
+
+static int
+config_lookup_line(GHashTable *lines, const char *section, const char *key)
+{
+    char *name = g_strdup_printf("%s\n%s", section, key ? key : "");
+    int line = GPOINTER_TO_INT(g_hash_table_lookup(lines, name));
+
+    g_free(name);
+    return line;
+}
+
+/* [tier], [tier ] and [tier bad name] are errors; [tier NAME] is not. */
+static char *
+config_scan_name(struct config_scan *s, const struct config_template *t,
+                 int lineno)
+{
+    const char *name = s->section + strlen(t->word);
+    char *why, *msg;
+
+    if (*name == ' ')
+        name++;
+    if (*name == '\0')
+        return g_strdup_printf("%s:%d: [%s]: a name is required: [%s NAME]",
+                               s->path, lineno, s->section, t->word);
+    if ((why = config_name_check(name)) == NULL)
+        return NULL;
+    msg = g_strdup_printf("%s:%d: [%s %s]: %s", s->path, lineno, t->word,
+                          "NAME", why);
+    g_free(why);
+    return msg;
+}
 
 static char *
 config_scan_group(struct config_scan *s, char *line, int lineno)
 {
-    char *end = strrchr(line, ']');
+    char *end = strrchr(line, ']'), *why = NULL;
+    const struct config_template *t;
 
     if (end != NULL)
         *end = '\0';
     s->section = line + 1;
-    if (config_find(s->section, NULL) == NULL)
-        return g_strdup_printf("%s:%d: unknown section [%s]", s->path, lineno,
-                               s->section);
-    return NULL;
+    if ((t = config_template_of(s->section)) != NULL)
+        why = config_scan_name(s, t, lineno);
+    else if (config_find(s->section, NULL) == NULL)
+        why = g_strdup_printf("%s:%d: unknown section [%s]", s->path, lineno,
+                              s->section);
+    if (why == NULL && config_lookup_line(s->lines, s->section, NULL) == 0)
+        g_hash_table_insert(s->lines, g_strdup_printf("%s\n", s->section),
+                            GINT_TO_POINTER(lineno));
+    return why;
 }
 
 static char *
@@ -458,24 +489,38 @@ config_scan(const char *path, const char *text, char **err)
     return s.lines;
 }
 
+/* Parse [group] k, if set, into base. */
 static char *
-config_apply_key(struct cpr_config *cfg, GKeyFile *kf, GHashTable *lines,
-                 const struct config_key *k)
+config_apply_key(const struct cpr_config *cfg, GKeyFile *kf, const char *group,
+                 const struct config_key *k, void *base)
 {
-    char *val, *why, *name, *msg = NULL;
+    char *val, *why, *msg = NULL;
 
-    if ((val = g_key_file_get_value(kf, k->section, k->key, NULL)) == NULL)
+    if ((val = g_key_file_get_value(kf, group, k->key, NULL)) == NULL)
         return NULL;
-    if ((why = config_parse_key(cfg, k, g_strstrip(val))) != NULL) {
-        name = g_strdup_printf("%s\n%s", k->section, k->key);
+    if ((why = config_parse_value(k, g_strstrip(val), base)) != NULL) {
         msg = g_strdup_printf("%s:%d: [%s] %s: %s", cfg->path,
-                              GPOINTER_TO_INT(g_hash_table_lookup(lines, name)),
-                              k->section, k->key, why);
-        g_free(name);
+                              config_lookup_line(cfg->lines, group, k->key),
+                              group, k->key, why);
         g_free(why);
     }
     g_free(val);
     return msg;
+}
+
+/* One [tier NAME] or [channel NAME]: a new element, then its keys. */
+static char *
+config_apply_section(struct cpr_config *cfg, GKeyFile *kf,
+                     const struct config_template *t, const char *group)
+{
+    void *elem = config_section_new(cfg, t, group + strlen(t->word) + 1);
+    const struct config_key *k;
+    char *why = NULL;
+
+    for (k = config_keys; k->key != NULL && why == NULL; k++)
+        if (strcmp(k->section, t->section) == 0)
+            why = config_apply_key(cfg, kf, group, k, elem);
+    return why;
 }
 
 static struct cpr_config *
@@ -483,10 +528,19 @@ config_apply(const char *path, GKeyFile *kf, GHashTable *lines, char **err)
 {
     struct cpr_config *cfg = config_defaults();
     const struct config_key *k;
+    const struct config_template *t;
+    char **groups = g_key_file_get_groups(kf, NULL);
+    size_t i;
 
     cfg->path = g_strdup(path);
+    cfg->lines = lines;
     for (k = config_keys; k->key != NULL && *err == NULL; k++)
-        *err = config_apply_key(cfg, kf, lines, k);
+        if (!config_templated(k->section))
+            *err = config_apply_key(cfg, kf, k->section, k, cfg);
+    for (i = 0; groups[i] != NULL && *err == NULL; i++)
+        if ((t = config_template_of(groups[i])) != NULL)
+            *err = config_apply_section(cfg, kf, t, groups[i]);
+    g_strfreev(groups);
     if (*err != NULL) {
         config_free(cfg);
         return NULL;
@@ -508,9 +562,7 @@ config_load(const char *path, char **err)
         return NULL;
     if ((kf = config_keyfile(path, text, len, err)) != NULL
         && (lines = config_scan(path, text, err)) != NULL)
-        cfg = config_apply(path, kf, lines, err);
-    if (lines != NULL)
-        g_hash_table_destroy(lines);
+        cfg = config_apply(path, kf, lines, err);   /* takes lines */
     if (kf != NULL)
         g_key_file_free(kf);
     g_free(text);
@@ -518,6 +570,12 @@ config_load(const char *path, char **err)
 }
 
 /* ---- what the programs ask ---- */
+
+int
+config_line(const struct cpr_config *cfg, const char *section, const char *key)
+{
+    return cfg->lines != NULL ? config_lookup_line(cfg->lines, section, key) : 0;
+}
 
 bool
 config_check_milter(const struct cpr_config *cfg, char **err)

@@ -9,6 +9,16 @@
  *   documentation check (tests) and `--help` listings come from that table.
  *   Unknown sections, unknown keys, repeated keys and bad values are errors
  *   naming the file, the line and the key; programs exit with EX_CONFIG (78).
+ *
+ *   Templated sections: a key whose section is "tier *" belongs to every
+ *   [tier NAME] section (likewise "channel *"). Each such section becomes
+ *   one element of cfg->tier_defs (cfg->channel_defs), and the key's offset
+ *   is into that element's struct, not into struct cpr_config.
+ *
+ *   config_load checks each value; config_check_milter and
+ *   config_check_sweeper check what one program needs of the whole file.
+ *   Three files: config.c (the table and the file), config_value.c (the
+ *   value types), config_sweeper.c (the ladder check, lookups, secrets).
  * DIAGNOSTICS
  *   config_load returns NULL and sets *err (caller frees with g_free).
  */
@@ -22,20 +32,58 @@
 
 #define CPR_EX_CONFIG 78
 
+#define CONFIG_DURATIONS_MAX 8      /* entries of a duration list */
+#define CONFIG_NAME_MAX      64     /* bytes of a tier or channel name */
+#define CONFIG_TIERS_MAX     8      /* [escalation] tiers */
+#define CONFIG_CHANNELS_MAX  16     /* channels of one tier */
+#define CONFIG_SECRET_MAX    4096   /* bytes of a secret read from a file */
+
 enum config_type {
-    CONFIG_STRING,   /* char * */
-    CONFIG_BOOL,     /* bool: yes/no/true/false/on/off/1/0 */
-    CONFIG_INT,      /* long, within [min, max] of its key */
-    CONFIG_BYTES,    /* long long, plain number of bytes, within [min, max] */
-    CONFIG_DURATION, /* long long ms; "90s", "30m", "24h", "7d", "500ms";
-                        within [min, max] ms */
-    CONFIG_ADDRESSES /* char ** NULL-terminated, comma-separated, normalised */
+    CONFIG_STRING,     /* char * */
+    CONFIG_BOOL,       /* bool: yes/no/true/false/on/off/1/0 */
+    CONFIG_INT,        /* long, within [min, max] of its key */
+    CONFIG_BYTES,      /* long long, plain number of bytes, within [min, max] */
+    CONFIG_DURATION,   /* long long ms; "90s", "30m", "24h", "7d", "500ms";
+                          within [min, max] ms */
+    CONFIG_ADDRESSES,  /* char ** NULL-terminated, comma-separated, normalised
+                          for matching (lower case, no +detail) */
+    CONFIG_RECIPIENTS, /* char ** NULL-terminated, comma-separated mail
+                          addresses, checked but kept as written: mail is
+                          sent to them */
+    CONFIG_DURATIONS,  /* long long[CONFIG_DURATIONS_MAX] at offset, size_t
+                          count at count_offset; comma-separated, each within
+                          [min, max], distinct, stored largest first */
+    CONFIG_NAMES,      /* char ** NULL-terminated, comma-separated, distinct
+                          names of [A-Za-z0-9_.-], at most max entries */
+    CONFIG_CHOICE      /* char *, one of the '|'-separated choices */
 };
 
 enum cpr_program { PROGRAM_MILTER, PROGRAM_SWEEPER, PROGRAM_CPRCTL };
 
+/* A [tier NAME] section. */
+struct config_tier {
+    char *name;                /* first member: the parser relies on it */
+    char **channels;           /* never NULL; each a [channel NAME] */
+};
+
+/* A [channel NAME] section. Strings are never NULL ("" when unset) except
+ * type, which is NULL until set. Secrets come inline or from a file: use
+ * config_read_secret(). */
+struct config_channel {
+    char *name;                /* first member: the parser relies on it */
+    char *type;                /* pagerduty|opsgenie|slack|webhook|email */
+    char *url, *url_file;
+    char *routing_key, *routing_key_file;      /* pagerduty */
+    char *api_key, *api_key_file;              /* opsgenie */
+    char *bearer_token, *bearer_token_file;    /* webhook, optional */
+    char **to;                                 /* email; never NULL */
+    char *from, *smtp_url;                     /* email */
+    char *ca_file;             /* "" = the system CA store */
+};
+
 struct cpr_config {
     char *path;
+    void *lines;               /* private: where each key was set */
     /* [milter] */
     char *milter_socket;
     char **addresses;          /* normalised with address_normalise() */
@@ -47,20 +95,46 @@ struct cpr_config {
     char *milter_conninfo;     /* "" = use [database] conninfo */
     /* [database] */
     char *db_conninfo;
+    /* [deadlines] */
+    long long acknowledge_ms;
+    long long report_ms;
+    long long warn_before_ms[CONFIG_DURATIONS_MAX];   /* largest first */
+    size_t nwarn;
+    /* [escalation] */
+    char **tiers;              /* never NULL; tier 1 first */
+    long long interval_ms;
+    long long repeat_ms;
+    /* [tier NAME] and [channel NAME], in order of first appearance */
+    struct config_tier *tier_defs;
+    size_t ntier_defs;
+    struct config_channel *channel_defs;
+    size_t nchannel_defs;
     /* [sweeper] */
     char *sweeper_conninfo;
+    char *heartbeat_url;       /* "" = no heartbeat */
+    long long heartbeat_interval_ms;
+    long long db_down_page_after_ms;
+    long long retry_base_ms;
+    long long retry_cap_ms;
+    long retry_max;            /* retries after the first attempt */
+    long long db_check_interval_ms;
     /* [cprctl] */
     char *cprctl_conninfo;
 };
 
 struct config_key {
-    const char *section;
+    const char *section;       /* "milter", or "tier *" for [tier NAME] */
     const char *key;
     enum config_type type;
-    size_t offset;             /* offsetof(struct cpr_config, ...) */
-    const char *def;           /* default, as it would be written in the file */
+    size_t offset;             /* offsetof(struct cpr_config, ...), or of
+                                  the templated section's struct */
+    const char *def;           /* default, as it would be written in the
+                                  file; NULL: none (the field stays NULL) */
     const char *doc;           /* one line */
-    long long min, max;        /* CONFIG_INT, CONFIG_BYTES, CONFIG_DURATION */
+    long long min, max;        /* INT, BYTES, DURATION(S): range;
+                                  NAMES: max = most entries */
+    size_t count_offset;       /* DURATIONS: where the count goes */
+    const char *choices;       /* CHOICE: "a|b|c" */
 };
 
 extern const struct config_key config_keys[];   /* ends with key == NULL */
@@ -73,6 +147,32 @@ void config_free(struct cpr_config *cfg);
  * *err set (g_free) otherwise. */
 bool config_check_milter(const struct cpr_config *cfg, char **err);
 
+/* What cpr-sweeper needs beyond syntax: at least one tier; every listed
+ * tier has a [tier NAME] section with a channel, and every [tier NAME] is
+ * listed; every channel named exists and has what its type needs, and no
+ * key its type ignores. False with *err set (g_free) otherwise. Does not
+ * read the secret files. */
+bool config_check_sweeper(const struct cpr_config *cfg, char **err);
+
+/* Line where [section] key was set (key NULL: the section's first header),
+ * or 0. section is as written, e.g. "tier oncall". */
+int config_line(const struct cpr_config *cfg, const char *section,
+                const char *key);
+
+/* NULL when no such section. */
+const struct config_tier *config_tier(const struct cpr_config *cfg,
+                                      const char *name);
+const struct config_channel *config_channel(const struct cpr_config *cfg,
+                                            const char *name);
+
+/* A secret given inline or in a file (exactly one of them non-empty).
+ * Returns a g_malloc'd copy of the inline value, or of the file's first
+ * line without surrounding blanks and CR/LF (at most CONFIG_SECRET_MAX
+ * bytes, not empty, no control characters). NULL with *err set (g_free)
+ * otherwise; *err names the file but never quotes its content. */
+char *config_read_secret(const char *inline_value, const char *path,
+                         char **err);
+
 /* Every key as "[section] key = default  # doc", for --help listings. */
 void config_print_keys(FILE *fp);
 
@@ -81,5 +181,14 @@ const char *config_conninfo(const struct cpr_config *cfg, enum cpr_program prog)
 
 /* Parse a duration ("30m", "2h", "45s", "1d", "250ms"); false if malformed. */
 bool config_parse_duration(const char *s, long long *ms);
+
+/* One value of key k, as written, into its field of base (the config, or a
+ * templated section's struct), replacing the old value. NULL, or why the
+ * value is bad (g_free), leaving the field alone. */
+char *config_parse_value(const struct config_key *k, const char *val,
+                         void *base);
+
+/* NULL if s is a good tier or channel name, else why not (g_free). */
+char *config_name_check(const char *s);
 
 #endif

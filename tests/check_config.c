@@ -3,10 +3,13 @@
  *   check_config - unit tests for the configuration file
  * DESCRIPTION
  *   Loads small files written to $TMPDIR (or /tmp) and checks values,
- *   defaults and every kind of error, with its line number. The
- *   documentation tests walk config_keys[] and fail when a key is missing
- *   from contrib/man/cpr-milter.conf.5 or contrib/cpr-milter.conf, or when
- *   the example file does not load. Files of the source tree are found
+ *   defaults and every kind of error, with its line number; then the
+ *   sweeper's checks of the escalation ladder and secrets read from files.
+ *   The documentation tests walk config_keys[] and fail when a key is
+ *   missing from contrib/man/cpr-milter.conf.5 or contrib/cpr-milter.conf
+ *   (keys of [tier NAME] and [channel NAME] under any such section, even
+ *   commented out), or when the example does not load, also with its
+ *   commented-out lines enabled. Files of the source tree are found
  *   through $top_srcdir, which `make check` exports, else "." or "..".
  */
 #include <errno.h>
@@ -285,11 +288,13 @@ START_TEST(test_print_keys)
     fclose(fp);
     for (k = config_keys; k->key != NULL; k++) {
         line = g_strdup_printf("[%s] %s = %s  # %s\n", k->section, k->key,
-                               k->def, k->doc);
+                               k->def != NULL ? k->def : "", k->doc);
         ck_assert_msg(strstr(buf, line) != NULL, "missing: %s", line);
         g_free(line);
     }
     ck_assert_ptr_nonnull(strstr(buf, "[milter] db_pool_size = 16  # "));
+    ck_assert_ptr_nonnull(strstr(buf, "[tier *] channels =   # "));
+    ck_assert_ptr_nonnull(strstr(buf, "[channel *] type =   # "));
     free(buf);
 }
 END_TEST
@@ -310,9 +315,10 @@ START_TEST(test_unknown_key)
                ":4: [milter] db_poolsize: unknown key");
     load_fails("[database]\nconninfo[de] = x\n",
                ":2: [database] conninfo[de]: unknown key");
-    /* [sweeper] takes only conninfo for now. */
     load_fails("[sweeper]\nconninfo = x\nsocket = y\n",
                ":3: [sweeper] socket: unknown key");
+    load_fails("[escalation]\ntiers = a\nchannels = b\n",
+               ":3: [escalation] channels: unknown key");
 }
 END_TEST
 
@@ -451,6 +457,589 @@ START_TEST(test_syntax_error)
 }
 END_TEST
 
+/* ---- the sweeper: deadlines, escalation, tiers and channels ---- */
+
+static const char sweeper_file[] =
+    "[deadlines]\n"                                         /* 1 */
+    "acknowledge = 3s\n"
+    "report = 24h\n"
+    "warn_before = 30m, 6h,2h\n"
+    "[escalation]\n"                                        /* 5 */
+    "tiers = oncall, backup, management\n"
+    "interval = 3s\n"
+    "repeat = 1m\n"
+    "[tier oncall]\n"
+    "channels = pd-oncall, slack-cpr\n"                     /* 10 */
+    "[tier backup]\n"
+    "channels = og.backup, hook_backup\n"
+    "[tier management]\n"
+    "channels = mail-managers\n"
+    "[channel pd-oncall]\n"                                 /* 15 */
+    "type = pagerduty\n"
+    "routing_key_file = /etc/cpr-milter/pd.key\n"
+    "routing_key =\n"
+    "[channel slack-cpr]\n"
+    "type = slack\n"                                        /* 20 */
+    "url_file = /etc/cpr-milter/slack.url\n"
+    "[channel og.backup]\n"
+    "type = opsgenie\n"
+    "api_key = 0123-abcd\n"
+    "url = https://api.eu.opsgenie.com/v2/alerts\n"         /* 25 */
+    "[channel hook_backup]\n"
+    "type = webhook\n"
+    "url = http://127.0.0.1:8080/page\n"
+    "bearer_token_file = /etc/cpr-milter/backup.token\n"
+    "ca_file = /etc/cpr-milter/hooks-ca.pem\n"              /* 30 */
+    "[channel mail-managers]\n"
+    "type = email\n"
+    "to = Managers+CPR@CA.Example, <ops@ca.example>\n"
+    "from = cpr-sweeper@ca.example\n"
+    "[sweeper]\n"                                           /* 35 */
+    "conninfo = user=cpr_sweeper\n"
+    "heartbeat_url = https://hc.example/ping/abc\n"
+    "heartbeat_interval = 30s\n"
+    "db_down_page_after = 90s\n"
+    "retry_base = 500ms\n"                                  /* 40 */
+    "retry_cap = 1m\n"
+    "retry_max = 0\n"
+    "db_check_interval = 5s\n";
+
+static void
+assert_strv(char **got, const char *const *want)
+{
+    size_t i;
+
+    ck_assert_ptr_nonnull(got);
+    for (i = 0; want[i] != NULL; i++) {
+        ck_assert_ptr_nonnull(got[i]);
+        ck_assert_str_eq(got[i], want[i]);
+    }
+    ck_assert_ptr_null(got[i]);
+}
+
+static void
+assert_sweeper_channels(const struct cpr_config *cfg)
+{
+    const struct config_channel *pd = config_channel(cfg, "pd-oncall");
+    const struct config_channel *og = config_channel(cfg, "og.backup");
+    const struct config_channel *hook = config_channel(cfg, "hook_backup");
+    const struct config_channel *mail = config_channel(cfg, "mail-managers");
+
+    ck_assert_uint_eq(cfg->nchannel_defs, 5);
+    ck_assert_ptr_eq(pd, &cfg->channel_defs[0]);
+    ck_assert_str_eq(pd->type, "pagerduty");
+    ck_assert_str_eq(pd->routing_key_file, "/etc/cpr-milter/pd.key");
+    ck_assert_str_eq(pd->routing_key, "");
+    ck_assert_str_eq(pd->url, "");
+    ck_assert_str_eq(pd->ca_file, "");
+    ck_assert_str_eq(config_channel(cfg, "slack-cpr")->url_file,
+                     "/etc/cpr-milter/slack.url");
+    ck_assert_str_eq(og->api_key, "0123-abcd");
+    ck_assert_str_eq(og->url, "https://api.eu.opsgenie.com/v2/alerts");
+    ck_assert_str_eq(hook->bearer_token_file, "/etc/cpr-milter/backup.token");
+    ck_assert_str_eq(hook->ca_file, "/etc/cpr-milter/hooks-ca.pem");
+    /* Kept as written: mail goes to exactly this address. */
+    assert_strv(mail->to, (const char *const[]) {"Managers+CPR@CA.Example",
+                                                 "ops@ca.example", NULL});
+    ck_assert_str_eq(mail->from, "cpr-sweeper@ca.example");
+    ck_assert_str_eq(mail->smtp_url, "smtp://127.0.0.1:25");
+    assert_strv(pd->to, (const char *const[]) {NULL});
+    ck_assert_ptr_null(config_channel(cfg, "nosuch"));
+    ck_assert_ptr_null(config_channel(cfg, "oncall"));
+}
+
+START_TEST(test_sweeper_file)
+{
+    struct cpr_config *cfg = load_ok(sweeper_file);
+    char *err = NULL;
+
+    ck_assert_int_eq(cfg->acknowledge_ms, 3000);
+    ck_assert_int_eq(cfg->report_ms, 86400000);
+    ck_assert_uint_eq(cfg->nwarn, 3);       /* sorted, largest first */
+    ck_assert_int_eq(cfg->warn_before_ms[0], 6 * 3600000);
+    ck_assert_int_eq(cfg->warn_before_ms[1], 2 * 3600000);
+    ck_assert_int_eq(cfg->warn_before_ms[2], 30 * 60000);
+    assert_strv(cfg->tiers, (const char *const[]) {"oncall", "backup",
+                                                  "management", NULL});
+    ck_assert_int_eq(cfg->interval_ms, 3000);
+    ck_assert_int_eq(cfg->repeat_ms, 60000);
+    ck_assert_uint_eq(cfg->ntier_defs, 3);
+    ck_assert_str_eq(cfg->tier_defs[1].name, "backup");
+    ck_assert_ptr_eq(config_tier(cfg, "backup"), &cfg->tier_defs[1]);
+    assert_strv(config_tier(cfg, "oncall")->channels,
+                (const char *const[]) {"pd-oncall", "slack-cpr", NULL});
+    ck_assert_ptr_null(config_tier(cfg, "pd-oncall"));
+    assert_sweeper_channels(cfg);
+    ck_assert_str_eq(config_conninfo(cfg, PROGRAM_SWEEPER), "user=cpr_sweeper");
+    ck_assert_str_eq(cfg->heartbeat_url, "https://hc.example/ping/abc");
+    ck_assert_int_eq(cfg->heartbeat_interval_ms, 30000);
+    ck_assert_int_eq(cfg->db_down_page_after_ms, 90000);
+    ck_assert_int_eq(cfg->retry_base_ms, 500);
+    ck_assert_int_eq(cfg->retry_cap_ms, 60000);
+    ck_assert_int_eq(cfg->retry_max, 0);
+    ck_assert_int_eq(cfg->db_check_interval_ms, 5000);
+    ck_assert_msg(config_check_sweeper(cfg, &err), "%s", err);
+    ck_assert_ptr_null(err);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_sweeper_defaults)
+{
+    struct cpr_config *cfg = config_defaults();
+    char *err = NULL;
+
+    ck_assert_int_eq(cfg->acknowledge_ms, 30 * 60000);
+    ck_assert_int_eq(cfg->report_ms, 24 * 3600000);
+    ck_assert_uint_eq(cfg->nwarn, 3);
+    ck_assert_int_eq(cfg->warn_before_ms[0], 6 * 3600000);
+    ck_assert_int_eq(cfg->warn_before_ms[2], 30 * 60000);
+    assert_strv(cfg->tiers, (const char *const[]) {NULL});
+    ck_assert_int_eq(cfg->interval_ms, 15 * 60000);
+    ck_assert_int_eq(cfg->repeat_ms, 30 * 60000);
+    ck_assert_uint_eq(cfg->ntier_defs, 0);
+    ck_assert_uint_eq(cfg->nchannel_defs, 0);
+    ck_assert_str_eq(cfg->heartbeat_url, "");
+    ck_assert_int_eq(cfg->heartbeat_interval_ms, 60000);
+    ck_assert_int_eq(cfg->db_down_page_after_ms, 120000);
+    ck_assert_int_eq(cfg->retry_base_ms, 5000);
+    ck_assert_int_eq(cfg->retry_cap_ms, 300000);
+    ck_assert_int_eq(cfg->retry_max, 5);
+    ck_assert_int_eq(cfg->db_check_interval_ms, 15000);
+    ck_assert_int_eq(config_line(cfg, "escalation", "tiers"), 0);
+    ck_assert(!config_check_sweeper(cfg, &err));
+    ck_assert_str_eq(err, "(defaults): [escalation] tiers: at least one tier "
+                     "required");
+    g_free(err);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_sweeper_lines)
+{
+    struct cpr_config *cfg = load_ok(sweeper_file);
+
+    ck_assert_int_eq(config_line(cfg, "escalation", "tiers"), 6);
+    ck_assert_int_eq(config_line(cfg, "escalation", NULL), 5);
+    ck_assert_int_eq(config_line(cfg, "channel og.backup", "url"), 25);
+    ck_assert_int_eq(config_line(cfg, "channel og.backup", NULL), 22);
+    ck_assert_int_eq(config_line(cfg, "channel og.backup", "type"), 23);
+    ck_assert_int_eq(config_line(cfg, "channel og.backup", "ca_file"), 0);
+    ck_assert_int_eq(config_line(cfg, "milter", NULL), 0);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_sweeper_merged_sections)
+{
+    struct cpr_config *cfg = load_ok(
+        "[escalation]\ntiers = a\n[tier a]\n[channel c]\ntype = email\n"
+        "[tier a]\nchannels = c\n[channel c]\nto = x@ca.example\n");
+    char *err = NULL;
+
+    ck_assert_uint_eq(cfg->ntier_defs, 1);
+    ck_assert_uint_eq(cfg->nchannel_defs, 1);
+    ck_assert_str_eq(cfg->tier_defs[0].channels[0], "c");
+    ck_assert_str_eq(cfg->channel_defs[0].to[0], "x@ca.example");
+    ck_assert_int_eq(config_line(cfg, "tier a", NULL), 3);
+    ck_assert_msg(config_check_sweeper(cfg, &err), "%s", err);
+    config_free(cfg);
+    load_fails("[tier a]\nchannels = c\n[channel c]\n[tier a]\nchannels = d\n",
+               ":5: [tier a] channels: repeated (first set on line 2)");
+}
+END_TEST
+
+START_TEST(test_warn_before_lists)
+{
+    struct cpr_config *cfg = load_ok("[deadlines]\nwarn_before =\n");
+    int i;
+    GString *text;
+
+    ck_assert_uint_eq(cfg->nwarn, 0);
+    config_free(cfg);
+    cfg = load_ok("[deadlines]\nwarn_before = 1s,2s,3s,4s,5s,6s,7s,8s\n");
+    ck_assert_uint_eq(cfg->nwarn, 8);
+    ck_assert_int_eq(cfg->warn_before_ms[0], 8000);
+    ck_assert_int_eq(cfg->warn_before_ms[7], 1000);
+    config_free(cfg);
+    text = g_string_new("[deadlines]\nwarn_before = ");
+    for (i = 1; i <= 9; i++)
+        g_string_append_printf(text, "%s%dm", i > 1 ? ", " : "", i);
+    g_string_append_c(text, '\n');
+    load_fails(text->str, ":2: [deadlines] warn_before: more than 8 entries");
+    g_string_free(text, TRUE);
+}
+END_TEST
+
+START_TEST(test_bad_duration_list)
+{
+    load_fails("[deadlines]\nwarn_before = 6h, 2x\n",
+               ":2: [deadlines] warn_before: \"2x\" is not a duration "
+               "(a number followed by ms, s, m, h or d)");
+    load_fails("[deadlines]\nwarn_before = 6h,,2h\n",
+               ":2: [deadlines] warn_before: empty entry in the duration list");
+    load_fails("[deadlines]\nwarn_before = 6h,\n",
+               ":2: [deadlines] warn_before: empty entry in the duration list");
+    load_fails("[deadlines]\nwarn_before = 6d\n",
+               ":2: [deadlines] warn_before: \"6d\" is out of range (1s..5d)");
+    load_fails("[deadlines]\nwarn_before = 0s\n",
+               ":2: [deadlines] warn_before: \"0s\" is out of range (1s..5d)");
+    load_fails("[deadlines]\nwarn_before = 1h, 60m\n",
+               ":2: [deadlines] warn_before: \"60m\" repeats an earlier entry");
+    load_fails("[deadlines]\nwarn_before = 6h 2h\n",
+               ":2: [deadlines] warn_before: \"6h 2h\" is not a duration "
+               "(a number followed by ms, s, m, h or d)");
+}
+END_TEST
+
+START_TEST(test_bad_sweeper_values)
+{
+    load_fails("[deadlines]\nreport = 25h\n",
+               ":2: [deadlines] report: \"25h\" is out of range (1s..1d)");
+    load_fails("[sweeper]\nretry_max = 51\n",
+               ":2: [sweeper] retry_max: \"51\" is out of range (0..50)");
+    load_fails("[sweeper]\ndb_check_interval = 16s\n",
+               ":2: [sweeper] db_check_interval: \"16s\" is out of range "
+               "(1s..15s)");
+    load_fails("[sweeper]\nretry_base = 99ms\n",
+               ":2: [sweeper] retry_base: \"99ms\" is out of range (100ms..1h)");
+    load_fails("[channel m]\ntype = email\nto = a@ca.example, nobody\n",
+               ":3: [channel m] to: \"nobody\" is not a mail address");
+    load_fails("[channel m]\nto = a@ca.example,\n",
+               ":2: [channel m] to: empty entry in the address list");
+}
+END_TEST
+
+START_TEST(test_bad_names)
+{
+    GString *text = g_string_new("[escalation]\ntiers = ");
+    int i;
+
+    load_fails("[escalation]\ntiers = a, b c\n",
+               ":2: [escalation] tiers: \"b c\" is not a name "
+               "(1 to 64 of A-Z a-z 0-9 _ . -)");
+    load_fails("[escalation]\ntiers = a,,b\n",
+               ":2: [escalation] tiers: empty entry in the name list");
+    load_fails("[escalation]\ntiers = a, b, a\n",
+               ":2: [escalation] tiers: \"a\" is listed twice");
+    load_fails("[tier t]\nchannels = [x]\n",
+               ":2: [tier t] channels: \"[x]\" is not a name "
+               "(1 to 64 of A-Z a-z 0-9 _ . -)");
+    for (i = 1; i <= 9; i++)
+        g_string_append_printf(text, "%st%d", i > 1 ? "," : "", i);
+    g_string_append_c(text, '\n');
+    load_fails(text->str, ":2: [escalation] tiers: more than 8 names");
+    g_string_assign(text, "[tier t]\nchannels = ");
+    for (i = 1; i <= 17; i++)
+        g_string_append_printf(text, "%sc%d", i > 1 ? "," : "", i);
+    g_string_append_c(text, '\n');
+    load_fails(text->str, ":2: [tier t] channels: more than 16 names");
+    g_string_free(text, TRUE);
+}
+END_TEST
+
+START_TEST(test_bad_type)
+{
+    load_fails("[channel x]\ntype = pager\n",
+               ":2: [channel x] type: \"pager\" is not one of pagerduty, "
+               "opsgenie, slack, webhook, email");
+    load_fails("[channel x]\ntype = PagerDuty\n",
+               ":2: [channel x] type: \"PagerDuty\" is not one of pagerduty, "
+               "opsgenie, slack, webhook, email");
+    load_fails("[channel x]\ntype =\n",
+               ":2: [channel x] type: \"\" is not one of pagerduty, "
+               "opsgenie, slack, webhook, email");
+}
+END_TEST
+
+START_TEST(test_bad_templated_sections)
+{
+    load_fails("[escalation]\n[tier]\nchannels = a\n",
+               ":2: [tier]: a name is required: [tier NAME]");
+    load_fails("[channel]\n", ":1: [channel]: a name is required: [channel NAME]");
+    load_fails("[channel ]\n",
+               ":1: [channel ]: a name is required: [channel NAME]");
+    load_fails("[tier on call]\n",
+               ":1: [tier NAME]: \"on call\" is not a name "
+               "(1 to 64 of A-Z a-z 0-9 _ . -)");
+    load_fails("[tier  oncall]\n",
+               ":1: [tier NAME]: \" oncall\" is not a name "
+               "(1 to 64 of A-Z a-z 0-9 _ . -)");
+    load_fails("[tiers oncall]\n", ":1: unknown section [tiers oncall]");
+    load_fails("[Tier oncall]\n", ":1: unknown section [Tier oncall]");
+    load_fails("[tier a]\nchannels = c\nchanels = d\n",
+               ":3: [tier a] chanels: unknown key");
+    load_fails("[channel c]\ntype = slack\nurl = https://x\nchannels = d\n",
+               ":4: [channel c] channels: unknown key");
+    load_fails("[tier a]\ntype = slack\n", ":2: [tier a] type: unknown key");
+    load_fails("[channel c]\nurl = a\n\nurl = b\n",
+               ":4: [channel c] url: repeated (first set on line 2)");
+}
+END_TEST
+
+START_TEST(test_long_name)
+{
+    char name[CONFIG_NAME_MAX + 2];
+    char *text;
+    struct cpr_config *cfg;
+
+    memset(name, 'n', CONFIG_NAME_MAX);
+    name[CONFIG_NAME_MAX] = '\0';
+    text = g_strdup_printf("[channel %s]\ntype = slack\n", name);
+    cfg = load_ok(text);
+    ck_assert_str_eq(cfg->channel_defs[0].name, name);
+    config_free(cfg);
+    g_free(text);
+    strcat(name, "n");
+    text = g_strdup_printf("[escalation]\ntiers = %s\n", name);
+    load_fails(text, ":2: [escalation] tiers: \"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+               "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...\" is not a name "
+               "(1 to 64 of A-Z a-z 0-9 _ . -)");
+    g_free(text);
+}
+END_TEST
+
+/* Load text (which must load), then config_check_sweeper must fail with
+ * "<path><expect>". */
+static void
+sweeper_fails(const char *text, const char *expect)
+{
+    struct cpr_config *cfg = load_ok(text);
+    char *err = NULL, *want = g_strconcat(cfg->path, expect, NULL);
+
+    ck_assert_msg(!config_check_sweeper(cfg, &err), "passed: %s", text);
+    ck_assert_str_eq(err, want);
+    g_free(want);
+    g_free(err);
+    config_free(cfg);
+}
+
+/* A one-tier ladder whose channel c1 opens on line 5. */
+#define LADDER "[escalation]\ntiers = t1\n[tier t1]\nchannels = c1\n[channel c1]\n"
+
+START_TEST(test_check_ladder)
+{
+    sweeper_fails("[escalation]\ntiers =\n",
+                  ":2: [escalation] tiers: at least one tier required");
+    sweeper_fails("[milter]\n", ": [escalation] tiers: at least one tier required");
+    sweeper_fails(LADDER "type = slack\nurl = https://x\n"
+                  "[escalation]\ninterval = 1m\n"
+                  "[tier t1]\n[tier t2]\nchannels = c1\n",
+                  ":11: [tier t2]: not listed in [escalation] tiers");
+    sweeper_fails("[escalation]\ntiers = t1, t2\n[tier t1]\nchannels = c1\n"
+                  "[channel c1]\ntype = slack\nurl = https://x\n",
+                  ":2: [escalation] tiers: no [tier t2] section");
+    sweeper_fails("[escalation]\ntiers = t1\n[tier t1]\n",
+                  ":3: [tier t1] channels: at least one channel required");
+    sweeper_fails("[escalation]\ntiers = t1\n[tier t1]\n\nchannels =\n",
+                  ":5: [tier t1] channels: at least one channel required");
+    sweeper_fails("[escalation]\ntiers = t1\n[tier t1]\nchannels = c1, nosuch\n"
+                  "[channel c1]\ntype = slack\nurl = https://x\n",
+                  ":4: [tier t1] channels: no [channel nosuch] section");
+}
+END_TEST
+
+START_TEST(test_check_channels)
+{
+    sweeper_fails(LADDER, ":5: [channel c1] type: required: pagerduty, "
+                  "opsgenie, slack, webhook or email");
+    sweeper_fails(LADDER "url = https://x\n", ":5: [channel c1] type: "
+                  "required: pagerduty, opsgenie, slack, webhook or email");
+    sweeper_fails(LADDER "type = pagerduty\n",
+                  ":5: [channel c1]: type pagerduty needs routing_key or "
+                  "routing_key_file");
+    sweeper_fails(LADDER "type = pagerduty\nrouting_key =\nrouting_key_file =\n",
+                  ":5: [channel c1]: type pagerduty needs routing_key or "
+                  "routing_key_file");
+    sweeper_fails(LADDER "type = opsgenie\nurl = https://api.eu.opsgenie.com\n",
+                  ":5: [channel c1]: type opsgenie needs api_key or "
+                  "api_key_file");
+    sweeper_fails(LADDER "type = slack\n",
+                  ":5: [channel c1]: type slack needs url or url_file");
+    sweeper_fails(LADDER "type = webhook\nbearer_token = t\n",
+                  ":5: [channel c1]: type webhook needs url or url_file");
+    sweeper_fails(LADDER "type = email\nfrom = a@ca.example\n",
+                  ":5: [channel c1]: type email needs to");
+}
+END_TEST
+
+START_TEST(test_check_channel_keys)
+{
+    sweeper_fails(LADDER "type = pagerduty\nrouting_key = k\n"
+                  "routing_key_file = /k\n",
+                  ":8: [channel c1] routing_key_file: routing_key is set too; "
+                  "give one of them");
+    sweeper_fails(LADDER "api_key_file = /k\ntype = opsgenie\napi_key = k\n",
+                  ":6: [channel c1] api_key_file: api_key is set too; "
+                  "give one of them");
+    sweeper_fails(LADDER "type = webhook\nurl = https://x\nurl_file = /u\n",
+                  ":8: [channel c1] url_file: url is set too; give one of them");
+    sweeper_fails(LADDER "type = webhook\nurl = https://x\nbearer_token = t\n"
+                  "bearer_token_file = /t\n",
+                  ":9: [channel c1] bearer_token_file: bearer_token is set too; "
+                  "give one of them");
+    sweeper_fails(LADDER "type = slack\nurl = https://x\nrouting_key = k\n",
+                  ":8: [channel c1] routing_key: not used by type slack");
+    sweeper_fails(LADDER "type = pagerduty\nrouting_key = k\nto = a@ca.example\n",
+                  ":8: [channel c1] to: not used by type pagerduty");
+    sweeper_fails(LADDER "type = pagerduty\nrouting_key = k\n"
+                  "smtp_url = smtp://x\n",
+                  ":8: [channel c1] smtp_url: not used by type pagerduty");
+    sweeper_fails(LADDER "type = email\nto = a@ca.example\nurl = https://x\n",
+                  ":8: [channel c1] url: not used by type email");
+    sweeper_fails(LADDER "type = slack\nurl = hooks.slack.com/services/x\n",
+                  ":7: [channel c1] url: must start with https:// or http://");
+    sweeper_fails(LADDER "type = email\nto = a@ca.example\n"
+                  "smtp_url = mail.ca.example:25\n",
+                  ":8: [channel c1] smtp_url: must start with smtp:// or "
+                  "smtps://");
+}
+END_TEST
+
+/* Every type with the least it needs, an unused channel and empty keys of
+ * other types pass. */
+START_TEST(test_check_channel_minimal)
+{
+    static const char *const bodies[] = {
+        "type = pagerduty\nrouting_key = k\nurl_file = /u\n",
+        "type = opsgenie\napi_key_file = /k\napi_key =\n",
+        "type = slack\nurl_file = /u\nrouting_key =\n",
+        "type = webhook\nurl = HTTPS://x\n",
+        "type = email\nto = a@ca.example\nsmtp_url = smtps://relay:465\n",
+    };
+    struct cpr_config *cfg;
+    char *text, *err = NULL;
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(bodies); i++) {
+        text = g_strconcat(LADDER, bodies[i], "[channel spare]\ntype = email\n"
+                           "to = b@ca.example\n", NULL);
+        cfg = load_ok(text);
+        ck_assert_msg(config_check_sweeper(cfg, &err), "%s: %s", bodies[i], err);
+        config_free(cfg);
+        g_free(text);
+    }
+}
+END_TEST
+
+START_TEST(test_check_retry)
+{
+    sweeper_fails(LADDER "type = slack\nurl = https://x\n"
+                  "[sweeper]\nretry_base = 10m\n",
+                  ":8: [sweeper] retry_cap: shorter than retry_base");
+    sweeper_fails(LADDER "type = slack\nurl = https://x\n"
+                  "[sweeper]\nretry_base = 1m\nretry_cap = 59s\n",
+                  ":10: [sweeper] retry_cap: shorter than retry_base");
+}
+END_TEST
+
+/* ---- secrets ---- */
+
+#define SECRET_MARK "TOPSECRET"
+
+/* config_read_secret on a file with this content must fail with
+ * "<path><expect>" and must not quote the content. */
+static void
+secret_fails(const char *text, size_t len, const char *expect)
+{
+    char *path = tmp_write(text, len), *err = NULL, *want;
+
+    ck_assert_ptr_null(config_read_secret(NULL, path, &err));
+    ck_assert_ptr_nonnull(err);
+    want = g_strconcat(path, expect, NULL);
+    ck_assert_str_eq(err, want);
+    ck_assert_ptr_null(strstr(err, SECRET_MARK));
+    unlink(path);
+    g_free(want);
+    g_free(path);
+    g_free(err);
+}
+
+static char *
+secret_ok(const char *text)
+{
+    char *path = tmp_write(text, strlen(text)), *err = NULL;
+    char *secret = config_read_secret("", path, &err);
+
+    ck_assert_msg(secret != NULL, "%s", err);
+    ck_assert_ptr_null(err);
+    unlink(path);
+    g_free(path);
+    return secret;
+}
+
+START_TEST(test_secret_inline)
+{
+    char *err = NULL, *secret = config_read_secret("k3y", NULL, &err);
+
+    ck_assert_str_eq(secret, "k3y");
+    ck_assert_ptr_null(err);
+    g_free(secret);
+    secret = config_read_secret("k3y", "", &err);
+    ck_assert_str_eq(secret, "k3y");
+    g_free(secret);
+    ck_assert_ptr_null(config_read_secret("", NULL, &err));
+    ck_assert_str_eq(err, "no secret given, neither inline nor in a file");
+    g_free(err);
+    ck_assert_ptr_null(config_read_secret(SECRET_MARK, "/etc/k", &err));
+    ck_assert_str_eq(err, "/etc/k: a secret is given inline too; give one of "
+                     "them");
+    g_free(err);
+}
+END_TEST
+
+START_TEST(test_secret_file)
+{
+    GString *big = g_string_new(NULL);
+    char *secret;
+
+    secret = secret_ok(" \t" SECRET_MARK "-1 \r\nsecond line\n");
+    ck_assert_str_eq(secret, SECRET_MARK "-1");
+    g_free(secret);
+    secret = secret_ok("https://hooks.slack.com/services/T/B/x");
+    ck_assert_str_eq(secret, "https://hooks.slack.com/services/T/B/x");
+    g_free(secret);
+    while (big->len < CONFIG_SECRET_MAX)
+        g_string_append_c(big, 'k');
+    g_string_append(big, "\r\n");
+    secret = secret_ok(big->str);
+    ck_assert_uint_eq(strlen(secret), CONFIG_SECRET_MAX);
+    g_free(secret);
+    g_string_free(big, TRUE);
+}
+END_TEST
+
+START_TEST(test_secret_file_errors)
+{
+    static const char nul[] = SECRET_MARK "\0x\n";
+    GString *big = g_string_new(SECRET_MARK);
+    char *err = NULL;
+
+    ck_assert_ptr_null(config_read_secret(NULL, "/nonexistent/pd.key", &err));
+    ck_assert_str_eq(err, "/nonexistent/pd.key: No such file or directory");
+    g_free(err);
+    ck_assert_ptr_null(config_read_secret(NULL, "/", &err));
+    ck_assert_str_eq(err, "/: not a regular file");
+    g_free(err);
+    secret_fails("", 0, ": the first line is empty");
+    secret_fails(" \r\n", 3, ": the first line is empty");
+    secret_fails("\n" SECRET_MARK "\n", 11, ": the first line is empty");
+    secret_fails(SECRET_MARK "\tx\n", 12, ": the first line has a control "
+                 "character");
+    secret_fails(nul, sizeof(nul) - 1, ": the first line has a control "
+                 "character");
+    while (big->len <= CONFIG_SECRET_MAX)
+        g_string_append_c(big, 'S');
+    g_string_append_c(big, '\n');
+    secret_fails(big->str, big->len, ": the first line is longer than 4096 bytes");
+    g_string_truncate(big, big->len - 1);
+    while (big->len < 3 * CONFIG_SECRET_MAX)
+        g_string_append_c(big, 'S');
+    secret_fails(big->str, big->len, ": the first line is longer than 4096 bytes");
+    g_string_free(big, TRUE);
+}
+END_TEST
+
 /* ---- documentation and the example ---- */
 
 /* Path of a source-tree file, or fail the test. */
@@ -485,11 +1074,21 @@ read_lines(const char *rel)
     return lines;
 }
 
+/* "[milter]"; "[tier NAME]" for the keys of every [tier NAME]. */
+static char *
+section_title(const struct config_key *k)
+{
+    if (g_str_has_suffix(k->section, " *"))
+        return g_strdup_printf("[%.*s NAME]", (int) strlen(k->section) - 2,
+                               k->section);
+    return g_strdup_printf("[%s]", k->section);
+}
+
 /* In the man page: a ".TP" then ".B key" inside the .SS for [section]. */
 static bool
 man_documents(char **lines, const struct config_key *k)
 {
-    char *ss = g_strdup_printf("[%s]", k->section), *b = g_strdup_printf(".B %s", k->key);
+    char *ss = section_title(k), *b = g_strdup_printf(".B %s", k->key);
     bool in = false, found = false;
     size_t i;
 
@@ -504,25 +1103,53 @@ man_documents(char **lines, const struct config_key *k)
     return found;
 }
 
-/* In the example: "key =" or "# key =" under the [section] header. */
+/* Does the example header "[name]" (maybe commented out) open k's section?
+ * A templated key belongs under any [tier NAME], e.g. [tier oncall]. */
+static bool
+example_header_opens(const char *p, const struct config_key *k)
+{
+    size_t n = strlen(k->section), len = strlen(p);
+    char *name = g_strndup(p + 1, len - 2);
+    bool in;
+
+    if (g_str_has_suffix(k->section, " *"))
+        in = strncmp(name, k->section, n - 1) == 0 && name[n - 1] != '\0';
+    else
+        in = strcmp(name, k->section) == 0;
+    g_free(name);
+    return in;
+}
+
+/* A whole-line "[name]" or "# [name]". */
+static bool
+example_is_header(const char *p)
+{
+    if (*p == '#')
+        p += 1 + strspn(p + 1, " \t");
+    return *p == '[' && strchr(p, ']') == p + strlen(p) - 1;
+}
+
+/* In the example: "key =" or "# key =" under the [section] header, which
+ * may itself be commented out. */
 static bool
 example_shows(char **lines, const struct config_key *k)
 {
-    char *header = g_strdup_printf("[%s]", k->section), *p;
+    char *p;
     bool in = false, found = false;
     size_t i, n = strlen(k->key);
 
     for (i = 0; lines[i] != NULL && !found; i++) {
         p = g_strstrip(lines[i]);
-        if (*p == '[') {
-            in = strcmp(p, header) == 0;
+        if (example_is_header(p)) {
+            if (*p == '#')
+                p = g_strchug(p + 1);
+            in = example_header_opens(p, k);
             continue;
         }
         if (*p == '#')
             p = g_strchug(p + 1);
         found = in && strncmp(p, k->key, n) == 0 && *g_strchug(p + n) == '=';
     }
-    g_free(header);
     return found;
 }
 
@@ -567,6 +1194,79 @@ START_TEST(test_example_loads)
 }
 END_TEST
 
+/* The example with its commented-out headers and keys enabled: "# [x]"
+ * and "# key = value" lose their "# "; prose stays a comment. */
+static char *
+example_enabled(void)
+{
+    char **lines = read_lines(EXAMPLE), *p, *text;
+    GString *out = g_string_new(NULL);
+    size_t i;
+
+    for (i = 0; lines[i] != NULL; i++) {
+        p = lines[i];
+        if (*p == '#') {
+            p += 1 + strspn(p + 1, " ");
+            if (!example_is_header(p)
+                && !(strspn(p, "abcdefghijklmnopqrstuvwxyz_") > 0
+                     && *g_strchug(p + strspn(p, "abcdefghijklmnopqrstuvwxyz_"))
+                        == '='))
+                p = lines[i];
+        }
+        g_string_append_printf(out, "%s\n", p);
+    }
+    g_strfreev(lines);
+    text = tmp_write(out->str, out->len);
+    g_string_free(out, TRUE);
+    return text;
+}
+
+START_TEST(test_example_enabled)
+{
+    char *path = example_enabled(), *err = NULL;
+    struct cpr_config *cfg = config_load(path, &err);
+
+    ck_assert_msg(cfg != NULL, "%s", err);
+    ck_assert_msg(config_check_sweeper(cfg, &err), "%s", err);
+    ck_assert_uint_eq(g_strv_length(cfg->tiers), 3);
+    ck_assert_uint_eq(cfg->ntier_defs, 3);
+    ck_assert_uint_eq(cfg->nchannel_defs, 5);
+    ck_assert_str_eq(config_channel(cfg, "mail-managers")->type, "email");
+    ck_assert_str_eq(cfg->milter_user, "cpr-milter");
+    ck_assert_int_eq(cfg->nwarn, 3);
+    config_free(cfg);
+    unlink(path);
+    g_free(path);
+}
+END_TEST
+
+static TCase *
+config_tcase_sweeper(void)
+{
+    TCase *tc = tcase_create("sweeper");
+
+    tcase_add_test(tc, test_sweeper_file);
+    tcase_add_test(tc, test_sweeper_defaults);
+    tcase_add_test(tc, test_sweeper_lines);
+    tcase_add_test(tc, test_sweeper_merged_sections);
+    tcase_add_test(tc, test_warn_before_lists);
+    tcase_add_test(tc, test_bad_duration_list);
+    tcase_add_test(tc, test_bad_sweeper_values);
+    tcase_add_test(tc, test_bad_names);
+    tcase_add_test(tc, test_bad_type);
+    tcase_add_test(tc, test_bad_templated_sections);
+    tcase_add_test(tc, test_long_name);
+    tcase_add_test(tc, test_check_ladder);
+    tcase_add_test(tc, test_check_channels);
+    tcase_add_test(tc, test_check_channel_keys);
+    tcase_add_test(tc, test_check_channel_minimal);
+    tcase_add_test(tc, test_check_retry);
+    tcase_add_test(tc, test_secret_inline);
+    tcase_add_test(tc, test_secret_file);
+    tcase_add_test(tc, test_secret_file_errors);
+    return tc;
+}
+
 static TCase *
 config_tcase_errors(void)
 {
@@ -606,9 +1306,11 @@ config_suite(void)
     tcase_add_test(tc, test_print_keys);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, config_tcase_errors());
+    suite_add_tcase(s, config_tcase_sweeper());
     tcase_add_test(doc, test_keys_in_man_page);
     tcase_add_test(doc, test_keys_in_example);
     tcase_add_test(doc, test_example_loads);
+    tcase_add_test(doc, test_example_enabled);
     suite_add_tcase(s, doc);
     return s;
 }

@@ -1,0 +1,354 @@
+/*
+ * NAME
+ *   config_sweeper - what cpr-sweeper asks of the configuration
+ * SUMMARY
+ *   if (!config_check_sweeper(cfg, &err)) exit(CPR_EX_CONFIG);
+ *   key = config_read_secret(ch->routing_key, ch->routing_key_file, &err);
+ * DESCRIPTION
+ *   Checks the escalation ladder as a whole, which config_load cannot do
+ *   key by key: the tiers listed and the [tier NAME] sections agree, every
+ *   channel named exists, and each channel has what its type needs and
+ *   nothing it would ignore (channel_rules[]). Looks tiers and channels up
+ *   by name. Reads secrets from files, so that the main config can stay
+ *   world-readable while the secrets are readable by cpr-sweeper only.
+ * DIAGNOSTICS
+ *   Errors are "file:line: [section] key: problem", with the line of the
+ *   key, else of the section header; without a line when neither is known.
+ *   Secret errors name the file but never quote its content.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#define SECTION_MAX (sizeof("channel ") + CONFIG_NAME_MAX)
+#define SECRET_BUF  (CONFIG_SECRET_MAX + 3)   /* a line, CR, LF, one more */
+
+/* What each channel type reads. needs: the key it cannot do without; a key
+ * with a "_file" twin may be given either way. */
+static const struct channel_rule {
+    const char *type;
+    const char *needs;
+    const char *uses;          /* every key it reads, blank-separated */
+} channel_rules[] = {
+    {"pagerduty", "routing_key",
+     " type url url_file routing_key routing_key_file ca_file "},
+    {"opsgenie", "api_key", " type url url_file api_key api_key_file ca_file "},
+    {"slack", "url", " type url url_file ca_file "},
+    {"webhook", "url",
+     " type url url_file bearer_token bearer_token_file ca_file "},
+    {"email", "to", " type to from smtp_url ca_file "},
+};
+
+static bool G_GNUC_PRINTF(5, 6)
+config_fail(const struct cpr_config *cfg, char **err, const char *section,
+            const char *key, const char *fmt, ...)
+{
+    const char *path = cfg->path != NULL ? cfg->path : "(defaults)";
+    int line = key != NULL ? config_line(cfg, section, key) : 0;
+    char where[32] = "";
+    char *why;
+    va_list ap;
+
+    if (line == 0)
+        line = config_line(cfg, section, NULL);
+    if (line > 0)
+        snprintf(where, sizeof(where), ":%d", line);
+    va_start(ap, fmt);
+    why = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    *err = g_strdup_printf("%s%s: [%s]%s%s: %s", path, where, section,
+                           key != NULL ? " " : "", key != NULL ? key : "", why);
+    g_free(why);
+    return false;
+}
+
+/* ---- lookups ---- */
+
+const struct config_tier *
+config_tier(const struct cpr_config *cfg, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->ntier_defs; i++)
+        if (strcmp(cfg->tier_defs[i].name, name) == 0)
+            return &cfg->tier_defs[i];
+    return NULL;
+}
+
+const struct config_channel *
+config_channel(const struct cpr_config *cfg, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->nchannel_defs; i++)
+        if (strcmp(cfg->channel_defs[i].name, name) == 0)
+            return &cfg->channel_defs[i];
+    return NULL;
+}
+
+/* ---- the ladder ---- */
+
+static bool
+config_check_tier(const struct cpr_config *cfg, const struct config_tier *t,
+                  char **err)
+{
+    char section[SECTION_MAX];
+    size_t i;
+
+    snprintf(section, sizeof(section), "tier %s", t->name);
+    if (!g_strv_contains((const char *const *) cfg->tiers, t->name))
+        return config_fail(cfg, err, section, NULL,
+                           "not listed in [escalation] tiers");
+    if (t->channels[0] == NULL)
+        return config_fail(cfg, err, section, "channels",
+                           "at least one channel required");
+    for (i = 0; t->channels[i] != NULL; i++)
+        if (config_channel(cfg, t->channels[i]) == NULL)
+            return config_fail(cfg, err, section, "channels",
+                               "no [channel %s] section", t->channels[i]);
+    return true;
+}
+
+static bool
+config_check_ladder(const struct cpr_config *cfg, char **err)
+{
+    size_t i;
+
+    if (cfg->tiers[0] == NULL)
+        return config_fail(cfg, err, "escalation", "tiers",
+                           "at least one tier required");
+    for (i = 0; cfg->tiers[i] != NULL; i++)
+        if (config_tier(cfg, cfg->tiers[i]) == NULL)
+            return config_fail(cfg, err, "escalation", "tiers",
+                               "no [tier %s] section", cfg->tiers[i]);
+    for (i = 0; i < cfg->ntier_defs; i++)
+        if (!config_check_tier(cfg, &cfg->tier_defs[i], err))
+            return false;
+    return true;
+}
+
+/* ---- channels ---- */
+
+static const struct config_key *
+channel_key(const char *name)
+{
+    const struct config_key *k;
+
+    for (k = config_keys; k->key != NULL; k++)
+        if (strcmp(k->section, "channel *") == 0 && strcmp(k->key, name) == 0)
+            return k;
+    return NULL;
+}
+
+/* A non-empty value (list) of key name; unknown names are never set. */
+static bool
+channel_has(const struct config_channel *ch, const char *name)
+{
+    const struct config_key *k = channel_key(name);
+    const void *field;
+
+    if (k == NULL)
+        return false;
+    field = (const char *) ch + k->offset;
+    if (k->type == CONFIG_RECIPIENTS)
+        return *(char **const *) field != NULL
+               && (*(char **const *) field)[0] != NULL;
+    return *(char *const *) field != NULL && **(char *const *) field != '\0';
+}
+
+/* Keys set in the file that the type ignores, and secrets given twice. */
+static bool
+config_check_keys(const struct cpr_config *cfg, const struct config_channel *ch,
+                  const struct channel_rule *r, const char *section, char **err)
+{
+    const struct config_key *k;
+    char pad[CONFIG_NAME_MAX + 3], *twin;
+    bool both;
+
+    for (k = config_keys; k->key != NULL; k++) {
+        if (strcmp(k->section, "channel *") != 0 || !channel_has(ch, k->key)
+            || config_line(cfg, section, k->key) == 0)
+            continue;
+        snprintf(pad, sizeof(pad), " %s ", k->key);
+        if (strstr(r->uses, pad) == NULL)
+            return config_fail(cfg, err, section, k->key,
+                               "not used by type %s", ch->type);
+        if (!g_str_has_suffix(k->key, "_file"))
+            continue;
+        twin = g_strndup(k->key, strlen(k->key) - strlen("_file"));
+        both = channel_has(ch, twin);
+        if (both)
+            config_fail(cfg, err, section, k->key,
+                        "%s is set too; give one of them", twin);
+        g_free(twin);
+        if (both)
+            return false;
+    }
+    return true;
+}
+
+/* A URL given inline has the scheme its channel speaks; one in a file is
+ * checked when it is used. */
+static bool
+config_check_url(const struct cpr_config *cfg, const struct config_channel *ch,
+                 const char *section, char **err)
+{
+    bool email = strcmp(ch->type, "email") == 0;
+    const char *key = email ? "smtp_url" : "url";
+    const char *url = email ? ch->smtp_url : ch->url;
+    const char *a = email ? "smtp://" : "https://";
+    const char *b = email ? "smtps://" : "http://";
+
+    if (*url == '\0' || g_ascii_strncasecmp(url, a, strlen(a)) == 0
+        || g_ascii_strncasecmp(url, b, strlen(b)) == 0)
+        return true;
+    return config_fail(cfg, err, section, key, "must start with %s or %s", a, b);
+}
+
+static bool
+config_check_channel(const struct cpr_config *cfg,
+                     const struct config_channel *ch, char **err)
+{
+    char section[SECTION_MAX], file[CONFIG_NAME_MAX];
+    const struct channel_rule *r = NULL;
+    size_t i;
+
+    snprintf(section, sizeof(section), "channel %s", ch->name);
+    for (i = 0; ch->type != NULL && i < G_N_ELEMENTS(channel_rules); i++)
+        if (strcmp(ch->type, channel_rules[i].type) == 0)
+            r = &channel_rules[i];
+    if (r == NULL)
+        return config_fail(cfg, err, section, "type",
+                           "required: pagerduty, opsgenie, slack, webhook or "
+                           "email");
+    if (!config_check_keys(cfg, ch, r, section, err)
+        || !config_check_url(cfg, ch, section, err))
+        return false;
+    snprintf(file, sizeof(file), "%s_file", r->needs);
+    if (channel_has(ch, r->needs) || channel_has(ch, file))
+        return true;
+    if (channel_key(file) == NULL)
+        return config_fail(cfg, err, section, NULL, "type %s needs %s",
+                           r->type, r->needs);
+    return config_fail(cfg, err, section, NULL, "type %s needs %s or %s",
+                       r->type, r->needs, file);
+}
+
+bool
+config_check_sweeper(const struct cpr_config *cfg, char **err)
+{
+    size_t i;
+
+    if (!config_check_ladder(cfg, err))
+        return false;
+    for (i = 0; i < cfg->nchannel_defs; i++)
+        if (!config_check_channel(cfg, &cfg->channel_defs[i], err))
+            return false;
+    if (cfg->retry_cap_ms < cfg->retry_base_ms)
+        return config_fail(cfg, err, "sweeper", "retry_cap",
+                           "shorter than retry_base");
+    return true;
+}
+
+/* ---- secrets ---- */
+
+/* Up to len bytes, or fewer at end of file; -1 with errno on error. */
+static ssize_t
+secret_read(int fd, char *buf, size_t len)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < len) {
+        n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t) n;
+    }
+    return (ssize_t) got;
+}
+
+/* The first line of buf, blanks and CR around it dropped, checked. */
+static char *
+secret_line(const char *path, char *buf, size_t n, char **err)
+{
+    char *eol = memchr(buf, '\n', n), *start = buf;
+    size_t len = eol != NULL ? (size_t) (eol - buf) : n, i;
+
+    while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'
+                       || start[len - 1] == '\r'))
+        len--;
+    while (len > 0 && (*start == ' ' || *start == '\t')) {
+        start++;
+        len--;
+    }
+    if (eol == NULL && n == SECRET_BUF)
+        len = CONFIG_SECRET_MAX + 1;   /* no end of line in sight: too long */
+    if (len == 0)
+        *err = g_strdup_printf("%s: the first line is empty", path);
+    else if (len > CONFIG_SECRET_MAX)
+        *err = g_strdup_printf("%s: the first line is longer than %d bytes",
+                               path, CONFIG_SECRET_MAX);
+    for (i = 0; *err == NULL && i < len; i++)
+        if ((unsigned char) start[i] < 0x20 || start[i] == 0x7f)
+            *err = g_strdup_printf("%s: the first line has a control "
+                                   "character", path);
+    return *err == NULL ? g_strndup(start, len) : NULL;
+}
+
+static char *
+secret_file(const char *path, char **err)
+{
+    char buf[SECRET_BUF];
+    struct stat st;
+    ssize_t n = -1;
+    int fd, saved = 0;
+
+    /* O_NONBLOCK: a FIFO in place of the file must not hang start-up. */
+    if ((fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+        *err = g_strdup_printf("%s: %s", path, g_strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0)
+        saved = errno;
+    else if (!S_ISREG(st.st_mode))
+        *err = g_strdup_printf("%s: not a regular file", path);
+    else if ((n = secret_read(fd, buf, sizeof(buf))) < 0)
+        saved = errno;
+    close(fd);
+    if (saved != 0)
+        *err = g_strdup_printf("%s: %s", path, g_strerror(saved));
+    return *err == NULL ? secret_line(path, buf, (size_t) n, err) : NULL;
+}
+
+char *
+config_read_secret(const char *inline_value, const char *path, char **err)
+{
+    bool have_inline = inline_value != NULL && *inline_value != '\0';
+    bool have_file = path != NULL && *path != '\0';
+
+    *err = NULL;
+    if (have_inline && have_file) {
+        *err = g_strdup_printf("%s: a secret is given inline too; give one "
+                               "of them", path);
+        return NULL;
+    }
+    if (have_inline)
+        return g_strdup(inline_value);
+    if (!have_file) {
+        *err = g_strdup("no secret given, neither inline nor in a file");
+        return NULL;
+    }
+    return secret_file(path, err);
+}
