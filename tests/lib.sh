@@ -387,6 +387,8 @@ milter_conf() {
     } >"$file"
 }
 
+MILTERS_REAPED=""   # pids already stopped and waited for: never signal them again
+
 # milter_start CONF LOG: run cpr-milter -f in the background, wait until its
 # socket listens. Sets MILTER_PID.
 milter_start() {
@@ -407,21 +409,34 @@ milter_ready() {
     port_listening "$2"
 }
 
-# milter_stop [PID]: SIGTERM, bounded wait, then SIGKILL.
+# milter_stop [PID]: SIGTERM, bounded wait, then SIGKILL. Sets MILTER_RC to
+# its exit status (137 when it had to be killed).
 milter_stop() {
     local pid=${1:-${MILTER_PID:-}}
+    MILTER_RC=0
     [ -n "$pid" ] || return 0
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_for 15 "cpr-milter $pid to exit" eval '! kill -0 '"$pid"' 2>/dev/null'; then
-        kill -KILL "$pid" 2>/dev/null || true
+    case " $MILTERS_REAPED " in *" $pid "*) return 0 ;; esac
+    MILTERS_REAPED+=" $pid"
+    if kill -TERM "$pid" 2>/dev/null; then
+        if ! wait_for 20 "cpr-milter $pid to exit" milter_gone "$pid"; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
     fi
-    wait "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || MILTER_RC=$?
+}
+
+# A child that exited is a zombie until waited for; kill -0 still succeeds.
+milter_gone() {
+    local st
+    st=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+    case $st in Z*) return 0 ;; *) return 1 ;; esac
 }
 
 # milter_kill [PID]: SIGKILL, as a crash would.
 milter_kill() {
     local pid=${1:-$MILTER_PID}
+    case " $MILTERS_REAPED " in *" $pid "*) return 0 ;; esac
+    MILTERS_REAPED+=" $pid"
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# NAME
+#   demo.sh - run cpr-milter for real: PostgreSQL, Postfix, three reports
+# SUMMARY
+#   contrib/demo.sh          start the demo (as root, on Debian 12)
+#   contrib/demo.sh stop     stop everything and remove demo-run/
+# DESCRIPTION
+#   Installs missing packages (contrib/deps.sh), builds if needed (in place
+#   when the tree was configured in place, else in build/), then starts,
+#   all under demo-run/ and on 127.0.0.1 only: a throwaway PostgreSQL
+#   cluster (unix socket), the migrations, cpr-milter, and a private Postfix
+#   instance whose smtpd uses the milter and delivers to a Maildir. It sends
+#   three sample reports with swaks (a key compromise with a PEM block, a
+#   misissuance question, an out-of-office auto-reply) and prints the SMTP
+#   results, the X-CPR-* headers and Subject of each delivered copy,
+#   `cprctl list --all`, and the three tracking numbers. Everything keeps
+#   running until `contrib/demo.sh stop`. The system's own PostgreSQL and
+#   Postfix configuration are not touched.
+# DIAGNOSTICS
+#   Exits non-zero, after stopping what it started, if any step fails.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+DEMO="$top/demo-run"
+cd "$top"
+
+# ---- stop ----------------------------------------------------------------------
+
+demo_stop() {
+    local pid pgbin i
+    if [ -f "$DEMO/milter.pid" ]; then
+        pid=$(cat "$DEMO/milter.pid")
+        # Only the process we started: check it is still cpr-milter.
+        if ps -o args= -p "$pid" 2>/dev/null | grep -q 'cpr-milter'; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for i in $(seq 1 100); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        rm -f "$DEMO/milter.pid"
+    fi
+    if [ -f "$DEMO/pf-demo/etc/main.cf" ] && postfix -c "$DEMO/pf-demo/etc" status >/dev/null 2>&1; then
+        postfix -c "$DEMO/pf-demo/etc" stop >/dev/null 2>&1 \
+            || postfix -c "$DEMO/pf-demo/etc" abort >/dev/null 2>&1 || true
+    fi
+    if [ -f "$DEMO/pg/data/postmaster.pid" ]; then
+        pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+        setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+            "$pgbin/pg_ctl" -D "$DEMO/pg/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+    fi
+}
+
+if [ "${1:-start}" = stop ]; then
+    [ -d "$DEMO" ] || { echo "demo: nothing to stop (no $DEMO)"; exit 0; }
+    demo_stop
+    rm -rf "$DEMO"
+    echo "demo: stopped; $DEMO removed"
+    exit 0
+fi
+[ "${1:-start}" = start ] || { echo "usage: $0 [start|stop]" >&2; exit 64; }
+[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it starts a private Postfix instance)" >&2; exit 1; }
+
+if [ -d "$DEMO" ]; then
+    echo "demo: stopping the previous demo first"
+    demo_stop
+    rm -rf "$DEMO"
+fi
+
+# ---- dependencies and build -----------------------------------------------------
+
+bash contrib/deps.sh
+
+if [ -f "$top/config.status" ]; then
+    builddir=$top                               # configured in place (README)
+else
+    builddir=$top/build
+    [ -x configure ] || autoreconf -fi
+    mkdir -p "$builddir"
+    [ -f "$builddir/Makefile" ] || (cd "$builddir" && ../configure >configure.out)
+fi
+echo "demo: building in $builddir"
+make -C "$builddir" -j2 >"$builddir/demo-make.log" 2>&1 \
+    || { tail -n 40 "$builddir/demo-make.log" >&2; echo "demo: build failed" >&2; exit 1; }
+
+top_srcdir=$top top_builddir=$builddir
+export top_srcdir top_builddir
+# shellcheck source=../tests/lib.sh
+. "$top/tests/lib.sh"
+
+failed() {
+    local rc=$? f
+    [ "$rc" -eq 0 ] && return 0
+    echo "demo: FAILED (status $rc); stopping what was started" >&2
+    for f in "$DEMO/milter.log" "$DEMO/pf-demo/maillog" "$DEMO/pg/postgres.log"; do
+        [ -s "$f" ] && { echo "---- $f" >&2; tail -n 20 "$f" >&2; }
+    done
+    demo_stop
+    exit "$rc"
+}
+trap failed EXIT
+
+# ---- services -------------------------------------------------------------------
+
+run_init "$DEMO"
+pg_start
+cpr_migrate >"$DEMO/migrate.log" 2>&1 || { cat "$DEMO/migrate.log" >&2; exit 1; }
+echo "demo: PostgreSQL running, socket in $PGSOCK; migrations applied"
+
+MPORT=$(free_port)
+CONF="$DEMO/cpr-milter.conf"
+milter_conf "$CONF" "$MPORT"
+"$MILTER_BIN" -n -c "$CONF" >/dev/null
+setsid "$MILTER_BIN" -f -c "$CONF" >>"$DEMO/milter.log" 2>&1 </dev/null &
+echo $! >"$DEMO/milter.pid"
+wait_for 30 "cpr-milter on 127.0.0.1:$MPORT" port_listening "$MPORT"
+echo "demo: cpr-milter listening on 127.0.0.1:$MPORT (log: $DEMO/milter.log)"
+
+SPORT=$(free_port)
+postfix_start demo "$SPORT" \
+    "smtpd_milters = { inet:127.0.0.1:$MPORT, default_action=tempfail }" \
+    "non_smtpd_milters =" "milter_protocol = 6"
+echo "demo: Postfix listening on 127.0.0.1:$SPORT (config $(pf_conf demo))"
+
+# ---- three sample reports --------------------------------------------------------
+
+mkdir -p "$DEMO/samples"
+stamp=$(date +%s)
+pem() {
+    if command -v openssl >/dev/null 2>&1; then
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null
+    else
+        printf '%s\n' '-----BEGIN PRIVATE KEY-----' \
+            'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgc3RhbmQtaW4ga2V5' \
+            'IGZvciB0aGUgY3ByLW1pbHRlciBkZW1vIG9ubHkgLSBub3QgcmVhbA==' \
+            '-----END PRIVATE KEY-----'
+    fi
+}
+cat >"$DEMO/samples/1-key-compromise.eml" <<EOF
+From: Alice Researcher <alice@reporter.example>
+To: cpr@ca.example
+Subject: Key compromise: private key of www.shop.example published on a paste site
+Message-ID: <demo-key-$stamp@reporter.example>
+Date: $(date -R)
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Hello,
+
+the private key of the certificate for www.shop.example (serial
+04:3a:9f:...) was published at a public paste site. Proof below; please
+revoke within 24 hours as BR 4.9.1.1 requires.
+
+$(pem)
+
+Alice
+EOF
+cat >"$DEMO/samples/2-misissuance.eml" <<EOF
+From: Bob <bob@auditor.example>
+To: cpr@ca.example
+Subject: Question: certificate for mail.example.org issued without validation?
+Message-ID: <demo-mis-$stamp@auditor.example>
+Date: $(date -R)
+
+Hi, crt.sh shows a certificate for mail.example.org from your CA that our
+company never requested. Was it misissued? Please investigate.
+
+Bob
+EOF
+cat >"$DEMO/samples/3-out-of-office.eml" <<EOF
+From: Carol <carol@subscriber.example>
+To: cpr@ca.example
+Subject: Automatic reply: Out of office until Monday
+Message-ID: <demo-ooo-$stamp@subscriber.example>
+Date: $(date -R)
+Auto-Submitted: auto-replied
+
+I am out of the office until Monday and will reply when I am back.
+EOF
+
+echo
+echo "==== sending three sample reports to cpr@ca.example through Postfix"
+for f in "$DEMO"/samples/*.eml; do
+    from=$(sed -n 's/^From: .*<\(.*\)>$/\1/p' "$f" | head -n 1)
+    printf '%-22s ' "$(basename "$f" .eml):"
+    swaks --server "127.0.0.1:$SPORT" --helo reporter.example --from "$from" \
+        --to cpr@ca.example --data "$f" --timeout 60 2>&1 \
+        | grep -E '^ *<[-~*]* +([45][0-9]{2} |250 .*queued)' | head -n 1 | sed 's/^ *<[-~*]* *//'
+done
+
+wait_for 60 "the three messages in the Maildir" eval '[ "$(maildir_count demo)" -ge 3 ]'
+
+echo
+echo "==== delivered to $(pf_maildir demo)"
+python3 - "$(pf_maildir demo)" >"$DEMO/delivered.txt" <<'EOF'
+import email.parser, os, sys
+md = sys.argv[1]
+p = email.parser.BytesHeaderParser()
+files = []
+for sub in ("new", "cur"):
+    d = os.path.join(md, sub)
+    files += [os.path.join(d, f) for f in os.listdir(d)] if os.path.isdir(d) else []
+for path in sorted(files, key=os.path.getmtime):
+    with open(path, "rb") as fh:
+        h = p.parse(fh)
+    print("Subject: %s" % " ".join(str(h.get("Subject", "")).split()))
+    for k, v in h.items():
+        if k.lower().startswith("x-cpr-"):
+            print("%s: %s" % (k, " ".join(str(v).split())))
+    print()
+EOF
+cat "$DEMO/delivered.txt"
+
+echo "==== cprctl -c $CONF list --all"
+cprctl -c "$CONF" list --all
+
+echo
+echo "The demo keeps running: Postfix on 127.0.0.1:$SPORT, cpr-milter on 127.0.0.1:$MPORT."
+echo "Try: swaks --server 127.0.0.1:$SPORT --to cpr@ca.example --from you@example.net"
+echo "     $top_builddir/milter/cprctl -c $CONF show TRACKING"
+echo "Stop it with: contrib/demo.sh stop"
+echo
+echo "Sample tracking numbers:"
+grep '^X-CPR-Tracking:' "$DEMO/delivered.txt" | awk '{ print "  " $2 }'
+trap - EXIT
