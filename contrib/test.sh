@@ -40,7 +40,7 @@ summary() {
 }
 trap summary EXIT
 
-step() { printf '\n==== %s\n' "$*"; }
+step() { printf '\n==== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 # count DIR: add DIR/test-suite.log's figures to the totals; false if any
 # test failed (or, under CI, was skipped).
@@ -67,6 +67,7 @@ count() {
 # check DIR [MAKE ARGS...]: make check, then show what failed.
 check() {
     local dir=$1 rc=0; shift
+    rm -f "$dir/test-suite.log"       # never count an earlier run's results
     (cd "$dir" && make -j"$JOBS" check "$@") || rc=$?
     if ! count "$dir" || [ "$rc" -ne 0 ]; then
         echo "test.sh: make check failed in $dir; test-suite.log follows" >&2
