@@ -161,6 +161,9 @@ const struct config_key config_keys[] = {
            OFF(db_check_interval_ms), "15s",
            "check the idle database connection this often (1s..15s)",
            MS_SECOND, 15 * MS_SECOND),
+    RANGED("sweeper", "claim_lease", CONFIG_DURATION, OFF(claim_lease_ms), "60s",
+           "how long a claimed step is reserved for its sweeper; after that "
+           "another sweeper sends it again (5s..1h)", 5 * MS_SECOND, MS_HOUR),
 
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),

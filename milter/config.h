@@ -118,6 +118,7 @@ struct cpr_config {
     long long retry_cap_ms;
     long retry_max;            /* retries after the first attempt */
     long long db_check_interval_ms;
+    long long claim_lease_ms;  /* a crashed sweeper's steps wait this long */
     /* [cprctl] */
     char *cprctl_conninfo;
 };

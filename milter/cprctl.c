@@ -5,6 +5,8 @@
  *   cprctl [-c FILE] [--conninfo STR] migrate [--sql-dir DIR]
  *   cprctl [-c FILE] [--conninfo STR] list [--all] [--json]
  *   cprctl [-c FILE] [--conninfo STR] show TRACKING [--json]
+ *   cprctl [-c FILE] ack|respond|confirm|revoked|close TRACKING [options]
+ *   cprctl [-c FILE] test-page CHANNEL
  * DESCRIPTION
  *   A table of commands; each parses its own options and then runs on one
  *   libpq connection. list and show call the SQL functions of
@@ -21,6 +23,9 @@
 #endif
 
 #include <getopt.h>
+#include <pwd.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,8 +38,11 @@
 #include <libpq-fe.h>
 
 #include "config.h"
+#include "escalation.h"
 #include "log.h"
 #include "migrate.h"
+#include "pager.h"
+#include "sweep.h"
 #include "tracking.h"
 
 #ifndef PACKAGE_VERSION
@@ -59,12 +67,21 @@ struct cprctl_opts {
     char tracking[TRACKING_MAX];
     bool all;
     bool json;
+    /* staff actions */
+    const char *by;            /* --by, default the Unix user */
+    const char *to;            /* respond --to */
+    const char *waive;         /* respond --waive REASON */
+    const char *br_item;       /* confirm --br-item N */
+    const char *crl_reason;    /* confirm --crl-reason R */
+    const char *resolution;    /* close --resolution TEXT */
+    const char *channel;       /* test-page CHANNEL */
 };
 
 struct cprctl_cmd {
     const char *name;
     int (*parse)(int argc, char **argv, struct cprctl_opts *o);
     int (*run)(PGconn *conn, const struct cprctl_opts *o);
+    bool no_db;                /* runs without a database connection */
 };
 
 struct list_col {
@@ -91,6 +108,12 @@ static const struct list_col list_cols[] = {
     "usage: cprctl [-c FILE] [--conninfo STR] migrate [--sql-dir DIR]\n" \
     "       cprctl [-c FILE] [--conninfo STR] list [--all] [--json]\n" \
     "       cprctl [-c FILE] [--conninfo STR] show TRACKING [--json]\n" \
+    "       cprctl [-c FILE] ack TRACKING [--by NAME]\n" \
+    "       cprctl [-c FILE] respond TRACKING --to reporter|subscriber [--waive REASON] [--by NAME]\n" \
+    "       cprctl [-c FILE] confirm TRACKING --br-item N [--crl-reason R] [--by NAME]\n" \
+    "       cprctl [-c FILE] revoked TRACKING [--by NAME]\n" \
+    "       cprctl [-c FILE] close TRACKING --resolution TEXT [--by NAME]\n" \
+    "       cprctl [-c FILE] test-page CHANNEL\n" \
     "       cprctl -V | --version\n" \
     "       cprctl -h | --help\n"
 
@@ -102,6 +125,13 @@ static const char cprctl_usage_text[] =
     "  migrate          apply pending SQL migrations (default dir " CPR_SQLDIR ")\n"
     "  list             open cases (--all: every case, automated mail too)\n"
     "  show TRACKING    one case with its messages and audit events\n"
+    "  ack              acknowledge: stops the acknowledge clock and its pages\n"
+    "  respond          record a preliminary report (or a Subscriber waiver)\n"
+    "  confirm          confirm a BR 4.9.1.1 item: starts the revocation clock\n"
+    "  revoked          record the revocation: stops the revocation clock\n"
+    "  close            close the case with a resolution\n"
+    "  test-page        send a test notice through one configured channel\n"
+    "  --by NAME        who acts (default: the Unix user)\n"
     "  --json           print JSON instead of text\n";
 
 /* ---- small helpers ---- */
@@ -656,9 +686,118 @@ cmd_show_run(PGconn *conn, const struct cprctl_opts *o)
     return rc;
 }
 
+
+/* ---- staff actions ---- */
+
+/* Each action is one SQL function that records an immutable event. The
+ * parameters are picked from the common list by index:
+ * 0 tracking, 1 actor, 2 br_item, 3 crl_reason, 4 to, 5 waive, 6 resolution. */
+#define ACTION_MAX_PARAMS 4
+
+struct action_sql {
+    const char *name;
+    const char *sql;
+    int nparams;
+    int param[ACTION_MAX_PARAMS];
+};
+
+static const struct action_sql action_sqls[] = {
+    { "ack",     "SELECT cpr.ack($1, $2)", 2, { 0, 1 } },
+    { "respond", "SELECT cpr.respond($1, $2, $3, $4)", 4, { 0, 4, 1, 5 } },
+    { "confirm", "SELECT cpr.confirm($1, $2::integer, $3, $4)", 4, { 0, 2, 3, 1 } },
+    { "revoked", "SELECT cpr.revoked($1, $2)", 2, { 0, 1 } },
+    { "close",   "SELECT cpr.close($1, $2, $3)", 3, { 0, 6, 1 } },
+    { NULL, NULL, 0, { 0 } },
+};
+
+static const char *
+action_actor(const struct cprctl_opts *o)
+{
+    const struct passwd *pw;
+
+    if (o->by)
+        return o->by;
+    pw = getpwuid(getuid());
+    return pw ? pw->pw_name : "unknown";
+}
+
+static int
+action_run(PGconn *conn, const struct cprctl_opts *o, const char *name)
+{
+    const char *all[] = { o->tracking, action_actor(o), o->br_item, o->crl_reason,
+                          o->to, o->waive, o->resolution };
+    const char *p[ACTION_MAX_PARAMS];
+    const struct action_sql *a = action_sqls;
+    PGresult *res;
+    json_t *rows = NULL;
+    int rc = CPRCTL_EX_FAIL;
+
+    while (strcmp(a->name, name) != 0)
+        a++;
+    for (int i = 0; i < a->nparams; i++)
+        p[i] = all[a->param[i]];
+    res = PQexecParams(conn, a->sql, a->nparams, NULL, p, NULL, NULL, 0);
+    if (db_result_ok(res, conn, name) && (rows = db_rows_json(res)) != NULL) {
+        if (o->json)
+            rc = json_print(json_array_get(rows, 0));
+        else
+            rc = printf("%s: %s recorded by %s\n", o->tracking, name, all[1]) < 0;
+    }
+    json_decref(rows);
+    PQclear(res);
+    return rc;
+}
+
+static int cmd_ack_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "ack"); }
+static int cmd_respond_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "respond"); }
+static int cmd_confirm_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "confirm"); }
+static int cmd_revoked_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "revoked"); }
+static int cmd_close_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "close"); }
+
+/* test-page: straight through the channel, as the sweeper would page. */
+static int
+cmd_test_page_run(PGconn *conn, const struct cprctl_opts *o)
+{
+    struct cpr_config *cfg;
+    struct sweeper s;
+    struct pager_notice n = { 0 };
+    char *err = NULL, id[128], summary[256], perr[512] = "";
+    int rc = CPRCTL_EX_FAIL;
+    size_t i;
+
+    (void)conn;
+    memset(&s, 0, sizeof(s));
+    cfg = config_load(o->config_path ? o->config_path : CPRCTL_CONFIG, &err);
+    if (cfg == NULL || !escalation_build(cfg, &s, &err)) {
+        cprctl_say("%s", err ? err : "cannot load the config");
+        g_free(err);
+        config_free(cfg);
+        return CPR_EX_CONFIG;
+    }
+    for (i = 0; i < s.nchannels && strcmp(s.channels[i].name, o->channel) != 0; i++)
+        ;
+    snprintf(id, sizeof(id), "cprctl-test-page/%s/%ld", o->channel, (long)time(NULL));
+    snprintf(summary, sizeof(summary), "TEST page from cprctl by %s: no action needed",
+             action_actor(o));
+    n.event = "page";
+    n.id = id;
+    n.dedup_key = id;
+    n.summary = summary;
+    if (i == s.nchannels)
+        cprctl_say("no [channel %s] in the config", o->channel);
+    else if (sweep_notify_direct(&s.channels[i], &n, perr, sizeof(perr)) == PAGER_OK)
+        rc = printf("test page sent through %s\n", o->channel) < 0;
+    else
+        cprctl_say("test page through %s failed: %s", o->channel, perr);
+    escalation_free(&s);
+    config_free(cfg);
+    return rc;
+}
+
 /* ---- argument parsing ---- */
 
-enum { OPT_ALL = 1000, OPT_JSON, OPT_SQL_DIR, OPT_CONNINFO };
+enum { OPT_ALL = 1000, OPT_JSON, OPT_SQL_DIR, OPT_CONNINFO, OPT_BY, OPT_TO, OPT_WAIVE,
+       OPT_BR_ITEM, OPT_CRL_REASON, OPT_RESOLUTION };
 
 /* getopt_long over one command's words; argv[0] is the command name. */
 static int
@@ -739,11 +878,87 @@ cmd_show_parse(int argc, char **argv, struct cprctl_opts *o)
     return cmd_show_tracking(argv[optind], o);
 }
 
+
+/* The options every action takes; each command checks what it needs. */
+static int
+cmd_action_options(int argc, char **argv, struct cprctl_opts *o)
+{
+    static const struct option longopts[] = {
+        { "by", required_argument, NULL, OPT_BY },
+        { "to", required_argument, NULL, OPT_TO },
+        { "waive", required_argument, NULL, OPT_WAIVE },
+        { "br-item", required_argument, NULL, OPT_BR_ITEM },
+        { "crl-reason", required_argument, NULL, OPT_CRL_REASON },
+        { "resolution", required_argument, NULL, OPT_RESOLUTION },
+        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
+    const char **slot[] = { &o->by, &o->to, &o->waive, &o->br_item, &o->crl_reason,
+                            &o->resolution };
+    int opt, rc;
+
+    optind = 0;
+    while ((rc = cmd_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1) {
+        if (opt == OPT_JSON)
+            o->json = true;
+        else
+            *slot[opt - OPT_BY] = optarg;
+    }
+    if (rc != 0)
+        return rc;
+    if (optind != argc - 1)
+        return cprctl_usage_error("%s: %s", argv[0], optind >= argc
+                                  ? "TRACKING is required" : "too many arguments");
+    return cmd_show_tracking(argv[optind], o);
+}
+
+/* Options that only some actions take must not be given to the others. */
+static int
+cmd_action_parse(int argc, char **argv, struct cprctl_opts *o)
+{
+    const char *cmd = argv[0];
+    int rc = cmd_action_options(argc, argv, o);
+
+    if (rc != 0)
+        return rc;
+    if ((o->to != NULL) != (strcmp(cmd, "respond") == 0))
+        return cprctl_usage_error("%s: --to %s", cmd, o->to ? "is only for respond"
+                                  : "reporter|subscriber is required");
+    if (o->to && strcmp(o->to, "reporter") != 0 && strcmp(o->to, "subscriber") != 0)
+        return cprctl_usage_error("respond: --to must be reporter or subscriber");
+    if (o->waive && (!o->to || strcmp(o->to, "subscriber") != 0))
+        return cprctl_usage_error("%s: --waive is only for respond --to subscriber", cmd);
+    if ((o->br_item != NULL) != (strcmp(cmd, "confirm") == 0))
+        return cprctl_usage_error("%s: --br-item %s", cmd, o->br_item
+                                  ? "is only for confirm" : "N is required (BR 4.9.1.1 item 1-16)");
+    if (o->crl_reason && strcmp(cmd, "confirm") != 0)
+        return cprctl_usage_error("%s: --crl-reason is only for confirm", cmd);
+    if (o->br_item && strspn(o->br_item, "0123456789") != strlen(o->br_item))
+        return cprctl_usage_error("confirm: --br-item must be a number from 1 to 16");
+    if ((o->resolution != NULL) != (strcmp(cmd, "close") == 0))
+        return cprctl_usage_error("%s: --resolution %s", cmd, o->resolution
+                                  ? "is only for close" : "TEXT is required");
+    return CPRCTL_EX_OK;
+}
+
+static int
+cmd_test_page_parse(int argc, char **argv, struct cprctl_opts *o)
+{
+    if (argc != 2)
+        return cprctl_usage_error("%s", "test-page: exactly one CHANNEL is required");
+    o->channel = argv[1];
+    return CPRCTL_EX_OK;
+}
+
 static const struct cprctl_cmd cprctl_cmds[] = {
-    { "migrate", cmd_migrate_parse, cmd_migrate_run },
-    { "list",    cmd_list_parse,    cmd_list_run },
-    { "show",    cmd_show_parse,    cmd_show_run },
-    { NULL, NULL, NULL },
+    { "migrate", cmd_migrate_parse, cmd_migrate_run, false },
+    { "list",    cmd_list_parse,    cmd_list_run, false },
+    { "show",    cmd_show_parse,    cmd_show_run, false },
+    { "ack",     cmd_action_parse,  cmd_ack_run, false },
+    { "respond", cmd_action_parse,  cmd_respond_run, false },
+    { "confirm", cmd_action_parse,  cmd_confirm_run, false },
+    { "revoked", cmd_action_parse,  cmd_revoked_run, false },
+    { "close",   cmd_action_parse,  cmd_close_run, false },
+    { "test-page", cmd_test_page_parse, cmd_test_page_run, true },
+    { NULL, NULL, NULL, false },
 };
 
 static const struct cprctl_cmd *
@@ -813,9 +1028,11 @@ cprctl_run(const struct cprctl_cmd *cmd, const struct cprctl_opts *o)
 {
     char *conninfo = NULL;
     PGconn *conn;
-    int rc = cprctl_conninfo(o, &conninfo);
+    int rc;
 
-    if (rc != CPRCTL_EX_OK)
+    if (cmd->no_db)
+        return cmd->run(NULL, o);
+    if ((rc = cprctl_conninfo(o, &conninfo)) != CPRCTL_EX_OK)
         return rc;
     conn = db_connect(conninfo);
     free(conninfo);

@@ -39,14 +39,14 @@ format_utc(long long ms, char *buf, size_t len)
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
+    char secs[24];
 
-    if (ms <= 0 || gmtime_r(&t, &tm) == NULL) {
+    if (ms <= 0 || gmtime_r(&t, &tm) == NULL
+        || strftime(secs, sizeof(secs), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
         snprintf(buf, len, "-");
         return;
     }
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(ms % 1000));
+    snprintf(buf, len, "%s.%03dZ", secs, (int)(ms % 1000));
 }
 
 static const char *
@@ -231,25 +231,25 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     double ms = 0;
 
     if (!still_wanted(s, st, now))
-        return sweepdb_finish(s->conn, st, s->worker, "skipped", 0, 0, "no longer due", 0);
+        return sweepdb_finish(s->conn, st, s->worker, s->actor, "skipped", 0, 0, "no longer due", 0);
     if (ch == NULL) {
         fallback(s, st, "channel not configured");
-        return sweepdb_finish(s->conn, st, s->worker, "failed", 0, 0,
+        return sweepdb_finish(s->conn, st, s->worker, s->actor, "failed", 0, 0,
                               "channel not configured on this sweeper", 0);
     }
     if (strcmp(st->event, "resolve") == 0 && cannot_resolve(ch))
-        return sweepdb_finish(s->conn, st, s->worker, "skipped", 0, 0,
+        return sweepdb_finish(s->conn, st, s->worker, s->actor, "skipped", 0, 0,
                               "channel has no resolve", 0);
     build_notice(st, &t, &n);
     r = pager_send(ch, &n, &status, &ms, err, sizeof(err));
     if (r == PAGER_OK)
-        return sweepdb_finish(s->conn, st, s->worker, "sent", status, ms, NULL, 0);
-    if (r == PAGER_RETRY && st->attempts < s->retry_max)
-        return sweepdb_finish(s->conn, st, s->worker, "retry", status, ms, err,
+        return sweepdb_finish(s->conn, st, s->worker, s->actor, "sent", status, ms, NULL, 0);
+    if (r == PAGER_RETRY && st->attempts <= s->retry_max)   /* retries after the first */
+        return sweepdb_finish(s->conn, st, s->worker, s->actor, "retry", status, ms, err,
                               pager_backoff_ms(st->attempts - 1, s->retry_base_ms,
                                                s->retry_cap_ms, (unsigned)rand()));
     fallback(s, st, err[0] ? err : "retries exhausted");
-    return sweepdb_finish(s->conn, st, s->worker, "failed", status, ms, err, 0);
+    return sweepdb_finish(s->conn, st, s->worker, s->actor, "failed", status, ms, err, 0);
 }
 
 static bool

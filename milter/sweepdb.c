@@ -219,11 +219,11 @@ sweepdb_steps_free(struct sweep_step *steps, size_t n)
 
 bool
 sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker,
-               const char *outcome, long status, double latency_ms,
+               const char *actor, const char *outcome, long status, double latency_ms,
                const char *error, long long retry_in_ms)
 {
     char id[32], st[16], lat[32], retry[32];
-    const char *p[] = { id, worker, outcome, status ? st : NULL, lat, error, retry };
+    const char *p[] = { id, worker, outcome, status ? st : NULL, lat, error, retry, actor };
     PGresult *res;
     bool ok;
 
@@ -231,7 +231,8 @@ sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker,
     snprintf(st, sizeof(st), "%ld", status);
     snprintf(lat, sizeof(lat), "%.3f", latency_ms);
     snprintf(retry, sizeof(retry), "%lld", retry_in_ms);
-    res = sweepdb_query(conn, "SELECT cpr.step_finish($1, $2, $3, $4, $5, $6, $7)", 7, p);
+    res = sweepdb_query(conn, "SELECT cpr.step_finish($1, $2, $3, $4, $5, $6, $7, $8)",
+                        8, p);
     if (res == NULL)
         return false;
     ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;

@@ -60,7 +60,7 @@ void sweepdb_steps_free(struct sweep_step *steps, size_t n);
 
 /* outcome: sent, retry, failed or skipped. */
 bool sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker,
-                    const char *outcome, long status, double latency_ms,
+                    const char *actor, const char *outcome, long status, double latency_ms,
                     const char *error, long long retry_in_ms);
 
 /* When the next retry or expired lease becomes ready (epoch ms); 0 if none. */

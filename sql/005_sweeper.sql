@@ -167,7 +167,7 @@ $$;
 -- finisher whose lease was taken over is told so (false) and changes nothing.
 CREATE FUNCTION cpr.step_finish(p_step_id bigint, p_worker text, p_outcome text,
         p_status integer, p_latency_ms double precision, p_error text,
-        p_retry_in_ms bigint)
+        p_retry_in_ms bigint, p_actor text)
 RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
 DECLARE
@@ -186,10 +186,11 @@ BEGIN
     WHERE id = p_step_id;
     INSERT INTO cpr.deliveries (step_id, worker, attempt, outcome, status, latency_ms, error)
     VALUES (p_step_id, p_worker, s.attempts, p_outcome, p_status, p_latency_ms, p_error);
-    PERFORM cpr.append_event(s.case_id, p_worker, 'page-attempt', NULL,
+    PERFORM cpr.append_event(s.case_id, p_actor, 'page-attempt', NULL,
         jsonb_build_object('step', s.step_key, 'channel', s.channel,
             'clock', s.clock, 'event', s.event, 'tier', s.tier,
             'attempt', s.attempts, 'outcome', p_outcome, 'status', p_status,
+            'worker', p_worker,
             'latency_ms', round(p_latency_ms::numeric, 1), 'error', p_error));
     RETURN true;
 END
@@ -332,7 +333,7 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cpr FROM PUBLIC;
 REVOKE ALL ON cpr.steps, cpr.deliveries FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cpr.sweep_cases(), cpr.step_claim(text, integer, integer),
     cpr.step_offer(bigint, text, jsonb, text, text, integer, bigint, bigint, text),
-    cpr.step_finish(bigint, text, text, integer, double precision, text, bigint),
+    cpr.step_finish(bigint, text, text, integer, double precision, text, bigint, text),
     cpr.step_next_ms()
     TO cpr_sweeper;
 GRANT EXECUTE ON FUNCTION cpr.ack(text, text), cpr.respond(text, text, text, text),

@@ -1,0 +1,321 @@
+/*
+ * NAME
+ *   cpr-sweeper - page on-call staff until every CPR deadline is met
+ * SUMMARY
+ *   cpr-sweeper [-f] [--once] [-n] [-c FILE] [-V]
+ * DESCRIPTION
+ *   The loop only: connect and LISTEN, run a sweep pass (sweep.c), keep
+ *   the health books (health.c), then sleep until the next step is due, a
+ *   NOTIFY arrives (new case, ack, ...), or the database check is due --
+ *   never on a fixed minute. Any number of sweepers may run at once; the
+ *   database hands each step to one of them.
+ * DIAGNOSTICS
+ *   Exit 0 on SIGTERM/SIGINT or after --once, 78 for a bad config, 1 when
+ *   --once could not reach the database.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <glib.h>
+
+#include "config.h"
+#include "escalation.h"
+#include "health.h"
+#include "log.h"
+#include "sweep.h"
+#include "sweepdb.h"
+
+#define DEFAULT_CONFIG   CPR_SYSCONFDIR "/cpr-milter.conf"
+
+static volatile sig_atomic_t stopping;
+
+struct options {
+    const char *config;
+    bool foreground;
+    bool once;
+    bool check_only;
+};
+
+struct loop {
+    struct sweeper s;
+    struct health h;
+    const struct cpr_config *cfg;
+    const char *conninfo;
+    long long next_connect;
+    bool last_pass_ok;
+};
+
+static long long
+wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp, "usage: cpr-sweeper [-f] [--once] [-n] [-c FILE] [-V]\n"
+                "  -c FILE  config file (default %s)\n"
+                "  -f       stay in the foreground and log to stderr\n"
+                "  --once   run a single pass and exit\n"
+                "  -n       check the config and exit\n"
+                "  -V       print the version and exit\n", DEFAULT_CONFIG);
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        { "once", no_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 } };
+    int ch;
+
+    o->config = DEFAULT_CONFIG;
+    while ((ch = getopt_long(argc, argv, "c:fnVh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': o->config = optarg; break;
+        case 'f': o->foreground = true; break;
+        case 'o': o->once = true; break;
+        case 'n': o->check_only = true; break;
+        case 'V': printf("cpr-sweeper %s\n", PACKAGE_VERSION); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); exit(64);
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        exit(64);
+    }
+}
+
+static struct cpr_config *
+load_config(const char *path)
+{
+    char *err = NULL;
+    struct cpr_config *cfg = config_load(path, &err);
+
+    if (cfg != NULL && !config_check_sweeper(cfg, &err)) {
+        config_free(cfg);
+        cfg = NULL;
+    }
+    if (cfg == NULL)
+        log_error("%s", err ? err : "cannot load config");
+    g_free(err);
+    return cfg;
+}
+
+static void
+set_identity(struct sweeper *s, const struct cpr_config *cfg)
+{
+    char host[128] = "localhost";
+
+    gethostname(host, sizeof(host) - 1);
+    snprintf(s->actor, sizeof(s->actor), "cpr-sweeper@%s", host);
+    snprintf(s->worker, sizeof(s->worker), "%s:%ld", s->actor, (long)getpid());
+    s->lease_ms = (int)cfg->claim_lease_ms;
+    srand((unsigned)(getpid() ^ wall_ms()));
+}
+
+static void
+db_drop(struct loop *l, long long now)
+{
+    PQfinish(l->s.conn);
+    l->s.conn = NULL;
+    l->next_connect = now + l->s.retry_base_ms;
+    health_db_result(&l->h, false, now);
+}
+
+static void
+db_ensure(struct loop *l, long long now)
+{
+    char err[512];
+
+    if (l->s.conn != NULL || now < l->next_connect)
+        return;
+    l->s.conn = sweepdb_connect(l->conninfo, err, sizeof(err));
+    if (l->s.conn == NULL || !sweepdb_listen(l->s.conn)) {
+        log_warn("database unavailable: %s", l->s.conn ? "LISTEN failed" : err);
+        db_drop(l, now);
+        return;
+    }
+    log_info("connected to the database; listening on %s", SWEEPDB_CHANNEL);
+}
+
+/* Tell tier 1 directly, without the database, that it is unreachable
+ * (or, with resolve, that it is back). True if any channel took it. */
+static bool
+page_db_health(struct loop *l, bool resolve, long long now)
+{
+    char id[96], summary[256];
+    struct pager_notice n = { 0 };
+    bool any = false;
+
+    snprintf(id, sizeof(id), "%s/%lld", HEALTH_DB_DEDUP, l->h.db_down_since);
+    snprintf(summary, sizeof(summary), resolve
+             ? "%s: the CPR database is reachable again"
+             : "%s: the CPR database has been unreachable for %lld s; "
+               "reports may be tempfailed and pages delayed", l->s.actor,
+             (now - l->h.db_down_since) / 1000);
+    n.event = resolve ? "resolve" : "health";
+    n.id = id;
+    n.dedup_key = HEALTH_DB_DEDUP;
+    n.summary = summary;
+    for (size_t i = 0; l->s.ntiers > 0 && i < l->s.tiers[0].nchannels; i++) {
+        char err[512];
+
+        any |= sweep_notify_direct(&l->s.channels[l->s.tiers[0].channels[i]], &n,
+                                   err, sizeof(err)) == PAGER_OK;
+    }
+    return any;
+}
+
+static void
+health_tick(struct loop *l, long long now)
+{
+    if (health_db_page_due(&l->h, now) && page_db_health(l, false, now))
+        l->h.db_down_paged = true;
+    if (l->h.db_resolve_owed) {
+        page_db_health(l, true, now);
+        l->h.db_resolve_owed = false;
+    }
+    if (health_heartbeat_due(&l->h, now)) {
+        health_ping(l->cfg->heartbeat_url, !l->last_pass_ok, NULL);
+        health_heartbeat_done(&l->h, now);
+    }
+}
+
+/* One round: pass, health. Returns when the loop should wake next. */
+static long long
+loop_round(struct loop *l)
+{
+    long long now = wall_ms(), wake = now + l->cfg->db_check_interval_ms, next;
+    bool ok = false;
+
+    db_ensure(l, now);
+    if (l->s.conn != NULL) {
+        next = sweep_pass(&l->s, now, &ok);
+        if (next > 0 && next < wake)
+            wake = next;
+        if (!ok && PQstatus(l->s.conn) != CONNECTION_OK)
+            db_drop(l, now);
+        else
+            health_db_result(&l->h, true, now);
+    }
+    l->last_pass_ok = ok;
+    health_tick(l, wall_ms());
+    next = health_next_wake(&l->h, now);
+    if (next > 0 && next < wake)
+        wake = next;
+    if (l->s.conn == NULL && l->next_connect < wake)
+        wake = l->next_connect;
+    return wake;
+}
+
+/* Sleep until wake, or until a NOTIFY or a signal arrives. */
+static void
+loop_wait(struct loop *l, long long wake)
+{
+    long long left = wake - wall_ms();
+    struct pollfd p = { .fd = l->s.conn ? PQsocket(l->s.conn) : -1, .events = POLLIN };
+    PGnotify *n;
+
+    if (left <= 0)
+        return;
+    if (poll(&p, p.fd >= 0 ? 1 : 0, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR)
+        log_warn("poll: %s", strerror(errno));
+    if (l->s.conn == NULL)
+        return;
+    if (!PQconsumeInput(l->s.conn))
+        return;   /* the next round's queries find the broken connection */
+    while ((n = PQnotifies(l->s.conn)) != NULL)
+        PQfreemem(n);
+}
+
+static int
+run(struct loop *l, bool once)
+{
+    while (!stopping) {
+        long long wake = loop_round(l);
+
+        if (once)
+            return l->last_pass_ok ? 0 : 1;
+        loop_wait(l, wake);
+    }
+    log_info("cpr-sweeper stopping");
+    return 0;
+}
+
+static void
+install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options o = { 0 };
+    struct loop l = { 0 };
+    struct cpr_config *cfg;
+    char *err = NULL;
+    int rc;
+
+    parse_options(argc, argv, &o);
+    log_init("cpr-sweeper", o.foreground || o.once || o.check_only);
+    if ((cfg = load_config(o.config)) == NULL)
+        return CPR_EX_CONFIG;
+    if (!escalation_build(cfg, &l.s, &err)) {
+        log_error("%s", err);
+        g_free(err);
+        config_free(cfg);
+        return CPR_EX_CONFIG;
+    }
+    if (o.check_only) {
+        printf("cpr-sweeper: %s: config OK\n", o.config);
+        escalation_free(&l.s);
+        config_free(cfg);
+        return 0;
+    }
+    if (!o.foreground && !o.once && daemon(0, 0) != 0)
+        log_fatal(1, "daemon: %s", strerror(errno));
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    install_signals();
+    set_identity(&l.s, cfg);
+    l.cfg = cfg;
+    l.conninfo = config_conninfo(cfg, PROGRAM_SWEEPER);
+    health_init(&l.h, wall_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
+                cfg->db_down_page_after_ms);
+    log_info("cpr-sweeper %s started as %s", PACKAGE_VERSION, l.s.worker);
+    rc = run(&l, o.once);
+    PQfinish(l.s.conn);
+    escalation_free(&l.s);
+    config_free(cfg);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,196 @@
+/*
+ * NAME
+ *   escalation - the tiers and channels of a config, ready to page
+ * DESCRIPTION
+ *   See escalation.h. Owns every string it puts into struct sweeper's
+ *   channels and tiers; escalation_free releases them all.
+ */
+#include "escalation.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <jansson.h>
+
+/* The secret of a channel type: inline value or file, or none. */
+static bool
+channel_secret(const struct config_channel *cc, enum pager_type type, char **out,
+               char **err)
+{
+    *out = NULL;
+    switch (type) {
+    case PAGER_PAGERDUTY:
+        return (*out = config_read_secret(cc->routing_key, cc->routing_key_file, err)) != NULL;
+    case PAGER_OPSGENIE:
+        return (*out = config_read_secret(cc->api_key, cc->api_key_file, err)) != NULL;
+    case PAGER_WEBHOOK:
+        if (*cc->bearer_token == '\0' && *cc->bearer_token_file == '\0')
+            return true;
+        return (*out = config_read_secret(cc->bearer_token, cc->bearer_token_file, err)) != NULL;
+    case PAGER_SLACK:
+    case PAGER_EMAIL:
+        break;
+    }
+    return true;
+}
+
+/* A URL may be a secret too (Slack): inline or from a file; "" = default. */
+static bool
+channel_url(const struct config_channel *cc, char **out, char **err)
+{
+    *out = NULL;
+    if (*cc->url == '\0' && *cc->url_file == '\0')
+        return true;
+    return (*out = config_read_secret(cc->url, cc->url_file, err)) != NULL;
+}
+
+static bool
+channel_build(const struct config_channel *cc, struct pager_channel *pc, char **err)
+{
+    char *secret = NULL, *url = NULL;
+
+    memset(pc, 0, sizeof(*pc));
+    if (!pager_type_parse(cc->type, &pc->type)) {
+        *err = g_strdup_printf("[channel %s] type: unknown type \"%s\"", cc->name, cc->type);
+        return false;
+    }
+    if (!channel_secret(cc, pc->type, &secret, err) || !channel_url(cc, &url, err)) {
+        g_free(secret);
+        return false;
+    }
+    pc->name = g_strdup(cc->name);
+    pc->secret = secret;
+    pc->url = url;
+    pc->to = g_strjoinv(", ", cc->to);
+    pc->from = g_strdup(cc->from);
+    pc->smtp_url = g_strdup(cc->smtp_url);
+    pc->ca_file = *cc->ca_file ? g_strdup(cc->ca_file) : NULL;
+    return true;
+}
+
+static size_t
+channel_index(const struct sweeper *s, const char *name)
+{
+    for (size_t i = 0; i < s->nchannels; i++)
+        if (strcmp(s->channels[i].name, name) == 0)
+            return i;
+    return s->nchannels;
+}
+
+static char *
+names_json(char *const *names)
+{
+    json_t *a = json_array();
+    char *dumped, *out;
+
+    for (size_t i = 0; names[i] != NULL; i++)
+        json_array_append_new(a, json_string(names[i]));
+    dumped = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    out = g_strdup(dumped);
+    free(dumped);
+    return out;
+}
+
+static bool
+tier_build(struct sweeper *s, const struct config_tier *ct, struct sweep_tier *t,
+           char **err)
+{
+    size_t n = g_strv_length(ct->channels);
+
+    t->name = g_strdup(ct->name);
+    t->channels = g_new0(size_t, n ? n : 1);
+    t->channels_json = names_json(ct->channels);
+    for (size_t i = 0; i < n; i++) {
+        t->channels[i] = channel_index(s, ct->channels[i]);
+        if (t->channels[i] == s->nchannels) {
+            *err = g_strdup_printf("[tier %s] channels: no [channel %s]", ct->name,
+                                   ct->channels[i]);
+            return false;
+        }
+        t->nchannels++;
+    }
+    return true;
+}
+
+static void
+policy_build(const struct cpr_config *cfg, struct sweeper *s)
+{
+    struct deadline_policy *p = &s->policy;
+
+    memset(p, 0, sizeof(*p));
+    p->acknowledge_ms = cfg->acknowledge_ms;
+    p->report_ms = cfg->report_ms;
+    for (size_t i = 0; i < cfg->nwarn && i < DEADLINE_MAX_WARN; i++)
+        p->warn_before_ms[p->nwarn++] = cfg->warn_before_ms[i];
+    p->ntiers = (int)s->ntiers;
+    p->interval_ms = cfg->interval_ms;
+    p->repeat_ms = cfg->repeat_ms;
+    s->retry_max = (int)cfg->retry_max;
+    s->retry_base_ms = cfg->retry_base_ms;
+    s->retry_cap_ms = cfg->retry_cap_ms;
+}
+
+bool
+escalation_build(const struct cpr_config *cfg, struct sweeper *s, char **err)
+{
+    size_t ntiers = g_strv_length(cfg->tiers);
+    char **all = g_new0(char *, cfg->nchannel_defs + 1);
+
+    s->channels = g_new0(struct pager_channel, cfg->nchannel_defs ? cfg->nchannel_defs : 1);
+    for (size_t i = 0; i < cfg->nchannel_defs; i++, s->nchannels++) {
+        if (!channel_build(&cfg->channel_defs[i], &s->channels[i], err))
+            goto fail;
+        all[i] = cfg->channel_defs[i].name;
+    }
+    s->all_channels_json = names_json(all);
+    s->tiers = g_new0(struct sweep_tier, ntiers ? ntiers : 1);
+    for (size_t i = 0; i < ntiers; i++, s->ntiers++) {
+        const struct config_tier *ct = config_tier(cfg, cfg->tiers[i]);
+
+        if (ct == NULL) {
+            *err = g_strdup_printf("[escalation] tiers: no [tier %s]", cfg->tiers[i]);
+            goto fail;
+        }
+        if (!tier_build(s, ct, &s->tiers[i], err)) {
+            s->ntiers++;
+            goto fail;
+        }
+    }
+    policy_build(cfg, s);
+    g_free(all);
+    return true;
+fail:
+    g_free(all);
+    escalation_free(s);
+    return false;
+}
+
+void
+escalation_free(struct sweeper *s)
+{
+    for (size_t i = 0; i < s->nchannels; i++) {
+        struct pager_channel *c = &s->channels[i];
+
+        g_free((char *)c->name);
+        g_free((char *)c->url);
+        g_free((char *)c->secret);
+        g_free((char *)c->to);
+        g_free((char *)c->from);
+        g_free((char *)c->smtp_url);
+        g_free((char *)c->ca_file);
+    }
+    for (size_t i = 0; i < s->ntiers; i++) {
+        g_free(s->tiers[i].name);
+        g_free(s->tiers[i].channels);
+        g_free(s->tiers[i].channels_json);
+    }
+    g_free(s->channels);
+    g_free(s->tiers);
+    g_free(s->all_channels_json);
+    s->channels = NULL;
+    s->tiers = NULL;
+    s->all_channels_json = NULL;
+    s->nchannels = s->ntiers = 0;
+}
