@@ -6,7 +6,7 @@
 #   contrib/demo.sh stop     stop everything and remove demo-run/
 # DESCRIPTION
 #   Installs missing packages (contrib/deps.sh), builds if needed (in place
-#   when the tree was configured in place, else in build/), then starts,
+#   when the tree was configured in place, else in build-demo/), then starts,
 #   all under demo-run/ and on 127.0.0.1 only: a throwaway PostgreSQL
 #   cluster (unix socket), the migrations, cpr-milter, and a private Postfix
 #   instance whose smtpd uses the milter and delivers to a Maildir. It sends
@@ -75,7 +75,7 @@ bash contrib/deps.sh
 if [ -f "$top/config.status" ]; then
     builddir=$top                               # configured in place (README)
 else
-    builddir=$top/build
+    builddir=$top/build-demo
     [ -x configure ] || autoreconf -fi
     mkdir -p "$builddir"
     [ -f "$builddir/Makefile" ] || (cd "$builddir" && ../configure >configure.out)

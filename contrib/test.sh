@@ -5,7 +5,7 @@
 #   contrib/test.sh            (as root, for the Postfix end-to-end test)
 # DESCRIPTION
 #   1. contrib/deps.sh installs whatever Debian packages are missing.
-#   2. autoreconf -fi; a build in build/ with --enable-werror; make check
+#   2. autoreconf -fi; a build in build-werror/ with --enable-werror; make check
 #      (unit, integration against a throwaway PostgreSQL, end to end through
 #      private Postfix instances).
 #   3. A second build in build-san/ with --enable-werror --enable-sanitizers
@@ -91,7 +91,7 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp:print_supp
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 rc=0
-for b in build build-san; do
+for b in build-werror build-san; do
     flags=(--enable-werror)
     [ "$b" = build-san ] && flags+=(--enable-sanitizers)
     step "$b: configure ${flags[*]}"
