@@ -92,12 +92,22 @@ load_config(const char *path)
     return cfg;
 }
 
+static const char *
+socket_path(const char *spec)
+{
+    if (strncmp(spec, "unix:", 5) == 0)
+        return spec + 5;
+    if (strncmp(spec, "local:", 6) == 0)
+        return spec + 6;
+    return NULL;
+}
+
 /* The socket belongs to the run-time user, so the MTA's group can use it. */
 static void
 drop_privileges(const char *user, const char *socket_spec)
 {
     struct passwd *pw;
-    const char *path = NULL;
+    const char *path = socket_path(socket_spec);
 
     if (user == NULL || *user == '\0') {
         if (geteuid() == 0)
@@ -106,10 +116,6 @@ drop_privileges(const char *user, const char *socket_spec)
     }
     if ((pw = getpwnam(user)) == NULL)
         log_fatal(CPR_EX_CONFIG, "[milter] user: no such user \"%s\"", user);
-    if (strncmp(socket_spec, "unix:", 5) == 0)
-        path = socket_spec + 5;
-    else if (strncmp(socket_spec, "local:", 6) == 0)
-        path = socket_spec + 6;
     if (path && chown(path, pw->pw_uid, pw->pw_gid) != 0)
         log_warn("chown %s: %s", path, strerror(errno));
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
@@ -160,7 +166,16 @@ static void
 start_reloader(struct reloader *r)
 {
     pthread_t tid;
+    sigset_t milter_set;
 
+    /* libmilter's own signal thread takes HUP, INT and TERM; every thread we
+     * start must block them, or a SIGTERM landing there kills the process
+     * instead of stopping smfi_main(). */
+    sigemptyset(&milter_set);
+    sigaddset(&milter_set, SIGHUP);
+    sigaddset(&milter_set, SIGINT);
+    sigaddset(&milter_set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &milter_set, NULL);
     /* Blocked in every thread created after this; only reload_loop takes it. */
     sigemptyset(&r->set);
     sigaddset(&r->set, SIGUSR1);
@@ -168,6 +183,17 @@ start_reloader(struct reloader *r)
     if (pthread_create(&tid, NULL, reload_loop, r) != 0)
         log_fatal(1, "cannot start the reload thread");
     pthread_detach(tid);
+}
+
+/* The MTA connects as its own user: a unix socket is group-writable, so
+ * adding that user to our group is enough (0660, never world-writable). */
+static void
+socket_permit_group(const char *spec)
+{
+    const char *path = socket_path(spec);
+
+    if (path != NULL && chmod(path, 0660) != 0)
+        log_warn("chmod %s: %s", path, strerror(errno));
 }
 
 static void
@@ -178,6 +204,7 @@ open_socket(const struct cpr_config *cfg)
         log_fatal(1, "cannot register the milter on %s", cfg->milter_socket);
     if (smfi_opensocket(true) != MI_SUCCESS)
         log_fatal(1, "cannot open milter socket %s", cfg->milter_socket);
+    socket_permit_group(cfg->milter_socket);
 }
 
 int
