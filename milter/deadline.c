@@ -391,6 +391,7 @@ deadline_event_name(enum deadline_event event)
 static void
 deadline_step_detail(const struct deadline_action *a, char *buf, size_t len)
 {
+    buf[0] = '\0';
     switch (a->event) {
     case EVENT_PAGE:
         snprintf(buf, len, ":t%d:r%d", a->tier, a->repeat);
@@ -402,8 +403,6 @@ deadline_step_detail(const struct deadline_action *a, char *buf, size_t len)
         snprintf(buf, len, ":o%lld", a->offset_ms);
         break;
     case EVENT_BREACH:
-    default:
-        buf[0] = '\0';
         break;
     }
 }
