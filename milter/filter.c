@@ -42,9 +42,18 @@ struct snapshot {
 struct conn {
     struct snapshot *snap;
     struct cpr_message *msg;
+    unsigned long noreply;     /* SMFIP_NR_* steps the MTA agreed to */
+    bool broken;               /* a step failed where no reply was possible */
 };
 
+/* The steps that need no reply: each saves a round trip per header, body
+ * chunk, HELO, MAIL and RCPT. Failures there are kept in conn.broken and
+ * answered at end of message. */
+#define FILTER_NOREPLY (SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR \
+                        | SMFIP_NR_BODY)
+
 static pthread_mutex_t filter_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local unsigned long filter_noreply;   /* negotiate -> connect */
 static struct snapshot *filter_current;
 static struct db_pool *filter_pool;
 
@@ -130,9 +139,10 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
         return SMFIS_REJECT;   /* this MTA cannot let us add our headers */
     *pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS | (f0 & SMFIF_SETSYMLIST);
-    *pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_NOEOH);
+    *pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_NOEOH | FILTER_NOREPLY);
     *pf2 = 0;
     *pf3 = 0;
+    filter_noreply = *pf1 & FILTER_NOREPLY;
     if (f0 & SMFIF_SETSYMLIST) {
         smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name}");
         smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {i}");
@@ -168,6 +178,7 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
         return SMFIS_TEMPFAIL;
     }
     c->snap = snapshot_get();
+    c->noreply = filter_noreply;
     format_addr(hostaddr, addr, sizeof(addr));
     message_set(&c->msg->client_addr, addr[0] ? addr : NULL);
     message_set(&c->msg->client_name, hostname);
@@ -176,11 +187,20 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     return SMFIS_CONTINUE;
 }
 
+/* CONTINUE, or NOREPLY where the MTA agreed to expect no reply. */
+static sfsistat
+filter_next(const struct conn *c, unsigned long step)
+{
+    return (c->noreply & step) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 static sfsistat
 filter_helo(SMFICTX *ctx, char *helo)
 {
-    message_set(&conn_of(ctx)->msg->helo, helo);
-    return SMFIS_CONTINUE;
+    struct conn *c = conn_of(ctx);
+
+    message_set(&c->msg->helo, helo);
+    return filter_next(c, SMFIP_NR_HELO);
 }
 
 /* "<a@b>" -> "a@b"; "<>" -> "". */
@@ -202,13 +222,15 @@ set_address(char **field, const char *arg)
 static sfsistat
 filter_envfrom(SMFICTX *ctx, char **argv)
 {
-    struct cpr_message *m = conn_of(ctx)->msg;
+    struct conn *c = conn_of(ctx);
+    struct cpr_message *m = c->msg;
 
     message_reset(m);
+    c->broken = false;
     set_address(&m->env_from, argv[0] ? argv[0] : "");
     message_set(&m->auth_authen, smfi_getsymval(ctx, "{auth_authen}"));
     message_set(&m->queue_id, smfi_getsymval(ctx, "i"));
-    return SMFIS_CONTINUE;
+    return filter_next(c, SMFIP_NR_MAIL);
 }
 
 static sfsistat
@@ -223,7 +245,7 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
     if (rcpt && !message_add_rcpt(c->msg, rcpt))
         log_warn("recipient list full; %s not recorded", rcpt);
     free(rcpt);
-    return SMFIS_CONTINUE;
+    return filter_next(c, SMFIP_NR_RCPT);
 }
 
 static sfsistat
@@ -235,15 +257,21 @@ filter_data(SMFICTX *ctx)
 static sfsistat
 filter_header(SMFICTX *ctx, char *name, char *value)
 {
-    return message_add_header(conn_of(ctx)->msg, name, value)
-           ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+    struct conn *c = conn_of(ctx);
+
+    if (!message_add_header(c->msg, name, value))
+        c->broken = true;
+    return filter_next(c, SMFIP_NR_HDR);
 }
 
 static sfsistat
 filter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-    return message_body_update(conn_of(ctx)->msg, chunk, len)
-           ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+    struct conn *c = conn_of(ctx);
+
+    if (!message_body_update(c->msg, chunk, len))
+        c->broken = true;
+    return filter_next(c, SMFIP_NR_BODY);
 }
 
 /* Delete every incoming X-CPR-* header, last occurrence first. */
@@ -330,8 +358,11 @@ filter_eom(SMFICTX *ctx)
 
     if (qid != NULL)
         message_set(&m->queue_id, qid);
-    if (!message_finish(m))
+    if (c->broken || !message_finish(m)) {
+        log_error("queue=%s out of memory collecting the message, tempfail",
+                  m->queue_id ? m->queue_id : "-");
         return tempfail(ctx);
+    }
     classify_message(m, c->snap->cfg->addresses, &v);
     if (db_intake(filter_pool, m, &v, &r, err, sizeof(err)) != DB_OK) {
         log_error("queue=%s intake failed, tempfail: %s",
