@@ -192,8 +192,12 @@ page_db_health(struct loop *l, bool resolve, long long now)
 static void
 health_tick(struct loop *l, long long now)
 {
-    if (health_db_page_due(&l->h, now) && page_db_health(l, false, now))
-        l->h.db_down_paged = true;
+    if (health_db_page_due(&l->h, now)) {
+        if (page_db_health(l, false, now))
+            l->h.db_down_paged = true;
+        else
+            health_db_page_failed(&l->h, now);
+    }
     if (l->h.db_resolve_owed) {
         page_db_health(l, true, now);
         l->h.db_resolve_owed = false;

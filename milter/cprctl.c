@@ -584,6 +584,14 @@ show_kv(int indent, const char *label, const json_t *obj, const char *key)
     putchar('\n');
 }
 
+/* The clock facts: shown only once set, so a new case stays short. */
+static void
+show_clock(const json_t *c, const char *label, const char *key)
+{
+    if (!json_is_null(json_object_get(c, key)) && json_object_get(c, key) != NULL)
+        show_kv(0, label, c, key);
+}
+
 static void
 show_case(const json_t *c)
 {
@@ -597,6 +605,18 @@ show_case(const json_t *c)
     show_kv(0, "Subject:", c, "subject");
     show_kv(0, "Messages:", c, "message_count");
     show_kv(0, "Last message:", c, "last_message_at");
+    show_clock(c, "Ack clock:", "ack_clock_from");
+    show_clock(c, "Acknowledged:", "acked_at");
+    show_clock(c, "To reporter:", "reporter_done_at");
+    show_clock(c, "To Subscriber:", "subscriber_done_at");
+    show_clock(c, "Waiver:", "subscriber_waiver");
+    show_clock(c, "BR item:", "br_item");
+    show_clock(c, "CRL reason:", "crl_reason");
+    show_clock(c, "Revoke by:", "revocation_due_at");
+    show_clock(c, "Revoked:", "revoked_at");
+    show_clock(c, "Closed:", "closed_at");
+    show_clock(c, "Resolution:", "resolution");
+    show_clock(c, "Incident due:", "incident_due_at");
 }
 
 static void

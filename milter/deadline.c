@@ -10,11 +10,13 @@
  *   sorted by due time (ties keep clock, then tier order).
  *
  *   A case without an acknowledge clock is automated mail and runs no
- *   clock at all; a closed case pages nothing. Once acknowledged, the
- *   acknowledge clock lists no pages, only a RESOLVE (due at the ack) for
- *   each tier whose first page was due by then. A report or revocation
- *   clock counts as stopped at time t when its stop time is set and <= t;
- *   a stop after the deadline leaves the breach standing.
+ *   clock at all; a closed case pages nothing and only resolves. Once
+ *   acknowledged, the acknowledge clock lists no pages, only a RESOLVE (due
+ *   at the ack) for each tier whose first page was due by then. A report
+ *   or revocation clock counts as stopped at time t when its stop time is
+ *   set and <= t; a stop after the deadline leaves the breach standing.
+ *   A stopped clock (or a closed case) lists a RESOLVE for its warnings
+ *   and breach if they had been due.
  * DIAGNOSTICS
  *   Stale steps are dropped: only the latest passed warning, and only
  *   while the clock runs and its deadline is ahead; only the latest repeat
@@ -231,18 +233,62 @@ deadline_plan_resolves(struct deadline_sink *s, const struct deadline_policy *p,
     }
 }
 
+/* When the acknowledge clock stopped: the ack, else the close (0: runs). */
+static long long
+deadline_ack_stop(const struct deadline_case *c)
+{
+    if (c->acked_at != 0)
+        return c->acked_at;
+    return c->closed ? c->closed_at : 0;
+}
+
 static void
 deadline_plan_acknowledge(struct deadline_sink *s, const struct deadline_case *c,
                           const struct deadline_policy *p)
 {
     long long deadline = deadline_of(c, p, CLOCK_ACKNOWLEDGE);
+    long long stop = deadline_ack_stop(c);
 
     if (deadline == 0)
         return;
-    if (c->acked_at != 0)
-        deadline_plan_resolves(s, p, deadline, c->ack_clock_from, c->acked_at);
-    else
+    if (stop != 0)
+        deadline_plan_resolves(s, p, deadline, c->ack_clock_from, stop);
+    else if (!c->closed)
         deadline_plan_pages(s, p, deadline, c->ack_clock_from);
+}
+
+/* Did any warning of this clock fall due before stop? */
+static bool
+deadline_warned_before(const struct deadline_policy *p, const struct deadline_action *a,
+                       long long stop)
+{
+    for (size_t i = 0; i < deadline_nwarn(p); i++) {
+        long long offset = deadline_span(p->warn_before_ms[i]);
+        long long due = a->deadline - offset;
+
+        if (offset != 0 && due >= a->clock_start && due < stop)
+            return true;
+    }
+    return false;
+}
+
+/* A stopped report or revocation clock resolves what it had raised: its
+ * warnings (tier 1) and its breach (tier 0). */
+static void
+deadline_plan_clock_resolves(struct deadline_sink *s, const struct deadline_policy *p,
+                             struct deadline_action a, long long stop)
+{
+    a.event = EVENT_RESOLVE;
+    a.due = stop;
+    a.offset_ms = 0;
+    if (deadline_warned_before(p, &a, stop)) {
+        a.tier = 1;
+        deadline_offer(s, &a);
+    }
+    if (stop > a.deadline) {
+        a.tier = 0;
+        deadline_offer(s, &a);
+    }
 }
 
 /* Of the warnings due by now only the latest is listed, and only while
@@ -283,8 +329,14 @@ deadline_plan_clock(struct deadline_sink *s, const struct deadline_case *c,
 
     if (deadline == 0)
         return;
+    if (stop == 0 && c->closed)
+        stop = c->closed_at;
     a = deadline_action_make(clock, EVENT_BREACH, deadline,
                              deadline_clock_start(c, clock));
+    if (stop != 0)
+        deadline_plan_clock_resolves(s, p, a, stop);
+    if (c->closed)
+        return;
     deadline_plan_warnings(s, p, a, stop);
     if (!deadline_stopped(stop, deadline)) {
         a.due = deadline;          /* tier 0: every tier */
@@ -317,7 +369,7 @@ deadline_plan(const struct deadline_case *c, const struct deadline_policy *p,
 
     if (next_due != NULL)
         *next_due = 0;
-    if (c == NULL || p == NULL || c->closed || c->ack_clock_from == 0)
+    if (c == NULL || p == NULL || c->ack_clock_from == 0)
         return 0;
     deadline_plan_acknowledge(&s, c, p);
     deadline_plan_clock(&s, c, p, CLOCK_REPORT_REPORTER);
@@ -414,9 +466,14 @@ deadline_step_key(const struct deadline_action *a, char *buf, size_t len)
 
     if (buf == NULL || len == 0)
         return;
+    /* The acknowledge clock restarts on a follow-up, and a new confirm
+     * moves the revocation deadline: either way, new steps. */
     if (a->clock == CLOCK_ACKNOWLEDGE)
         snprintf(clock, sizeof(clock), "%s@%lld",
                  deadline_clock_name(a->clock), a->clock_start);
+    else if (a->clock == CLOCK_REVOCATION)
+        snprintf(clock, sizeof(clock), "%s@%lld",
+                 deadline_clock_name(a->clock), a->deadline);
     else
         snprintf(clock, sizeof(clock), "%s", deadline_clock_name(a->clock));
     deadline_step_detail(a, detail, sizeof(detail));

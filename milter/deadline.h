@@ -23,7 +23,10 @@
  *   Before each report and revocation deadline a WARN pages tier 1 at each
  *   warn_before offset (acks do not stop these). A deadline passed unmet is a
  *   BREACH, which pages every tier (tier 0 = all). When an acknowledge clock
- *   is stopped, a RESOLVE is listed for each tier that had been paged.
+ *   is stopped (ack, or the case closed), a RESOLVE is listed for each tier
+ *   that had been paged; when a report or revocation clock is stopped
+ *   (or the case closed), a RESOLVE for its warnings (tier 1) and for its
+ *   breach (tier 0), if they had been due.
  * DIAGNOSTICS
  *   Stale steps are dropped, not replayed: of the warnings whose time has
  *   passed, only the latest is returned, and only while its deadline is
@@ -69,6 +72,7 @@ struct deadline_case {
     int br_item;                   /* 0: not confirmed; else BR 4.9.1.1 item 1-16 */
     long long revoked_at;          /* 0: not revoked */
     bool closed;                   /* closed cases page nothing */
+    long long closed_at;           /* when closed: open alerts are resolved */
 };
 
 struct deadline_action {

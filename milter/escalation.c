@@ -132,19 +132,33 @@ policy_build(const struct cpr_config *cfg, struct sweeper *s)
     s->retry_cap_ms = cfg->retry_cap_ms;
 }
 
+/* Every channel of every tier, once each: where a breach goes. */
+static char *
+tier_channels_json(const struct sweeper *s)
+{
+    char **names = g_new0(char *, s->nchannels + 1);
+    size_t n = 0;
+    char *json;
+
+    for (size_t c = 0; c < s->nchannels; c++)
+        for (size_t t = 0; t < s->ntiers; t++)
+            for (size_t k = 0; k < s->tiers[t].nchannels; k++)
+                if (s->tiers[t].channels[k] == c && (n == 0 || names[n - 1] != s->channels[c].name))
+                    names[n++] = (char *)s->channels[c].name;
+    json = names_json(names);
+    g_free(names);
+    return json;
+}
+
 bool
 escalation_build(const struct cpr_config *cfg, struct sweeper *s, char **err)
 {
     size_t ntiers = g_strv_length(cfg->tiers);
-    char **all = g_new0(char *, cfg->nchannel_defs + 1);
 
     s->channels = g_new0(struct pager_channel, cfg->nchannel_defs ? cfg->nchannel_defs : 1);
-    for (size_t i = 0; i < cfg->nchannel_defs; i++, s->nchannels++) {
+    for (size_t i = 0; i < cfg->nchannel_defs; i++, s->nchannels++)
         if (!channel_build(&cfg->channel_defs[i], &s->channels[i], err))
             goto fail;
-        all[i] = cfg->channel_defs[i].name;
-    }
-    s->all_channels_json = names_json(all);
     s->tiers = g_new0(struct sweep_tier, ntiers ? ntiers : 1);
     for (size_t i = 0; i < ntiers; i++, s->ntiers++) {
         const struct config_tier *ct = config_tier(cfg, cfg->tiers[i]);
@@ -158,11 +172,10 @@ escalation_build(const struct cpr_config *cfg, struct sweeper *s, char **err)
             goto fail;
         }
     }
+    s->all_channels_json = tier_channels_json(s);
     policy_build(cfg, s);
-    g_free(all);
     return true;
 fail:
-    g_free(all);
     escalation_free(s);
     return false;
 }

@@ -35,6 +35,7 @@ health_db_result(struct health *h, bool up, long long now)
             h->db_resolve_owed = true;
         h->db_down_since = 0;
         h->db_down_paged = false;
+        h->db_page_retry_at = 0;
     } else if (h->db_down_since == 0) {
         h->db_down_since = now;
     }
@@ -44,7 +45,14 @@ bool
 health_db_page_due(const struct health *h, long long now)
 {
     return h->db_down_since != 0 && !h->db_down_paged
-           && now - h->db_down_since >= h->db_down_page_after_ms;
+           && now - h->db_down_since >= h->db_down_page_after_ms
+           && now >= h->db_page_retry_at;
+}
+
+void
+health_db_page_failed(struct health *h, long long now)
+{
+    h->db_page_retry_at = now + HEALTH_PAGE_RETRY_MS;
 }
 
 bool
@@ -68,6 +76,8 @@ health_next_wake(const struct health *h, long long now)
     if (h->db_down_since != 0 && !h->db_down_paged) {
         long long page_at = h->db_down_since + h->db_down_page_after_ms;
 
+        if (page_at < h->db_page_retry_at)
+            page_at = h->db_page_retry_at;
         if (wake == 0 || page_at < wake)
             wake = page_at;
     }

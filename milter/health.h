@@ -16,11 +16,13 @@
 #include <stdbool.h>
 
 #define HEALTH_DB_DEDUP "cpr-sweeper/database-unreachable"
+#define HEALTH_PAGE_RETRY_MS 10000   /* when no tier-1 channel took the page */
 
 struct health {
     long long db_down_since;       /* 0: up */
     bool db_down_paged;            /* tier 1 told of this outage */
     bool db_resolve_owed;          /* tell tier 1 it is over */
+    long long db_page_retry_at;    /* no channel took it: try again then */
     long long next_heartbeat;      /* 0: heartbeat off */
     long long heartbeat_interval_ms;
     long long db_down_page_after_ms;
@@ -30,6 +32,7 @@ void health_init(struct health *h, long long now, long long heartbeat_interval_m
                  bool heartbeat_on, long long db_down_page_after_ms);
 void health_db_result(struct health *h, bool up, long long now);
 bool health_db_page_due(const struct health *h, long long now);
+void health_db_page_failed(struct health *h, long long now);
 bool health_heartbeat_due(const struct health *h, long long now);
 void health_heartbeat_done(struct health *h, long long now);
 /* The earliest time health needs the loop awake again (0: never). */

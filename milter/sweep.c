@@ -162,6 +162,23 @@ summarise(const struct sweep_step *st, struct notice_text *t)
         snprintf(t->summary, sizeof(t->summary), "%s [%s] %s: resolved", tr, cat, st->clock);
 }
 
+/* The alert a step raises or resolves: acknowledge pages one per tier;
+ * another clock's warnings share one alert (a tier-1 resolve closes it)
+ * and its breach another (a tier-0 resolve closes it). */
+static void
+notice_dedup(const struct sweep_step *st, char *buf, size_t len)
+{
+    const char *tr = st->kase.tracking, *kind = st->event;
+
+    if (strcmp(st->clock, "acknowledge") == 0) {
+        snprintf(buf, len, "%s/%s/t%d", tr, st->clock, st->tier);
+        return;
+    }
+    if (strcmp(st->event, "resolve") == 0)
+        kind = st->tier == 0 ? "breach" : "warn";
+    snprintf(buf, len, "%s/%s/%s", tr, st->clock, kind);
+}
+
 static void
 build_notice(const struct sweep_step *st, struct notice_text *t, struct pager_notice *n)
 {
@@ -170,10 +187,7 @@ build_notice(const struct sweep_step *st, struct notice_text *t, struct pager_no
     format_utc(st->kase.clocks.received_at, t->received, sizeof(t->received));
     format_utc(st->deadline, t->deadline, sizeof(t->deadline));
     snprintf(t->id, sizeof(t->id), "%s/%s", tr, st->key);
-    if (strcmp(st->event, "page") == 0 || strcmp(st->event, "resolve") == 0)
-        snprintf(t->dedup, sizeof(t->dedup), "%s/%s/t%d", tr, st->clock, st->tier);
-    else
-        snprintf(t->dedup, sizeof(t->dedup), "%s/%s/%s", tr, st->clock, st->event);
+    notice_dedup(st, t->dedup, sizeof(t->dedup));
     summarise(st, t);
     memset(n, 0, sizeof(*n));
     n->event = st->event;

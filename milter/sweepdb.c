@@ -15,7 +15,7 @@
 
 #include "log.h"
 
-#define CASE_COLUMNS 11   /* id ... revoked_at, as in cpr.sweep_cases() */
+#define CASE_COLUMNS 12   /* id ... closed_at, as in cpr.sweep_cases() */
 
 PGconn *
 sweepdb_connect(const char *conninfo, char *err, size_t errlen)
@@ -101,6 +101,8 @@ parse_case(const PGresult *res, int row, int col, struct sweep_case *c)
     c->clocks.subscriber_done_at = col_ms(res, row, col + 8);
     c->clocks.br_item = (int)col_ms(res, row, col + 9);
     c->clocks.revoked_at = col_ms(res, row, col + 10);
+    c->clocks.closed_at = col_ms(res, row, col + 11);
+    c->clocks.closed = c->clocks.closed_at != 0;
 }
 
 static void

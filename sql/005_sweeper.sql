@@ -77,19 +77,24 @@ $$;
 CREATE TRIGGER cases_notify AFTER INSERT OR UPDATE ON cpr.cases
     FOR EACH ROW EXECUTE FUNCTION cpr.notify_sweeper();
 
--- The clock facts of every case that can still page, for deadline_plan().
+-- The clock facts of every case that can still page, for deadline_plan():
+-- open cases, and cases closed in the last 7 days, whose open alerts the
+-- sweeper resolves. closed_at is set only while the case is closed (a
+-- follow-up re-opens it).
 CREATE FUNCTION cpr.sweep_cases()
 RETURNS TABLE (case_id bigint, tracking text, category text, subject text,
                received_at bigint, ack_clock_from bigint, acked_at bigint,
                reporter_done_at bigint, subscriber_done_at bigint,
-               br_item integer, revoked_at bigint)
+               br_item integer, revoked_at bigint, closed_at bigint)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
     SELECT c.id, c.tracking, c.category, c.subject, epoch_ms(c.received_at),
            epoch_ms(c.ack_clock_from), epoch_ms(c.acked_at),
            epoch_ms(c.reporter_done_at), epoch_ms(c.subscriber_done_at),
-           c.br_item, epoch_ms(c.revoked_at)
+           c.br_item, epoch_ms(c.revoked_at),
+           CASE WHEN c.state = 'closed' THEN epoch_ms(c.closed_at) END
     FROM cpr.cases c
-    WHERE c.state = 'open' AND c.kind <> 'automated'
+    WHERE c.kind <> 'automated'
+      AND (c.state = 'open' OR c.closed_at > clock_timestamp() - interval '7 days')
     ORDER BY c.id
 $$;
 
@@ -137,7 +142,8 @@ RETURNS TABLE (step_id bigint, step_key text, channel text, clock text,
                deadline_at bigint, case_state text, case_id bigint,
                tracking text, category text, subject text, received_at bigint,
                ack_clock_from bigint, acked_at bigint, reporter_done_at bigint,
-               subscriber_done_at bigint, br_item integer, revoked_at bigint)
+               subscriber_done_at bigint, br_item integer, revoked_at bigint,
+               closed_at bigint)
 LANGUAGE sql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
     WITH ready AS (
         SELECT s.id FROM cpr.steps s
@@ -158,7 +164,8 @@ LANGUAGE sql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
            c.tracking, c.category, c.subject, epoch_ms(c.received_at),
            epoch_ms(c.ack_clock_from), epoch_ms(c.acked_at),
            epoch_ms(c.reporter_done_at), epoch_ms(c.subscriber_done_at),
-           c.br_item, epoch_ms(c.revoked_at)
+           c.br_item, epoch_ms(c.revoked_at),
+           CASE WHEN c.state = 'closed' THEN epoch_ms(c.closed_at) END
     FROM claimed s JOIN cpr.cases c ON c.id = s.case_id
     ORDER BY s.due_at, s.id
 $$;
@@ -327,6 +334,38 @@ BEGIN
         jsonb_build_object('resolution', p_resolution));
     RETURN cpr.case_show(p_tracking);
 END
+$$;
+
+-- list and show gain the clock facts (003 had only the intake fields).
+CREATE OR REPLACE FUNCTION cpr.case_json(c cpr.cases) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = cpr, pg_temp AS $$
+    SELECT jsonb_build_object(
+        'tracking', c.tracking,
+        'received_at', cpr.utc_text(c.received_at),
+        'kind', c.kind,
+        'category', c.category,
+        'state', c.state,
+        'flags', to_jsonb(c.flags),
+        'reporter', c.reporter,
+        'subject', c.subject,
+        'message_count', count(m.id),
+        'last_message_at', cpr.utc_text(max(m.received_at)),
+        'ack_clock_from', cpr.utc_text(c.ack_clock_from),
+        'acked_at', cpr.utc_text(c.acked_at),
+        'reporter_done_at', cpr.utc_text(c.reporter_done_at),
+        'subscriber_done_at', cpr.utc_text(c.subscriber_done_at),
+        'subscriber_waiver', c.subscriber_waiver,
+        'br_item', c.br_item,
+        'crl_reason', c.crl_reason,
+        'revocation_due_at', cpr.utc_text(c.received_at + CASE
+            WHEN c.br_item BETWEEN 1 AND 5 THEN interval '24 hours'
+            WHEN c.br_item BETWEEN 6 AND 16 THEN interval '120 hours' END),
+        'revoked_at', cpr.utc_text(c.revoked_at),
+        'closed_at', cpr.utc_text(c.closed_at),
+        'resolution', c.resolution,
+        'incident_due_at', cpr.utc_text(c.incident_due_at))
+    FROM cpr.messages m
+    WHERE m.case_id = c.id
 $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cpr FROM PUBLIC;

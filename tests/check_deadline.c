@@ -485,27 +485,37 @@ START_TEST(test_report_stops)
     c.subscriber_done_at = ts("2024-10-26T18:00:00Z");
     timeline_walk(t, &c, &p, c.received_at, end, MIN_MS, false);
     ck_assert_uint_eq(timeline_count_prefix(t, "report-reporter"), 0);
-    ck_assert_uint_eq(timeline_count_prefix(t, "report-subscriber"), 2);
+    ck_assert_uint_eq(timeline_count_prefix(t, "report-subscriber"), 3);
     assert_step(t, "report-subscriber:warn:o21600000", "2024-10-26T13:14:00Z");
     assert_step(t, "report-subscriber:warn:o7200000", "2024-10-26T17:14:00Z");
+    /* The stop resolves the warnings' alert. */
+    assert_step(t, "report-subscriber:resolve:t1", "2024-10-26T18:00:00Z");
     free(t);
 
-    /* A stopped clock lists no warning, even one that had fallen due. */
+    /* A stopped clock lists no warning, even one that had fallen due:
+     * only the resolve of what it had raised. */
     n = deadline_plan(&c, &p, ts("2024-10-26T18:00:00Z"), out, DEADLINE_MAX_ACTIONS, &next);
-    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(out[0].event, EVENT_RESOLVE);
     ck_assert_int_eq(next, 0);
 
-    /* Answered late: the breach stands, before and after the answer. */
+    /* Answered late: the breach stands, before and after the answer, and
+     * the answer resolves the warnings' and the breach's alerts. */
     c.subscriber_done_at = ts("2024-10-26T20:00:00Z");
     n = deadline_plan(&c, &p, ts("2024-10-26T21:00:00Z"), out, DEADLINE_MAX_ACTIONS, &next);
-    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(n, 3);
     ck_assert_int_eq(out[0].clock, CLOCK_REPORT_SUBSCRIBER);
     ck_assert_int_eq(out[0].event, EVENT_BREACH);
     ck_assert_int_eq(out[0].due, ts("2024-10-26T19:14:00Z"));
-    /* Answered in the deadline's very millisecond: in time. */
+    ck_assert_int_eq(out[1].event, EVENT_RESOLVE);
+    ck_assert_int_eq(out[2].event, EVENT_RESOLVE);
+    ck_assert_int_eq(out[1].due, c.subscriber_done_at);
+    /* Answered in the deadline's very millisecond: in time, no breach. */
     c.subscriber_done_at = ts("2024-10-26T19:14:00Z");
     n = deadline_plan(&c, &p, ts("2024-10-26T21:00:00Z"), out, DEADLINE_MAX_ACTIONS, &next);
-    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(out[0].event, EVENT_RESOLVE);
+    ck_assert_int_eq(out[0].tier, 1);
 }
 END_TEST
 
@@ -611,18 +621,19 @@ START_TEST(test_revocation)
     c.acked_at = ts("2024-10-25T19:20:00Z");
     c.br_item = 1;
     timeline_walk(t, &c, &p, c.received_at, end, 5 * MIN_MS, true);
-    assert_step(t, "revocation:warn:o21600000", "2024-10-26T13:14:00Z");
-    assert_step(t, "revocation:warn:o7200000", "2024-10-26T17:14:00Z");
-    assert_step(t, "revocation:warn:o1800000", "2024-10-26T18:44:00Z");
-    assert_step(t, "revocation:breach", "2024-10-26T19:14:00Z");
+    /* Revocation keys carry the deadline: a new confirm is a new clock. */
+    assert_step(t, "revocation@1729970040000:warn:o21600000", "2024-10-26T13:14:00Z");
+    assert_step(t, "revocation@1729970040000:warn:o7200000", "2024-10-26T17:14:00Z");
+    assert_step(t, "revocation@1729970040000:warn:o1800000", "2024-10-26T18:44:00Z");
+    assert_step(t, "revocation@1729970040000:breach", "2024-10-26T19:14:00Z");
     ck_assert_uint_eq(timeline_count_prefix(t, "revocation"), 4);
     free(t);
 
     t = timeline_new();
     c.br_item = 7;
     timeline_walk(t, &c, &p, c.received_at, end, 5 * MIN_MS, true);
-    assert_step(t, "revocation:warn:o21600000", "2024-10-30T13:14:00Z");
-    assert_step(t, "revocation:breach", "2024-10-30T19:14:00Z");
+    assert_step(t, "revocation@1730315640000:warn:o21600000", "2024-10-30T13:14:00Z");
+    assert_step(t, "revocation@1730315640000:breach", "2024-10-30T19:14:00Z");
     ck_assert_uint_eq(timeline_count_prefix(t, "revocation"), 4);
     free(t);
 
@@ -634,20 +645,24 @@ START_TEST(test_revocation)
         free(t);
     }
 
-    /* Revoked between the 2 h and the 30 min warnings: no more, no breach. */
+    /* Revoked between the 2 h and the 30 min warnings: no more, no breach,
+     * and the warnings' alert is resolved at the revocation. */
     t = timeline_new();
     c.br_item = 4;
     c.revoked_at = ts("2024-10-26T18:00:00Z");
     timeline_walk(t, &c, &p, c.received_at, end, 5 * MIN_MS, true);
-    ck_assert_uint_eq(timeline_count_prefix(t, "revocation"), 2);
-    ck_assert_int_eq(timeline_due(t, "revocation:breach"), -1);
+    ck_assert_uint_eq(timeline_count_prefix(t, "revocation"), 3);
+    ck_assert_int_eq(timeline_due(t, "revocation@1729970040000:breach"), -1);
+    assert_step(t, "revocation@1729970040000:resolve:t1", "2024-10-26T18:00:00Z");
     free(t);
 
-    /* Revoked late: the breach stands. */
+    /* Revoked late: the breach stands, and both alerts are resolved. */
     t = timeline_new();
     c.revoked_at = ts("2024-10-26T19:15:00Z");
     timeline_walk(t, &c, &p, c.received_at, end, 5 * MIN_MS, true);
-    assert_step(t, "revocation:breach", "2024-10-26T19:14:00Z");
+    assert_step(t, "revocation@1729970040000:breach", "2024-10-26T19:14:00Z");
+    assert_step(t, "revocation@1729970040000:resolve:t0", "2024-10-26T19:15:00Z");
+    assert_step(t, "revocation@1729970040000:resolve:t1", "2024-10-26T19:15:00Z");
     free(t);
 }
 END_TEST
@@ -669,7 +684,7 @@ START_TEST(test_revocation_confirmed_late)
     n = deadline_plan(&c, &p, ts("2024-10-26T17:30:00Z"), out, DEADLINE_MAX_ACTIONS, &next);
     ck_assert_uint_eq(n, 1);
     deadline_step_key(&out[0], key, sizeof(key));
-    ck_assert_str_eq(key, "revocation:warn:o7200000");
+    ck_assert_str_eq(key, "revocation@1729970040000:warn:o7200000");
     ck_assert_int_eq(next, ts("2024-10-26T18:44:00Z"));
 }
 END_TEST
@@ -780,13 +795,24 @@ START_TEST(test_automated_and_closed)
         ck_assert_uint_eq(deadline_plan(&c, &p, now, out, DEADLINE_MAX_ACTIONS, &next), 0);
         ck_assert_int_eq(next, 0);
     }
+    /* A closed case pages, warns and breaches nothing; it only resolves
+     * what had been raised before it stopped: tiers 1 and 2 (paged at
+     * 19:44 and 19:59, acked at 20:00) and the warnings and breaches of
+     * the report and revocation clocks (closed after their deadlines). */
     c.ack_clock_from = c.received_at;
     c.acked_at = ts("2024-10-25T20:00:00Z");
     c.closed = true;
-    for (now = c.received_at; now < c.received_at + 3 * DAY_MS; now += 10 * MIN_MS) {
-        next = -1;
-        ck_assert_uint_eq(deadline_plan(&c, &p, now, out, DEADLINE_MAX_ACTIONS, &next), 0);
+    c.closed_at = ts("2024-10-27T00:00:00Z");
+    for (now = c.closed_at; now < c.received_at + 3 * DAY_MS; now += 10 * MIN_MS) {
+        size_t n = deadline_plan(&c, &p, now, out, DEADLINE_MAX_ACTIONS, &next);
+        char key[DEADLINE_STEP_KEY_MAX];
+
         ck_assert_int_eq(next, 0);
+        ck_assert_uint_eq(n, 8);   /* ack t1, t2; 3 clocks x (warn, breach) */
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(out[i].event, EVENT_RESOLVE);
+        deadline_step_key(&out[0], key, sizeof(key));
+        ck_assert_str_eq(key, "acknowledge@1729883640000:resolve:t1");
     }
 }
 END_TEST
@@ -816,13 +842,14 @@ START_TEST(test_step_keys)
     deadline_step_key(&a, key, sizeof(key));
     ck_assert_str_eq(key, "report-subscriber:breach");
     a.clock = CLOCK_REVOCATION;
+    a.deadline = 1729970040000LL;
     deadline_step_key(&a, key, sizeof(key));
-    ck_assert_str_eq(key, "revocation:breach");
+    ck_assert_str_eq(key, "revocation@1729970040000:breach");
 
     /* The due time is not part of the key: a key is the step, not a try. */
     a.due = 42;
     deadline_step_key(&a, key, sizeof(key));
-    ck_assert_str_eq(key, "revocation:breach");
+    ck_assert_str_eq(key, "revocation@1729970040000:breach");
     /* Short buffers are cut and terminated; a zero length is left alone. */
     deadline_step_key(&a, small, sizeof(small));
     ck_assert_str_eq(small, "revocat");

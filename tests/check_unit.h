@@ -17,5 +17,6 @@ Suite *classify_suite(void);
 Suite *breaker_suite(void);
 Suite *deadline_suite(void);
 Suite *pager_suite(void);
+Suite *health_suite(void);
 
 #endif
