@@ -33,12 +33,12 @@
 
 #define DB_RETRY_MS      500     /* first reconnect probe backoff */
 #define DB_MAX_RETRY_MS  10000   /* reconnect backoff cap */
-#define DB_INTAKE_PARAMS 18
+#define DB_INTAKE_PARAMS 19
 #define DB_INTAKE_STMT   "cpr_intake"
 #define DB_INTAKE_SQL \
-    "SELECT tracking, received_at, kind, category, redelivery FROM cpr.intake(" \
-    "$1, $2, $3, $4::jsonb, $5, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, " \
-    "$13, $14::bigint, $15, $16, $17::jsonb, $18::jsonb)"
+    "SELECT tracking, received_at, kind, category, redelivery, autoreply " \
+    "FROM cpr.intake($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7, $8, $9, $10, $11, " \
+    "$12::jsonb, $13, $14::bigint, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb)"
 
 struct db_slot {
     PGconn *conn;
@@ -353,9 +353,28 @@ db_param_json(struct db_params *p, int i, char *json)
     free(json);
 }
 
+static char *
+db_json_reply(const struct intake_reply *r)
+{
+    json_t *o;
+    char *s;
+
+    if (r == NULL)
+        return NULL;
+    o = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:b}", "skip", r->skip_reason,
+                  "rate_sender", (json_int_t)r->rate_sender,
+                  "rate_sender_window_ms", (json_int_t)r->rate_sender_window_ms,
+                  "rate_domain", (json_int_t)r->rate_domain,
+                  "rate_domain_window_ms", (json_int_t)r->rate_domain_window_ms,
+                  "followups", r->followups);
+    s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
 static void
 db_params_build(struct db_params *p, const struct cpr_message *m,
-                const struct cpr_verdict *v)
+                const struct cpr_verdict *v, const struct intake_reply *reply)
 {
     static const char *const list_flag[] = { "list" };
     char hex[65], bytes[32];
@@ -382,6 +401,15 @@ db_params_build(struct db_params *p, const struct cpr_message *m,
     db_param_json(p, 16, db_json_strv((char *const *)list_flag,
                                       (v->flags & VERDICT_FLAG_LIST) ? 1 : 0));
     db_param_json(p, 17, db_json_strv((char *const *)v->reasons, v->nreasons));
+    p->owned[18] = NULL;
+    p->values[18] = NULL;
+    if (reply != NULL) {
+        char *json = db_json_reply(reply);
+
+        p->owned[18] = json ? g_strdup(json) : NULL;
+        p->values[18] = p->owned[18];
+        free(json);
+    }
 }
 
 static void
@@ -406,7 +434,7 @@ static enum db_status
 db_read_result(PGresult *res, struct intake_result *out, char *err, size_t errlen)
 {
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1
-        || PQnfields(res) != 5) {
+        || PQnfields(res) != 6) {
         snprintf(err, errlen, "intake: %s",
                  res ? PQresultErrorMessage(res) : "no result");
         return DB_ERROR;
@@ -414,7 +442,8 @@ db_read_result(PGresult *res, struct intake_result *out, char *err, size_t errle
     if (!db_copy(out->tracking, sizeof(out->tracking), PQgetvalue(res, 0, 0))
         || !db_copy(out->received_at, sizeof(out->received_at), PQgetvalue(res, 0, 1))
         || !db_copy(out->kind, sizeof(out->kind), PQgetvalue(res, 0, 2))
-        || !db_copy(out->category, sizeof(out->category), PQgetvalue(res, 0, 3))) {
+        || !db_copy(out->category, sizeof(out->category), PQgetvalue(res, 0, 3))
+        || !db_copy(out->autoreply, sizeof(out->autoreply), PQgetvalue(res, 0, 5))) {
         snprintf(err, errlen, "intake: oversized result field");
         return DB_ERROR;
     }
@@ -449,8 +478,8 @@ db_run_intake(struct db_pool *pool, PGconn *conn, struct db_params *p,
 
 enum db_status
 db_intake(struct db_pool *pool, const struct cpr_message *m,
-          const struct cpr_verdict *v, struct intake_result *res,
-          char *err, size_t errlen)
+          const struct cpr_verdict *v, const struct intake_reply *reply,
+          struct intake_result *res, char *err, size_t errlen)
 {
     struct timespec t0, t1;
     struct db_params p = { { 0 }, { 0 } };
@@ -465,7 +494,7 @@ db_intake(struct db_pool *pool, const struct cpr_message *m,
         db_slot_give(pool, slot, true);
         return DB_UNAVAILABLE;
     }
-    db_params_build(&p, m, v);
+    db_params_build(&p, m, v, reply);
     st = db_run_intake(pool, slot->conn, &p, res, err, errlen);
     db_params_free(&p);
     db_slot_give(pool, slot, st == DB_UNAVAILABLE);

@@ -28,7 +28,18 @@ struct intake_result {
     char kind[16];
     char category[32];
     bool redelivery;
+    char autoreply[64];        /* none, queued, or skipped: REASON */
     double db_ms;
+};
+
+/* What cpr.intake needs to decide on an auto-reply; NULL: replies off. */
+struct intake_reply {
+    const char *skip_reason;   /* autoreply_decide(); NULL: reply */
+    long rate_sender;          /* replies per sender per window */
+    long long rate_sender_window_ms;
+    long rate_domain;          /* replies per sender domain per window */
+    long long rate_domain_window_ms;
+    bool followups;            /* reply to follow-ups too */
 };
 
 struct db_pool;
@@ -36,7 +47,7 @@ struct db_pool;
 struct db_pool *db_pool_new(const char *conninfo, int size, long long timeout_ms);
 void db_pool_free(struct db_pool *pool);
 enum db_status db_intake(struct db_pool *pool, const struct cpr_message *m,
-                         const struct cpr_verdict *v, struct intake_result *res,
-                         char *err, size_t errlen);
+                         const struct cpr_verdict *v, const struct intake_reply *reply,
+                         struct intake_result *res, char *err, size_t errlen);
 
 #endif

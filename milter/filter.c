@@ -364,7 +364,7 @@ filter_eom(SMFICTX *ctx)
         return tempfail(ctx);
     }
     classify_message(m, c->snap->cfg->addresses, &v);
-    if (db_intake(filter_pool, m, &v, &r, err, sizeof(err)) != DB_OK) {
+    if (db_intake(filter_pool, m, &v, NULL, &r, err, sizeof(err)) != DB_OK) {
         log_error("queue=%s intake failed, tempfail: %s",
                   m->queue_id ? m->queue_id : "-", err);
         return tempfail(ctx);

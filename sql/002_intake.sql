@@ -9,7 +9,8 @@
 --     2. a tracking number in the Subject, or In-Reply-To/References naming
 --        a stored message, threads the message onto that case: a follow-up
 --        re-opens a closed case and restarts its acknowledge clock only;
---     3. anything else opens a new case with a new tracking number.
+--     3. anything else opens a new case with a new tracking number;
+--   then the auto-reply decision is recorded (cpr.queue_autoreply).
 --   The receipt time is the database clock, truncated to milliseconds so
 --   that the X-CPR-Received header equals the stored value exactly.
 --   List-ish arguments arrive as JSON arrays (built with jansson by the
@@ -76,9 +77,9 @@ CREATE FUNCTION cpr.intake(
         p_env_from text, p_rcpts jsonb, p_client_addr text, p_client_name text,
         p_helo text, p_auth_authen text, p_subject text, p_headers jsonb,
         p_body_sha256 text, p_body_bytes bigint, p_kind text, p_category text,
-        p_flags jsonb, p_reasons jsonb)
+        p_flags jsonb, p_reasons jsonb, p_reply jsonb)
 RETURNS TABLE (tracking text, received_at text, kind text, category text,
-               redelivery boolean)
+               redelivery boolean, autoreply text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
@@ -129,9 +130,16 @@ BEGIN
                            'reasons', coalesce(p_reasons, '[]'::jsonb)),
         v_now);
 
-    RETURN QUERY SELECT v_case.tracking, cpr.utc_text(v_now), v_kind, p_category, false;
+    RETURN QUERY SELECT v_case.tracking, cpr.utc_text(v_now), v_kind, p_category, false,
+        cpr.queue_autoreply(v_case.id, v_msg, v_kind, p_reply, v_now);
 END
 $$;
+
+-- The auto-reply seam: 006_autoreply.sql replaces this with the outbox.
+-- Returns what was decided: 'none', 'queued' or 'skipped: REASON'.
+CREATE FUNCTION cpr.queue_autoreply(p_case_id bigint, p_message bigint,
+        p_kind text, p_reply jsonb, p_now timestamptz)
+RETURNS text LANGUAGE sql AS $$ SELECT 'none'::text $$;
 
 CREATE FUNCTION cpr.intake_open_case(p_now timestamptz, p_kind text,
         p_category text, p_flags jsonb, p_env_from text, p_subject text)
@@ -165,7 +173,7 @@ $$;
 
 CREATE FUNCTION cpr.intake_redelivery(p_msg bigint, p_queue_id text, p_now timestamptz)
 RETURNS TABLE (tracking text, received_at text, kind text, category text,
-               redelivery boolean)
+               redelivery boolean, autoreply text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -176,7 +184,8 @@ BEGIN
     PERFORM cpr.append_event(m.case_id, 'cpr-milter', 'redelivery', m.id,
         jsonb_build_object('queue_id', p_queue_id, 'first_queue_id', m.queue_id),
         p_now);
-    RETURN QUERY SELECT c.tracking, cpr.utc_text(m.received_at), m.kind, m.category, true
+    RETURN QUERY SELECT c.tracking, cpr.utc_text(m.received_at), m.kind, m.category, true,
+        'none'::text
         FROM cpr.cases c WHERE c.id = m.case_id;
 END
 $$;

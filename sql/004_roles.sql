@@ -25,7 +25,7 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cpr FROM PUBLIC;
 GRANT USAGE ON SCHEMA cpr TO cpr_milter, cpr_sweeper, cpr_staff;
 
 GRANT EXECUTE ON FUNCTION cpr.intake(text, text, text, jsonb, text, jsonb,
-    text, text, text, text, text, jsonb, text, bigint, text, text, jsonb, jsonb)
+    text, text, text, text, text, jsonb, text, bigint, text, text, jsonb, jsonb, jsonb)
     TO cpr_milter;
 
 GRANT EXECUTE ON FUNCTION cpr.case_list(boolean), cpr.case_show(text)

@@ -56,7 +56,7 @@ for i in range(n):
     sql = ("SELECT 1 FROM cpr.intake('B%d', 'bench%d@example.net', NULL, '[]', "
            "'r@example.net', '[\"cpr@ca.example\"]', NULL, NULL, NULL, NULL, "
            "'bench %d', '[]', encode(sha256('bench %d %f'::bytea), 'hex'), 1, "
-           "'new-report', 'other', '[]', '[]')" % (i, i, i, i, time.time()))
+           "'new-report', 'other', '[]', '[]', NULL)" % (i, i, i, i, time.time()))
     subprocess.run(["psql", "-X", "-qAt", "-h", sock, "-U", "cpr_milter", "-d", "cpr",
                     "-c", sql], check=True, stdout=subprocess.DEVNULL)
     time.sleep(10.0 / n)
