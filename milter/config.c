@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,8 @@
     {sec, key, type, off, def, doc, min, max, count, NULL}
 #define CHOICE(sec, key, off, choices, doc) \
     {sec, key, CONFIG_CHOICE, off, NULL, doc, 0, 0, 0, choices}
+#define RATE(sec, key, count, window, def, doc, min, max) \
+    {sec, key, CONFIG_RATE, count, def, doc, min, max, window, NULL}
 
 const struct config_key config_keys[] = {
     KEY("milter", "socket", CONFIG_STRING, OFF(milter_socket),
@@ -74,6 +77,45 @@ const struct config_key config_keys[] = {
         "user to switch to after start; empty: keep the current user"),
     KEY("milter", "conninfo", CONFIG_STRING, OFF(milter_conninfo), "",
         "libpq connection string for cpr-milter; empty: [database] conninfo"),
+
+    KEY("autoreply", "enabled", CONFIG_BOOL, OFF(autoreply_enabled), "yes",
+        "answer each new report with its tracking number (RFC 3834 rules)"),
+    KEY("autoreply", "smtp_url", CONFIG_STRING, OFF(autoreply_smtp_url),
+        "smtp://127.0.0.1:25",
+        "the relay replies go to, smtp://HOST:PORT or smtps://HOST:PORT"),
+    KEY("autoreply", "from", CONFIG_STRING, OFF(autoreply_from), "",
+        "From of the replies, \"Name <address>\" or an address; required "
+        "when enabled"),
+    KEY("autoreply", "template", CONFIG_STRING, OFF(autoreply_template), "",
+        "file of the reply's text; empty: the built-in template"),
+    RATE("autoreply", "rate_per_sender", OFF(rate_sender_count),
+         OFF(rate_sender_window_ms), "5/1h",
+         "most replies to one sender per window, N/DURATION (N 0..10000, "
+         "1s..7d)", MS_SECOND, 7 * MS_DAY),
+    RATE("autoreply", "rate_per_domain", OFF(rate_domain_count),
+         OFF(rate_domain_window_ms), "50/1h",
+         "most replies to one sender domain per window, N/DURATION (N "
+         "0..10000, 1s..7d)", MS_SECOND, 7 * MS_DAY),
+    KEY("autoreply", "reply_to_followups", CONFIG_BOOL,
+        OFF(reply_to_followups), "no",
+        "answer follow-ups to a known report too"),
+    RANGED("autoreply", "retry_base", CONFIG_DURATION,
+           OFF(autoreply_retry_base_ms), "1s",
+           "first retry delay after a 4xx or connection failure; doubled "
+           "each retry (100ms..1h)", 100, MS_HOUR),
+    RANGED("autoreply", "retry_cap", CONFIG_DURATION,
+           OFF(autoreply_retry_cap_ms), "5m",
+           "longest retry delay, at least retry_base (1s..1d)",
+           MS_SECOND, MS_DAY),
+    RANGED("autoreply", "max_attempts", CONFIG_INT,
+           OFF(autoreply_max_attempts), "10",
+           "attempts in all before a reply counts as failed; a 5xx fails at "
+           "once (1..100)", 1, 100),
+    RANGED("autoreply", "sender_lease", CONFIG_DURATION,
+           OFF(autoreply_lease_ms), "60s",
+           "how long an outbox row claimed by one milter is reserved for it "
+           "(5s..1h)", 5 * MS_SECOND, MS_HOUR),
+
     KEY("database", "conninfo", CONFIG_STRING, OFF(db_conninfo),
         "host=/run/postgresql dbname=cpr",
         "libpq connection string used by every program without its own"),
@@ -164,6 +206,10 @@ const struct config_key config_keys[] = {
     RANGED("sweeper", "claim_lease", CONFIG_DURATION, OFF(claim_lease_ms), "60s",
            "how long a claimed step is reserved for its sweeper; after that "
            "another sweeper sends it again (5s..1h)", 5 * MS_SECOND, MS_HOUR),
+    RANGED("sweeper", "stuck_reply_after", CONFIG_DURATION,
+           OFF(stuck_reply_after_ms), "5m",
+           "an auto-reply still unsent this long pages tier 1 as a health "
+           "event (1s..1d)", MS_SECOND, MS_DAY),
 
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),
@@ -580,14 +626,104 @@ config_line(const struct cpr_config *cfg, const char *section, const char *key)
     return cfg->lines != NULL ? config_lookup_line(cfg->lines, section, key) : 0;
 }
 
+/* "file:line: [section] key: why", with the line of the key, else of the
+ * section header, else none. Returns false. */
+static bool G_GNUC_PRINTF(5, 6)
+config_refuse(const struct cpr_config *cfg, char **err, const char *section,
+              const char *key, const char *fmt, ...)
+{
+    int line = config_line(cfg, section, key);
+    char where[32] = "", *why;
+    va_list ap;
+
+    if (line == 0)
+        line = config_line(cfg, section, NULL);
+    if (line > 0)
+        snprintf(where, sizeof(where), ":%d", line);
+    va_start(ap, fmt);
+    why = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    *err = g_strdup_printf("%s%s: [%s] %s: %s",
+                           cfg->path ? cfg->path : "(defaults)", where,
+                           section, key, why);
+    g_free(why);
+    return false;
+}
+
+/* The len bytes before "<address>", blanks after it aside, are a display
+ * name that needs no quoting, or one quoted string: "Reports, CA". */
+static bool
+config_phrase_ok(const char *name, size_t len)
+{
+    static const char atext[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                                "vwxyz0123456789!#$%&'*+-/=?^_`{|}~. ";
+    size_t i;
+
+    while (len > 0 && name[len - 1] == ' ')
+        len--;
+    if (len >= 2 && name[0] == '"' && name[len - 1] == '"') {
+        for (i = 1; i < len - 1; i++)
+            if (name[i] == '"' || name[i] == '\\')
+                return false;
+        return true;
+    }
+    for (i = 0; i < len; i++)
+        if (strchr(atext, name[i]) == NULL)
+            return false;
+    return true;
+}
+
+/* Why from is not one mailbox, "address" or "Name <address>", or NULL. */
+static const char *
+config_from_problem(const char *from)
+{
+    const char *lt = strchr(from, '<'), *gt = strchr(from, '>'), *p;
+    const char *bad = "must be an address or \"Name <address>\"";
+    char *norm;
+
+    if (*from == '\0')
+        return "required when enabled = yes";
+    for (p = from; *p != '\0'; p++)
+        if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e)
+            return "printable ASCII only: no CR, LF or other control character";
+    if (strchr(from, '@') == NULL || strchr(from, '@') != strrchr(from, '@'))
+        return "must hold exactly one address (one '@')";
+    if ((lt == NULL) != (gt == NULL) || lt != strrchr(from, '<')
+        || gt != strrchr(from, '>') || (gt != NULL && gt[1] != '\0')
+        || (lt != NULL && !config_phrase_ok(from, (size_t) (lt - from))))
+        return bad;
+    if ((norm = address_normalise(lt != NULL ? lt : from)) == NULL)
+        return bad;
+    free(norm);
+    return NULL;
+}
+
+static bool
+config_check_autoreply(const struct cpr_config *cfg, char **err)
+{
+    const char *url = cfg->autoreply_smtp_url, *why;
+
+    if (g_ascii_strncasecmp(url, "smtp://", strlen("smtp://")) != 0
+        && g_ascii_strncasecmp(url, "smtps://", strlen("smtps://")) != 0)
+        return config_refuse(cfg, err, "autoreply", "smtp_url",
+                             "must start with smtp:// or smtps://");
+    if ((why = config_from_problem(cfg->autoreply_from)) != NULL)
+        return config_refuse(cfg, err, "autoreply", "from", "%s", why);
+    if (cfg->autoreply_retry_cap_ms < cfg->autoreply_retry_base_ms)
+        return config_refuse(cfg, err, "autoreply", "retry_cap",
+                             "shorter than retry_base");
+    return true;
+}
+
 bool
 config_check_milter(const struct cpr_config *cfg, char **err)
 {
-    if (cfg->addresses != NULL && cfg->addresses[0] != NULL)
-        return true;
-    *err = g_strdup_printf("%s: [milter] addresses: at least one address "
-                           "required", cfg->path ? cfg->path : "(defaults)");
-    return false;
+    if (cfg->addresses == NULL || cfg->addresses[0] == NULL) {
+        *err = g_strdup_printf("%s: [milter] addresses: at least one address "
+                               "required", cfg->path ? cfg->path : "(defaults)");
+        return false;
+    }
+    return !cfg->autoreply_enabled || config_check_autoreply(cfg, err);
 }
 
 const char *

@@ -37,6 +37,7 @@
 #define CONFIG_TIERS_MAX     8      /* [escalation] tiers */
 #define CONFIG_CHANNELS_MAX  16     /* channels of one tier */
 #define CONFIG_SECRET_MAX    4096   /* bytes of a secret read from a file */
+#define CONFIG_RATE_MAX      10000  /* most events a rate allows */
 
 enum config_type {
     CONFIG_STRING,     /* char * */
@@ -55,7 +56,10 @@ enum config_type {
                           [min, max], distinct, stored largest first */
     CONFIG_NAMES,      /* char ** NULL-terminated, comma-separated, distinct
                           names of [A-Za-z0-9_.-], at most max entries */
-    CONFIG_CHOICE      /* char *, one of the '|'-separated choices */
+    CONFIG_CHOICE,     /* char *, one of the '|'-separated choices */
+    CONFIG_RATE        /* "N/DURATION", e.g. "5/1h": long N (0..
+                          CONFIG_RATE_MAX) at offset, long long window ms
+                          at count_offset, within [min, max] ms */
 };
 
 enum cpr_program { PROGRAM_MILTER, PROGRAM_SWEEPER, PROGRAM_CPRCTL };
@@ -93,6 +97,20 @@ struct cpr_config {
     long long db_timeout_ms;   /* statement and connect timeout */
     char *milter_user;         /* "" = do not change user */
     char *milter_conninfo;     /* "" = use [database] conninfo */
+    /* [autoreply], read by cpr-milter; checked only when enabled */
+    bool autoreply_enabled;
+    char *autoreply_smtp_url;  /* smtp://HOST:PORT or smtps://HOST:PORT */
+    char *autoreply_from;      /* "Name <addr>" or "addr"; required */
+    char *autoreply_template;  /* path; "" = the built-in template */
+    long rate_sender_count;    /* replies per envelope sender ... */
+    long long rate_sender_window_ms;   /* ... per this window */
+    long rate_domain_count;    /* replies per sender domain ... */
+    long long rate_domain_window_ms;   /* ... per this window */
+    bool reply_to_followups;
+    long long autoreply_retry_base_ms; /* after a 4xx or connection failure, */
+    long long autoreply_retry_cap_ms;  /* doubled up to the cap */
+    long autoreply_max_attempts;       /* attempts in all; a 5xx is final */
+    long long autoreply_lease_ms;      /* a claimed outbox row is reserved */
     /* [database] */
     char *db_conninfo;
     /* [deadlines] */
@@ -119,6 +137,8 @@ struct cpr_config {
     long retry_max;            /* retries after the first attempt */
     long long db_check_interval_ms;
     long long claim_lease_ms;  /* a crashed sweeper's steps wait this long */
+    long long stuck_reply_after_ms;    /* an auto-reply unsent this long
+                                          pages tier 1 (health) */
     /* [cprctl] */
     char *cprctl_conninfo;
 };
@@ -133,8 +153,10 @@ struct config_key {
                                   file; NULL: none (the field stays NULL) */
     const char *doc;           /* one line */
     long long min, max;        /* INT, BYTES, DURATION(S): range;
-                                  NAMES: max = most entries */
-    size_t count_offset;       /* DURATIONS: where the count goes */
+                                  NAMES: max = most entries;
+                                  RATE: range of the window */
+    size_t count_offset;       /* DURATIONS: where the count goes;
+                                  RATE: where the window goes */
     const char *choices;       /* CHOICE: "a|b|c" */
 };
 
@@ -144,8 +166,11 @@ struct cpr_config *config_load(const char *path, char **err);
 struct cpr_config *config_defaults(void);
 void config_free(struct cpr_config *cfg);
 
-/* What cpr-milter needs beyond syntax: at least one CPR address. False with
- * *err set (g_free) otherwise. */
+/* What cpr-milter needs beyond syntax: at least one CPR address; when
+ * [autoreply] is enabled, an smtp:// or smtps:// smtp_url, a from of
+ * exactly one address ("addr" or "Name <addr>", printable ASCII), and
+ * retry_cap not below retry_base. False with *err set (g_free) otherwise,
+ * naming the file, line and key. Does not read the template file. */
 bool config_check_milter(const struct cpr_config *cfg, char **err);
 
 /* What cpr-sweeper needs beyond syntax: at least one tier; every listed

@@ -231,6 +231,47 @@ config_parse_choice(const struct config_key *k, const char *val, void *base)
     return why;
 }
 
+/* Why a rate of n per ms is out of range, or NULL. */
+static char *
+config_rate_range(const struct config_key *k, const char *val, long long n,
+                  long long ms)
+{
+    char lo[CONFIG_MS_BUF], hi[CONFIG_MS_BUF], what[3 * CONFIG_MS_BUF];
+
+    if (n < 0 || n > CONFIG_RATE_MAX) {
+        snprintf(what, sizeof(what), "has a count out of range (0..%d)",
+                 CONFIG_RATE_MAX);
+        return config_bad(val, what);
+    }
+    if (ms >= k->min && ms <= k->max)
+        return NULL;
+    config_format_ms(k->min, lo, sizeof(lo));
+    config_format_ms(k->max, hi, sizeof(hi));
+    snprintf(what, sizeof(what), "has a duration out of range (%s..%s)", lo, hi);
+    return config_bad(val, what);
+}
+
+/* "N/DURATION": N at offset (long), the window at count_offset (ms). */
+static char *
+config_parse_rate(const struct config_key *k, const char *val, void *base)
+{
+    const char *slash = strchr(val, '/');
+    char *count = slash ? g_strndup(val, (size_t) (slash - val)) : NULL, *why;
+    long long n = 0, ms = 0;
+    bool ok = count != NULL && config_parse_number(count, &n)
+              && config_parse_duration(slash + 1, &ms);
+
+    g_free(count);
+    if (!ok)
+        return config_bad(val, "is not a rate (a number, '/' and a duration, "
+                          "e.g. 5/1h)");
+    if ((why = config_rate_range(k, val, n, ms)) != NULL)
+        return why;
+    *(long *) FIELD(base, k) = (long) n;
+    *(long long *) ((char *) base + k->count_offset) = ms;
+    return NULL;
+}
+
 /* ---- lists: comma-separated, blanks around entries dropped ---- */
 
 static char **
@@ -378,6 +419,7 @@ static const config_parser config_parsers[] = {
     [CONFIG_DURATIONS] = config_parse_durations,
     [CONFIG_NAMES] = config_parse_list,
     [CONFIG_CHOICE] = config_parse_choice,
+    [CONFIG_RATE] = config_parse_rate,
 };
 
 char *

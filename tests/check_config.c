@@ -108,7 +108,9 @@ static const char full_file[] =
     "[sweeper]\n"
     "conninfo = user=cpr_sweeper\n"
     "[cprctl]\n"
-    "conninfo = user=cpr_staff\n";
+    "conninfo = user=cpr_staff\n"
+    "[autoreply]\n"
+    "from = cpr@ca.example\n";
 
 START_TEST(test_full_file)
 {
@@ -149,6 +151,20 @@ assert_defaults(const struct cpr_config *cfg)
     ck_assert_str_eq(cfg->db_conninfo, "host=/run/postgresql dbname=cpr");
     ck_assert_str_eq(cfg->sweeper_conninfo, "");
     ck_assert_str_eq(cfg->cprctl_conninfo, "");
+    ck_assert(cfg->autoreply_enabled);
+    ck_assert_str_eq(cfg->autoreply_smtp_url, "smtp://127.0.0.1:25");
+    ck_assert_str_eq(cfg->autoreply_from, "");
+    ck_assert_str_eq(cfg->autoreply_template, "");
+    ck_assert_int_eq(cfg->rate_sender_count, 5);
+    ck_assert_int_eq(cfg->rate_sender_window_ms, 3600000);
+    ck_assert_int_eq(cfg->rate_domain_count, 50);
+    ck_assert_int_eq(cfg->rate_domain_window_ms, 3600000);
+    ck_assert(!cfg->reply_to_followups);
+    ck_assert_int_eq(cfg->autoreply_retry_base_ms, 1000);
+    ck_assert_int_eq(cfg->autoreply_retry_cap_ms, 300000);
+    ck_assert_int_eq(cfg->autoreply_max_attempts, 10);
+    ck_assert_int_eq(cfg->autoreply_lease_ms, 60000);
+    ck_assert_int_eq(cfg->stuck_reply_after_ms, 300000);
 }
 
 START_TEST(test_defaults)
@@ -456,6 +472,226 @@ START_TEST(test_syntax_error)
     load_fails_prefix(nul_file, sizeof(nul_file) - 1);
 }
 END_TEST
+
+/* ---- [autoreply] ---- */
+
+static const char autoreply_file[] =
+    "[milter]\n"                                            /* 1 */
+    "addresses = cpr@ca.example\n"
+    "[autoreply]\n"
+    "enabled = yes\n"
+    "smtp_url = SMTPS://relay.ca.example:465\n"             /* 5 */
+    "from = \"Reports, CA\" <cpr+auto@ca.example>\n"
+    "template = /etc/cpr-milter/autoreply.txt\n"
+    "rate_per_sender = 0/7d\n"
+    "rate_per_domain = 10000/1s\n"
+    "reply_to_followups = on\n"                             /* 10 */
+    "retry_base = 100ms\n"
+    "retry_cap = 1d\n"
+    "max_attempts = 100\n"
+    "sender_lease = 5s\n"
+    "[sweeper]\n"                                           /* 15 */
+    "stuck_reply_after = 1s\n";
+
+START_TEST(test_autoreply_file)
+{
+    struct cpr_config *cfg = load_ok(autoreply_file);
+    char *err = NULL;
+
+    ck_assert(cfg->autoreply_enabled);
+    ck_assert_str_eq(cfg->autoreply_smtp_url, "SMTPS://relay.ca.example:465");
+    ck_assert_str_eq(cfg->autoreply_from, "\"Reports, CA\" <cpr+auto@ca.example>");
+    ck_assert_str_eq(cfg->autoreply_template, "/etc/cpr-milter/autoreply.txt");
+    ck_assert_int_eq(cfg->rate_sender_count, 0);
+    ck_assert_int_eq(cfg->rate_sender_window_ms, 7 * 86400000LL);
+    ck_assert_int_eq(cfg->rate_domain_count, 10000);
+    ck_assert_int_eq(cfg->rate_domain_window_ms, 1000);
+    ck_assert(cfg->reply_to_followups);
+    ck_assert_int_eq(cfg->autoreply_retry_base_ms, 100);
+    ck_assert_int_eq(cfg->autoreply_retry_cap_ms, 86400000);
+    ck_assert_int_eq(cfg->autoreply_max_attempts, 100);
+    ck_assert_int_eq(cfg->autoreply_lease_ms, 5000);
+    ck_assert_int_eq(cfg->stuck_reply_after_ms, 1000);
+    ck_assert_msg(config_check_milter(cfg, &err), "%s", err);
+    ck_assert_int_eq(config_line(cfg, "autoreply", "rate_per_domain"), 9);
+    config_free(cfg);
+}
+END_TEST
+
+static const struct { const char *text, *why; } bad_rates[] = {
+    {"5", "is not a rate (a number, '/' and a duration, e.g. 5/1h)"},
+    {"x/1h", "is not a rate (a number, '/' and a duration, e.g. 5/1h)"},
+    {"5/1x", "is not a rate (a number, '/' and a duration, e.g. 5/1h)"},
+    {"5/", "is not a rate (a number, '/' and a duration, e.g. 5/1h)"},
+    {"/1h", "is not a rate (a number, '/' and a duration, e.g. 5/1h)"},
+    {"5 / 1h", "is not a rate (a number, '/' and a duration, e.g. 5/1h)"},
+    {"5/1h/1h", "is not a rate (a number, '/' and a duration, e.g. 5/1h)"},
+    {"", "is not a rate (a number, '/' and a duration, e.g. 5/1h)"},
+    {"-1/1h", "has a count out of range (0..10000)"},
+    {"10001/1h", "has a count out of range (0..10000)"},
+    {"99999999999999999999/1h",
+     "is not a rate (a number, '/' and a duration, e.g. 5/1h)"},
+    {"5/0s", "has a duration out of range (1s..7d)"},
+    {"5/999ms", "has a duration out of range (1s..7d)"},
+    {"5/8d", "has a duration out of range (1s..7d)"},
+};
+
+START_TEST(test_bad_rates)
+{
+    char *text = g_strdup_printf("[autoreply]\n\nrate_per_domain = %s\n",
+                                 bad_rates[_i].text);
+    char *want = g_strdup_printf(":3: [autoreply] rate_per_domain: \"%s\" %s",
+                                 bad_rates[_i].text, bad_rates[_i].why);
+
+    load_fails(text, want);
+    g_free(want);
+    g_free(text);
+}
+END_TEST
+
+START_TEST(test_bad_autoreply_values)
+{
+    load_fails("[autoreply]\nenabled = sometimes\n",
+               ":2: [autoreply] enabled: \"sometimes\" is not a boolean "
+               "(yes/no, true/false, on/off, 1/0)");
+    load_fails("[autoreply]\nmax_attempts = 0\n",
+               ":2: [autoreply] max_attempts: \"0\" is out of range (1..100)");
+    load_fails("[autoreply]\nretry_base = 99ms\n",
+               ":2: [autoreply] retry_base: \"99ms\" is out of range "
+               "(100ms..1h)");
+    load_fails("[autoreply]\nsender_lease = 4s\n",
+               ":2: [autoreply] sender_lease: \"4s\" is out of range (5s..1h)");
+    load_fails("[sweeper]\nstuck_reply_after = 2d\n",
+               ":2: [sweeper] stuck_reply_after: \"2d\" is out of range "
+               "(1s..1d)");
+    load_fails("[autoreply]\nrate_per_sender = 5/1h\nrate_per_sender = 6/1h\n",
+               ":3: [autoreply] rate_per_sender: repeated (first set on "
+               "line 2)");
+}
+END_TEST
+
+/* config_check_milter on "[milter] addresses" plus body must fail with
+ * "<path><expect>". */
+static void
+milter_fails(const char *body, const char *expect)
+{
+    char *text = g_strconcat("[milter]\naddresses = cpr@ca.example\n", body,
+                             NULL);
+    struct cpr_config *cfg = load_ok(text);
+    char *err = NULL, *want = g_strconcat(cfg->path, expect, NULL);
+
+    ck_assert_msg(!config_check_milter(cfg, &err), "passed: %s", body);
+    ck_assert_str_eq(err, want);
+    g_free(want);
+    g_free(err);
+    config_free(cfg);
+    g_free(text);
+}
+
+static void
+milter_passes(const char *body)
+{
+    char *text = g_strconcat("[milter]\naddresses = cpr@ca.example\n", body,
+                             NULL);
+    struct cpr_config *cfg = load_ok(text);
+    char *err = NULL;
+
+    ck_assert_msg(config_check_milter(cfg, &err), "%s: %s", body, err);
+    config_free(cfg);
+    g_free(text);
+}
+
+START_TEST(test_check_autoreply)
+{
+    milter_fails("", ": [autoreply] from: required when enabled = yes");
+    milter_fails("[autoreply]\nenabled = yes\n",
+                 ":3: [autoreply] from: required when enabled = yes");
+    milter_fails("[autoreply]\nenabled = yes\n\nfrom =\n",
+                 ":6: [autoreply] from: required when enabled = yes");
+    milter_fails("[autoreply]\nfrom = cpr@ca.example\n"
+                 "smtp_url = relay.ca.example:25\n",
+                 ":5: [autoreply] smtp_url: must start with smtp:// or "
+                 "smtps://");
+    milter_fails("[autoreply]\nfrom = cpr@ca.example\n"
+                 "smtp_url = https://relay.ca.example\n",
+                 ":5: [autoreply] smtp_url: must start with smtp:// or "
+                 "smtps://");
+    milter_fails("[autoreply]\nfrom = cpr@ca.example\nretry_base = 10m\n",
+                 ":3: [autoreply] retry_cap: shorter than retry_base");
+    milter_passes("[autoreply]\nenabled = no\n");
+    milter_passes("[autoreply]\nenabled = no\nsmtp_url = nonsense\n");
+    milter_passes("[autoreply]\nfrom = CA Problem Reports <cpr@ca.example>\n"
+                  "smtp_url = smtps://relay:465\nretry_base = 5m\n");
+}
+END_TEST
+
+static const char *const good_froms[] = {
+    "cpr@ca.example", "<cpr@ca.example>", "CA Problem Reports <cpr@ca.example>",
+    "\"Reports, CA\" <cpr@ca.example>", "CA Reports<cpr@ca.example>",
+    "CA Reports  <cpr+auto@ca.example>",
+};
+
+static const struct { const char *from, *why; } bad_froms[] = {
+    {"cpr@ca.example\r\nBcc: victim@example.org",
+     "printable ASCII only: no CR, LF or other control character"},
+    {"cpr@ca.example\n", "printable ASCII only: no CR, LF or other control "
+     "character"},
+    {"R\xc3\xa9ports <cpr@ca.example>", "printable ASCII only: no CR, LF or "
+     "other control character"},
+    {"cpr", "must hold exactly one address (one '@')"},
+    {"cpr@ca.example, other@ca.example",
+     "must hold exactly one address (one '@')"},
+    {"a@b <cpr@ca.example>", "must hold exactly one address (one '@')"},
+    {"CA Reports cpr@ca.example", "must be an address or \"Name <address>\""},
+    {"Reports <cpr@ca.example", "must be an address or \"Name <address>\""},
+    {"Reports <cpr@ca.example> x", "must be an address or \"Name <address>\""},
+    {"Reports, CA <cpr@ca.example>",
+     "must be an address or \"Name <address>\""},
+    {"\"Rep\"orts\" <cpr@ca.example>",
+     "must be an address or \"Name <address>\""},
+    {"<<cpr@ca.example>>", "must be an address or \"Name <address>\""},
+    {"Reports <@ca.example>", "must be an address or \"Name <address>\""},
+};
+
+/* from is checked by config_check_milter, whatever config_load let in. */
+START_TEST(test_check_from)
+{
+    struct cpr_config *cfg = load_ok("[milter]\naddresses = cpr@ca.example\n");
+    char *err = NULL, *want;
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(good_froms); i++) {
+        g_free(cfg->autoreply_from);
+        cfg->autoreply_from = g_strdup(good_froms[i]);
+        ck_assert_msg(config_check_milter(cfg, &err), "%s: %s", good_froms[i],
+                      err);
+    }
+    for (i = 0; i < G_N_ELEMENTS(bad_froms); i++) {
+        g_free(cfg->autoreply_from);
+        cfg->autoreply_from = g_strdup(bad_froms[i].from);
+        ck_assert_msg(!config_check_milter(cfg, &err), "%s", bad_froms[i].from);
+        want = g_strconcat(cfg->path, ": [autoreply] from: ", bad_froms[i].why,
+                           NULL);
+        ck_assert_str_eq(err, want);
+        g_free(want);
+        g_free(err);
+    }
+    config_free(cfg);
+}
+END_TEST
+
+static TCase *
+config_tcase_autoreply(void)
+{
+    TCase *tc = tcase_create("autoreply");
+
+    tcase_add_test(tc, test_autoreply_file);
+    tcase_add_loop_test(tc, test_bad_rates, 0, G_N_ELEMENTS(bad_rates));
+    tcase_add_test(tc, test_bad_autoreply_values);
+    tcase_add_test(tc, test_check_autoreply);
+    tcase_add_test(tc, test_check_from);
+    return tc;
+}
 
 /* ---- the sweeper: deadlines, escalation, tiers and channels ---- */
 
@@ -1185,7 +1421,9 @@ START_TEST(test_example_loads)
     struct cpr_config *cfg = config_load(path, &err);
 
     ck_assert_msg(cfg != NULL, "%s", err);
-    ck_assert(config_check_milter(cfg, &err));
+    ck_assert_msg(config_check_milter(cfg, &err), "%s", err);
+    ck_assert(cfg->autoreply_enabled);
+    ck_assert_str_eq(cfg->autoreply_from, "CA Problem Reports <cpr@ca.example>");
     ck_assert_str_eq(cfg->addresses[0], "cpr@ca.example");
     ck_assert_str_eq(cfg->addresses[1], "compliance@ca.example");
     ck_assert_ptr_null(cfg->addresses[2]);
@@ -1234,6 +1472,9 @@ START_TEST(test_example_enabled)
     ck_assert_str_eq(config_channel(cfg, "mail-managers")->type, "email");
     ck_assert_str_eq(cfg->milter_user, "cpr-milter");
     ck_assert_int_eq(cfg->nwarn, 3);
+    ck_assert_str_eq(cfg->autoreply_template, "/etc/cpr-milter/autoreply.txt");
+    ck_assert_int_eq(cfg->rate_domain_count, 50);
+    ck_assert_msg(config_check_milter(cfg, &err), "%s", err);
     config_free(cfg);
     unlink(path);
     g_free(path);
@@ -1307,6 +1548,7 @@ config_suite(void)
     suite_add_tcase(s, tc);
     suite_add_tcase(s, config_tcase_errors());
     suite_add_tcase(s, config_tcase_sweeper());
+    suite_add_tcase(s, config_tcase_autoreply());
     tcase_add_test(doc, test_keys_in_man_page);
     tcase_add_test(doc, test_keys_in_example);
     tcase_add_test(doc, test_example_loads);
