@@ -33,10 +33,12 @@
 #include <glib.h>
 #include <libmilter/mfapi.h>
 
+#include "autoreply.h"
 #include "config.h"
 #include "db.h"
 #include "filter.h"
 #include "log.h"
+#include "outbox.h"
 
 #define DEFAULT_CONFIG CPR_SYSCONFDIR "/cpr-milter.conf"
 
@@ -235,6 +237,44 @@ open_socket(const struct cpr_config *cfg)
     socket_nodelay();
 }
 
+/* The reply template: the configured file, or the built-in default. */
+static char *
+load_template(const struct cpr_config *cfg)
+{
+    GError *gerr = NULL;
+    char *text = NULL;
+    gsize len = 0;
+
+    if (*cfg->autoreply_template == '\0')
+        return g_strdup(autoreply_default_template);
+    if (!g_file_get_contents(cfg->autoreply_template, &text, &len, &gerr))
+        log_fatal(CPR_EX_CONFIG, "[autoreply] template: %s", gerr->message);
+    if (len > AUTOREPLY_TEMPLATE_MAX || strlen(text) != len)
+        log_fatal(CPR_EX_CONFIG, "[autoreply] template: %s: larger than %d bytes or binary",
+                  cfg->autoreply_template, AUTOREPLY_TEMPLATE_MAX);
+    return text;
+}
+
+/* The sender thread; NULL when auto-replies are off. SMTP and template
+ * settings are read here, once: changing them needs a restart. */
+static struct outbox *
+start_outbox(const struct cpr_config *cfg, const char *template_text)
+{
+    struct outbox_settings s = {
+        .conninfo = config_conninfo(cfg, PROGRAM_MILTER), .smtp_url = cfg->autoreply_smtp_url,
+        .from = cfg->autoreply_from, .template_text = template_text,
+        .max_attempts = cfg->autoreply_max_attempts,
+        .retry_base_ms = cfg->autoreply_retry_base_ms,
+        .retry_cap_ms = cfg->autoreply_retry_cap_ms, .lease_ms = cfg->autoreply_lease_ms };
+    struct outbox *ob;
+
+    if (!cfg->autoreply_enabled)
+        return NULL;
+    if ((ob = outbox_start(&s)) == NULL)
+        log_fatal(1, "cannot start the auto-reply sender");
+    return ob;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -242,14 +282,19 @@ main(int argc, char **argv)
     struct reloader r = { 0 };
     struct cpr_config *cfg;
     struct db_pool *pool;
+    struct outbox *outbox;
+    char *template_text = NULL;
     int rc;
 
     parse_options(argc, argv, &o);
     log_init("cpr-milter", o.foreground || o.check_only);
     if ((cfg = load_config(o.config)) == NULL || (r.started_with = load_config(o.config)) == NULL)
         return CPR_EX_CONFIG;
+    if (cfg->autoreply_enabled)
+        template_text = load_template(cfg);
     if (o.check_only) {
         printf("cpr-milter: %s: config OK\n", o.config);
+        g_free(template_text);
         return 0;
     }
     open_socket(cfg);
@@ -262,10 +307,13 @@ main(int argc, char **argv)
                        cfg->db_timeout_ms);
     if (pool == NULL)
         log_fatal(1, "cannot create the database pool");
-    filter_setup(pool, cfg);
+    outbox = start_outbox(cfg, template_text);
+    g_free(template_text);
+    filter_setup(pool, cfg, outbox);
     log_info("cpr-milter %s listening on %s", PACKAGE_VERSION, r.started_with->milter_socket);
     rc = smfi_main();
     log_info("cpr-milter stopping");
+    outbox_stop(outbox);
     filter_shutdown();
     db_pool_free(pool);
     config_free(r.started_with);

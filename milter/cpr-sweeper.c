@@ -49,6 +49,7 @@ struct options {
 struct loop {
     struct sweeper s;
     struct health h;
+    bool stuck_paged;          /* tier 1 told of unsent auto-replies */
     const struct cpr_config *cfg;
     const char *conninfo;
     long long next_connect;
@@ -161,24 +162,21 @@ db_ensure(struct loop *l, long long now)
     log_info("connected to the database; listening on %s", SWEEPDB_CHANNEL);
 }
 
-/* Tell tier 1 directly, without the database, that it is unreachable
- * (or, with resolve, that it is back). True if any channel took it. */
+/* Tell tier 1 directly, without the database: a health alert raised
+ * (or, with resolve, cleared) under its dedup key. True if any channel
+ * took it. */
 static bool
-page_db_health(struct loop *l, bool resolve, long long now)
+page_health(struct loop *l, const char *dedup, const char *id_suffix,
+            const char *summary, bool resolve)
 {
-    char id[96], summary[256];
+    char id[160];
     struct pager_notice n = { 0 };
     bool any = false;
 
-    snprintf(id, sizeof(id), "%s/%lld", HEALTH_DB_DEDUP, l->h.db_down_since);
-    snprintf(summary, sizeof(summary), resolve
-             ? "%s: the CPR database is reachable again"
-             : "%s: the CPR database has been unreachable for %lld s; "
-               "reports may be tempfailed and pages delayed", l->s.actor,
-             (now - l->h.db_down_since) / 1000);
+    snprintf(id, sizeof(id), "%s/%s", dedup, id_suffix);
     n.event = resolve ? "resolve" : "health";
     n.id = id;
-    n.dedup_key = HEALTH_DB_DEDUP;
+    n.dedup_key = dedup;
     n.summary = summary;
     for (size_t i = 0; l->s.ntiers > 0 && i < l->s.tiers[0].nchannels; i++) {
         char err[512];
@@ -187,6 +185,46 @@ page_db_health(struct loop *l, bool resolve, long long now)
                                    err, sizeof(err)) == PAGER_OK;
     }
     return any;
+}
+
+static bool
+page_db_health(struct loop *l, bool resolve, long long now)
+{
+    char since[32], summary[256];
+
+    snprintf(since, sizeof(since), "%lld", l->h.db_down_since);
+    snprintf(summary, sizeof(summary), resolve
+             ? "%s: the CPR database is reachable again"
+             : "%s: the CPR database has been unreachable for %lld s; "
+               "reports may be tempfailed and pages delayed", l->s.actor,
+             (now - l->h.db_down_since) / 1000);
+    return page_health(l, HEALTH_DB_DEDUP, since, summary, resolve);
+}
+
+/* Auto-replies unsent past stuck_reply_after: page tier 1 once, resolve
+ * when the outbox has drained. */
+static void
+check_stuck_replies(struct loop *l, long long now)
+{
+    char oldest[32], summary[512], when[32];
+    long long count = 0;
+
+    if (l->s.conn == NULL
+        || !sweepdb_stuck_replies(l->s.conn, l->cfg->stuck_reply_after_ms, &count,
+                                  oldest, sizeof(oldest)))
+        return;
+    snprintf(when, sizeof(when), "%lld", now);
+    if (count > 0 && !l->stuck_paged) {
+        snprintf(summary, sizeof(summary), "%s: %lld auto-replies unsent for over %lld s "
+                 "(oldest: %s); check [autoreply] smtp_url and the relay", l->s.actor,
+                 count, l->cfg->stuck_reply_after_ms / 1000, oldest);
+        l->stuck_paged = page_health(l, HEALTH_STUCK_DEDUP, when, summary, false);
+    } else if (count == 0 && l->stuck_paged) {
+        snprintf(summary, sizeof(summary), "%s: the auto-reply outbox has drained",
+                 l->s.actor);
+        page_health(l, HEALTH_STUCK_DEDUP, when, summary, true);
+        l->stuck_paged = false;
+    }
 }
 
 static void
@@ -226,6 +264,8 @@ loop_round(struct loop *l)
             health_db_result(&l->h, true, now);
     }
     l->last_pass_ok = ok;
+    if (ok)
+        check_stuck_replies(l, now);
     health_tick(l, wall_ms());
     next = health_next_wake(&l->h, now);
     if (next > 0 && next < wake)

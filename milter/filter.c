@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "address.h"
+#include "autoreply.h"
 #include "classify.h"
 #include "log.h"
 #include "message.h"
@@ -56,6 +57,7 @@ static pthread_mutex_t filter_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local unsigned long filter_noreply;   /* negotiate -> connect */
 static struct snapshot *filter_current;
 static struct db_pool *filter_pool;
+static struct outbox *filter_outbox;
 
 static struct snapshot *
 snapshot_get(void)
@@ -104,9 +106,10 @@ filter_reload(struct cpr_config *cfg)
 }
 
 void
-filter_setup(struct db_pool *pool, struct cpr_config *cfg)
+filter_setup(struct db_pool *pool, struct cpr_config *cfg, struct outbox *outbox)
 {
     filter_pool = pool;
+    filter_outbox = outbox;
     filter_reload(cfg);
 }
 
@@ -346,6 +349,25 @@ tempfail(SMFICTX *ctx)
     return SMFIS_TEMPFAIL;
 }
 
+/* The auto-reply half of the decision that needs no database; NULL when
+ * auto-replies are off. cpr.intake adds follow-ups and the rate limits. */
+static const struct intake_reply *
+reply_terms(const struct cpr_config *cfg, const struct cpr_message *m,
+            const struct cpr_verdict *v, struct intake_reply *out)
+{
+    struct autoreply_input in = { m, v, cfg->addresses, cfg->reply_to_followups, false };
+
+    if (!cfg->autoreply_enabled || filter_outbox == NULL)
+        return NULL;
+    out->skip_reason = autoreply_decide(&in);
+    out->rate_sender = cfg->rate_sender_count;
+    out->rate_sender_window_ms = cfg->rate_sender_window_ms;
+    out->rate_domain = cfg->rate_domain_count;
+    out->rate_domain_window_ms = cfg->rate_domain_window_ms;
+    out->followups = cfg->reply_to_followups;
+    return out;
+}
+
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
@@ -353,6 +375,7 @@ filter_eom(SMFICTX *ctx)
     struct cpr_message *m = c->msg;
     struct cpr_verdict v;
     struct intake_result r;
+    struct intake_reply terms;
     char err[512];
     const char *qid = smfi_getsymval(ctx, "i");
 
@@ -364,7 +387,8 @@ filter_eom(SMFICTX *ctx)
         return tempfail(ctx);
     }
     classify_message(m, c->snap->cfg->addresses, &v);
-    if (db_intake(filter_pool, m, &v, NULL, &r, err, sizeof(err)) != DB_OK) {
+    if (db_intake(filter_pool, m, &v, reply_terms(c->snap->cfg, m, &v, &terms), &r,
+                  err, sizeof(err)) != DB_OK) {
         log_error("queue=%s intake failed, tempfail: %s",
                   m->queue_id ? m->queue_id : "-", err);
         return tempfail(ctx);
@@ -374,9 +398,11 @@ filter_eom(SMFICTX *ctx)
         return tempfail(ctx);
     }
     add_headers(ctx, m, &r, c->snap->cfg->subject_tag);
-    log_info("queue=%s tracking=%s kind=%s category=%s db=%.2fms%s",
+    if (strcmp(r.autoreply, "queued") == 0)
+        outbox_wake(filter_outbox);
+    log_info("queue=%s tracking=%s kind=%s category=%s db=%.2fms reply=%s%s",
              m->queue_id ? m->queue_id : "-", r.tracking, r.kind, r.category,
-             r.db_ms, r.redelivery ? " redelivery" : "");
+             r.db_ms, r.autoreply, r.redelivery ? " redelivery" : "");
     return SMFIS_CONTINUE;
 }
 

@@ -16,11 +16,12 @@
 
 #include "config.h"
 #include "db.h"
+#include "outbox.h"
 
 extern struct smfiDesc filter_desc;
 
-/* Takes ownership of cfg. */
-void filter_setup(struct db_pool *pool, struct cpr_config *cfg);
+/* Takes ownership of cfg; outbox may be NULL (auto-replies off). */
+void filter_setup(struct db_pool *pool, struct cpr_config *cfg, struct outbox *outbox);
 /* Swaps in a new snapshot (takes ownership); old one freed when unused. */
 void filter_reload(struct cpr_config *cfg);
 void filter_shutdown(void);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #define HEALTH_DB_DEDUP "cpr-sweeper/database-unreachable"
+#define HEALTH_STUCK_DEDUP "cpr-sweeper/autoreply-stuck"
 #define HEALTH_PAGE_RETRY_MS 10000   /* when no tier-1 channel took the page */
 
 struct health {

@@ -239,6 +239,7 @@ message_decode_header(const char *raw)
 {
     char *unfolded = strdup(raw), *decoded, *valid;
 
+    pthread_once(&message_once, message_lib_init);
     if (unfolded == NULL)
         return NULL;
     for (char *s = unfolded; *s; s++)

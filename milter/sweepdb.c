@@ -256,3 +256,21 @@ sweepdb_next_retry(PGconn *conn)
     PQclear(res);
     return ms;
 }
+
+bool
+sweepdb_stuck_replies(PGconn *conn, long long after_ms, long long *count,
+                      char *oldest, size_t len)
+{
+    char after[32];
+    const char *p[] = { after };
+    PGresult *res;
+
+    snprintf(after, sizeof(after), "%lld", after_ms);
+    if ((res = sweepdb_query(conn, "SELECT stuck, oldest_tracking FROM cpr.outbox_stuck($1)",
+                             1, p)) == NULL)
+        return false;
+    *count = col_ms(res, 0, 0);
+    snprintf(oldest, len, "%s", PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return true;
+}

@@ -63,6 +63,11 @@ bool sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker
                     const char *actor, const char *outcome, long status, double latency_ms,
                     const char *error, long long retry_in_ms);
 
+/* Auto-replies unsent for longer than after_ms: how many, and the
+ * tracking number of the oldest (into oldest, "" if none). */
+bool sweepdb_stuck_replies(PGconn *conn, long long after_ms, long long *count,
+                           char *oldest, size_t len);
+
 /* When the next retry or expired lease becomes ready (epoch ms); 0 if none. */
 long long sweepdb_next_retry(PGconn *conn);
 

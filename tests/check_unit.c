@@ -4,8 +4,8 @@
  * SUMMARY
  *   top_srcdir=. tests/check_unit
  * DESCRIPTION
- *   Runs the config, address, tracking, classify, breaker, deadline, pager
- *   and health suites with one SRunner. Tests that read files from the source tree find it through
+ *   Runs the config, address, tracking, classify, breaker, deadline, pager,
+ *   health and autoreply suites with one SRunner. Tests that read files from the source tree find it through
  *   $top_srcdir, which `make check` exports.
  * DIAGNOSTICS
  *   Exit status 0 when every test passed, 1 otherwise.
@@ -27,6 +27,7 @@ main(void)
     srunner_add_suite(sr, deadline_suite());
     srunner_add_suite(sr, pager_suite());
     srunner_add_suite(sr, health_suite());
+    srunner_add_suite(sr, autoreply_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -18,5 +18,6 @@ Suite *breaker_suite(void);
 Suite *deadline_suite(void);
 Suite *pager_suite(void);
 Suite *health_suite(void);
+Suite *autoreply_suite(void);
 
 #endif

@@ -368,7 +368,9 @@ maildir_count() {
 # ---- cpr-milter -------------------------------------------------------------
 
 # milter_conf FILE PORT [EXTRA [milter] LINES...]: write a config for a
-# milter on inet:PORT@127.0.0.1 against the throwaway cluster.
+# milter on inet:PORT@127.0.0.1 against the throwaway cluster. Auto-replies
+# are off unless CPR_REPLY_URL names the relay (smtp://127.0.0.1:PORT);
+# CPR_REPLY_EXTRA adds [autoreply] lines (newline-separated).
 milter_conf() {
     local file=$1 port=$2 line; shift 2
     {
@@ -384,6 +386,15 @@ milter_conf() {
         for line in "$@"; do printf '%s\n' "$line"; done
         echo "[database]"
         echo "conninfo = $(pg_conninfo cpr_owner)"
+        echo "[autoreply]"
+        if [ -n "${CPR_REPLY_URL:-}" ]; then
+            echo "enabled = yes"
+            echo "smtp_url = $CPR_REPLY_URL"
+            echo "from = CA Problem Reports <cpr@ca.example>"
+            if [ -n "${CPR_REPLY_EXTRA:-}" ]; then printf '%s\n' "$CPR_REPLY_EXTRA"; fi
+        else
+            echo "enabled = no"
+        fi
     } >"$file"
 }
 

@@ -1,0 +1,93 @@
+/*
+ * NAME
+ *   smtp - send one message over SMTP with libcurl
+ * DESCRIPTION
+ *   See smtp.h. The message is streamed from memory by a read callback;
+ *   only smtp and smtps are allowed, so a config typo cannot make libcurl
+ *   speak another protocol.
+ */
+#include "smtp.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+struct smtp_upload {
+    const char *data;
+    size_t len, off;
+};
+
+static size_t
+smtp_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+    struct smtp_upload *u = arg;
+    size_t n = size * nitems;
+
+    if (n > u->len - u->off)
+        n = u->len - u->off;
+    memcpy(buf, u->data + u->off, n);
+    u->off += n;
+    return n;
+}
+
+static enum smtp_result
+smtp_classify(CURLcode rc, long code)
+{
+    if (rc == CURLE_OK)
+        return SMTP_SENT;
+    if (code >= 500 && code <= 599)
+        return SMTP_FAILED;
+    return SMTP_RETRY;
+}
+
+static bool
+smtp_url_ok(const char *url)
+{
+    return url != NULL && (strncasecmp(url, "smtp://", 7) == 0
+                           || strncasecmp(url, "smtps://", 8) == 0);
+}
+
+enum smtp_result
+smtp_send(const struct smtp_request *req, long *code, char *err, size_t errlen)
+{
+    struct smtp_upload up = { req->message, strlen(req->message), 0 };
+    long timeout = req->timeout_ms > 0 ? req->timeout_ms : SMTP_TIMEOUT_MS;
+    struct curl_slist *rcpt;
+    CURL *curl;
+    CURLcode rc;
+
+    *code = 0;
+    if (!smtp_url_ok(req->url)) {
+        snprintf(err, errlen, "smtp_url must start with smtp:// or smtps://");
+        return SMTP_FAILED;
+    }
+    if ((curl = curl_easy_init()) == NULL || (rcpt = curl_slist_append(NULL, req->to)) == NULL) {
+        curl_easy_cleanup(curl);
+        snprintf(err, errlen, "out of memory");
+        return SMTP_RETRY;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, *req->from ? req->from : "<>");
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, smtp_read);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &up);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE, (long)up.len);
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
+    curl_slist_free_all(rcpt);
+    curl_easy_cleanup(curl);
+    snprintf(err, errlen, "%s (SMTP %ld)", rc == CURLE_OK ? "sent" : curl_easy_strerror(rc),
+             *code);
+    return smtp_classify(rc, *code);
+}

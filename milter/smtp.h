@@ -1,0 +1,36 @@
+/*
+ * NAME
+ *   smtp - send one message over SMTP with libcurl
+ * SUMMARY
+ *   r = smtp_send(&req, &code, err, sizeof err);
+ * DESCRIPTION
+ *   One attempt, one recipient, bounded by a timeout. An empty sender
+ *   sends MAIL FROM:<> (RFC 3834 section 4 for auto-replies). smtps://
+ *   is TLS from the start with verification on; smtp:// uses STARTTLS
+ *   when the relay offers it. The outcome is classified for the caller's
+ *   retry policy: a 5xx reply is permanent, a 4xx or a connection
+ *   failure is worth a retry.
+ * DIAGNOSTICS
+ *   err gets curl's fixed error text and the SMTP code, never the message.
+ */
+#ifndef CPR_SMTP_H
+#define CPR_SMTP_H
+
+#include <stddef.h>
+
+#define SMTP_TIMEOUT_MS 30000
+
+enum smtp_result { SMTP_SENT, SMTP_RETRY, SMTP_FAILED };
+
+struct smtp_request {
+    const char *url;           /* smtp://host:port or smtps://... */
+    const char *from;          /* envelope sender; "" = <> */
+    const char *to;            /* one envelope recipient */
+    const char *message;       /* the whole message, CRLF line ends */
+    long timeout_ms;           /* 0 = SMTP_TIMEOUT_MS */
+};
+
+enum smtp_result smtp_send(const struct smtp_request *req, long *code,
+                           char *err, size_t errlen);
+
+#endif
