@@ -109,18 +109,21 @@ cpr_migrate >"$DEMO/migrate.log" 2>&1 || { cat "$DEMO/migrate.log" >&2; exit 1; 
 echo "demo: PostgreSQL running, socket in $PGSOCK; migrations applied"
 
 MPORT=$(free_port)
+SPORT=$(free_port)
 CONF="$DEMO/cpr-milter.conf"
-milter_conf "$CONF" "$MPORT"
+# Auto-replies go out through the demo Postfix itself, to the reporters'
+# domains, which it delivers to the same Maildir.
+CPR_REPLY_URL="smtp://127.0.0.1:$SPORT" milter_conf "$CONF" "$MPORT"
 "$MILTER_BIN" -n -c "$CONF" >/dev/null
 setsid "$MILTER_BIN" -f -c "$CONF" >>"$DEMO/milter.log" 2>&1 </dev/null &
 echo $! >"$DEMO/milter.pid"
 wait_for 30 "cpr-milter on 127.0.0.1:$MPORT" port_listening "$MPORT"
 echo "demo: cpr-milter listening on 127.0.0.1:$MPORT (log: $DEMO/milter.log)"
 
-SPORT=$(free_port)
 postfix_start demo "$SPORT" \
     "smtpd_milters = { inet:127.0.0.1:$MPORT, default_action=tempfail }" \
-    "non_smtpd_milters =" "milter_protocol = 6"
+    "non_smtpd_milters =" "milter_protocol = 6" \
+    "virtual_mailbox_domains = ca.example, reporter.example, auditor.example, subscriber.example"
 echo "demo: Postfix listening on 127.0.0.1:$SPORT (config $(pf_conf demo))"
 
 # ---- three sample reports --------------------------------------------------------
@@ -189,7 +192,8 @@ for f in "$DEMO"/samples/*.eml; do
         | grep -E '^ *<[-~*]* +([45][0-9]{2} |250 .*queued)' | head -n 1 | sed 's/^ *<[-~*]* *//'
 done
 
-wait_for 60 "the three messages in the Maildir" eval '[ "$(maildir_count demo)" -ge 3 ]'
+# Three reports, and auto-replies to the two that are not automated.
+wait_for 60 "the reports and auto-replies in the Maildir" eval '[ "$(maildir_count demo)" -ge 5 ]'
 
 echo
 echo "==== delivered to $(pf_maildir demo)"
@@ -201,13 +205,22 @@ files = []
 for sub in ("new", "cur"):
     d = os.path.join(md, sub)
     files += [os.path.join(d, f) for f in os.listdir(d)] if os.path.isdir(d) else []
+heads = []
 for path in sorted(files, key=os.path.getmtime):
     with open(path, "rb") as fh:
-        h = p.parse(fh)
+        heads.append(p.parse(fh))
+reports = [h for h in heads if ".autoreply@" not in str(h.get("Message-ID", ""))]
+replies = [h for h in heads if ".autoreply@" in str(h.get("Message-ID", ""))]
+for h in reports:
     print("Subject: %s" % " ".join(str(h.get("Subject", "")).split()))
     for k, v in h.items():
         if k.lower().startswith("x-cpr-"):
             print("%s: %s" % (k, " ".join(str(v).split())))
+    print()
+print("==== auto-replies (from <>, Auto-Submitted: auto-replied)")
+for h in replies:
+    print("To: %s" % h.get("To", ""))
+    print("Subject: %s" % " ".join(str(h.get("Subject", "")).split()))
     print()
 EOF
 cat "$DEMO/delivered.txt"
@@ -222,5 +235,5 @@ echo "     $top_builddir/milter/cprctl -c $CONF show TRACKING"
 echo "Stop it with: contrib/demo.sh stop"
 echo
 echo "Sample tracking numbers:"
-grep '^X-CPR-Tracking:' "$DEMO/delivered.txt" | awk '{ print "  " $2 }'
+sed -n '/^==== auto-replies/q; s/^X-CPR-Tracking: /  /p' "$DEMO/delivered.txt"
 trap - EXIT

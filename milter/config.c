@@ -358,6 +358,19 @@ config_defaults(void)
     return cfg;
 }
 
+struct cpr_config *
+config_load_checked(const char *path, bool (*check)(const struct cpr_config *, char **),
+                    char **err)
+{
+    struct cpr_config *cfg = config_load(path, err);
+
+    if (cfg != NULL && !check(cfg, err)) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
 void
 config_free(struct cpr_config *cfg)
 {
@@ -626,30 +639,6 @@ config_line(const struct cpr_config *cfg, const char *section, const char *key)
     return cfg->lines != NULL ? config_lookup_line(cfg->lines, section, key) : 0;
 }
 
-/* "file:line: [section] key: why", with the line of the key, else of the
- * section header, else none. Returns false. */
-static bool G_GNUC_PRINTF(5, 6)
-config_refuse(const struct cpr_config *cfg, char **err, const char *section,
-              const char *key, const char *fmt, ...)
-{
-    int line = config_line(cfg, section, key);
-    char where[32] = "", *why;
-    va_list ap;
-
-    if (line == 0)
-        line = config_line(cfg, section, NULL);
-    if (line > 0)
-        snprintf(where, sizeof(where), ":%d", line);
-    va_start(ap, fmt);
-    why = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    *err = g_strdup_printf("%s%s: [%s] %s: %s",
-                           cfg->path ? cfg->path : "(defaults)", where,
-                           section, key, why);
-    g_free(why);
-    return false;
-}
-
 /* The len bytes before "<address>", blanks after it aside, are a display
  * name that needs no quoting, or one quoted string: "Reports, CA". */
 static bool
@@ -705,12 +694,12 @@ config_check_autoreply(const struct cpr_config *cfg, char **err)
 
     if (g_ascii_strncasecmp(url, "smtp://", strlen("smtp://")) != 0
         && g_ascii_strncasecmp(url, "smtps://", strlen("smtps://")) != 0)
-        return config_refuse(cfg, err, "autoreply", "smtp_url",
+        return config_fail(cfg, err, "autoreply", "smtp_url",
                              "must start with smtp:// or smtps://");
     if ((why = config_from_problem(cfg->autoreply_from)) != NULL)
-        return config_refuse(cfg, err, "autoreply", "from", "%s", why);
+        return config_fail(cfg, err, "autoreply", "from", "%s", why);
     if (cfg->autoreply_retry_cap_ms < cfg->autoreply_retry_base_ms)
-        return config_refuse(cfg, err, "autoreply", "retry_cap",
+        return config_fail(cfg, err, "autoreply", "retry_cap",
                              "shorter than retry_base");
     return true;
 }

@@ -163,6 +163,10 @@ struct config_key {
 extern const struct config_key config_keys[];   /* ends with key == NULL */
 
 struct cpr_config *config_load(const char *path, char **err);
+/* config_load, then a program's own check (config_check_milter, ...). */
+struct cpr_config *config_load_checked(const char *path,
+                                       bool (*check)(const struct cpr_config *, char **),
+                                       char **err);
 struct cpr_config *config_defaults(void);
 void config_free(struct cpr_config *cfg);
 
@@ -198,6 +202,12 @@ const struct config_channel *config_channel(const struct cpr_config *cfg,
  * otherwise; *err names the file but never quotes its content. */
 char *config_read_secret(const char *inline_value, const char *path,
                          char **err);
+
+/* For the config_*.c modules: *err = "FILE:LINE: [section] key: why"
+ * (the key's line, else the section's), and false. key may be NULL. */
+bool config_fail(const struct cpr_config *cfg, char **err, const char *section,
+                 const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Every key as "[section] key = default  # doc", for --help listings. */
 void config_print_keys(FILE *fp);

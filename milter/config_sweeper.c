@@ -46,7 +46,7 @@ static const struct channel_rule {
     {"email", "to", " type to from smtp_url ca_file "},
 };
 
-static bool G_GNUC_PRINTF(5, 6)
+bool
 config_fail(const struct cpr_config *cfg, char **err, const char *section,
             const char *key, const char *fmt, ...)
 {

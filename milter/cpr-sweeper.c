@@ -113,12 +113,8 @@ static struct cpr_config *
 load_config(const char *path)
 {
     char *err = NULL;
-    struct cpr_config *cfg = config_load(path, &err);
+    struct cpr_config *cfg = config_load_checked(path, config_check_sweeper, &err);
 
-    if (cfg != NULL && !config_check_sweeper(cfg, &err)) {
-        config_free(cfg);
-        cfg = NULL;
-    }
     if (cfg == NULL)
         log_error("%s", err ? err : "cannot load config");
     g_free(err);

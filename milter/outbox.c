@@ -96,7 +96,8 @@ outbox_send_row(struct outbox *ob, const PGresult *res, int row)
     const char *id = col(res, row, 0), *why = NULL;
     int attempts = atoi(col(res, row, 1));
     char *msg = autoreply_compose(&r, ob->s.template_text, &why);
-    struct smtp_request req = { ob->s.smtp_url, "", r.to, msg, 0 };
+    char *rcpt[] = { (char *)r.to, NULL };
+    struct smtp_request req = { ob->s.smtp_url, "", rcpt, msg, 0, NULL };
     enum smtp_result sr;
     char err[256];
     long code = 0;

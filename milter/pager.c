@@ -20,6 +20,7 @@
  *   or address list: those are secrets or personal data.
  */
 #include "pager.h"
+#include "smtp.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -540,7 +541,8 @@ pager_rcpt_one(const char *tok)
 static char **
 pager_split_rcpt(const char *to, size_t *count)
 {
-    char **v = calloc(PAGER_MAX_RCPT, sizeof(char *)), *copy = to ? strdup(to) : NULL;
+    /* One slot more than the bound: the list stays NULL-terminated. */
+    char **v = calloc(PAGER_MAX_RCPT + 1, sizeof(char *)), *copy = to ? strdup(to) : NULL;
     char *save = NULL, *tok = v && copy ? strtok_r(copy, ",", &save) : NULL;
     size_t n = 0;
     bool ok = tok != NULL;
@@ -704,18 +706,6 @@ pager_classify(long http_status, int curl_code)
     return PAGER_FAILED;
 }
 
-/* SMTP: a final 5xx is permanent; any other failure (4xx, transport) may
- * pass on a later attempt. */
-static enum pager_result
-pager_classify_smtp(long smtp_status, int curl_code)
-{
-    if (curl_code == 0)
-        return PAGER_OK;
-    if (smtp_status >= 500 && smtp_status <= 599)
-        return PAGER_FAILED;
-    return PAGER_RETRY;
-}
-
 long long
 pager_backoff_ms(int attempt, long long base_ms, long long cap_ms, unsigned rnd)
 {
@@ -734,24 +724,6 @@ pager_backoff_ms(int attempt, long long base_ms, long long cap_ms, unsigned rnd)
 }
 
 /* ---- sending ---------------------------------------------------------- */
-
-struct upload {
-    const char *data;
-    size_t len, off;
-};
-
-static size_t
-pager_read_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-    struct upload *u = arg;
-    size_t n = size * nitems;
-
-    if (n > u->len - u->off)
-        n = u->len - u->off;
-    memcpy(buf, u->data + u->off, n);
-    u->off += n;
-    return n;
-}
 
 /* The response body is not kept: it might echo what we sent. */
 static size_t
@@ -910,37 +882,29 @@ pager_smtp_url(const struct pager_channel *ch)
     return url;
 }
 
-static CURLcode
-pager_perform_smtp(CURL *curl, const struct pager_channel *ch, const char *body,
-                   const char **why)
+/* Email pages go through smtp.c: one module speaks SMTP. */
+static enum pager_result
+pager_send_email(const struct pager_channel *ch, const char *body, long *status,
+                 char *err, size_t errlen)
 {
-    char *url = pager_smtp_url(ch), *from = pager_clean_secret(ch->from);
+    char *url = pager_smtp_url(ch), *from = pager_clean_secret(ch->from), why[160];
     size_t nrcpt = 0;
     char **rcpt = pager_split_rcpt(ch->to, &nrcpt);
-    struct curl_slist *list = NULL;
-    struct upload up = { body, strlen(body), 0 };
-    CURLcode rc = CURLE_URL_MALFORMAT;
+    struct smtp_request req = { url, from, rcpt, body,
+                                ch->timeout_ms > 0 ? ch->timeout_ms : PAGER_TIMEOUT_MS,
+                                ch->ca_file };
+    enum smtp_result r = SMTP_FAILED;
 
-    for (size_t i = 0; i < nrcpt && (i == 0 || list); i++)
-        list = slist_add(list, rcpt[i]);
-    *why = !url ? "no usable smtp_url" : !from || !rcpt ? "bad from or to" : !list ? "out of memory" : NULL;
-    if (!*why) {
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-        curl_easy_setopt(curl, CURLOPT_USE_SSL, (long) CURLUSESSL_TRY);
-        curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
-        curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, list);
-        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(curl, CURLOPT_READFUNCTION, pager_read_cb);
-        curl_easy_setopt(curl, CURLOPT_READDATA, &up);
-        curl_easy_setopt(curl, CURLOPT_INFILESIZE, (long) up.len);
-        rc = curl_easy_perform(curl);
+    if (!url || !from || !rcpt) {
+        pager_err(err, errlen, ch, !url ? "no usable smtp_url" : "bad from or to");
+    } else {
+        r = smtp_send(&req, status, why, sizeof(why));
+        pager_err(err, errlen, ch, why);
     }
-    curl_slist_free_all(list);
     pager_free_rcpt(rcpt, nrcpt);
     free(from);
     free(url);
-    return rc;
+    return r == SMTP_SENT ? PAGER_OK : r == SMTP_RETRY ? PAGER_RETRY : PAGER_FAILED;
 }
 
 enum pager_result
@@ -951,7 +915,7 @@ pager_send(const struct pager_channel *ch, const struct pager_notice *n,
     char *body;
     const char *why = NULL;
     CURL *curl;
-    CURLcode rc;
+    CURLcode rc = CURLE_OK;
     double t0;
     enum pager_result r;
 
@@ -962,15 +926,20 @@ pager_send(const struct pager_channel *ch, const struct pager_notice *n,
         pager_err(err, errlen, ch, "cannot build the request (bad notice or channel settings)");
         return PAGER_FAILED;
     }
+    t0 = pager_now_ms();
+    if (ch->type == PAGER_EMAIL) {
+        r = pager_send_email(ch, body, status, err, errlen);
+        *latency_ms = pager_now_ms() - t0;
+        free(body);
+        return r;
+    }
     if (!(curl = curl_easy_init())) {
         free(body);
         pager_err(err, errlen, ch, "curl_easy_init failed");
         return PAGER_RETRY;
     }
     pager_curl_common(curl, ch, errbuf);
-    t0 = pager_now_ms();
-    rc = ch->type == PAGER_EMAIL ? pager_perform_smtp(curl, ch, body, &why)
-                                 : pager_perform_http(curl, ch, n, body, &why);
+    rc = pager_perform_http(curl, ch, n, body, &why);
     *latency_ms = pager_now_ms() - t0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     curl_easy_cleanup(curl);
@@ -980,9 +949,9 @@ pager_send(const struct pager_channel *ch, const struct pager_notice *n,
         pager_err(err, errlen, ch, why);
         return PAGER_FAILED;
     }
-    r = ch->type == PAGER_EMAIL ? pager_classify_smtp(*status, rc) : pager_classify(*status, rc);
-    /* errbuf can name hosts and SMTP replies, never the URL path; still, only
-     * curl's fixed error text goes out, so no secret can ride along. */
+    r = pager_classify(*status, rc);
+    /* errbuf can name hosts, never the URL path; still, only curl's fixed
+     * error text goes out, so no secret can ride along. */
     if (rc != CURLE_OK)
         snprintf(what, sizeof(what), "%s (status %ld)", curl_easy_strerror(rc), *status);
     else

@@ -43,6 +43,21 @@ smtp_classify(CURLcode rc, long code)
     return SMTP_RETRY;
 }
 
+static struct curl_slist *
+smtp_rcpt_list(char *const *to)
+{
+    struct curl_slist *list = NULL, *next;
+
+    for (size_t i = 0; to[i] != NULL; i++) {
+        if ((next = curl_slist_append(list, to[i])) == NULL) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        list = next;
+    }
+    return list;
+}
+
 static bool
 smtp_url_ok(const char *url)
 {
@@ -55,7 +70,7 @@ smtp_send(const struct smtp_request *req, long *code, char *err, size_t errlen)
 {
     struct smtp_upload up = { req->message, strlen(req->message), 0 };
     long timeout = req->timeout_ms > 0 ? req->timeout_ms : SMTP_TIMEOUT_MS;
-    struct curl_slist *rcpt;
+    struct curl_slist *rcpt = NULL;
     CURL *curl;
     CURLcode rc;
 
@@ -64,8 +79,12 @@ smtp_send(const struct smtp_request *req, long *code, char *err, size_t errlen)
         snprintf(err, errlen, "smtp_url must start with smtp:// or smtps://");
         return SMTP_FAILED;
     }
-    if ((curl = curl_easy_init()) == NULL || (rcpt = curl_slist_append(NULL, req->to)) == NULL) {
-        curl_easy_cleanup(curl);
+    if (req->to == NULL || req->to[0] == NULL) {
+        snprintf(err, errlen, "no recipient");
+        return SMTP_FAILED;
+    }
+    if ((rcpt = smtp_rcpt_list(req->to)) == NULL || (curl = curl_easy_init()) == NULL) {
+        curl_slist_free_all(rcpt);
         snprintf(err, errlen, "out of memory");
         return SMTP_RETRY;
     }
@@ -83,6 +102,8 @@ smtp_send(const struct smtp_request *req, long *code, char *err, size_t errlen)
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, smtp_read);
     curl_easy_setopt(curl, CURLOPT_READDATA, &up);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE, (long)up.len);
+    if (req->ca_file != NULL)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
     curl_slist_free_all(rcpt);

@@ -4,7 +4,7 @@
  * SUMMARY
  *   r = smtp_send(&req, &code, err, sizeof err);
  * DESCRIPTION
- *   One attempt, one recipient, bounded by a timeout. An empty sender
+ *   One attempt, bounded by a timeout. An empty sender
  *   sends MAIL FROM:<> (RFC 3834 section 4 for auto-replies). smtps://
  *   is TLS from the start with verification on; smtp:// uses STARTTLS
  *   when the relay offers it. The outcome is classified for the caller's
@@ -25,9 +25,10 @@ enum smtp_result { SMTP_SENT, SMTP_RETRY, SMTP_FAILED };
 struct smtp_request {
     const char *url;           /* smtp://host:port or smtps://... */
     const char *from;          /* envelope sender; "" = <> */
-    const char *to;            /* one envelope recipient */
+    char *const *to;           /* envelope recipients, NULL-terminated */
     const char *message;       /* the whole message, CRLF line ends */
     long timeout_ms;           /* 0 = SMTP_TIMEOUT_MS */
+    const char *ca_file;       /* NULL = the system CA store */
 };
 
 enum smtp_result smtp_send(const struct smtp_request *req, long *code,
