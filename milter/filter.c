@@ -54,7 +54,6 @@ struct conn {
                         | SMFIP_NR_BODY)
 
 static pthread_mutex_t filter_mu = PTHREAD_MUTEX_INITIALIZER;
-static _Thread_local unsigned long filter_noreply;   /* negotiate -> connect */
 static struct snapshot *filter_current;
 static struct db_pool *filter_pool;
 static struct outbox *filter_outbox;
@@ -132,20 +131,42 @@ conn_of(SMFICTX *ctx)
     return smfi_getpriv(ctx);
 }
 
+/* The connection's state, made at negotiate (or at connect when the MTA
+ * does not negotiate): libmilter may run the two on different threads. */
+static struct conn *
+conn_get(SMFICTX *ctx)
+{
+    struct conn *c = conn_of(ctx);
+
+    if (c != NULL)
+        return c;
+    if ((c = calloc(1, sizeof(*c))) == NULL || (c->msg = message_new()) == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->snap = snapshot_get();
+    smfi_setpriv(ctx, c);
+    return c;
+}
+
 static sfsistat
 filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                  unsigned long f2, unsigned long f3, unsigned long *pf0,
                  unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
+    struct conn *c;
+
     (void)f2;
     (void)f3;
     if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
         return SMFIS_REJECT;   /* this MTA cannot let us add our headers */
+    if ((c = conn_get(ctx)) == NULL)
+        return SMFIS_TEMPFAIL;
     *pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS | (f0 & SMFIF_SETSYMLIST);
     *pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_NOEOH | FILTER_NOREPLY);
     *pf2 = 0;
     *pf3 = 0;
-    filter_noreply = *pf1 & FILTER_NOREPLY;
+    c->noreply = *pf1 & FILTER_NOREPLY;
     if (f0 & SMFIF_SETSYMLIST) {
         smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name}");
         smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {i}");
@@ -173,20 +194,15 @@ format_addr(const struct sockaddr *sa, char *buf, size_t len)
 static sfsistat
 filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-    struct conn *c = calloc(1, sizeof(*c));
+    struct conn *c = conn_get(ctx);
     char addr[INET6_ADDRSTRLEN];
 
-    if (c == NULL || (c->msg = message_new()) == NULL) {
-        free(c);
+    if (c == NULL)
         return SMFIS_TEMPFAIL;
-    }
-    c->snap = snapshot_get();
-    c->noreply = filter_noreply;
     format_addr(hostaddr, addr, sizeof(addr));
     message_set(&c->msg->client_addr, addr[0] ? addr : NULL);
     message_set(&c->msg->client_name, hostname);
     message_set(&c->msg->daemon_name, smfi_getsymval(ctx, "{daemon_name}"));
-    smfi_setpriv(ctx, c);
     return SMFIS_CONTINUE;
 }
 
