@@ -284,7 +284,7 @@ key_describe(EVP_PKEY *pkey, char *out, size_t outsz)
             return;
         }
         nist = EC_curve_nid2nist(OBJ_sn2nid(group));
-        snprintf(out, outsz, "EC %s", nist ? nist : group);
+        snprintf(out, outsz, "EC %.24s", nist ? nist : group);   /* fits key_type */
         return;
     case EVP_PKEY_ED25519:
         snprintf(out, outsz, "Ed25519");

@@ -5,7 +5,7 @@
  *   top_srcdir=. tests/check_unit
  * DESCRIPTION
  *   Runs the config, address, tracking, classify, breaker, deadline, pager,
- *   health and autoreply suites with one SRunner. Tests that read files from the source tree find it through
+ *   health, autoreply, mime, category and evidence suites with one SRunner. Tests that read files from the source tree find it through
  *   $top_srcdir, which `make check` exports.
  * DIAGNOSTICS
  *   Exit status 0 when every test passed, 1 otherwise.
@@ -28,6 +28,9 @@ main(void)
     srunner_add_suite(sr, pager_suite());
     srunner_add_suite(sr, health_suite());
     srunner_add_suite(sr, autoreply_suite());
+    srunner_add_suite(sr, mime_suite());
+    srunner_add_suite(sr, category_suite());
+    srunner_add_suite(sr, evidence_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

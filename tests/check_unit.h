@@ -19,5 +19,8 @@ Suite *deadline_suite(void);
 Suite *pager_suite(void);
 Suite *health_suite(void);
 Suite *autoreply_suite(void);
+Suite *mime_suite(void);
+Suite *category_suite(void);
+Suite *evidence_suite(void);
 
 #endif
