@@ -205,7 +205,8 @@ const struct config_key config_keys[] = {
            MS_SECOND, 15 * MS_SECOND),
     RANGED("sweeper", "claim_lease", CONFIG_DURATION, OFF(claim_lease_ms), "60s",
            "how long a claimed step is reserved for its sweeper; after that "
-           "another sweeper sends it again (5s..1h)", 5 * MS_SECOND, MS_HOUR),
+           "another sweeper sends it again (15s..1h: above one attempt's 10 s)",
+           15 * MS_SECOND, MS_HOUR),
     RANGED("sweeper", "stuck_reply_after", CONFIG_DURATION,
            OFF(stuck_reply_after_ms), "5m",
            "an auto-reply still unsent this long pages tier 1 as a health "

@@ -162,24 +162,29 @@ reload_loop(void *arg)
     return NULL;
 }
 
+/* Before any thread starts: libmilter's own signal thread takes HUP, INT
+ * and TERM, ours takes USR1; every other thread must block them all, or a
+ * SIGTERM landing there kills the process instead of stopping smfi_main(). */
 static void
-start_reloader(struct reloader *r)
+block_signals(struct reloader *r)
 {
-    pthread_t tid;
     sigset_t milter_set;
 
-    /* libmilter's own signal thread takes HUP, INT and TERM; every thread we
-     * start must block them, or a SIGTERM landing there kills the process
-     * instead of stopping smfi_main(). */
     sigemptyset(&milter_set);
     sigaddset(&milter_set, SIGHUP);
     sigaddset(&milter_set, SIGINT);
     sigaddset(&milter_set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &milter_set, NULL);
-    /* Blocked in every thread created after this; only reload_loop takes it. */
     sigemptyset(&r->set);
     sigaddset(&r->set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &r->set, NULL);
+}
+
+static void
+start_reloader(struct reloader *r)
+{
+    pthread_t tid;
+
     if (pthread_create(&tid, NULL, reload_loop, r) != 0)
         log_fatal(1, "cannot start the reload thread");
     pthread_detach(tid);
@@ -297,7 +302,7 @@ main(int argc, char **argv)
         log_fatal(1, "daemon: %s", strerror(errno));
     drop_privileges(cfg->milter_user, cfg->milter_socket);
     r.path = o.config;
-    start_reloader(&r);
+    block_signals(&r);
     pool = db_pool_new(config_conninfo(cfg, PROGRAM_MILTER), (int)cfg->db_pool_size,
                        cfg->db_timeout_ms);
     if (pool == NULL)
@@ -305,6 +310,7 @@ main(int argc, char **argv)
     outbox = start_outbox(cfg, template_text);
     g_free(template_text);
     filter_setup(pool, cfg, outbox);
+    start_reloader(&r);   /* after setup: a reload never races the start-up config */
     log_info("cpr-milter %s listening on %s", PACKAGE_VERSION, r.started_with->milter_socket);
     rc = smfi_main();
     log_info("cpr-milter stopping");

@@ -121,16 +121,19 @@ load_config(const char *path)
     return cfg;
 }
 
+/* The worker name owns claims: host and pid, plus a nonce, so two sweepers
+ * with the same hostname and pid (containers) never pass for each other. */
 static void
 set_identity(struct sweeper *s, const struct cpr_config *cfg)
 {
     char host[128] = "localhost";
 
     gethostname(host, sizeof(host) - 1);
-    snprintf(s->actor, sizeof(s->actor), "cpr-sweeper@%s", host);
-    snprintf(s->worker, sizeof(s->worker), "%s:%ld", s->actor, (long)getpid());
-    s->lease_ms = (int)cfg->claim_lease_ms;
     srand((unsigned)(getpid() ^ wall_ms()));
+    snprintf(s->actor, sizeof(s->actor), "cpr-sweeper@%s", host);
+    snprintf(s->worker, sizeof(s->worker), "%.*s:%ld:%08x", (int)sizeof(s->actor) - 1,
+             s->actor, (long)getpid(), (unsigned)rand());
+    s->lease_ms = (int)cfg->claim_lease_ms;
 }
 
 static void
@@ -271,15 +274,31 @@ loop_round(struct loop *l)
     return wake;
 }
 
+/* Drop the queued notifications; true if there were any. libpq queues
+ * those that arrived during a pass, and poll() would not see them. */
+static bool
+drain_notifies(PGconn *conn)
+{
+    PGnotify *n;
+    bool any = false;
+
+    while ((n = PQnotifies(conn)) != NULL) {
+        PQfreemem(n);
+        any = true;
+    }
+    return any;
+}
+
 /* Sleep until wake, or until a NOTIFY or a signal arrives. */
 static void
 loop_wait(struct loop *l, long long wake)
 {
     long long left = wake - wall_ms();
     struct pollfd p = { .fd = l->s.conn ? PQsocket(l->s.conn) : -1, .events = POLLIN };
-    PGnotify *n;
 
     if (left <= 0)
+        return;
+    if (l->s.conn != NULL && PQconsumeInput(l->s.conn) && drain_notifies(l->s.conn))
         return;
     if (poll(&p, p.fd >= 0 ? 1 : 0, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR)
         log_warn("poll: %s", strerror(errno));
@@ -287,8 +306,7 @@ loop_wait(struct loop *l, long long wake)
         return;
     if (!PQconsumeInput(l->s.conn))
         return;   /* the next round's queries find the broken connection */
-    while ((n = PQnotifies(l->s.conn)) != NULL)
-        PQfreemem(n);
+    drain_notifies(l->s.conn);
 }
 
 static int

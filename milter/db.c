@@ -93,7 +93,10 @@ db_connect(const struct db_pool *pool, char *err, size_t errlen)
 
     snprintf(ctimeout, sizeof(ctimeout), "%lld",
              pool->timeout_ms < 2000 ? 2 : (pool->timeout_ms + 999) / 1000);
-    snprintf(stimeout, sizeof(stimeout), "%lldms", pool->timeout_ms);
+    /* The server gives up first (an SQL error, this message only); the
+     * client's own deadline, which drops the connection and opens the
+     * breaker, is for a server that does not answer at all. */
+    snprintf(stimeout, sizeof(stimeout), "%lldms", pool->timeout_ms * 4 / 5);
     conn = PQconnectdbParams(keys, vals, 1);
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
         snprintf(err, errlen, "connect: %s",

@@ -293,22 +293,18 @@ filter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
     return filter_next(c, SMFIP_NR_BODY);
 }
 
-/* Delete every incoming X-CPR-* header, last occurrence first. */
+/* Delete every incoming X-CPR-* header, last occurrence first. The counts
+ * come from message.c, which sees every header even past its cap. */
 static void
 strip_forged(SMFICTX *ctx, const struct cpr_message *m)
 {
-    for (size_t i = m->nheaders; i-- > 0;) {
-        const char *name = m->headers[i].name;
-        int index = 0;
-
-        if (strncasecmp(name, FILTER_HEADER_PREFIX, strlen(FILTER_HEADER_PREFIX)) != 0)
-            continue;
-        for (size_t j = 0; j <= i; j++)
-            if (strcasecmp(m->headers[j].name, name) == 0)
-                index++;
-        if (smfi_chgheader(ctx, (char *)name, index, NULL) != MI_SUCCESS)
-            log_warn("could not remove forged %s header", name);
-    }
+    if (m->xcpr_overflow)
+        log_warn("queue=%s: too many distinct X-CPR-* header names; only ours are "
+                 "guaranteed removed", m->queue_id ? m->queue_id : "-");
+    for (size_t i = 0; i < m->nxcpr; i++)
+        for (int index = m->xcpr_counts[i]; index >= 1; index--)
+            if (smfi_chgheader(ctx, m->xcpr_names[i], index, NULL) != MI_SUCCESS)
+                log_warn("could not remove forged %s header", m->xcpr_names[i]);
 }
 
 static void
@@ -395,6 +391,8 @@ filter_eom(SMFICTX *ctx)
     char err[512];
     const char *qid = smfi_getsymval(ctx, "i");
 
+    if (!m->has_cpr_rcpt)
+        return SMFIS_CONTINUE;   /* an MTA that skipped DATA: not ours */
     if (qid != NULL)
         message_set(&m->queue_id, qid);
     if (c->broken || !message_finish(m)) {

@@ -71,6 +71,11 @@ message_reset(struct cpr_message *m)
     m->nheaders = 0;
     m->header_bytes = 0;
     m->headers_truncated = false;
+    m->nkey_extra = 0;
+    for (size_t i = 0; i < m->nxcpr; i++)
+        free(m->xcpr_names[i]);
+    m->nxcpr = 0;
+    m->xcpr_overflow = false;
     EVP_MD_CTX_free(m->sha_ctx);
     m->sha_ctx = NULL;
     m->body_bytes = 0;
@@ -121,16 +126,83 @@ message_add_rcpt(struct cpr_message *m, const char *rcpt)
 }
 
 bool
+message_header_is_key(const char *name)
+{
+    static const char *const keys[] = {
+        "Subject", "Message-ID", "In-Reply-To", "References", "Auto-Submitted",
+        "Precedence", "X-Auto-Response-Suppress", "Content-Type", "From", NULL };
+
+    if (strncasecmp(name, "List-", 5) == 0 || strncasecmp(name, "X-CPR-", 6) == 0)
+        return true;
+    for (size_t i = 0; keys[i] != NULL; i++)
+        if (strcasecmp(name, keys[i]) == 0)
+            return true;
+    return false;
+}
+
+#define MESSAGE_OWN_XCPR 4
+
+static bool
+message_is_own_xcpr(const char *name)
+{
+    static const char *const own[MESSAGE_OWN_XCPR] = {
+        "X-CPR-Tracking", "X-CPR-Received", "X-CPR-Kind", "X-CPR-Category" };
+
+    for (size_t i = 0; i < MESSAGE_OWN_XCPR; i++)
+        if (strcasecmp(name, own[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Count an incoming X-CPR-* header by name, kept or not: every one of them
+ * must be removed, and removal is by name and occurrence. */
+static void
+message_count_xcpr(struct cpr_message *m, const char *name)
+{
+    size_t i;
+
+    if (strncasecmp(name, "X-CPR-", 6) != 0)
+        return;
+    for (i = 0; i < m->nxcpr; i++)
+        if (strcasecmp(m->xcpr_names[i], name) == 0) {
+            m->xcpr_counts[i]++;
+            return;
+        }
+    /* The last slots are kept for the names we write ourselves, so no flood
+     * of other X-CPR-* names can make a forged tracking number survive. */
+    if (m->nxcpr >= MESSAGE_MAX_XCPR_NAMES - MESSAGE_OWN_XCPR && !message_is_own_xcpr(name))
+        m->xcpr_overflow = true;
+    if (m->nxcpr == MESSAGE_MAX_XCPR_NAMES || (m->xcpr_overflow && !message_is_own_xcpr(name))
+        || (m->xcpr_names[m->nxcpr] = strdup(name)) == NULL) {
+        m->xcpr_overflow = true;
+        return;
+    }
+    m->xcpr_counts[m->nxcpr++] = 1;
+}
+
+/* Past the cap only key headers are kept, up to their own bound. */
+static bool
+message_header_fits(struct cpr_message *m, const char *name, size_t len)
+{
+    if (m->nheaders < MESSAGE_MAX_HEADERS && m->header_bytes + len <= MESSAGE_MAX_HEADER_BYTES)
+        return true;
+    m->headers_truncated = true;
+    if (!message_header_is_key(name) || m->nkey_extra >= MESSAGE_MAX_KEY_HEADERS
+        || len > MESSAGE_MAX_HEADER_BYTES)
+        return false;
+    m->nkey_extra++;
+    return true;
+}
+
+bool
 message_add_header(struct cpr_message *m, const char *name, const char *value)
 {
     size_t len = strlen(name) + strlen(value);
     struct cpr_header *nh;
 
-    if (m->nheaders >= MESSAGE_MAX_HEADERS
-        || m->header_bytes + len > MESSAGE_MAX_HEADER_BYTES) {
-        m->headers_truncated = true;
+    message_count_xcpr(m, name);
+    if (!message_header_fits(m, name, len))
         return true;
-    }
     nh = realloc(m->headers, (m->nheaders + 1) * sizeof(*nh));
     if (nh == NULL)
         return false;
@@ -191,7 +263,9 @@ message_next_msgid(const char **p)
     if (lt == NULL || (gt = strchr(lt + 1, '>')) == NULL)
         return NULL;
     *p = gt + 1;
-    if (gt == lt + 1)
+    /* An absurdly long id is not kept (it could not be indexed, and the
+     * message would tempfail forever); "" is skipped by the callers. */
+    if (gt == lt + 1 || (size_t)(gt - lt - 1) > MESSAGE_MAX_MSGID)
         return strdup("");
     return strndup(lt + 1, (size_t)(gt - lt - 1));
 }
@@ -205,6 +279,10 @@ message_msgid(const char *value)
     char *id = message_next_msgid(&p);
     size_t len;
 
+    if (id != NULL && *id == '\0') {
+        free(id);
+        return NULL;
+    }
     if (id != NULL || value == NULL)
         return id;
     while (isspace((unsigned char)*value))
@@ -212,7 +290,7 @@ message_msgid(const char *value)
     len = strlen(value);
     while (len > 0 && isspace((unsigned char)value[len - 1]))
         len--;
-    return len ? strndup(value, len) : NULL;
+    return len && len <= MESSAGE_MAX_MSGID ? strndup(value, len) : NULL;
 }
 
 static bool

@@ -22,6 +22,9 @@
 #define MESSAGE_MAX_HEADER_BYTES (256 * 1024) /* header bytes kept */
 #define MESSAGE_MAX_RCPTS        1000
 #define MESSAGE_MAX_REFERENCES   100
+#define MESSAGE_MAX_KEY_HEADERS  200       /* key headers kept past the cap */
+#define MESSAGE_MAX_MSGID        998       /* a longer msg-id is not kept */
+#define MESSAGE_MAX_XCPR_NAMES   64        /* distinct incoming X-CPR-* names */
 
 struct cpr_header {
     char *name;
@@ -46,6 +49,12 @@ struct cpr_message {
     size_t nheaders;
     size_t header_bytes;
     bool headers_truncated;
+    size_t nkey_extra;         /* key headers kept past the cap */
+    /* incoming X-CPR-* headers, counted even when not kept: all are removed */
+    char *xcpr_names[MESSAGE_MAX_XCPR_NAMES];
+    int xcpr_counts[MESSAGE_MAX_XCPR_NAMES];
+    size_t nxcpr;
+    bool xcpr_overflow;        /* more distinct names than we can track */
     /* body */
     void *sha_ctx;             /* EVP_MD_CTX *, private */
     long long body_bytes;
@@ -75,6 +84,9 @@ char *message_decode_header(const char *raw);
 
 /* First header of that name (case-insensitive), or NULL. */
 const char *message_header(const struct cpr_message *m, const char *name);
+/* Headers the rules and threading depend on: kept even past the cap. */
+bool message_header_is_key(const char *name);
+
 /* Number of headers of that name. */
 size_t message_header_count(const struct cpr_message *m, const char *name);
 

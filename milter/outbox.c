@@ -27,7 +27,7 @@
 #include "pager.h"
 #include "smtp.h"
 
-#define OUTBOX_BATCH       8
+#define OUTBOX_BATCH       1        /* one row per claim: the lease covers one send */
 #define OUTBOX_IDLE_MS     60000    /* longest sleep with nothing due */
 #define OUTBOX_RECONNECT_MS 2000
 #define OUTBOX_CLAIM_COLS  10
@@ -80,6 +80,8 @@ outbox_finish(struct outbox *ob, const char *id, const char *outcome, long code,
     snprintf(st, sizeof(st), "%ld", code);
     snprintf(retry, sizeof(retry), "%lld", retry_ms);
     res = outbox_query(ob, "SELECT cpr.outbox_finish($1, $2, $3, $4, $5, $6)", 6, p);
+    if (res != NULL && strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        log_warn("outbox row %s was taken over by another sender; result dropped", id);
     PQclear(res);
 }
 

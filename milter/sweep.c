@@ -21,8 +21,17 @@
 #include "log.h"
 #include "sweepdb.h"
 
-#define SWEEP_MAX_BATCHES 64          /* claim rounds per pass */
+#define SWEEP_MAX_CLAIMS  256         /* steps claimed per pass */
 #define SWEEP_FALLBACK    ":fallback"
+
+static long long
+sweep_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static long long
 earliest(long long a, long long b)
@@ -98,13 +107,16 @@ offer_all(struct sweeper *s, long long now, long long *next)
 }
 
 /* Is this step still in the plan? An ack, a response or a close since it
- * was offered makes it unwanted. Resolves always go out. */
+ * was offered makes it unwanted. Resolves always go out. The plan is made
+ * at the step's due time at the earliest: another sweeper (or a pass that
+ * began a moment before the step fell due) may have offered it, and a step
+ * not yet due by our clock is still wanted. */
 static bool
 still_wanted(const struct sweeper *s, const struct sweep_step *st, long long now)
 {
     struct deadline_action acts[DEADLINE_MAX_ACTIONS];
     char key[DEADLINE_STEP_KEY_MAX];
-    long long nd;
+    long long nd, at = st->due > now ? st->due : now;
     size_t n;
 
     if (strcmp(st->event, "resolve") == 0)
@@ -113,7 +125,7 @@ still_wanted(const struct sweeper *s, const struct sweep_step *st, long long now
         return false;
     if (strstr(st->key, SWEEP_FALLBACK) != NULL)
         return strcmp(st->clock, "acknowledge") != 0 || st->kase.clocks.acked_at == 0;
-    n = deadline_plan(&st->kase.clocks, &s->policy, now, acts, DEADLINE_MAX_ACTIONS, &nd);
+    n = deadline_plan(&st->kase.clocks, &s->policy, at, acts, DEADLINE_MAX_ACTIONS, &nd);
     for (size_t i = 0; i < n; i++) {
         deadline_step_key(&acts[i], key, sizeof(key));
         if (strcmp(key, st->key) == 0)
@@ -224,7 +236,10 @@ fallback(struct sweeper *s, const struct sweep_step *st, const char *why)
     a.due = st->due;
     a.deadline = st->deadline;
     snprintf(key, sizeof(key), "%s%s", st->key, SWEEP_FALLBACK);
-    sweepdb_offer(s->conn, &st->kase, key, s->tiers[next - 1].channels_json, &a, s->actor);
+    if (sweepdb_offer(s->conn, &st->kase, key, s->tiers[next - 1].channels_json, &a,
+                      s->actor) < 0)
+        log_error("%s: could not offer the tier-%d page; the failed step is recorded "
+                  "and the next pass plans again", st->kase.tracking, next);
 }
 
 static bool
@@ -262,26 +277,30 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
         return sweepdb_finish(s->conn, st, s->worker, s->actor, "retry", status, ms, err,
                               pager_backoff_ms(st->attempts - 1, s->retry_base_ms,
                                                s->retry_cap_ms, (unsigned)rand()));
-    fallback(s, st, err[0] ? err : "retries exhausted");
+    /* A failed resolve pages nobody: the alert stays open, which is safe. */
+    if (strcmp(st->event, "resolve") != 0)
+        fallback(s, st, err[0] ? err : "retries exhausted");
     return sweepdb_finish(s->conn, st, s->worker, s->actor, "failed", status, ms, err, 0);
 }
 
+/* One step per claim: the lease then covers a single send (at most one
+ * attempt's timeout), so no step waits behind a slow channel long enough
+ * for another sweeper to take it over and send it twice. */
 static bool
-deliver_ready(struct sweeper *s, long long now)
+deliver_ready(struct sweeper *s)
 {
-    for (int round = 0; round < SWEEP_MAX_BATCHES; round++) {
+    for (int i = 0; i < SWEEP_MAX_CLAIMS; i++) {
         struct sweep_step *steps;
         size_t n;
-        bool ok = true;
+        bool ok;
 
-        if (!sweepdb_claim(s->conn, s->worker, s->lease_ms, SWEEP_CLAIM_BATCH, &steps, &n))
+        if (!sweepdb_claim(s->conn, s->worker, s->lease_ms, 1, &steps, &n))
             return false;
-        for (size_t i = 0; i < n && ok; i++)
-            ok = deliver(s, &steps[i], now);
+        ok = n == 0 || deliver(s, &steps[0], sweep_wall_ms());
         sweepdb_steps_free(steps, n);
         if (!ok)
             return false;
-        if (n < SWEEP_CLAIM_BATCH)
+        if (n == 0)
             break;
     }
     return true;
@@ -292,12 +311,14 @@ sweep_pass(struct sweeper *s, long long now, bool *ok)
 {
     long long next = 0, retry;
 
-    *ok = offer_all(s, now, &next) && deliver_ready(s, now);
+    *ok = offer_all(s, now, &next) && deliver_ready(s);
     if (!*ok)
         return next;
     retry = sweepdb_next_retry(s->conn);
     if (retry < 0)
         *ok = false;
+    else if (retry > 0)
+        retry = sweep_wall_ms() + retry - 1;   /* a delay by the database clock */
     return earliest(next, retry);
 }
 

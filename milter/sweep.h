@@ -23,7 +23,6 @@
 #include "deadline.h"
 #include "pager.h"
 
-#define SWEEP_CLAIM_BATCH 16
 
 struct sweep_tier {
     char *name;
@@ -34,7 +33,7 @@ struct sweep_tier {
 
 struct sweeper {
     PGconn *conn;
-    char worker[160];          /* cpr-sweeper@host:pid, owner of claims */
+    char worker[192];          /* cpr-sweeper@host:pid:nonce, owner of claims */
     char actor[140];           /* cpr-sweeper@host, in audit events */
     struct deadline_policy policy;
     struct pager_channel *channels;

@@ -16,6 +16,9 @@
 #include "log.h"
 
 #define CASE_COLUMNS 12   /* id ... closed_at, as in cpr.sweep_cases() */
+#define SWEEPDB_STATEMENT_TIMEOUT "15s"
+
+static bool sweepdb_command(PGconn *conn, const char *sql);
 
 PGconn *
 sweepdb_connect(const char *conninfo, char *err, size_t errlen)
@@ -23,12 +26,20 @@ sweepdb_connect(const char *conninfo, char *err, size_t errlen)
     /* Keepalives: a dead database is noticed while idle, too. */
     const char *keys[] = { "dbname", "application_name", "connect_timeout",
                            "keepalives", "keepalives_idle", "keepalives_interval",
-                           "keepalives_count", NULL };
-    const char *vals[] = { conninfo, "cpr-sweeper", "10", "1", "10", "5", "2", NULL };
+                           "keepalives_count", "tcp_user_timeout", NULL };
+    const char *vals[] = { conninfo, "cpr-sweeper", "10", "1", "10", "5", "2", "20000",
+                           NULL };
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
 
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
         snprintf(err, errlen, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+        PQfinish(conn);
+        return NULL;
+    }
+    /* A stalled server must not hold the loop (and the health pages). */
+    if (!sweepdb_command(conn, "SELECT set_config('statement_timeout', '"
+                               SWEEPDB_STATEMENT_TIMEOUT "', false)")) {
+        snprintf(err, errlen, "cannot set statement_timeout");
         PQfinish(conn);
         return NULL;
     }

@@ -68,7 +68,8 @@ bool sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker
 bool sweepdb_stuck_replies(PGconn *conn, long long after_ms, long long *count,
                            char *oldest, size_t len);
 
-/* When the next retry or expired lease becomes ready (epoch ms); 0 if none. */
+/* How long (ms) until the next retry or expired lease is ready; 0 if none,
+ * -1 on failure. */
 long long sweepdb_next_retry(PGconn *conn);
 
 #endif

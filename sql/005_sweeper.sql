@@ -203,11 +203,15 @@ BEGIN
 END
 $$;
 
--- When the next pending step (a retry) becomes ready, in epoch ms, or NULL.
+-- How long until the next pending step (a retry) or expired lease is
+-- ready, in ms by the database clock (at least 1), or NULL. A delay, not a
+-- time: the sweeper adds it to its own clock, so clock skew between hosts
+-- can neither spin the loop nor make a retry late.
 CREATE FUNCTION cpr.step_next_ms() RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
-    SELECT epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
-                             ELSE lease_until END))
+    SELECT greatest(1, epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
+                                         ELSE lease_until END))
+                       - epoch_ms(clock_timestamp()))
     FROM cpr.steps WHERE state IN ('pending', 'sending')
 $$;
 

@@ -4,8 +4,8 @@
 --   cpr.intake records, in the same transaction as the report, whether the
 --   reporter gets an auto-reply: an outbox row that is pending, or skipped
 --   with its reason (the milter's RFC 3834 decision, a follow-up, or the
---   per-sender and per-domain rate limits, which are counted here under an
---   advisory lock per sender). Each milter's sender thread claims pending
+--   per-sender and per-domain rate limits, which are counted here under
+--   advisory locks per sender and per domain). Each milter's sender thread claims pending
 --   rows with FOR UPDATE SKIP LOCKED and a lease, sends them, and records
 --   every attempt: sent, retry (4xx, connection failure) with backoff, or
 --   failed (5xx, attempts used up). One reply per report message at most.
@@ -62,6 +62,7 @@ BEGIN
        >= (p_reply->>'rate_sender')::bigint THEN
         RETURN 'rate limit (sender)';
     END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended('outbox-domain:' || split_part(p_to, '@', 2), 0));
     IF (SELECT count(*) FROM cpr.outbox o WHERE o.to_domain = split_part(p_to, '@', 2)
         AND o.state <> 'skipped'
         AND o.created_at > p_now - (p_reply->>'rate_domain_window_ms')::bigint

@@ -7,6 +7,7 @@
  *   decoded Subject in which no CR or LF can survive.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +178,50 @@ START_TEST(test_body_hash_and_bounds)
 }
 END_TEST
 
+/* Past the header cap: every X-CPR-* is still counted (so all are removed)
+ * and the key headers are still kept (so no second Subject is added). */
+START_TEST(test_header_cap_keeps_what_matters)
+{
+    struct cpr_message *m = message_new();
+    char longid[MESSAGE_MAX_MSGID + 16];
+
+    message_add_header(m, "X-CPR-Tracking", "CPR-1999-999999");
+    for (int i = 0; i < MESSAGE_MAX_HEADERS + 10; i++)
+        message_add_header(m, "X-Junk", "y");
+    message_add_header(m, "x-cpr-tracking", "CPR-1999-999998");
+    message_add_header(m, "Subject", "late subject");
+    memset(longid, 'a', sizeof(longid));
+    longid[0] = '<';
+    longid[sizeof(longid) - 2] = '>';
+    longid[sizeof(longid) - 1] = '\0';
+    message_add_header(m, "Message-ID", longid);
+    ck_assert(message_finish(m));
+    ck_assert(m->headers_truncated);
+    ck_assert_uint_eq(m->nxcpr, 1);
+    ck_assert_int_eq(m->xcpr_counts[0], 2);
+    ck_assert_str_eq(m->subject, "late subject");
+    ck_assert_ptr_null(m->message_id);        /* too long to keep */
+    message_free(m);
+}
+END_TEST
+
+/* A flood of other X-CPR-* names cannot crowd out the ones we write. */
+START_TEST(test_xcpr_flood)
+{
+    struct cpr_message *m = message_new();
+    char name[32];
+
+    for (int i = 0; i < MESSAGE_MAX_XCPR_NAMES + 20; i++) {
+        snprintf(name, sizeof(name), "X-CPR-Junk%d", i);
+        message_add_header(m, name, "x");
+    }
+    message_add_header(m, "X-CPR-Tracking", "CPR-1999-999999");
+    ck_assert(m->xcpr_overflow);
+    ck_assert_str_eq(m->xcpr_names[m->nxcpr - 1], "X-CPR-Tracking");
+    message_free(m);
+}
+END_TEST
+
 Suite *
 classify_suite(void)
 {
@@ -191,6 +236,8 @@ classify_suite(void)
     tcase_add_test(tc, test_message_ids);
     tcase_add_test(tc, test_subject_decoding);
     tcase_add_test(tc, test_body_hash_and_bounds);
+    tcase_add_test(tc, test_header_cap_keeps_what_matters);
+    tcase_add_test(tc, test_xcpr_flood);
     suite_add_tcase(s, tc);
     return s;
 }
