@@ -18,6 +18,7 @@ PKGS=(
   postgresql postgresql-client
   postfix swaks miltertest
   python3 procps iproute2 util-linux
+  clang libclang-rt-14-dev
 )
 
 missing=()

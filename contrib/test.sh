@@ -13,6 +13,7 @@
 #      tests. Both builds are out of tree, so the source tree stays clean;
 #      a source tree configured in place is distcleaned first (automake
 #      refuses an out-of-tree build next to one).
+#   4. A 30-second libFuzzer smoke run (contrib/fuzz.sh), counted as one test.
 #   On failure the logs of the failed tests and test-suite.log are printed.
 #   Under CI=true a skipped test is a failure. The last line is
 #   "N passed, N failed" over the test programs of both builds.
@@ -103,4 +104,12 @@ for b in build-werror build-san; do
     step "$b: make check"
     check "$b" || rc=1
 done
+# A short fuzz smoke over parse, extract and classify (libFuzzer, ASan,
+# UBSan); longer runs by hand: contrib/fuzz.sh 600.
+step "fuzz smoke: contrib/fuzz.sh ${CPR_FUZZ_SECONDS:-30}"
+if bash contrib/fuzz.sh "${CPR_FUZZ_SECONDS:-30}"; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)); rc=1
+fi
 exit "$rc"
