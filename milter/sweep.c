@@ -249,6 +249,14 @@ cannot_resolve(const struct pager_channel *ch)
 }
 
 static bool
+finish(struct sweeper *s, const struct sweep_step *st, const char *outcome, long status,
+       double ms, const char *err, long long retry_ms)
+{
+    return sweepdb_finish(s->conn, st, s->worker, s->actor, outcome, status, ms, err,
+                          retry_ms);
+}
+
+static bool
 deliver(struct sweeper *s, const struct sweep_step *st, long long now)
 {
     const struct pager_channel *ch = find_channel(s, st->channel);
@@ -260,27 +268,25 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     double ms = 0;
 
     if (!still_wanted(s, st, now))
-        return sweepdb_finish(s->conn, st, s->worker, s->actor, "skipped", 0, 0, "no longer due", 0);
+        return finish(s, st, "skipped", 0, 0, "no longer due", 0);
     if (ch == NULL) {
         fallback(s, st, "channel not configured");
-        return sweepdb_finish(s->conn, st, s->worker, s->actor, "failed", 0, 0,
-                              "channel not configured on this sweeper", 0);
+        return finish(s, st, "failed", 0, 0, "channel not configured on this sweeper", 0);
     }
     if (strcmp(st->event, "resolve") == 0 && cannot_resolve(ch))
-        return sweepdb_finish(s->conn, st, s->worker, s->actor, "skipped", 0, 0,
-                              "channel has no resolve", 0);
+        return finish(s, st, "skipped", 0, 0, "channel has no resolve", 0);
     build_notice(st, &t, &n);
     r = pager_send(ch, &n, &status, &ms, err, sizeof(err));
     if (r == PAGER_OK)
-        return sweepdb_finish(s->conn, st, s->worker, s->actor, "sent", status, ms, NULL, 0);
+        return finish(s, st, "sent", status, ms, NULL, 0);
     if (r == PAGER_RETRY && st->attempts <= s->retry_max)   /* retries after the first */
-        return sweepdb_finish(s->conn, st, s->worker, s->actor, "retry", status, ms, err,
-                              pager_backoff_ms(st->attempts - 1, s->retry_base_ms,
-                                               s->retry_cap_ms, (unsigned)rand()));
+        return finish(s, st, "retry", status, ms, err,
+                      pager_backoff_ms(st->attempts - 1, s->retry_base_ms, s->retry_cap_ms,
+                                       (unsigned)rand()));
     /* A failed resolve pages nobody: the alert stays open, which is safe. */
     if (strcmp(st->event, "resolve") != 0)
         fallback(s, st, err[0] ? err : "retries exhausted");
-    return sweepdb_finish(s->conn, st, s->worker, s->actor, "failed", status, ms, err, 0);
+    return finish(s, st, "failed", status, ms, err, 0);
 }
 
 /* One step per claim: the lease then covers a single send (at most one
