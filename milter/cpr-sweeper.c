@@ -32,6 +32,7 @@
 #include "escalation.h"
 #include "health.h"
 #include "log.h"
+#include "now.h"
 #include "sweep.h"
 #include "sweepdb.h"
 
@@ -55,15 +56,6 @@ struct loop {
     long long next_connect;
     bool last_pass_ok;
 };
-
-static long long
-wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 on_signal(int sig)
@@ -129,7 +121,7 @@ set_identity(struct sweeper *s, const struct cpr_config *cfg)
     char host[128] = "localhost";
 
     gethostname(host, sizeof(host) - 1);
-    srand((unsigned)(getpid() ^ wall_ms()));
+    srand((unsigned)(getpid() ^ now_wall_ms()));
     snprintf(s->actor, sizeof(s->actor), "cpr-sweeper@%s", host);
     snprintf(s->worker, sizeof(s->worker), "%.*s:%ld:%08x", (int)sizeof(s->actor) - 1,
              s->actor, (long)getpid(), (unsigned)rand());
@@ -249,7 +241,7 @@ health_tick(struct loop *l, long long now)
 static long long
 loop_round(struct loop *l)
 {
-    long long now = wall_ms(), wake = now + l->cfg->db_check_interval_ms, next;
+    long long now = now_wall_ms(), wake = now + l->cfg->db_check_interval_ms, next;
     bool ok = false;
 
     db_ensure(l, now);
@@ -265,7 +257,7 @@ loop_round(struct loop *l)
     l->last_pass_ok = ok;
     if (ok)
         check_stuck_replies(l, now);
-    health_tick(l, wall_ms());
+    health_tick(l, now_wall_ms());
     next = health_next_wake(&l->h, now);
     if (next > 0 && next < wake)
         wake = next;
@@ -293,7 +285,7 @@ drain_notifies(PGconn *conn)
 static void
 loop_wait(struct loop *l, long long wake)
 {
-    long long left = wake - wall_ms();
+    long long left = wake - now_wall_ms();
     struct pollfd p = { .fd = l->s.conn ? PQsocket(l->s.conn) : -1, .events = POLLIN };
 
     if (left <= 0)
@@ -367,7 +359,7 @@ main(int argc, char **argv)
     set_identity(&l.s, cfg);
     l.cfg = cfg;
     l.conninfo = config_conninfo(cfg, PROGRAM_SWEEPER);
-    health_init(&l.h, wall_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
+    health_init(&l.h, now_wall_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
                 cfg->db_down_page_after_ms);
     log_info("cpr-sweeper %s started as %s", PACKAGE_VERSION, l.s.worker);
     rc = run(&l, o.once);

@@ -30,6 +30,7 @@
 
 #include "breaker.h"
 #include "log.h"
+#include "now.h"
 
 #define DB_RETRY_MS      500     /* first reconnect probe backoff */
 #define DB_MAX_RETRY_MS  10000   /* reconnect backoff cap */
@@ -57,27 +58,6 @@ struct db_pool {
     pthread_t prober;
     bool stop;
 };
-
-static long long
-db_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-db_deadline(struct timespec *ts, long long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
 
 /* Connect with the pool's timeouts and prepare the intake statement. */
 static PGconn *
@@ -140,7 +120,7 @@ db_probe_once(struct db_pool *pool)
     conn = db_connect(pool, err, sizeof(err));
     pthread_mutex_lock(&pool->mu);
     if (conn == NULL) {
-        breaker_probe_failed(&pool->breaker, db_now_ms());
+        breaker_probe_failed(&pool->breaker, now_mono_ms());
         log_warn("database still unavailable: %s", err);
         return;
     }
@@ -163,14 +143,14 @@ db_prober(void *arg)
 
     pthread_mutex_lock(&pool->mu);
     while (!pool->stop) {
-        long long now = db_now_ms();
+        long long now = now_mono_ms();
 
         if (breaker_allow(&pool->breaker)) {
             pthread_cond_wait(&pool->probe_cv, &pool->mu);
         } else if (breaker_probe_due(&pool->breaker, now)) {
             db_probe_once(pool);
         } else {
-            db_deadline(&ts, pool->breaker.next_probe_at - now);
+            now_deadline(&ts, pool->breaker.next_probe_at - now);
             pthread_cond_timedwait(&pool->probe_cv, &pool->mu, &ts);
         }
     }
@@ -240,7 +220,7 @@ db_slot_take(struct db_pool *pool, char *err, size_t errlen)
     struct timespec ts;
     struct db_slot *slot = NULL;
 
-    db_deadline(&ts, pool->timeout_ms);
+    now_deadline(&ts, pool->timeout_ms);
     pthread_mutex_lock(&pool->mu);
     while (slot == NULL && breaker_allow(&pool->breaker)) {
         for (int i = 0; i < pool->size && slot == NULL; i++)
@@ -270,7 +250,7 @@ db_slot_give(struct db_pool *pool, struct db_slot *slot, bool conn_failed)
         slot->conn = NULL;
         if (breaker_allow(&pool->breaker))
             log_warn("database connection failed; circuit breaker open");
-        breaker_failure(&pool->breaker, db_now_ms());
+        breaker_failure(&pool->breaker, now_mono_ms());
         pthread_cond_broadcast(&pool->probe_cv);
     }
     slot->busy = false;
@@ -282,12 +262,12 @@ db_slot_give(struct db_pool *pool, struct db_slot *slot, bool conn_failed)
 static PGresult *
 db_await(PGconn *conn, long long timeout_ms)
 {
-    long long deadline = db_now_ms() + timeout_ms;
+    long long deadline = now_mono_ms() + timeout_ms;
     struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
     PGresult *res, *last = NULL;
 
     while (PQisBusy(conn)) {
-        long long left = deadline - db_now_ms();
+        long long left = deadline - now_mono_ms();
 
         if (left <= 0 || poll(&pfd, 1, (int)left) < 0 || !PQconsumeInput(conn))
             return NULL;

@@ -24,6 +24,7 @@
 
 #include "autoreply.h"
 #include "log.h"
+#include "now.h"
 #include "pager.h"
 #include "smtp.h"
 
@@ -41,15 +42,6 @@ struct outbox {
     bool woken, stop;
     PGconn *conn;
 };
-
-static long long
-outbox_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static PGresult *
 outbox_query(struct outbox *ob, const char *sql, int n, const char *const *p)
@@ -94,7 +86,7 @@ outbox_send_row(struct outbox *ob, const PGresult *res, int row)
         .received_at = col(res, row, 4), .report_due_at = col(res, row, 5),
         .subject = col(res, row, 6), .category = col(res, row, 7),
         .message_id = col(res, row, 8), .references = col(res, row, 9),
-        .now = outbox_now_ms() / 1000 };
+        .now = now_wall_ms() / 1000 };
     const char *id = col(res, row, 0), *why = NULL;
     int attempts = atoi(col(res, row, 1));
     char *msg = autoreply_compose(&r, ob->s.template_text, &why);
@@ -154,7 +146,7 @@ outbox_sleep_ms(struct outbox *ob)
     long long next, wait = OUTBOX_IDLE_MS;
 
     if (res != NULL && !PQgetisnull(res, 0, 0)) {
-        next = atoll(PQgetvalue(res, 0, 0)) - outbox_now_ms();
+        next = atoll(PQgetvalue(res, 0, 0));      /* a delay, not a time */
         wait = next < 0 ? 0 : next < wait ? next : wait;
     }
     PQclear(res);
@@ -194,13 +186,7 @@ outbox_wait(struct outbox *ob, long long ms)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    now_deadline(&ts, ms);
     pthread_mutex_lock(&ob->mu);
     while (!ob->woken && !ob->stop)
         if (pthread_cond_timedwait(&ob->cv, &ob->mu, &ts) != 0)

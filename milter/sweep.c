@@ -19,19 +19,11 @@
 #include <time.h>
 
 #include "log.h"
+#include "now.h"
 #include "sweepdb.h"
 
 #define SWEEP_MAX_CLAIMS  256         /* steps claimed per pass */
 #define SWEEP_FALLBACK    ":fallback"
-
-static long long
-sweep_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long long
 earliest(long long a, long long b)
@@ -302,7 +294,7 @@ deliver_ready(struct sweeper *s)
 
         if (!sweepdb_claim(s->conn, s->worker, s->lease_ms, 1, &steps, &n))
             return false;
-        ok = n == 0 || deliver(s, &steps[0], sweep_wall_ms());
+        ok = n == 0 || deliver(s, &steps[0], now_wall_ms());
         sweepdb_steps_free(steps, n);
         if (!ok)
             return false;
@@ -324,7 +316,7 @@ sweep_pass(struct sweeper *s, long long now, bool *ok)
     if (retry < 0)
         *ok = false;
     else if (retry > 0)
-        retry = sweep_wall_ms() + retry - 1;   /* a delay by the database clock */
+        retry = now_wall_ms() + retry - 1;   /* a delay by the database clock */
     return earliest(next, retry);
 }
 

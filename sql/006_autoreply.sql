@@ -159,11 +159,13 @@ BEGIN
 END
 $$;
 
--- When the next row becomes ready (epoch ms), or NULL.
+-- How long until the next row becomes ready, in ms by the database clock
+-- (at least 1), or NULL: a delay, so the milter's clock never matters.
 CREATE FUNCTION cpr.outbox_next_ms() RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
-    SELECT epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
-                             ELSE lease_until END))
+    SELECT greatest(1, epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
+                                         ELSE lease_until END))
+                       - epoch_ms(clock_timestamp()))
     FROM cpr.outbox WHERE state IN ('pending', 'sending')
 $$;
 
