@@ -310,7 +310,9 @@ mime_html_tag(const char *s, size_t len, char *out, size_t *n)
         name[k++] = s[i++];
     name[k] = '\0';
     end = mime_html_tag_end(s, len);
-    if (s[1] != '/' && (strcasecmp(name, "script") == 0 || strcasecmp(name, "style") == 0))
+    /* len may be 1: a lone '<' at the very end (found by the fuzzer). */
+    if ((len < 2 || s[1] != '/')
+        && (strcasecmp(name, "script") == 0 || strcasecmp(name, "style") == 0))
         return end + mime_html_skip_to_close(s + end, len - end, name);
     if (mime_html_is_block(name) && *n > 0 && out[*n - 1] != '\n')
         out[(*n)++] = '\n';

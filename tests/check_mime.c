@@ -130,6 +130,20 @@ START_TEST(test_html_reducer)
 }
 END_TEST
 
+/* A lone '<' as the very last byte: found by the fuzzer, an over-read
+ * of s[1] (ASan catches it in the sanitizer build). Not NUL-terminated. */
+START_TEST(test_html_lone_lt_at_end)
+{
+    char html[3] = { 'a', 'b', '<' };
+    size_t n;
+    char *t = mime_html_to_text(html, sizeof(html), &n);
+
+    ck_assert_ptr_nonnull(t);
+    ck_assert_str_eq(t, "ab");
+    free(t);
+}
+END_TEST
+
 START_TEST(test_alternative)
 {
     struct mime_doc *d = fixture_parse("alternative.eml", NULL);
@@ -325,6 +339,7 @@ mime_suite(void)
     TCase *tc = tcase_create("decode");
 
     tcase_add_test(tc, test_charsets);
+    tcase_add_test(tc, test_html_lone_lt_at_end);
     tcase_add_test(tc, test_unknown_charset);
     tcase_add_test(tc, test_html_only);
     tcase_add_test(tc, test_html_reducer);
