@@ -7,22 +7,29 @@
  *   Auto-Submitted other than "no", X-Auto-Response-Suppress All/OOF,
  *   Precedence bulk/junk, a top-level multipart/report, and mail from one of
  *   our own CPR addresses. List mail (List-* headers, Precedence: list) is a
- *   report flagged "list". Every decision is given as a reason; reasons are
- *   static strings, stored with the message.
+ *   report flagged "list". Evidence of a compromised key (a private key,
+ *   a proof CSR, a PoCK certificate, a pwnedkeys attestation) outranks the
+ *   headers: such a message is a new report whatever its headers say. The
+ *   category, priority and spam signals are the report's (category.c).
+ *   Every decision is given as a reason in plain words, stored with the
+ *   message.
  */
 #include "classify.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "address.h"
+#include "report.h"
 
 static void
 verdict_reason(struct cpr_verdict *v, const char *reason)
 {
     if (v->nreasons < CLASSIFY_MAX_REASONS)
-        v->reasons[v->nreasons++] = reason;
+        snprintf(v->reasons[v->nreasons++], CLASSIFY_REASON_LEN, "%.*s",
+                 CLASSIFY_REASON_LEN - 1, reason);
 }
 
 /* Compare the first token of a header value (up to blank, ';' or ',')
@@ -108,18 +115,47 @@ is_list_mail(const struct cpr_message *m)
     return (h = message_header(m, "Precedence")) != NULL && token_is(h, "list");
 }
 
+/* The report's findings: evidence first, then the category's reasons and
+ * the spam signals. */
+static void
+classify_report(const struct report *r, struct cpr_verdict *v)
+{
+    char line[CLASSIFY_REASON_LEN];
+
+    v->category = r->cat.category;
+    v->priority = r->cat.priority;
+    if (r->cat.nspam > 0)
+        v->flags |= VERDICT_FLAG_SPAM;
+    for (size_t i = 0; i < r->nreasons; i++)
+        verdict_reason(v, r->reasons[i]);
+    for (size_t i = 0; i < r->cat.nreasons; i++)
+        verdict_reason(v, r->cat.reasons[i]);
+    for (size_t i = 0; i < r->cat.nspam; i++) {
+        snprintf(line, sizeof(line), "spam signal: %.*s (priority lowered)",
+                 (int)sizeof(line) - 40, r->cat.spam[i]);
+        verdict_reason(v, line);
+    }
+}
+
 void
 classify_message(const struct cpr_message *m, char *const *cpr_addresses,
-                 struct cpr_verdict *v)
+                 const struct report *r, struct cpr_verdict *v)
 {
     memset(v, 0, sizeof(*v));
     v->category = "other";
+    v->priority = CATEGORY_PRIORITY_NORMAL;
     classify_automated(m, cpr_addresses, v);
     v->kind = v->nreasons > 0 ? KIND_AUTOMATED : KIND_NEW_REPORT;
+    if (v->kind == KIND_AUTOMATED && r != NULL && r->key_evidence) {
+        v->kind = KIND_NEW_REPORT;
+        verdict_reason(v, "key-compromise evidence outranks the automated-mail headers");
+    }
     if (is_list_mail(m)) {
         v->flags |= VERDICT_FLAG_LIST;
         verdict_reason(v, "list mail");
     }
+    if (r != NULL)
+        classify_report(r, v);
 }
 
 const char *

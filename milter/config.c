@@ -77,6 +77,14 @@ const struct config_key config_keys[] = {
         "user to switch to after start; empty: keep the current user"),
     KEY("milter", "conninfo", CONFIG_STRING, OFF(milter_conninfo), "",
         "libpq connection string for cpr-milter; empty: [database] conninfo"),
+    RANGED("milter", "submission_daemons", CONFIG_NAMES, OFF(submission_daemons), "",
+           "MTA daemon names ({daemon_name}) of the authenticated submission "
+           "services where staff replies are recorded; empty: none (at most 16)",
+           0, 16),
+    RANGED("milter", "internal_domains", CONFIG_NAMES, OFF(internal_domains), "",
+           "our own mail domains: staff mail to them is no subscriber "
+           "response; empty: the domains of [milter] addresses (at most 64)",
+           0, 64),
 
     KEY("autoreply", "enabled", CONFIG_BOOL, OFF(autoreply_enabled), "yes",
         "answer each new report with its tracking number (RFC 3834 rules)"),

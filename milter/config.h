@@ -97,6 +97,8 @@ struct cpr_config {
     long long db_timeout_ms;   /* statement and connect timeout */
     char *milter_user;         /* "" = do not change user */
     char *milter_conninfo;     /* "" = use [database] conninfo */
+    char **submission_daemons; /* never NULL; {daemon_name} values */
+    char **internal_domains;   /* never NULL; "" = CPR address domains */
     /* [autoreply], read by cpr-milter; checked only when enabled */
     bool autoreply_enabled;
     char *autoreply_smtp_url;  /* smtp://HOST:PORT or smtps://HOST:PORT */

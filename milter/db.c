@@ -31,15 +31,17 @@
 #include "breaker.h"
 #include "log.h"
 #include "now.h"
+#include "report.h"
 
 #define DB_RETRY_MS      500     /* first reconnect probe backoff */
 #define DB_MAX_RETRY_MS  10000   /* reconnect backoff cap */
-#define DB_INTAKE_PARAMS 19
+#define DB_INTAKE_PARAMS 20
 #define DB_INTAKE_STMT   "cpr_intake"
 #define DB_INTAKE_SQL \
     "SELECT tracking, received_at, kind, category, redelivery, autoreply " \
     "FROM cpr.intake($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7, $8, $9, $10, $11, " \
-    "$12::jsonb, $13, $14::bigint, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb)"
+    "$12::jsonb, $13, $14::bigint, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb, " \
+    "$20::jsonb)"
 
 struct db_slot {
     PGconn *conn;
@@ -279,7 +281,7 @@ db_await(PGconn *conn, long long timeout_ms)
     return last;
 }
 
-static char *
+char *
 db_json_strv(char *const *v, size_t n)
 {
     json_t *a = json_array();
@@ -297,6 +299,51 @@ db_json_strv(char *const *v, size_t n)
 }
 
 static char *
+db_json_reasons(const struct cpr_verdict *v)
+{
+    json_t *a = json_array();
+    char *s;
+
+    for (size_t i = 0; i < v->nreasons; i++) {
+        char *valid = g_utf8_make_valid(v->reasons[i], -1);
+
+        json_array_append_new(a, json_string(valid));
+        g_free(valid);
+    }
+    s = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return s;
+}
+
+/* {"copy", "evidence", "dsn_refs", "priority", "spam"}: what the report
+ * analysis found. No key material: report.c redacts before this. */
+static char *
+db_json_report(const struct report *r, const struct cpr_verdict *v)
+{
+    json_t *o = json_object(), *refs = json_array(), *spam = json_array();
+    char *s;
+
+    for (size_t i = 0; r != NULL && i < r->ndsn_refs; i++) {
+        char *valid = g_utf8_make_valid(r->dsn_refs[i], -1);
+
+        json_array_append_new(refs, json_string(valid));
+        g_free(valid);
+    }
+    for (size_t i = 0; r != NULL && i < r->cat.nspam; i++)
+        json_array_append_new(spam, json_string(r->cat.spam[i]));
+    json_object_set_new(o, "dsn_refs", refs);
+    json_object_set_new(o, "spam", spam);
+    json_object_set_new(o, "priority", json_string(category_priority_name(v->priority)));
+    if (r != NULL) {
+        json_object_set_new(o, "copy", report_copy_json(r));
+        json_object_set_new(o, "evidence", report_evidence_json(r));
+    }
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+char *
 db_json_headers(const struct cpr_message *m)
 {
     json_t *a = json_array();
@@ -315,10 +362,12 @@ db_json_headers(const struct cpr_message *m)
     return s;
 }
 
-/* The parameters of one intake call; text is made valid UTF-8. */
+/* The parameters of one intake call; text is made valid UTF-8. The
+ * report, the one large parameter, is kept as jansson made it (no copy). */
 struct db_params {
     char *owned[DB_INTAKE_PARAMS];
     const char *values[DB_INTAKE_PARAMS];
+    char *report;
 };
 
 static void
@@ -357,7 +406,8 @@ db_json_reply(const struct intake_reply *r)
 
 static void
 db_params_build(struct db_params *p, const struct cpr_message *m,
-                const struct cpr_verdict *v, const struct intake_reply *reply)
+                const struct cpr_verdict *v, const struct intake_reply *reply,
+                const struct report *r)
 {
     static const char *const list_flag[] = { "list" };
     char hex[65], bytes[32];
@@ -383,7 +433,7 @@ db_params_build(struct db_params *p, const struct cpr_message *m,
     db_param(p, 15, v->category);
     db_param_json(p, 16, db_json_strv((char *const *)list_flag,
                                       (v->flags & VERDICT_FLAG_LIST) ? 1 : 0));
-    db_param_json(p, 17, db_json_strv((char *const *)v->reasons, v->nreasons));
+    db_param_json(p, 17, db_json_reasons(v));
     p->owned[18] = NULL;
     p->values[18] = NULL;
     if (reply != NULL) {
@@ -393,6 +443,8 @@ db_params_build(struct db_params *p, const struct cpr_message *m,
         p->values[18] = p->owned[18];
         free(json);
     }
+    p->report = db_json_report(r, v);
+    p->values[19] = p->report;
 }
 
 static void
@@ -400,6 +452,7 @@ db_params_free(struct db_params *p)
 {
     for (int i = 0; i < DB_INTAKE_PARAMS; i++)
         g_free(p->owned[i]);
+    free(p->report);
 }
 
 static bool
@@ -434,24 +487,39 @@ db_read_result(PGresult *res, struct intake_result *out, char *err, size_t errle
     return DB_OK;
 }
 
+/* Send one query (prepared when stmt is set, else sql) and wait for its
+ * result within the pool's deadline. */
+static enum db_status
+db_run(struct db_pool *pool, PGconn *conn, const char *stmt, const char *sql,
+       int nparams, const char *const *values, PGresult **out, char *err, size_t errlen)
+{
+    int sent = stmt ? PQsendQueryPrepared(conn, stmt, nparams, values, NULL, NULL, 0)
+                    : PQsendQueryParams(conn, sql, nparams, NULL, values, NULL, NULL, 0);
+
+    *out = NULL;
+    if (!sent) {
+        snprintf(err, errlen, "send: %s", PQerrorMessage(conn));
+        return DB_UNAVAILABLE;
+    }
+    *out = db_await(conn, pool->timeout_ms);
+    if (*out == NULL) {
+        snprintf(err, errlen, "no answer within %lld ms: %s", pool->timeout_ms,
+                 PQerrorMessage(conn));
+        return DB_UNAVAILABLE;
+    }
+    return DB_OK;
+}
+
 static enum db_status
 db_run_intake(struct db_pool *pool, PGconn *conn, struct db_params *p,
               struct intake_result *res, char *err, size_t errlen)
 {
     PGresult *r;
-    enum db_status st;
+    enum db_status st = db_run(pool, conn, DB_INTAKE_STMT, NULL, DB_INTAKE_PARAMS,
+                               p->values, &r, err, errlen);
 
-    if (!PQsendQueryPrepared(conn, DB_INTAKE_STMT, DB_INTAKE_PARAMS, p->values,
-                             NULL, NULL, 0)) {
-        snprintf(err, errlen, "send: %s", PQerrorMessage(conn));
-        return DB_UNAVAILABLE;
-    }
-    r = db_await(conn, pool->timeout_ms);
-    if (r == NULL) {
-        snprintf(err, errlen, "no answer within %lld ms: %s", pool->timeout_ms,
-                 PQerrorMessage(conn));
-        return DB_UNAVAILABLE;
-    }
+    if (st != DB_OK)
+        return st;
     st = db_read_result(r, res, err, errlen);
     PQclear(r);
     if (st != DB_OK && PQstatus(conn) != CONNECTION_OK)
@@ -460,12 +528,38 @@ db_run_intake(struct db_pool *pool, PGconn *conn, struct db_params *p,
 }
 
 enum db_status
+db_query(struct db_pool *pool, const char *sql, int nparams, const char *const *values,
+         db_reader read, void *arg, char *err, size_t errlen)
+{
+    struct db_slot *slot;
+    PGresult *r;
+    enum db_status st;
+
+    if ((slot = db_slot_take(pool, err, errlen)) == NULL)
+        return DB_UNAVAILABLE;
+    if (slot->conn == NULL && (slot->conn = db_connect(pool, err, errlen)) == NULL) {
+        db_slot_give(pool, slot, true);
+        return DB_UNAVAILABLE;
+    }
+    st = db_run(pool, slot->conn, NULL, sql, nparams, values, &r, err, errlen);
+    if (st == DB_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+        st = PQstatus(slot->conn) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
+    } else if (st == DB_OK && !read(r, arg, err, errlen)) {
+        st = DB_ERROR;
+    }
+    PQclear(r);
+    db_slot_give(pool, slot, st == DB_UNAVAILABLE);
+    return st;
+}
+
+enum db_status
 db_intake(struct db_pool *pool, const struct cpr_message *m,
           const struct cpr_verdict *v, const struct intake_reply *reply,
-          struct intake_result *res, char *err, size_t errlen)
+          const struct report *r, struct intake_result *res, char *err, size_t errlen)
 {
     struct timespec t0, t1;
-    struct db_params p = { { 0 }, { 0 } };
+    struct db_params p = { { 0 }, { 0 }, NULL };
     struct db_slot *slot;
     enum db_status st;
 
@@ -477,7 +571,7 @@ db_intake(struct db_pool *pool, const struct cpr_message *m,
         db_slot_give(pool, slot, true);
         return DB_UNAVAILABLE;
     }
-    db_params_build(&p, m, v, reply);
+    db_params_build(&p, m, v, reply, r);
     st = db_run_intake(pool, slot->conn, &p, res, err, errlen);
     db_params_free(&p);
     db_slot_give(pool, slot, st == DB_UNAVAILABLE);

@@ -3,7 +3,7 @@
  *   db - the milter's connection pool, circuit breaker and intake call
  * SUMMARY
  *   pool = db_pool_new(conninfo, size, timeout_ms);
- *   st = db_intake(pool, msg, verdict, &res, err, sizeof err);
+ *   st = db_intake(pool, msg, verdict, reply, report, &res, err, sizeof err);
  * DESCRIPTION
  *   A fixed pool of libpq connections shared by the libmilter threads. Each
  *   message is ONE round trip: a prepared SELECT ... FROM cpr.intake(...).
@@ -16,6 +16,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <libpq-fe.h>
 
 #include "classify.h"
 #include "message.h"
@@ -46,8 +48,27 @@ struct db_pool;
 
 struct db_pool *db_pool_new(const char *conninfo, int size, long long timeout_ms);
 void db_pool_free(struct db_pool *pool);
+struct report;
+
+/* r: the report analysis (copy, evidence, DSN references), or NULL. */
 enum db_status db_intake(struct db_pool *pool, const struct cpr_message *m,
                          const struct cpr_verdict *v, const struct intake_reply *reply,
-                         struct intake_result *res, char *err, size_t errlen);
+                         const struct report *r, struct intake_result *res,
+                         char *err, size_t errlen);
+
+/* JSON arrays for SQL arguments (valid UTF-8, built with jansson); the
+ * caller frees with free(). */
+char *db_json_strv(char *const *v, size_t n);
+char *db_json_headers(const struct cpr_message *m);   /* [[name, value], ...] */
+
+/* Reads a query's result (PGRES_TUPLES_OK); false with err set if it is
+ * not what was expected. */
+typedef bool (*db_reader)(PGresult *res, void *arg, char *err, size_t errlen);
+
+/* One query with text parameters on a pooled connection, under the same
+ * deadline and breaker as db_intake(). */
+enum db_status db_query(struct db_pool *pool, const char *sql, int nparams,
+                        const char *const *values, db_reader read, void *arg,
+                        char *err, size_t errlen);
 
 #endif

@@ -30,6 +30,8 @@
 #include "classify.h"
 #include "log.h"
 #include "message.h"
+#include "report.h"
+#include "staffmail.h"
 #include "tracking.h"
 
 #define FILTER_HEADER_PREFIX "X-CPR-"
@@ -45,6 +47,7 @@ struct conn {
     struct cpr_message *msg;
     unsigned long noreply;     /* SMFIP_NR_* steps the MTA agreed to */
     bool broken;               /* a step failed where no reply was possible */
+    bool staff;                /* authenticated, on a submission daemon */
 };
 
 /* The steps that need no reply: each saves a round trip per header, body
@@ -249,6 +252,7 @@ filter_envfrom(SMFICTX *ctx, char **argv)
     set_address(&m->env_from, argv[0] ? argv[0] : "");
     message_set(&m->auth_authen, smfi_getsymval(ctx, "{auth_authen}"));
     message_set(&m->queue_id, smfi_getsymval(ctx, "i"));
+    c->staff = staffmail_session(m, c->snap->cfg);
     return filter_next(c, SMFIP_NR_MAIL);
 }
 
@@ -267,10 +271,21 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
     return filter_next(c, SMFIP_NR_RCPT);
 }
 
+/* Mail for a CPR address is kept raw up to max_message_bytes for the
+ * report analysis, staff mail on the submission path up to what is
+ * searched for tracking numbers; other mail is accepted here, unseen. */
 static sfsistat
 filter_data(SMFICTX *ctx)
 {
-    return conn_of(ctx)->msg->has_cpr_rcpt ? SMFIS_CONTINUE : SMFIS_ACCEPT;
+    struct conn *c = conn_of(ctx);
+
+    if (c->msg->has_cpr_rcpt)
+        message_keep_raw(c->msg, (size_t)c->snap->cfg->max_message_bytes);
+    else if (c->staff)
+        message_keep_raw(c->msg, STAFFMAIL_SCAN_BYTES);
+    else
+        return SMFIS_ACCEPT;
+    return SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -380,18 +395,81 @@ reply_terms(const struct cpr_config *cfg, const struct cpr_message *m,
     return out;
 }
 
+/* Decode, extract and classify. Without a report (out of memory) the
+ * message is still recorded, with the header rules alone. */
+static struct report *
+analyse(const struct cpr_message *m)
+{
+    struct report *r = report_analyze(m->raw ? m->raw : "", m->raw_len, m,
+                                      m->raw_truncated, NULL);
+
+    if (r == NULL)
+        log_warn("queue=%s out of memory analysing the report; recorded unanalysed",
+                 m->queue_id ? m->queue_id : "-");
+    return r;
+}
+
+static bool
+record(SMFICTX *ctx, struct conn *c, struct intake_result *r)
+{
+    struct cpr_message *m = c->msg;
+    struct report *rep = analyse(m);
+    struct cpr_verdict v;
+    struct intake_reply terms;
+    char err[512];
+    enum db_status st;
+
+    classify_message(m, c->snap->cfg->addresses, rep, &v);
+    st = db_intake(filter_pool, m, &v, reply_terms(c->snap->cfg, m, &v, &terms), rep,
+                   r, err, sizeof(err));
+    report_free(rep);
+    if (st != DB_OK) {
+        log_error("queue=%s intake failed, tempfail: %s",
+                  m->queue_id ? m->queue_id : "-", err);
+        return false;
+    }
+    if (!result_is_sane(r)) {
+        log_error("queue=%s intake returned a malformed result", m->queue_id ? m->queue_id : "-");
+        return false;
+    }
+    add_headers(ctx, m, r, c->snap->cfg->subject_tag);
+    return true;
+}
+
+/* Staff mail naming a tracking number: record it as a response. Returns
+ * 1 when recorded, 0 when it is not a response, -1 on failure. */
+static int
+staff_reply(struct conn *c)
+{
+    struct cpr_message *m = c->msg;
+    char found[STAFFMAIL_MAX_TRACKINGS][TRACKING_MAX], err[512];
+    struct staffmail_result res;
+    size_t n;
+
+    if (staffmail_automated(m)
+        || (n = staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS)) == 0)
+        return 0;
+    if (staffmail_record(filter_pool, m, c->snap->cfg, found, n, &res, err,
+                         sizeof(err)) != DB_OK) {
+        log_error("queue=%s staff reply not recorded, tempfail: %s",
+                  m->queue_id ? m->queue_id : "-", err);
+        return -1;
+    }
+    log_info("queue=%s staff=%s tracking=%s %s", m->queue_id ? m->queue_id : "-",
+             m->auth_authen, res.tracking[0] ? res.tracking : "-", res.outcome);
+    return 1;
+}
+
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
     struct conn *c = conn_of(ctx);
     struct cpr_message *m = c->msg;
-    struct cpr_verdict v;
     struct intake_result r;
-    struct intake_reply terms;
-    char err[512];
     const char *qid = smfi_getsymval(ctx, "i");
+    int staff = 0;
 
-    if (!m->has_cpr_rcpt)
+    if (!m->has_cpr_rcpt && !c->staff)
         return SMFIS_CONTINUE;   /* an MTA that skipped DATA: not ours */
     if (qid != NULL)
         message_set(&m->queue_id, qid);
@@ -400,23 +478,20 @@ filter_eom(SMFICTX *ctx)
                   m->queue_id ? m->queue_id : "-");
         return tempfail(ctx);
     }
-    classify_message(m, c->snap->cfg->addresses, &v);
-    if (db_intake(filter_pool, m, &v, reply_terms(c->snap->cfg, m, &v, &terms), &r,
-                  err, sizeof(err)) != DB_OK) {
-        log_error("queue=%s intake failed, tempfail: %s",
-                  m->queue_id ? m->queue_id : "-", err);
+    if (c->staff && (staff = staff_reply(c)) < 0)
         return tempfail(ctx);
+    if (staff > 0 || !m->has_cpr_rcpt) {
+        message_reset(m);
+        return SMFIS_CONTINUE;   /* outbound staff mail opens no case */
     }
-    if (!result_is_sane(&r)) {
-        log_error("queue=%s intake returned a malformed result", m->queue_id ? m->queue_id : "-");
+    if (!record(ctx, c, &r))
         return tempfail(ctx);
-    }
-    add_headers(ctx, m, &r, c->snap->cfg->subject_tag);
     if (strcmp(r.autoreply, "queued") == 0)
         outbox_wake(filter_outbox);
     log_info("queue=%s tracking=%s kind=%s category=%s db=%.2fms reply=%s%s",
              m->queue_id ? m->queue_id : "-", r.tracking, r.kind, r.category,
              r.db_ms, r.autoreply, r.redelivery ? " redelivery" : "");
+    message_reset(m);   /* the raw copy is freed now, not at the next MAIL */
     return SMFIS_CONTINUE;
 }
 

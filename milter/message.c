@@ -4,8 +4,10 @@
  * DESCRIPTION
  *   Owns struct cpr_message (see message.h). Everything kept is bounded by
  *   the MESSAGE_MAX_* constants; past a bound the rest is counted, not kept,
- *   and the message is still delivered and recorded. The body is never
- *   kept here, only its SHA-256 and length. GMime decodes the Subject
+ *   and the message is still delivered and recorded. The body is hashed
+ *   (SHA-256) and counted in full; a raw copy of headers and body is kept
+ *   only when asked for, and only up to its cap (the rest is hashed, not
+ *   kept), so a 50 MB message costs at most the cap. GMime decodes the Subject
  *   (RFC 2047) to UTF-8; control characters in it become spaces, so no
  *   decoded CR or LF can ever reach a header we write.
  * DIAGNOSTICS
@@ -80,6 +82,10 @@ message_reset(struct cpr_message *m)
     m->sha_ctx = NULL;
     m->body_bytes = 0;
     memset(m->body_sha256, 0, sizeof(m->body_sha256));
+    free(m->raw);
+    m->raw = NULL;
+    m->raw_len = m->raw_cap = m->raw_max = 0;
+    m->raw_truncated = false;
     message_set(&m->message_id, NULL);
     message_set(&m->subject, NULL);
     message_set(&m->in_reply_to, NULL);
@@ -219,9 +225,61 @@ message_add_header(struct cpr_message *m, const char *name, const char *value)
     return true;
 }
 
+void
+message_keep_raw(struct cpr_message *m, size_t max_bytes)
+{
+    m->raw_max = max_bytes;
+}
+
+/* Append up to what the cap allows; grow by doubling, never past the cap. */
+static bool
+raw_append(struct cpr_message *m, const void *buf, size_t len)
+{
+    size_t room = m->raw_max - m->raw_len, need;
+
+    if (len > room) {
+        m->raw_truncated = true;
+        len = room;
+    }
+    if (len == 0)
+        return true;
+    need = m->raw_len + len;
+    if (need > m->raw_cap) {
+        size_t cap = m->raw_cap ? m->raw_cap : 64 * 1024;
+        char *p;
+
+        while (cap < need)
+            cap = cap > m->raw_max / 2 ? m->raw_max : cap * 2;
+        if ((p = realloc(m->raw, cap)) == NULL)
+            return false;
+        m->raw = p;
+        m->raw_cap = cap;
+    }
+    memcpy(m->raw + m->raw_len, buf, len);
+    m->raw_len = need;
+    return true;
+}
+
+/* The header block as kept, CRLF line ends, then the empty line. */
+static bool
+raw_append_headers(struct cpr_message *m)
+{
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (!raw_append(m, m->headers[i].name, strlen(m->headers[i].name))
+            || !raw_append(m, ": ", 2)
+            || !raw_append(m, m->headers[i].value, strlen(m->headers[i].value))
+            || !raw_append(m, "\r\n", 2))
+            return false;
+    return raw_append(m, "\r\n", 2);
+}
+
 bool
 message_body_update(struct cpr_message *m, const void *buf, size_t len)
 {
+    if (m->raw_max > 0 && m->raw_len == 0 && !raw_append_headers(m))
+        return false;
+    if (m->raw_max > 0 && !raw_append(m, buf, len))
+        return false;
     if (m->sha_ctx == NULL) {
         if ((m->sha_ctx = EVP_MD_CTX_new()) == NULL)
             return false;

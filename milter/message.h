@@ -3,10 +3,12 @@
  *   message - what the milter collects about one message
  * SUMMARY
  *   m = message_new(); message_add_header(m, name, value); ...
- *   message_body_update(m, chunk, len); message_finish(m);
+ *   message_keep_raw(m, max_bytes); message_body_update(m, chunk, len);
+ *   message_finish(m);
  * DESCRIPTION
  *   Owns struct cpr_message: envelope, connection facts, a bounded list of
- *   headers, and a SHA-256 of the body computed while streaming. Milter
+ *   headers, a SHA-256 of the body computed while streaming and, when asked
+ *   for, the raw message up to a size cap. Milter
  *   callbacks only collect into it; classify and db take it read-only.
  *   message_finish() derives Message-ID, the decoded (UTF-8) Subject,
  *   In-Reply-To and References from the headers.
@@ -59,6 +61,11 @@ struct cpr_message {
     void *sha_ctx;             /* EVP_MD_CTX *, private */
     long long body_bytes;
     unsigned char body_sha256[32];
+    /* the raw message (kept headers, blank line, body) up to raw_max bytes,
+     * for the report analysis; raw_max 0 keeps nothing */
+    char *raw;
+    size_t raw_len, raw_cap, raw_max;
+    bool raw_truncated;        /* the message was longer than raw_max */
     /* derived by message_finish() */
     char *message_id;          /* without <>, or NULL */
     char *subject;             /* decoded UTF-8, or NULL */
@@ -75,6 +82,9 @@ void message_reset(struct cpr_message *m);
 void message_set(char **field, const char *value);
 bool message_add_rcpt(struct cpr_message *m, const char *rcpt);
 bool message_add_header(struct cpr_message *m, const char *name, const char *value);
+/* Keep the raw message (headers as kept, then the body) up to max_bytes
+ * from the next body chunk on; set before the body. 0 keeps nothing. */
+void message_keep_raw(struct cpr_message *m, size_t max_bytes);
 bool message_body_update(struct cpr_message *m, const void *buf, size_t len);
 bool message_finish(struct cpr_message *m);
 

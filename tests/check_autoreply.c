@@ -148,7 +148,7 @@ START_TEST(test_decide_with_classify)
     message_set(&m->env_from, "alice@example.net");
     message_add_header(m, "Content-Type", "multipart/report; report-type=disposition-notification");
     ck_assert(message_finish(m));
-    classify_message(m, ours, &v);
+    classify_message(m, ours, NULL, &v);
     ck_assert_int_eq(v.kind, KIND_AUTOMATED);
     ck_assert_str_eq(autoreply_decide(&in), "automated mail");
     message_free(m);

@@ -29,7 +29,7 @@ verdict_for(const char *from, const char *hname, const char *hvalue)
     if (hname)
         message_add_header(m, hname, hvalue);
     ck_assert(message_finish(m));
-    classify_message(m, ours, &v);
+    classify_message(m, ours, NULL, &v);
     message_free(m);
     return v;
 }

@@ -67,8 +67,8 @@ intake(struct db_pool *pool, struct cpr_message *m, struct intake_result *r)
     char err[512];
     enum db_status st;
 
-    classify_message(m, cpr_addresses, &v);
-    st = db_intake(pool, m, &v, NULL, r, err, sizeof(err));
+    classify_message(m, cpr_addresses, NULL, &v);
+    st = db_intake(pool, m, &v, NULL, NULL, r, err, sizeof(err));
     if (st != DB_OK)
         fprintf(stderr, "intake: %s\n", err);
     return st;
@@ -389,10 +389,10 @@ START_TEST(test_breaker_fails_fast)
     struct intake_result r;
     char err[512];
 
-    classify_message(m, cpr_addresses, &v);
-    ck_assert_int_eq(db_intake(pool, m, &v, NULL, &r, err, sizeof(err)), DB_UNAVAILABLE);
+    classify_message(m, cpr_addresses, NULL, &v);
+    ck_assert_int_eq(db_intake(pool, m, &v, NULL, NULL, &r, err, sizeof(err)), DB_UNAVAILABLE);
     ck_assert_ptr_nonnull(strstr(err, "connect"));
-    ck_assert_int_eq(db_intake(pool, m, &v, NULL, &r, err, sizeof(err)), DB_UNAVAILABLE);
+    ck_assert_int_eq(db_intake(pool, m, &v, NULL, NULL, &r, err, sizeof(err)), DB_UNAVAILABLE);
     ck_assert_str_eq(err, "circuit breaker open");
     message_free(m);
     db_pool_free(pool);
