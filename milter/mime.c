@@ -16,6 +16,9 @@
  *   parts, e.g. a wrong boundary) is kept as a text part of type
  *   MIME_RAW_TYPE, charset "unknown", made valid UTF-8; path "0" is the
  *   whole message. Every bound hit adds a reason and stops that descent.
+ *   The Message-ID, In-Reply-To and References of every attached original
+ *   (message/rfc822, text/rfc822-headers) are kept, with whether it sits
+ *   below a multipart/report, so a bounce can be tied to what bounced.
  * DIAGNOSTICS
  *   mime_parse() returns NULL only when memory runs out. Problems with
  *   the message itself become reasons, never errors.
@@ -38,6 +41,7 @@ struct mime_ctx {
     struct mime_doc *d;
     const struct mime_limits *lim;
     bool stop;                    /* part limit reached: visit no more */
+    bool in_report;               /* below a multipart/report */
 };
 
 /* Where decoded bytes go: kept up to keep_max, counted and hashed in full. */
@@ -430,6 +434,107 @@ mime_sink_drain(GMimeStream *s, struct mime_sink *k)
     }
 }
 
+/* ---- attached originals ---- */
+
+/* A header value cleaned and cut at MIME_MAX_ID_HEADER on a character. */
+static char *
+mime_id_header(const char *v, size_t len)
+{
+    size_t n;
+    char *s = mime_clean_text(v ? v : "", v ? len : 0, &n);
+
+    for (char *p = s; p && *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    if (s && n > MIME_MAX_ID_HEADER)
+        *g_utf8_find_prev_char(s, s + MIME_MAX_ID_HEADER + 1) = '\0';
+    return s;
+}
+
+/* Takes the three values (malloc'd, NULL allowed). */
+static void
+mime_embedded_push(struct mime_ctx *c, const char *path, char *mid, char *irt, char *refs)
+{
+    struct mime_doc *d = c->d;
+    struct mime_embedded *grown, *e;
+
+    if (d->nembedded < MIME_MAX_EMBEDDED
+        && (grown = realloc(d->embedded, (d->nembedded + 1) * sizeof(*grown))) != NULL) {
+        d->embedded = grown;
+        e = &grown[d->nembedded];
+        e->path = strdup(path);
+        e->in_report = c->in_report;
+        e->message_id = mid ? mid : strdup("");
+        e->in_reply_to = irt ? irt : strdup("");
+        e->references = refs ? refs : strdup("");
+        if (e->path && e->message_id && e->in_reply_to && e->references) {
+            d->nembedded++;
+            return;
+        }
+        free(e->path);
+        free(e->message_id);
+        free(e->in_reply_to);
+        free(e->references);
+        return;
+    }
+    free(mid);
+    free(irt);
+    free(refs);
+}
+
+static char *
+mime_object_id_header(GMimeObject *obj, const char *name)
+{
+    const char *v = g_mime_object_get_header(obj, name);
+
+    return v ? mime_id_header(v, strlen(v)) : NULL;
+}
+
+static void
+mime_embedded_message(struct mime_ctx *c, GMimeMessage *m, const char *path)
+{
+    GMimeObject *o = GMIME_OBJECT(m);
+
+    mime_embedded_push(c, path, mime_object_id_header(o, "Message-ID"),
+                       mime_object_id_header(o, "In-Reply-To"),
+                       mime_object_id_header(o, "References"));
+}
+
+/* The unfolded value of header name in a header block, or NULL. */
+static char *
+mime_block_header(const char *text, size_t len, const char *name)
+{
+    size_t nl = strlen(name), i = 0;
+
+    while (i < len && text[i] != '\n') {
+        const char *eol = memchr(text + i, '\n', len - i);
+        size_t end = eol ? (size_t)(eol - text) : len;
+
+        if (end - i > nl && text[i + nl] == ':' && g_ascii_strncasecmp(text + i, name, nl) == 0) {
+            size_t start = i + nl + 1;
+
+            /* Continuation lines start with a blank; the value runs past them. */
+            while (end < len && end + 1 < len && (text[end + 1] == ' ' || text[end + 1] == '\t')) {
+                eol = memchr(text + end + 1, '\n', len - end - 1);
+                end = eol ? (size_t)(eol - text) : len;
+            }
+            while (start < end && (text[start] == ' ' || text[start] == '\t'))
+                start++;
+            return mime_id_header(text + start, end - start);
+        }
+        i = end + 1;
+    }
+    return NULL;
+}
+
+static void
+mime_embedded_headers(struct mime_ctx *c, const char *text, size_t len, const char *path)
+{
+    mime_embedded_push(c, path, mime_block_header(text, len, "Message-ID"),
+                       mime_block_header(text, len, "In-Reply-To"),
+                       mime_block_header(text, len, "References"));
+}
+
 /* ---- leaves ---- */
 
 static bool
@@ -500,6 +605,8 @@ mime_visit_text(struct mime_ctx *c, GMimePart *part, const char *path)
         text = mime_clean_text(html, n, &n);
         free(html);
     }
+    if (text && ctype && strcmp(ctype, "text/rfc822-headers") == 0)
+        mime_embedded_headers(c, text, n, path);
     if (text)
         mime_text_push(c, path, ctype ? ctype : "text/plain", cs ? cs : "utf-8", text, n, truncated);
     free(ctype);
@@ -606,18 +713,24 @@ static void
 mime_visit_multipart(struct mime_ctx *c, GMimeMultipart *mp, const char *path, unsigned depth)
 {
     int count = g_mime_multipart_get_count(mp);
-    char child[MIME_PATH_MAX];
+    char child[MIME_PATH_MAX], *type = mime_type_string(GMIME_OBJECT(mp));
+    bool was_in_report = c->in_report;
+
+    c->in_report |= type && strcmp(type, "multipart/report") == 0;
+    free(type);
 
     if (count <= 0) {
         const char *pro = g_mime_multipart_get_prologue(mp);
 
         mime_keep_raw(c, pro ? pro : "", pro ? strlen(pro) : 0, path[0] ? path : "0");
+        c->in_report = was_in_report;
         return;
     }
     for (int i = 0; i < count && !c->stop; i++) {
         mime_child_path(child, sizeof(child), path, i);
         mime_visit(c, g_mime_multipart_get_part(mp, i), child, depth + 1);
     }
+    c->in_report = was_in_report;
 }
 
 /* The headers of a forwarded or bounced message, as one text part. */
@@ -656,6 +769,7 @@ mime_visit_message(struct mime_ctx *c, GMimeMessagePart *mp, const char *path, u
     if (m == NULL)
         return;
     mime_message_summary(c, m, path);
+    mime_embedded_message(c, m, path);
     if ((body = g_mime_message_get_mime_part(m)) == NULL)
         return;
     if (GMIME_IS_MULTIPART(body))
@@ -745,11 +859,13 @@ mime_doc_fill(struct mime_ctx *c, const char *raw, size_t len)
 
     if (m == NULL) {
         c->d->subject = strdup("");
+        c->d->content_type = strdup("");
         mime_keep_raw(c, raw, len, "0");
         return;
     }
     c->d->subject = mime_clean_header(g_mime_message_get_subject(m));
     body = g_mime_message_get_mime_part(m);
+    c->d->content_type = body ? mime_type_string(body) : strdup("");
     if (body == NULL && len > 0)
         mime_keep_raw(c, raw, len, "0");
     else if (body != NULL)
@@ -771,10 +887,11 @@ mime_parse(const char *raw, size_t len, const struct mime_limits *lim)
     c.d = calloc(1, sizeof(*c.d));
     c.lim = lim;
     c.stop = false;
+    c.in_report = false;
     if (c.d == NULL)
         return NULL;
     mime_doc_fill(&c, raw ? raw : "", raw ? len : 0);
-    if (c.d->subject == NULL) {
+    if (c.d->subject == NULL || c.d->content_type == NULL) {
         mime_doc_free(c.d);
         return NULL;
     }
@@ -787,6 +904,14 @@ mime_doc_free(struct mime_doc *d)
     if (d == NULL)
         return;
     free(d->subject);
+    free(d->content_type);
+    for (size_t i = 0; i < d->nembedded; i++) {
+        free(d->embedded[i].path);
+        free(d->embedded[i].message_id);
+        free(d->embedded[i].in_reply_to);
+        free(d->embedded[i].references);
+    }
+    free(d->embedded);
     for (size_t i = 0; i < d->ntexts; i++) {
         free(d->texts[i].path);
         free(d->texts[i].content_type);

@@ -7,8 +7,9 @@
  * DESCRIPTION
  *   Owns struct mime_doc: the decoded Subject, the text parts as UTF-8,
  *   the attachments (metadata, SHA-256, and their first bytes for the
- *   evidence scanner), and the reasons why anything was cut short or
- *   kept raw. The raw message stays the caller's; nothing here is lost
+ *   evidence scanner), the threading headers of attached originals (how
+ *   a bounce finds its case), and the reasons why anything was cut short
+ *   or kept raw. The raw message stays the caller's; nothing here is lost
  *   if the doc is partial.
  */
 #ifndef CPR_MIME_H
@@ -23,6 +24,8 @@
 #define MIME_MAX_ATTACH_KEEP  (1024 * 1024)      /* bytes kept per attachment */
 #define MIME_MAX_REASONS      32                 /* distinct reasons kept */
 #define MIME_MAX_FILENAME     200                /* bytes of a sanitised filename */
+#define MIME_MAX_EMBEDDED     16                 /* attached originals whose ids are kept */
+#define MIME_MAX_ID_HEADER    4096               /* bytes kept of one id header */
 
 /* Content type of the text part that holds what could not be parsed. */
 #define MIME_RAW_TYPE         "application/octet-stream"
@@ -54,8 +57,20 @@ struct mime_attachment {
     size_t data_len;
 };
 
+/* The threading headers of an attached original (message/rfc822, or
+ * the text/rfc822-headers of a DSN): unfolded, valid UTF-8, controls are
+ * spaces, cut at MIME_MAX_ID_HEADER; "" when absent. */
+struct mime_embedded {
+    char *path;
+    bool in_report;            /* below a multipart/report */
+    char *message_id;
+    char *in_reply_to;
+    char *references;
+};
+
 struct mime_doc {
     char *subject;             /* decoded UTF-8, controls are spaces; "" if none */
+    char *content_type;        /* top-level, lower case; "" if not parsed */
     struct mime_text *texts;
     size_t ntexts;
     struct mime_attachment *atts;
@@ -64,6 +79,8 @@ struct mime_doc {
     size_t nreasons;
     size_t nparts;             /* entities visited */
     size_t decoded_bytes;      /* bytes kept in texts and attachment data */
+    struct mime_embedded *embedded;    /* at most MIME_MAX_EMBEDDED */
+    size_t nembedded;
 };
 
 void mime_limits_default(struct mime_limits *lim);

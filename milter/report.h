@@ -52,6 +52,12 @@ struct report {
      * SPKI 8f73..."), MIME problems ("malformed MIME kept raw: ..."). */
     char reasons[REPORT_MAX_REASONS][REPORT_REASON_LEN];
     size_t nreasons;
+    /* The stored copy's text: evidence_redact() of doc->subject and of
+     * every doc->texts[i] (same index). The doc's own texts are never
+     * stored: they may hold private keys. */
+    char *subject;
+    char **redacted;
+    size_t nredacted;
 };
 
 /* m supplies the upstream headers (X-Spam-Flag, X-Spam-Status,
