@@ -153,7 +153,8 @@ DECLARE
     v_msg     bigint;
     v_case    cpr.cases%ROWTYPE;
     v_kind    text := p_kind;
-    v_thread  record;
+    v_thread  bigint;
+    v_via     text;
     v_reasons text[] := cpr.json_text_array(p_reasons);
 BEGIN
     IF p_kind NOT IN ('new-report', 'automated') THEN
@@ -168,11 +169,12 @@ BEGIN
         RETURN;
     END IF;
 
-    v_thread := cpr.find_thread2(p_subject, p_in_reply_to, cpr.json_text_array(p_refs),
-                                 cpr.json_text_array(p_report->'dsn_refs'));
-    IF v_thread.case_id IS NOT NULL THEN
-        SELECT * INTO v_case FROM cpr.cases c WHERE c.id = v_thread.case_id FOR UPDATE;
-        v_reasons := v_reasons || ('threaded onto ' || v_case.tracking || ': ' || v_thread.via);
+    SELECT t.case_id, t.via INTO v_thread, v_via
+    FROM cpr.find_thread2(p_subject, p_in_reply_to, cpr.json_text_array(p_refs),
+                          cpr.json_text_array(p_report->'dsn_refs')) t;
+    IF v_thread IS NOT NULL THEN
+        SELECT * INTO v_case FROM cpr.cases c WHERE c.id = v_thread FOR UPDATE;
+        v_reasons := v_reasons || ('threaded onto ' || v_case.tracking || ': ' || v_via);
         IF p_kind = 'new-report' THEN
             v_kind := 'follow-up';
             PERFORM cpr.intake_follow_up(v_case, v_now);
@@ -198,7 +200,7 @@ BEGIN
         cpr.json_text_array(p_report->'spam'))
     RETURNING id INTO v_msg;
     PERFORM cpr.store_evidence(v_case.id, v_msg, p_report->'evidence');
-    IF v_thread.case_id IS NOT NULL AND v_kind = 'follow-up' THEN
+    IF v_thread IS NOT NULL AND v_kind = 'follow-up' THEN
         PERFORM cpr.intake_recategorise(v_case, p_category, v_msg, v_now);
     END IF;
 

@@ -8,8 +8,9 @@
  *   and migrates). Calls db_intake() as cpr-milter does, as role cpr_milter,
  *   and checks the rows as the owner: new reports, retry dedupe, follow-ups
  *   by Subject and by References, automated mail, 32 threads of concurrent
- *   intake, the immutability triggers, the audit hash chain, and the
- *   circuit breaker.
+ *   intake, the immutability triggers, the audit hash chain, the circuit
+ *   breaker, and staff replies recorded from the submission path
+ *   (staffmail_record -> cpr.record_outbound).
  */
 #include <check.h>
 #include <pthread.h>
@@ -18,11 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib.h>
 #include <libpq-fe.h>
 
 #include "classify.h"
 #include "db.h"
 #include "message.h"
+#include "staffmail.h"
 #include "tracking.h"
 
 #define THREADS 32
@@ -399,6 +402,134 @@ START_TEST(test_breaker_fails_fast)
 }
 END_TEST
 
+/* A staff message as the submission path sees it. */
+static struct cpr_message *
+staff_msg(const char *subject, const char *msgid, const char *const *rcpts)
+{
+    struct cpr_message *m = message_new();
+
+    message_set(&m->env_from, "alice@ca.example");
+    message_set(&m->auth_authen, "alice");
+    message_set(&m->daemon_name, "submission");
+    message_set(&m->queue_id, "STAFFQ");
+    for (; *rcpts; rcpts++)
+        message_add_rcpt(m, *rcpts);
+    message_add_header(m, "Subject", subject);
+    message_add_header(m, "Message-ID", msgid);
+    message_body_update(m, "We are looking into it.\r\n", 25);
+    ck_assert(message_finish(m));
+    return m;
+}
+
+static void
+staff_record(struct db_pool *pool, struct cpr_message *m, struct staffmail_result *res)
+{
+    struct cpr_config *cfg = config_defaults();
+    char found[STAFFMAIL_MAX_TRACKINGS][TRACKING_MAX], err[512];
+    size_t n = staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS);
+
+    g_strfreev(cfg->addresses);
+    cfg->addresses = g_new0(char *, 2);
+    cfg->addresses[0] = g_strdup("cpr@ca.example");
+    ck_assert_int_eq(staffmail_record(pool, m, cfg, found, n, res, err, sizeof(err)), DB_OK);
+    config_free(cfg);
+}
+
+START_TEST(test_staff_replies)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *m = make_msg("Reporter@Example.net", "Key for www.example.com",
+                                     "<staff1@example.net>", NULL, NULL);
+    const char *to_all[] = { "reporter@example.net", "admin@subscriber.test",
+                             "bob@ca.example", "carol@mail.ca.example", NULL };
+    const char *to_internal[] = { "bob@ca.example", NULL };
+    struct intake_result r;
+    struct staffmail_result res;
+    char subject[128];
+
+    ck_assert_int_eq(intake(pool, m, &r), DB_OK);
+    message_free(m);
+    snprintf(subject, sizeof(subject), "Re: Key for www.example.com [%s]", r.tracking);
+    m = staff_msg(subject, "<int1@ca.example>", to_internal);
+    staff_record(pool, m, &res);
+    ck_assert_str_eq(res.tracking, r.tracking);
+    ck_assert_ptr_nonnull(strstr(res.outcome, "no response"));
+    message_free(m);
+    assert_value("SELECT (reporter_done_at IS NULL AND subscriber_done_at IS NULL)::text "
+                 "FROM cpr.cases WHERE tracking = $1", r.tracking, "true");
+
+    m = staff_msg(subject, "<out1@ca.example>", to_all);
+    staff_record(pool, m, &res);
+    ck_assert_str_eq(res.tracking, r.tracking);
+    assert_value("SELECT (reporter_done_at IS NOT NULL AND subscriber_done_at IS NOT NULL)::text "
+                 "FROM cpr.cases WHERE tracking = $1", r.tracking, "true");
+    assert_value("SELECT string_agg(e.data->>'to' || ' ' || (e.data->>'address') || ' ' || e.actor, "
+                 "',' ORDER BY e.seq) FROM cpr.events e JOIN cpr.cases c ON c.id = e.case_id "
+                 "WHERE c.tracking = $1 AND e.type = 'response'", r.tracking,
+                 "reporter reporter@example.net alice,subscriber admin@subscriber.test alice");
+    assert_value("SELECT count(*)::text FROM cpr.messages m JOIN cpr.cases c ON c.id = m.case_id "
+                 "WHERE c.tracking = $1 AND m.direction = 'outbound' AND m.kind = 'outbound'",
+                 r.tracking, "2");
+    staff_record(pool, m, &res);   /* a retry of the same message */
+    ck_assert_str_eq(res.outcome, "redelivery");
+    message_free(m);
+
+    m = staff_msg("Re: [CPR-1999-999999]", "<out2@ca.example>", to_all);
+    staff_record(pool, m, &res);
+    ck_assert_str_eq(res.tracking, "");
+    ck_assert_str_eq(res.outcome, "no such case");
+    message_free(m);
+    assert_value("SELECT count(*)::text FROM cpr.outbox", NULL, "0");
+    db_pool_free(pool);
+}
+END_TEST
+
+START_TEST(test_staff_session_rules)
+{
+    struct cpr_config *cfg = config_defaults();
+    const char *rc[] = { "x@subscriber.test", NULL };
+    struct cpr_message *m = staff_msg("no number here", "<s@ca.example>", rc);
+    char found[STAFFMAIL_MAX_TRACKINGS][TRACKING_MAX];
+
+    g_strfreev(cfg->submission_daemons);
+    cfg->submission_daemons = g_new0(char *, 2);
+    cfg->submission_daemons[0] = g_strdup("submission");
+    ck_assert(staffmail_session(m, cfg));
+    message_set(&m->daemon_name, "smtpd");
+    ck_assert(!staffmail_session(m, cfg));          /* the MX path */
+    message_set(&m->daemon_name, "submission");
+    message_set(&m->auth_authen, NULL);
+    ck_assert(!staffmail_session(m, cfg));          /* not authenticated */
+    ck_assert_uint_eq(staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS), 0);
+    ck_assert(!staffmail_automated(m));
+    message_add_header(m, "Auto-Submitted", "auto-generated");
+    ck_assert(staffmail_automated(m));
+    message_free(m);
+    config_free(cfg);
+}
+END_TEST
+
+/* The tracking number in a base64 body is found once decoded. */
+START_TEST(test_staff_tracking_in_body)
+{
+    struct cpr_message *m = message_new();
+    char found[STAFFMAIL_MAX_TRACKINGS][TRACKING_MAX];
+    /* "Regarding CPR-2026-000123, revoked." in base64 */
+    const char *body = "UmVnYXJkaW5nIENQUi0yMDI2LTAwMDEyMywgcmV2b2tlZC4=\r\n";
+
+    message_keep_raw(m, STAFFMAIL_SCAN_BYTES);
+    message_add_header(m, "Subject", "Re: your report");
+    message_add_header(m, "MIME-Version", "1.0");
+    message_add_header(m, "Content-Type", "text/plain; charset=utf-8");
+    message_add_header(m, "Content-Transfer-Encoding", "base64");
+    message_body_update(m, body, strlen(body));
+    ck_assert(message_finish(m));
+    ck_assert_uint_eq(staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS), 1);
+    ck_assert_str_eq(found[0], "CPR-2026-000123");
+    message_free(m);
+}
+END_TEST
+
 static Suite *
 intake_suite(void)
 {
@@ -418,6 +549,9 @@ intake_suite(void)
     tcase_add_test(tc, test_milter_role_is_confined);
     tcase_add_test(tc, test_hash_chain);
     tcase_add_test(tc, test_breaker_fails_fast);
+    tcase_add_test(tc, test_staff_replies);
+    tcase_add_test(tc, test_staff_session_rules);
+    tcase_add_test(tc, test_staff_tracking_in_body);
     suite_add_tcase(s, tc);
     return s;
 }
