@@ -6,17 +6,21 @@
  *   cprctl [-c FILE] [--conninfo STR] list [--all] [--json]
  *   cprctl [-c FILE] [--conninfo STR] show TRACKING [--json]
  *   cprctl [-c FILE] ack|respond|confirm|revoked|close TRACKING [options]
+ *   cprctl [-c FILE] timeline|incident-draft|report|search|verify-audit|audit-digest ...
  *   cprctl [-c FILE] test-page CHANNEL
  * DESCRIPTION
  *   A table of commands; each parses its own options and then runs on one
  *   libpq connection. list and show call the SQL functions of
- *   sql/003_queries.sql with parameters; the JSON they return is parsed with
- *   jansson and printed as JSON or as text. Reporters choose subjects and
- *   addresses, so every string printed as text goes through text_sanitise()
- *   first: no escape sequence reaches a staff member's terminal.
+ *   sql/003_queries.sql and sql/009_audit.sql with parameters; the JSON
+ *   they return is parsed with jansson and printed as JSON or as text.
+ *   Reporters choose subjects and addresses, so every string printed as
+ *   text goes through text_sanitise() first: no escape sequence reaches a
+ *   staff member's terminal. This file: the command table, parsing, list,
+ *   show and the staff actions; the audit and export commands live in
+ *   cprctl_audit.c and cprctl_export.c (see cprctl.h).
  * DIAGNOSTICS
- *   Exit status 0 ok, 1 not found or database error, 64 usage, 78 config.
- *   The conninfo is never printed: it may hold a password.
+ *   Exit status 0 ok, 1 not found, database error or audit break, 64 usage,
+ *   78 config. The conninfo is never printed: it may hold a password.
  */
 #ifdef HAVE_CONFIG_H
 #include "autoconf.h"
@@ -37,21 +41,21 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "compliance.h"
 #include "config.h"
+#include "cprctl.h"
 #include "escalation.h"
 #include "log.h"
 #include "migrate.h"
 #include "pager.h"
 #include "sweep.h"
+#include "text.h"
 #include "tracking.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
 
-#define CPRCTL_EX_OK      0
-#define CPRCTL_EX_FAIL    1    /* not found, database error */
-#define CPRCTL_EX_USAGE   64   /* EX_USAGE */
 #define CPRCTL_CONFIG     CPR_SYSCONFDIR "/cpr-milter.conf"
 #define CPRCTL_CONNECT_TIMEOUT "10"   /* seconds, unless PGCONNECT_TIMEOUT */
 
@@ -59,23 +63,6 @@
 #define LIST_MIN_SUBJECT  20   /* the subject column never gets narrower */
 #define LIST_GAP          2    /* spaces between columns */
 #define SHOW_LABEL_WIDTH  15
-
-struct cprctl_opts {
-    const char *config_path;   /* -c, or NULL */
-    const char *conninfo;      /* --conninfo, or NULL */
-    const char *sql_dir;       /* migrate --sql-dir */
-    char tracking[TRACKING_MAX];
-    bool all;
-    bool json;
-    /* staff actions */
-    const char *by;            /* --by, default the Unix user */
-    const char *to;            /* respond --to */
-    const char *waive;         /* respond --waive REASON */
-    const char *br_item;       /* confirm --br-item N */
-    const char *crl_reason;    /* confirm --crl-reason R */
-    const char *resolution;    /* close --resolution TEXT */
-    const char *channel;       /* test-page CHANNEL */
-};
 
 struct cprctl_cmd {
     const char *name;
@@ -87,20 +74,23 @@ struct cprctl_cmd {
 struct list_col {
     const char *title;
     const char *key;           /* field of the case object */
+    const char *sub;           /* field of that field, or NULL */
     size_t max;                /* widest it gets; 0 = the rest of the line */
     bool is_time;              /* show "YYYY-MM-DD HH:MM:SS" */
     const char *empty;         /* shown for "" or null */
 };
 
 static const struct list_col list_cols[] = {
-    { "TRACKING",       "tracking",      24, false, "-" },
-    { "RECEIVED (UTC)", "received_at",   19, true,  "-" },
-    { "KIND",           "kind",          10, false, "-" },
-    { "CATEGORY",       "category",      18, false, "-" },
-    { "STATE",          "state",          6, false, "-" },
-    { "MSGS",           "message_count",  5, false, "-" },
-    { "REPORTER",       "reporter",      28, false, "<>" },
-    { "SUBJECT",        "subject",        0, false, "-" },
+    { "TRACKING",       "tracking",      NULL, 24, false, "-" },
+    { "RECEIVED (UTC)", "received_at",   NULL, 19, true,  "-" },
+    { "NEXT DEADLINE",  "next_deadline", "clock", 17, false, "-" },
+    { "LEFT",           "next_deadline", "left", 14, false, "-" },
+    { "KIND",           "kind",          NULL, 10, false, "-" },
+    { "CATEGORY",       "category",      NULL, 18, false, "-" },
+    { "STATE",          "state",         NULL,  6, false, "-" },
+    { "MSGS",           "message_count", NULL,  5, false, "-" },
+    { "REPORTER",       "reporter",      NULL, 28, false, "<>" },
+    { "SUBJECT",        "subject",       NULL,  0, false, "-" },
 };
 #define LIST_NCOLS (sizeof(list_cols) / sizeof(list_cols[0]))
 
@@ -113,6 +103,12 @@ static const struct list_col list_cols[] = {
     "       cprctl [-c FILE] confirm TRACKING --br-item N [--crl-reason R] [--by NAME]\n" \
     "       cprctl [-c FILE] revoked TRACKING [--by NAME]\n" \
     "       cprctl [-c FILE] close TRACKING --resolution TEXT [--by NAME]\n" \
+    "       cprctl [-c FILE] timeline TRACKING [--name-reporter]\n" \
+    "       cprctl [-c FILE] incident-draft TRACKING [--name-reporter]\n" \
+    "       cprctl [-c FILE] report --from DATE --to DATE [--csv|--json]\n" \
+    "       cprctl [-c FILE] search --serial HEX|--fingerprint HEX|--spki HEX|--crtsh ID [--json]\n" \
+    "       cprctl [-c FILE] verify-audit [TRACKING]\n" \
+    "       cprctl [-c FILE] audit-digest [--json] [--check FILE]\n" \
     "       cprctl [-c FILE] test-page CHANNEL\n" \
     "       cprctl -V | --version\n" \
     "       cprctl -h | --help\n"
@@ -130,16 +126,19 @@ static const char cprctl_usage_text[] =
     "  confirm          confirm a BR 4.9.1.1 item: starts the revocation clock\n"
     "  revoked          record the revocation: stops the revocation clock\n"
     "  close            close the case with a resolution\n"
+    "  timeline         the case's audit events as a Markdown table (UTC)\n"
+    "  incident-draft   a CCADB incident report skeleton for the case\n"
+    "  report           the auditor's report: deadlines met, totals\n"
+    "  search           cases whose evidence names a serial, fingerprint, SPKI or crt.sh id\n"
+    "  verify-audit     recompute every audit hash chain; exit 1 on a break\n"
+    "  audit-digest     the chain heads and one SHA-256 over them, for auditors\n"
     "  test-page        send a test notice through one configured channel\n"
     "  --by NAME        who acts (default: the Unix user)\n"
     "  --json           print JSON instead of text\n";
 
 /* ---- small helpers ---- */
 
-static void
-cprctl_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
+void
 cprctl_say(const char *fmt, ...)
 {
     va_list ap;
@@ -151,11 +150,8 @@ cprctl_say(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-static int
-cprctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* The message, then the usage, on stderr; returns EX_USAGE. */
-static int
+int
 cprctl_usage_error(const char *fmt, ...)
 {
     va_list ap;
@@ -169,110 +165,10 @@ cprctl_usage_error(const char *fmt, ...)
     return CPRCTL_EX_USAGE;
 }
 
-static void *
-xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
+/* ---- printing ---- */
 
-    if (!p)
-        log_fatal(CPRCTL_EX_FAIL, "out of memory");
-    return p;
-}
-
-/* ---- text_sanitise: reporter text made safe for a terminal ---- */
-
-/* Length (1-4) of the valid UTF-8 sequence at p, or 0; sets *cp. */
-static size_t
-utf8_decode(const unsigned char *p, uint32_t *cp)
-{
-    uint32_t c = p[0], min;
-    size_t len;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, c &= 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, c &= 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, c &= 0x07, min = 0x10000;
-    else
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return len;
-}
-
-/* C0 and C1 controls, DEL, and the bidi controls that reorder a line. */
-static bool
-text_unsafe(uint32_t c)
-{
-    return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F)
-        || c == 0x061C || c == 0x200E || c == 0x200F
-        || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
-}
-
-/* A malloc'd copy: controls become '?' (tab and newlines a space), bytes
- * that are not UTF-8 become '?'. The result is never longer. */
-static char *
-text_sanitise(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    char *out = xmalloc(strlen((const char *)p) + 1), *q = out;
-    uint32_t c;
-    size_t n;
-
-    while (*p) {
-        if ((n = utf8_decode(p, &c)) == 0) {
-            *q++ = '?';
-            p++;
-        } else if (text_unsafe(c)) {
-            *q++ = (c == '\t' || c == '\n' || c == '\r') ? ' ' : '?';
-            p += n;
-        } else {
-            memcpy(q, p, n);
-            q += n;
-            p += n;
-        }
-    }
-    *q = '\0';
-    return out;
-}
-
-/* Code points in a sanitised (valid UTF-8) string. */
-static size_t
-utf8_width(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-/* Bytes holding the first n code points of a valid UTF-8 string. */
-static size_t
-utf8_prefix(const char *s, size_t n)
-{
-    size_t i = 0;
-
-    while (s[i] && n-- > 0)
-        for (i++; ((unsigned char)s[i] & 0xC0) == 0x80; i++)
-            ;
-    return i;
-}
-
-static void
-text_print(const char *s)
+void
+cprctl_text_print(const char *s)
 {
     char *safe = text_sanitise(s);
 
@@ -280,39 +176,8 @@ text_print(const char *s)
     free(safe);
 }
 
-/* ---- JSON printing ---- */
-
-/* jansson escapes C0 controls but leaves DEL, C1 controls and bidi
- * overrides raw, and those can drive a terminal. Outside strings JSON is
- * ASCII, so escaping them as \uXXXX keeps the document the same. */
-static char *
-json_escape_unsafe(const char *in)
-{
-    const unsigned char *p = (const unsigned char *)in;
-    char *out = xmalloc(6 * strlen(in) + 1), *q = out;
-    uint32_t c;
-    size_t n;
-
-    while (*p) {
-        if ((n = utf8_decode(p, &c)) == 0) {     /* jansson never emits this */
-            *q++ = '?';
-            p++;
-            continue;
-        }
-        if (text_unsafe(c) && c >= 0x20) {
-            q += snprintf(q, 7, "\\u%04X", (unsigned)c);
-        } else {
-            memcpy(q, p, n);
-            q += n;
-        }
-        p += n;
-    }
-    *q = '\0';
-    return out;
-}
-
-static int
-json_print(const json_t *v)
+int
+cprctl_json_print(const json_t *v)
 {
     char *dump = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS), *safe;
 
@@ -320,7 +185,7 @@ json_print(const json_t *v)
         log_error("cannot format JSON");
         return CPRCTL_EX_FAIL;
     }
-    safe = json_escape_unsafe(dump);
+    safe = text_json_escape(dump);
     puts(safe);
     free(safe);
     free(dump);
@@ -337,7 +202,7 @@ value_print(const json_t *v)
     json_t *e;
 
     if (json_is_string(v) && *json_string_value(v))
-        text_print(json_string_value(v));
+        cprctl_text_print(json_string_value(v));
     else if (json_is_integer(v))
         printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
     else if (json_is_array(v) && json_array_size(v) > 0)
@@ -347,7 +212,7 @@ value_print(const json_t *v)
         }
     else if (json_is_object(v) || json_is_real(v) || json_is_boolean(v)) {
         dump = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        text_print(dump ? dump : "?");
+        cprctl_text_print(dump ? dump : "?");
         free(dump);
     } else
         fputs("-", stdout);
@@ -355,8 +220,8 @@ value_print(const json_t *v)
 
 /* ---- database ---- */
 
-static bool
-db_result_ok(const PGresult *res, const PGconn *conn, const char *what)
+bool
+cprctl_db_ok(const PGresult *res, const PGconn *conn, const char *what)
 {
     const char *msg;
 
@@ -370,8 +235,8 @@ db_result_ok(const PGresult *res, const PGconn *conn, const char *what)
 }
 
 /* Parse every row's first column as JSON into one array. */
-static json_t *
-db_rows_json(const PGresult *res)
+json_t *
+cprctl_db_rows_json(const PGresult *res)
 {
     json_t *arr = json_array(), *v;
     json_error_t jerr;
@@ -386,6 +251,33 @@ db_rows_json(const PGresult *res)
         }
     }
     return arr;
+}
+
+json_t *
+cprctl_db_json1(PGconn *conn, const char *sql, const char *param, const char *what)
+{
+    PGresult *res = PQexecParams(conn, sql, 1, NULL, &param, NULL, NULL, 0);
+    json_t *rows = NULL, *v = NULL;
+
+    if (cprctl_db_ok(res, conn, what) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        rows = cprctl_db_rows_json(res);
+    PQclear(res);
+    if (rows)
+        v = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    return v;
+}
+
+long long
+cprctl_db_now(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "SELECT cpr.epoch_ms(clock_timestamp())");
+    long long now = 0;
+
+    if (cprctl_db_ok(res, conn, "the database clock") && PQntuples(res) == 1)
+        now = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return now;
 }
 
 /* A parse check first, so that libpq's parse errors, which quote parts of
@@ -454,8 +346,11 @@ static const char *
 list_cell(const json_t *c, const struct list_col *col, char *buf, size_t len)
 {
     const json_t *v = json_object_get(c, col->key);
-    const char *s = json_string_value(v);
+    const char *s;
 
+    if (col->sub)
+        v = json_object_get(v, col->sub);
+    s = json_string_value(v);
     if (json_is_integer(v)) {
         snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return buf;
@@ -474,7 +369,7 @@ list_cell_width(const json_t *c, const struct list_col *col)
 {
     char buf[64];
     char *safe = text_sanitise(list_cell(c, col, buf, sizeof(buf)));
-    size_t w = utf8_width(safe);
+    size_t w = text_width(safe);
 
     free(safe);
     return w;
@@ -507,10 +402,10 @@ static void
 list_print_cell(const char *text, size_t width, bool last)
 {
     char *safe = text_sanitise(text);
-    size_t w = utf8_width(safe);
+    size_t w = text_width(safe);
 
     if (w > width) {
-        fwrite(safe, 1, utf8_prefix(safe, width - 3), stdout);
+        fwrite(safe, 1, text_prefix(safe, width - 3), stdout);
         fputs("...", stdout);
         w = width;
     } else
@@ -549,6 +444,88 @@ list_print(const json_t *cases, bool all)
     return CPRCTL_EX_OK;
 }
 
+/* "2h05m" left, or "overdue 1h05m". */
+static void
+list_left(long long ms, char *buf, size_t len)
+{
+    long long m = (ms < 0 ? -ms : ms) / 60000;
+
+    snprintf(buf, len, "%s%lldh%02lldm", ms < 0 ? "overdue " : "", m / 60, m % 60);
+}
+
+/* next_deadline {clock, at, left_ms, left} on each case with a running
+ * clock. */
+static void
+list_deadlines(json_t *cases, const struct deadline_policy *p, long long now)
+{
+    struct compliance_next n;
+    char at[COMPLIANCE_ISO_LEN], left[48];
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(cases, i, c) {
+        if (!compliance_next(c, p, now, &n))
+            continue;
+        compliance_time_iso(n.deadline, at, sizeof(at));
+        list_left(n.left_ms, left, sizeof(left));
+        json_object_set_new(c, "next_deadline", json_pack("{s:s, s:s, s:I, s:s}",
+            "clock", deadline_clock_name(n.clock), "at", at,
+            "left_ms", (json_int_t)n.left_ms, "left", left));
+    }
+}
+
+/* Nearest deadline first (so overdue cases lead), then the cases with no
+ * running clock in order of receipt. */
+static json_int_t
+list_int(const json_t *o, const char *k1, const char *k2)
+{
+    const json_t *v = json_object_get(o, k1);
+
+    return json_integer_value(k2 ? json_object_get(v, k2) : v);
+}
+
+static int
+list_cmp(const void *a, const void *b)
+{
+    const json_t *ca = *(json_t *const *)a, *cb = *(json_t *const *)b;
+    bool x = json_object_get(ca, "next_deadline") != NULL;
+    bool y = json_object_get(cb, "next_deadline") != NULL;
+    json_int_t dx = list_int(ca, "next_deadline", "left_ms");
+    json_int_t dy = list_int(cb, "next_deadline", "left_ms");
+    json_int_t px = list_int(ca, "_pos", NULL), py = list_int(cb, "_pos", NULL);
+
+    if (x != y)
+        return x ? -1 : 1;
+    if (x && dx != dy)
+        return dx < dy ? -1 : 1;
+    return (px > py) - (px < py);
+}
+
+static json_t *
+list_sorted(json_t *cases)
+{
+    size_t n = json_array_size(cases), i;
+    json_t **v = calloc(n + 1, sizeof(*v)), *out = json_array(), *c;
+
+    if (!v || !out) {
+        free(v);
+        json_decref(out);
+        return NULL;
+    }
+    json_array_foreach(cases, i, c)
+        v[i] = c;
+    /* qsort is not stable: break ties by position, which is receipt order. */
+    for (i = 0; i < n; i++)
+        json_object_set_new(v[i], "_pos", json_integer((json_int_t)i));
+    qsort(v, n, sizeof(*v), list_cmp);
+    for (i = 0; i < n; i++) {
+        json_object_del(v[i], "_pos");
+        json_array_append(out, v[i]);
+    }
+    free(v);
+    return out;
+}
+
 static int
 cmd_list_run(PGconn *conn, const struct cprctl_opts *o)
 {
@@ -559,11 +536,23 @@ cmd_list_run(PGconn *conn, const struct cprctl_opts *o)
     json_t *cases = NULL;
     int rc = CPRCTL_EX_FAIL;
 
-    if (db_result_ok(res, conn, "list"))
-        cases = db_rows_json(res);
+    struct deadline_policy policy;
+    long long now;
+    json_t *sorted = NULL;
+
+    if (cprctl_db_ok(res, conn, "list"))
+        cases = cprctl_db_rows_json(res);
     PQclear(res);
-    if (cases)
-        rc = o->json ? json_print(cases) : list_print(cases, o->all);
+    if (cases && (rc = cprctl_policy(o, &policy)) == CPRCTL_EX_OK
+        && (now = cprctl_db_now(conn)) != 0) {
+        list_deadlines(cases, &policy, now);
+        sorted = list_sorted(cases);
+    }
+    if (sorted)
+        rc = o->json ? cprctl_json_print(sorted) : list_print(sorted, o->all);
+    else if (rc == CPRCTL_EX_OK)
+        rc = CPRCTL_EX_FAIL;
+    json_decref(sorted);
     json_decref(cases);
     return rc;
 }
@@ -586,10 +575,34 @@ show_kv(int indent, const char *label, const json_t *obj, const char *key)
 
 /* The clock facts: shown only once set, so a new case stays short. */
 static void
-show_clock(const json_t *c, const char *label, const char *key)
+show_opt(int indent, const json_t *c, const char *label, const char *key)
 {
     if (!json_is_null(json_object_get(c, key)) && json_object_get(c, key) != NULL)
-        show_kv(0, label, c, key);
+        show_kv(indent, label, c, key);
+}
+
+static void
+show_clock(const json_t *c, const char *label, const char *key)
+{
+    show_opt(0, c, label, key);
+}
+
+/* Reasons one per line: each is a sentence, and there may be many. */
+static void
+show_reasons(int indent, const json_t *obj)
+{
+    const json_t *reasons = json_object_get(obj, "reasons"), *r;
+    size_t i;
+
+    if (json_array_size(reasons) == 0) {
+        show_kv(indent, "Reasons:", obj, "reasons");
+        return;
+    }
+    json_array_foreach(reasons, i, r) {
+        printf("%*s%-*s - ", indent, "", SHOW_LABEL_WIDTH, i ? "" : "Reasons:");
+        cprctl_text_print(json_string_value(r));
+        putchar('\n');
+    }
 }
 
 static void
@@ -599,6 +612,7 @@ show_case(const json_t *c)
     show_kv(0, "Received:", c, "received_at");
     show_kv(0, "Kind:", c, "kind");
     show_kv(0, "Category:", c, "category");
+    show_reasons(0, c);
     show_kv(0, "State:", c, "state");
     show_kv(0, "Flags:", c, "flags");
     show_kv(0, "Reporter:", c, "reporter");
@@ -628,7 +642,9 @@ show_message(const json_t *m, size_t n, size_t total)
     show_kv(2, "Kind:", m, "kind");
     show_kv(2, "Category:", m, "category");
     show_kv(2, "Flags:", m, "flags");
-    show_kv(2, "Reasons:", m, "reasons");
+    show_reasons(2, m);
+    show_opt(2, m, "Priority:", "priority");
+    show_opt(2, m, "Spam signals:", "spam");
     show_kv(2, "Queue ID:", m, "queue_id");
     show_kv(2, "Message-ID:", m, "message_id");
     show_kv(2, "In-Reply-To:", m, "in_reply_to");
@@ -636,6 +652,7 @@ show_message(const json_t *m, size_t n, size_t total)
     show_kv(2, "From:", m, "env_from");
     show_kv(2, "To:", m, "rcpts");
     show_kv(2, "Subject:", m, "subject");
+    show_opt(2, m, "Decoded subj.:", "decoded_subject");
     show_kv(2, "Client:", m, "client_name");
     show_kv(2, "Client addr:", m, "client_addr");
     show_kv(2, "HELO:", m, "helo");
@@ -672,6 +689,7 @@ show_print(const json_t *c)
     show_case(c);
     json_array_foreach(msgs, i, v)
         show_message(v, i + 1, json_array_size(msgs));
+    cprctl_evidence_table(json_object_get(c, "evidence"));
     printf("\nEvents\n  %3s  %-24s  %-12s  %-12s  %s\n", "SEQ", "AT (UTC)", "ACTOR",
            "TYPE", "DATA");
     json_array_foreach(events, i, v)
@@ -693,15 +711,15 @@ cmd_show_run(PGconn *conn, const struct cprctl_opts *o)
     json_t *rows = NULL, *c;
     int rc = CPRCTL_EX_FAIL;
 
-    if (db_result_ok(res, conn, "show")) {
+    if (cprctl_db_ok(res, conn, "show")) {
         if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
             cprctl_say("no case %s", o->tracking);
         else
-            rows = db_rows_json(res);
+            rows = cprctl_db_rows_json(res);
     }
     PQclear(res);
     if (rows && (c = json_array_get(rows, 0)) != NULL)
-        rc = o->json ? json_print(c) : show_print(c);
+        rc = o->json ? cprctl_json_print(c) : show_print(c);
     json_decref(rows);
     return rc;
 }
@@ -757,9 +775,9 @@ action_run(PGconn *conn, const struct cprctl_opts *o, const char *name)
     for (int i = 0; i < a->nparams; i++)
         p[i] = all[a->param[i]];
     res = PQexecParams(conn, a->sql, a->nparams, NULL, p, NULL, NULL, 0);
-    if (db_result_ok(res, conn, name) && (rows = db_rows_json(res)) != NULL) {
+    if (cprctl_db_ok(res, conn, name) && (rows = cprctl_db_rows_json(res)) != NULL) {
         if (o->json)
-            rc = json_print(json_array_get(rows, 0));
+            rc = cprctl_json_print(json_array_get(rows, 0));
         else
             rc = printf("%s: %s recorded by %s\n", o->tracking, name, all[1]) < 0;
     }
@@ -820,8 +838,8 @@ enum { OPT_ALL = 1000, OPT_JSON, OPT_SQL_DIR, OPT_CONNINFO, OPT_BY, OPT_TO, OPT_
        OPT_BR_ITEM, OPT_CRL_REASON, OPT_RESOLUTION };
 
 /* getopt_long over one command's words; argv[0] is the command name. */
-static int
-cmd_getopt(int argc, char **argv, const struct option *longopts, int *opt)
+int
+cprctl_getopt(int argc, char **argv, const struct option *longopts, int *opt)
 {
     int idx;
 
@@ -840,7 +858,7 @@ cmd_migrate_parse(int argc, char **argv, struct cprctl_opts *o)
     int opt, rc;
 
     optind = 0;
-    while ((rc = cmd_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
+    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
         o->sql_dir = optarg;
     if (rc == 0 && optind < argc)
         rc = cprctl_usage_error("migrate: unexpected argument %s", argv[optind]);
@@ -856,7 +874,7 @@ cmd_list_parse(int argc, char **argv, struct cprctl_opts *o)
     int opt, rc;
 
     optind = 0;
-    while ((rc = cmd_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
+    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
         *(opt == OPT_ALL ? &o->all : &o->json) = true;
     if (rc == 0 && optind < argc)
         rc = cprctl_usage_error("list: unexpected argument %s", argv[optind]);
@@ -864,18 +882,20 @@ cmd_list_parse(int argc, char **argv, struct cprctl_opts *o)
 }
 
 /* Accepts any spelling tracking_parse() does; queries the canonical one. */
-static int
-cmd_show_tracking(const char *arg, struct cprctl_opts *o)
+int
+cprctl_tracking_arg(const char *cmd, const char *arg, struct cprctl_opts *o)
 {
     int year;
     long long seq;
     char *safe;
 
     if (tracking_parse(arg, &year, &seq)
-        && tracking_format(o->tracking, sizeof(o->tracking), year, seq))
+        && tracking_format(o->tracking, sizeof(o->tracking), year, seq)) {
+        o->has_tracking = true;
         return CPRCTL_EX_OK;
+    }
     safe = text_sanitise(arg);
-    cprctl_usage_error("show: not a tracking number (CPR-YYYY-NNNNNN): %s", safe);
+    cprctl_usage_error("%s: not a tracking number (CPR-YYYY-NNNNNN): %s", cmd, safe);
     free(safe);
     return CPRCTL_EX_USAGE;
 }
@@ -888,14 +908,14 @@ cmd_show_parse(int argc, char **argv, struct cprctl_opts *o)
     int opt, rc;
 
     optind = 0;
-    while ((rc = cmd_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
+    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
         o->json = true;
     if (rc != 0)
         return rc;
     if (optind != argc - 1)
         return cprctl_usage_error("%s", optind >= argc ? "show: TRACKING is required"
                                                        : "show: too many arguments");
-    return cmd_show_tracking(argv[optind], o);
+    return cprctl_tracking_arg(argv[0], argv[optind], o);
 }
 
 
@@ -916,7 +936,7 @@ cmd_action_options(int argc, char **argv, struct cprctl_opts *o)
     int opt, rc;
 
     optind = 0;
-    while ((rc = cmd_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1) {
+    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1) {
         if (opt == OPT_JSON)
             o->json = true;
         else
@@ -927,7 +947,7 @@ cmd_action_options(int argc, char **argv, struct cprctl_opts *o)
     if (optind != argc - 1)
         return cprctl_usage_error("%s: %s", argv[0], optind >= argc
                                   ? "TRACKING is required" : "too many arguments");
-    return cmd_show_tracking(argv[optind], o);
+    return cprctl_tracking_arg(argv[0], argv[optind], o);
 }
 
 /* Options that only some actions take must not be given to the others. */
@@ -977,6 +997,12 @@ static const struct cprctl_cmd cprctl_cmds[] = {
     { "confirm", cmd_action_parse,  cmd_confirm_run, false },
     { "revoked", cmd_action_parse,  cmd_revoked_run, false },
     { "close",   cmd_action_parse,  cmd_close_run, false },
+    { "timeline", cmd_timeline_parse, cmd_timeline_run, false },
+    { "incident-draft", cmd_timeline_parse, cmd_incident_draft_run, false },
+    { "report",  cmd_report_parse,  cmd_report_run, false },
+    { "search",  cmd_search_parse,  cmd_search_run, false },
+    { "verify-audit", cmd_verify_audit_parse, cmd_verify_audit_run, false },
+    { "audit-digest", cmd_audit_digest_parse, cmd_audit_digest_run, false },
     { "test-page", cmd_test_page_parse, cmd_test_page_run, true },
     { NULL, NULL, NULL, false },
 };
@@ -1041,6 +1067,27 @@ cprctl_conninfo(const struct cprctl_opts *o, char **out)
     *out = strdup(o->conninfo ? o->conninfo : config_conninfo(cfg, PROGRAM_CPRCTL));
     config_free(cfg);
     return *out ? CPRCTL_EX_OK : CPRCTL_EX_FAIL;
+}
+
+int
+cprctl_policy(const struct cprctl_opts *o, struct deadline_policy *p)
+{
+    const char *path = o->config_path ? o->config_path : CPRCTL_CONFIG;
+    bool want = o->config_path || access(path, R_OK) == 0;
+    struct cpr_config *cfg;
+    char *err = NULL;
+
+    cfg = want ? config_load(path, &err) : config_defaults();
+    if (!cfg) {
+        cprctl_say("%s", err ? err : "cannot load the config");
+        g_free(err);
+        return CPR_EX_CONFIG;
+    }
+    memset(p, 0, sizeof(*p));
+    p->acknowledge_ms = cfg->acknowledge_ms;
+    p->report_ms = cfg->report_ms;
+    config_free(cfg);
+    return CPRCTL_EX_OK;
 }
 
 static int

@@ -22,5 +22,6 @@ Suite *autoreply_suite(void);
 Suite *mime_suite(void);
 Suite *category_suite(void);
 Suite *evidence_suite(void);
+Suite *export_suite(void);
 
 #endif

@@ -1,0 +1,337 @@
+/*
+ * NAME
+ *   compliance - which deadlines a case met, and the auditor's totals
+ * DESCRIPTION
+ *   See compliance.h. Owns the reading of clock facts out of case JSON and
+ *   the statistics of the auditor's report; the deadline arithmetic itself
+ *   is deadline.c's. No I/O, no clock reads.
+ * DIAGNOSTICS
+ *   Allocation failures give NULL from the json_t builders.
+ */
+#ifdef HAVE_CONFIG_H
+#include "autoconf.h"
+#endif
+
+#include "compliance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define COMPLIANCE_NCLOCKS 4
+#define COMPLIANCE_P95     95      /* percent */
+
+static const enum deadline_clock compliance_clocks[COMPLIANCE_NCLOCKS] = {
+    CLOCK_ACKNOWLEDGE, CLOCK_REPORT_REPORTER, CLOCK_REPORT_SUBSCRIBER, CLOCK_REVOCATION
+};
+
+long long
+compliance_time_ms(const char *iso)
+{
+    struct tm tm;
+    int ms = 0, n = 0;
+    time_t t;
+
+    if (!iso)
+        return 0;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+        return 0;
+    if (iso[n] == '.' && sscanf(iso + n, ".%3d", &ms) != 1)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    if ((t = timegm(&tm)) == (time_t)-1)
+        return 0;
+    return (long long)t * 1000 + ms;
+}
+
+void
+compliance_time_iso(long long ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms <= 0 || !gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "%s", "");
+        return;
+    }
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static long long
+field_ms(const json_t *o, const char *key)
+{
+    return compliance_time_ms(json_string_value(json_object_get(o, key)));
+}
+
+void
+compliance_case_facts(const json_t *c, struct deadline_case *dc)
+{
+    memset(dc, 0, sizeof(*dc));
+    dc->received_at = field_ms(c, "received_at");
+    dc->ack_clock_from = field_ms(c, "ack_clock_from");
+    dc->acked_at = field_ms(c, "acked_at");
+    dc->reporter_done_at = field_ms(c, "reporter_done_at");
+    dc->subscriber_done_at = field_ms(c, "subscriber_done_at");
+    dc->br_item = (int)json_integer_value(json_object_get(c, "br_item"));
+    dc->revoked_at = field_ms(c, "revoked_at");
+    dc->closed = json_is_string(json_object_get(c, "state"))
+        && strcmp(json_string_value(json_object_get(c, "state")), "closed") == 0;
+    dc->closed_at = dc->closed ? field_ms(c, "closed_at") : 0;
+}
+
+static long long
+clock_stop(const struct deadline_case *dc, enum deadline_clock clock)
+{
+    switch (clock) {
+    case CLOCK_ACKNOWLEDGE:
+        return dc->acked_at;
+    case CLOCK_REPORT_REPORTER:
+        return dc->reporter_done_at;
+    case CLOCK_REPORT_SUBSCRIBER:
+        return dc->subscriber_done_at;
+    case CLOCK_REVOCATION:
+        return dc->revoked_at;
+    }
+    return 0;
+}
+
+bool
+compliance_next(const json_t *c, const struct deadline_policy *p, long long now,
+                struct compliance_next *out)
+{
+    struct deadline_case dc;
+    bool found = false;
+
+    compliance_case_facts(c, &dc);
+    if (dc.closed)
+        return false;
+    for (size_t i = 0; i < COMPLIANCE_NCLOCKS; i++) {
+        enum deadline_clock k = compliance_clocks[i];
+        long long d = deadline_of(&dc, p, k);
+
+        if (d == 0 || clock_stop(&dc, k) != 0 || (found && d >= out->deadline))
+            continue;
+        out->clock = k;
+        out->deadline = d;
+        out->left_ms = d - now;
+        found = true;
+    }
+    return found;
+}
+
+/* The first event of a type (and, if key, with data.key == val). */
+static const json_t *
+first_event(const json_t *c, const char *type, const char *key, const char *val)
+{
+    size_t i;
+    const json_t *e;
+
+    json_array_foreach(json_object_get(c, "events"), i, e) {
+        const json_t *data = json_object_get(e, "data");
+        const char *t = json_string_value(json_object_get(e, "type"));
+        const char *v = key ? json_string_value(json_object_get(data, key)) : NULL;
+
+        if (t && strcmp(t, type) == 0 && (!key || (v && strcmp(v, val) == 0)))
+            return e;
+    }
+    return NULL;
+}
+
+/* The acknowledge clock as the auditor sees it: the first ack, against
+ * the clock it stopped; without an ack, the clock running now. */
+static void
+ack_facts(const json_t *c, struct deadline_case *dc)
+{
+    const json_t *ack = first_event(c, "ack", NULL, NULL);
+    long long from;
+
+    if (!ack)
+        return;
+    from = field_ms(json_object_get(ack, "data"), "ack_clock_from");
+    dc->ack_clock_from = from ? from : dc->received_at;
+    dc->acked_at = field_ms(ack, "at");
+}
+
+static const char *
+clock_status(long long deadline, long long stop, long long now)
+{
+    if (deadline == 0)
+        return "none";
+    if (stop != 0)
+        return stop <= deadline ? "met" : "missed";
+    return now > deadline ? "overdue" : "running";
+}
+
+static json_t *
+iso_json(long long ms)
+{
+    char buf[COMPLIANCE_ISO_LEN];
+
+    if (ms == 0)
+        return json_null();
+    compliance_time_iso(ms, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *
+clock_json(const json_t *c, const struct deadline_case *dc,
+           const struct deadline_policy *p, enum deadline_clock k, long long now)
+{
+    long long d = deadline_of(dc, p, k), stop = clock_stop(dc, k);
+    long long start = k == CLOCK_ACKNOWLEDGE ? dc->ack_clock_from : dc->received_at;
+    const char *name = deadline_clock_name(k);
+
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:b}", "clock", name,
+                     "start", iso_json(d ? start : 0), "deadline", iso_json(d),
+                     "done_at", iso_json(stop),
+                     "took_ms", d && stop ? json_integer(stop - start) : json_null(),
+                     "status", clock_status(d, stop, now),
+                     "breach_recorded", first_event(c, "breach", "clock", name) != NULL);
+}
+
+/* Every response and waiver: when, to whom, how, by whom. */
+static json_t *
+responses_json(const json_t *c)
+{
+    json_t *out = json_array();
+    size_t i;
+    const json_t *e;
+
+    json_array_foreach(json_object_get(c, "events"), i, e) {
+        const char *t = json_string_value(json_object_get(e, "type"));
+        const json_t *data = json_object_get(e, "data");
+
+        if (!t || (strcmp(t, "response") != 0 && strcmp(t, "waiver") != 0))
+            continue;
+        json_array_append_new(out, json_pack("{s:O?, s:s, s:O?, s:O?, s:O?}",
+            "at", json_object_get(e, "at"), "type", t, "to", json_object_get(data, "to"),
+            "via", json_object_get(data, "via"), "by", json_object_get(e, "actor")));
+    }
+    return out;
+}
+
+json_t *
+compliance_case(const json_t *c, const struct deadline_policy *p, long long now)
+{
+    struct deadline_case dc;
+    json_t *clocks = json_array();
+
+    compliance_case_facts(c, &dc);
+    ack_facts(c, &dc);
+    for (size_t i = 0; i < COMPLIANCE_NCLOCKS; i++)
+        json_array_append_new(clocks, clock_json(c, &dc, p, compliance_clocks[i], now));
+    return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:o, s:O?, s:O?, s:o}",
+                     "tracking", json_object_get(c, "tracking"),
+                     "received_at", json_object_get(c, "received_at"),
+                     "category", json_object_get(c, "category"),
+                     "state", json_object_get(c, "state"),
+                     "acked_at", iso_json(dc.acked_at),
+                     "responses", responses_json(c),
+                     "revoked_at", json_object_get(c, "revoked_at"),
+                     "br_item", json_object_get(c, "br_item"),
+                     "clocks", clocks);
+}
+
+/* ---- totals ---- */
+
+struct clock_totals {
+    long long *took;               /* durations of stopped clocks */
+    size_t n;
+    long long met, missed, overdue, running;
+};
+
+static int
+cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+
+    return (x > y) - (x < y);
+}
+
+static void
+totals_add(struct clock_totals *t, const json_t *clock)
+{
+    const char *s = json_string_value(json_object_get(clock, "status"));
+    const json_t *took = json_object_get(clock, "took_ms");
+
+    if (json_is_integer(took))
+        t->took[t->n++] = json_integer_value(took);
+    if (strcmp(s, "met") == 0)
+        t->met++;
+    else if (strcmp(s, "missed") == 0)
+        t->missed++;
+    else if (strcmp(s, "overdue") == 0)
+        t->overdue++;
+    else if (strcmp(s, "running") == 0)
+        t->running++;
+}
+
+static json_t *
+totals_json(struct clock_totals *t)
+{
+    json_t *median = json_null(), *p95 = json_null(), *max = json_null();
+
+    if (t->n > 0) {
+        size_t rank = (t->n * COMPLIANCE_P95 + 99) / 100;   /* nearest rank */
+
+        qsort(t->took, t->n, sizeof(*t->took), cmp_ll);
+        median = json_integer(t->n % 2 ? t->took[t->n / 2]
+                              : (t->took[t->n / 2 - 1] + t->took[t->n / 2]) / 2);
+        p95 = json_integer(t->took[rank - 1]);
+        max = json_integer(t->took[t->n - 1]);
+    }
+    return json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I}", "done", (json_int_t)t->n,
+                     "median_ms", median, "p95_ms", p95, "max_ms", max,
+                     "met", (json_int_t)t->met, "missed", (json_int_t)t->missed,
+                     "overdue", (json_int_t)t->overdue, "running", (json_int_t)t->running);
+}
+
+static json_t *
+report_totals(const json_t *rows)
+{
+    struct clock_totals t[COMPLIANCE_NCLOCKS];
+    json_t *clocks = json_object(), *row, *clock;
+    size_t i, k, ncases = json_array_size(rows);
+    json_int_t breaches = 0;
+
+    memset(t, 0, sizeof(t));
+    for (k = 0; k < COMPLIANCE_NCLOCKS; k++)
+        t[k].took = calloc(ncases + 1, sizeof(long long));
+    json_array_foreach(rows, i, row)
+        json_array_foreach(json_object_get(row, "clocks"), k, clock) {
+            const char *s = json_string_value(json_object_get(clock, "status"));
+
+            if (k < COMPLIANCE_NCLOCKS && t[k].took)
+                totals_add(&t[k], clock);
+            breaches += strcmp(s, "missed") == 0 || strcmp(s, "overdue") == 0
+                || json_is_true(json_object_get(clock, "breach_recorded"));
+        }
+    for (k = 0; k < COMPLIANCE_NCLOCKS; k++) {
+        json_object_set_new(clocks, deadline_clock_name(compliance_clocks[k]),
+                            t[k].took ? totals_json(&t[k]) : json_null());
+        free(t[k].took);
+    }
+    return json_pack("{s:I, s:I, s:o}", "cases", (json_int_t)ncases, "breaches", breaches,
+                     "clocks", clocks);
+}
+
+json_t *
+compliance_report(const json_t *cases, const struct deadline_policy *p, long long now,
+                  const char *from, const char *to)
+{
+    json_t *rows = json_array(), *c;
+    size_t i;
+
+    json_array_foreach(cases, i, c)
+        json_array_append_new(rows, compliance_case(c, p, now));
+    return json_pack("{s:s, s:s, s:o, s:{s:I, s:I}, s:o, s:o}", "from", from, "to", to,
+                     "generated_at", iso_json(now), "policy",
+                     "acknowledge_ms", (json_int_t)p->acknowledge_ms,
+                     "report_ms", (json_int_t)p->report_ms,
+                     "totals", report_totals(rows), "cases", rows);
+}

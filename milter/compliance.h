@@ -1,0 +1,67 @@
+/*
+ * NAME
+ *   compliance - which deadlines a case met, and the auditor's totals
+ * SUMMARY
+ *   json_t *r = compliance_report(cases, &policy, now, from, to);
+ *   if (compliance_next(case_json, &policy, now, &n)) ... n.clock, n.deadline
+ * DESCRIPTION
+ *   Pure: the cases (JSON from cpr.case_show / cpr.case_list), the deadline
+ *   policy from the config ([deadlines], as the sweeper uses it) and `now`
+ *   come in; facts come out. Deadlines are deadline_of() of deadline.c, so
+ *   the report and the sweeper agree on every clock:
+ *     acknowledge        from the first ack's clock start (else the case's
+ *                        ack_clock_from) + acknowledge; stopped by that ack
+ *     report-reporter    receipt + report; stopped by reporter_done_at
+ *     report-subscriber  receipt + report; stopped by subscriber_done_at
+ *     revocation         receipt + 24 h / 120 h by BR item; by revoked_at
+ *   A clock's status is "met" (stopped by its deadline), "missed" (stopped
+ *   after it), "overdue" (running past it), "running" or "none" (the clock
+ *   does not run: automated mail, or no BR item confirmed). A breach event
+ *   the sweeper recorded is reported beside the computed status.
+ *   Medians average the two middle values; p95 is the nearest rank.
+ * DIAGNOSTICS
+ *   Times that are missing or malformed count as "not set".
+ */
+#ifndef CPR_COMPLIANCE_H
+#define CPR_COMPLIANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "deadline.h"
+
+#define COMPLIANCE_ISO_LEN 32      /* "2026-11-27T03:14:00.123Z" and NUL */
+
+struct compliance_next {
+    enum deadline_clock clock;
+    long long deadline;            /* UTC ms */
+    long long left_ms;             /* negative: overdue */
+};
+
+/* "2026-11-27T03:14:00.123Z" (or without milliseconds) as UTC ms; 0 if
+ * NULL or malformed. */
+long long compliance_time_ms(const char *iso);
+
+/* UTC ms as "2026-11-27T03:14:00.123Z"; "" for 0. */
+void compliance_time_iso(long long ms, char *buf, size_t len);
+
+/* The case's clock facts, as deadline_plan() takes them. */
+void compliance_case_facts(const json_t *c, struct deadline_case *dc);
+
+/* The running clock with the nearest deadline; false if none runs. */
+bool compliance_next(const json_t *c, const struct deadline_policy *p, long long now,
+                     struct compliance_next *out);
+
+/* {"tracking", ..., "responses": [...], "clocks": [{"clock", "start",
+ *  "deadline", "done_at", "took_ms", "status", "breach_recorded"}]}. */
+json_t *compliance_case(const json_t *c, const struct deadline_policy *p, long long now);
+
+/* {"from", "to", "generated_at", "policy", "cases": [...], "totals":
+ *  {"cases", "breaches", "clocks": {NAME: {"done", "median_ms", "p95_ms",
+ *  "max_ms", "met", "missed", "overdue", "running"}}}}. */
+json_t *compliance_report(const json_t *cases, const struct deadline_policy *p,
+                          long long now, const char *from, const char *to);
+
+#endif

@@ -1,0 +1,670 @@
+/*
+ * NAME
+ *   export - a case or a report, as JSON in, as Markdown, CSV or text out
+ * DESCRIPTION
+ *   See export.h. The timeline is table-driven: event_kinds[] names each
+ *   audit event type and how its details read; an unknown type is shown
+ *   with its raw data, so nothing recorded is ever left out.
+ * DIAGNOSTICS
+ *   Returns -1 when fp reports a write error.
+ */
+#ifdef HAVE_CONFIG_H
+#include "autoconf.h"
+#endif
+
+#include "export.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+
+/* ---- small helpers ---- */
+
+static const char *
+jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s && *s ? s : NULL;
+}
+
+/* Any scalar of data[key] as text into fp; nothing if absent or null. */
+static bool
+jput(FILE *fp, const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    char *s;
+
+    if (json_is_string(v) && *json_string_value(v))
+        fputs(json_string_value(v), fp);
+    else if (json_is_integer(v))
+        fprintf(fp, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (v && !json_is_null(v) && !json_is_string(v)) {
+        s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        fputs(s ? s : "?", fp);
+        free(s);
+    } else
+        return false;
+    return true;
+}
+
+void
+export_time(FILE *fp, const char *iso)
+{
+    char *safe;
+    size_t n;
+
+    if (!iso || !*iso) {
+        fputc('-', fp);
+        return;
+    }
+    safe = text_sanitise(iso);
+    n = strlen(safe);
+    if (n > 0 && safe[n - 1] == 'Z')
+        safe[--n] = '\0';
+    if (n > 10 && safe[10] == 'T')
+        safe[10] = ' ';
+    fputs(safe, fp);
+    free(safe);
+}
+
+static int
+export_done(FILE *fp)
+{
+    return ferror(fp) ? -1 : 0;
+}
+
+/* ---- the timeline ---- */
+
+typedef void (*event_describe)(FILE *d, const json_t *data, const struct export_opts *o);
+
+struct event_kind {
+    const char *type;
+    const char *label;
+    event_describe describe;
+};
+
+static void
+desc_received(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    fputs("kind ", d);
+    if (!jput(d, data, "kind"))
+        fputs("?", d);
+    fputs(", category ", d);
+    if (!jput(d, data, "category"))
+        fputs("?", d);
+}
+
+static void
+desc_reason(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    if (!jput(d, data, "reason"))
+        jput(d, data, "note");
+}
+
+static void
+desc_autoreply_attempt(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    fputs("attempt ", d);
+    jput(d, data, "attempt");
+    fputs(": ", d);
+    jput(d, data, "outcome");
+    if (json_object_get(data, "status")) {
+        fputs(", SMTP ", d);
+        jput(d, data, "status");
+    }
+    if (jstr(data, "error")) {
+        fputs(": ", d);
+        jput(d, data, "error");
+    }
+}
+
+static void
+desc_page(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    if (json_integer_value(json_object_get(data, "tier")) == 0)
+        fputs("all tiers", d);
+    else {
+        fputs("tier ", d);
+        jput(d, data, "tier");
+    }
+    fputs(" via ", d);
+    jput(d, data, "channel");
+    fputs(" (", d);
+    jput(d, data, "clock");
+    fputs(" clock): ", d);
+    jput(d, data, "outcome");
+    if (json_integer_value(json_object_get(data, "status")) != 0) {
+        fputs(", status ", d);
+        jput(d, data, "status");
+    }
+    if (jstr(data, "error")) {
+        fputs(": ", d);
+        jput(d, data, "error");
+    }
+}
+
+static void
+desc_ack(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    if (jstr(data, "ack_clock_from")) {
+        fputs("acknowledge clock from ", d);
+        export_time(d, jstr(data, "ack_clock_from"));
+    }
+}
+
+static void
+desc_response(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    const char *to = jstr(data, "to");
+    bool reporter = to && strcmp(to, "reporter") == 0;
+
+    fprintf(d, "to the %s", reporter ? "reporter" : to ? "Subscriber" : "?");
+    if (jstr(data, "via")) {
+        fputs(" via ", d);
+        jput(d, data, "via");
+    }
+    if (jstr(data, "address")) {
+        fputs(" (", d);
+        if (reporter && !o->name_reporter)
+            fputs("address withheld", d);
+        else
+            jput(d, data, "address");
+        fputs(")", d);
+    }
+}
+
+static void
+desc_confirm(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    fputs("BR 4.9.1.1 item ", d);
+    jput(d, data, "br_item");
+    if (jstr(data, "crl_reason")) {
+        fputs(", CRL reason ", d);
+        jput(d, data, "crl_reason");
+    }
+    if (jstr(data, "revocation_due")) {
+        fputs(", revoke by ", d);
+        export_time(d, jstr(data, "revocation_due"));
+    }
+}
+
+static void
+desc_revoked(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    if (jstr(data, "crl_reason")) {
+        fputs("CRL reason ", d);
+        jput(d, data, "crl_reason");
+    }
+}
+
+static void
+desc_breach(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    fputs("the ", d);
+    jput(d, data, "clock");
+    fputs(" deadline ", d);
+    export_time(d, jstr(data, "deadline"));
+    fputs(" passed unmet; incident report due ", d);
+    export_time(d, jstr(data, "incident_report_due"));
+}
+
+static void
+desc_close(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    jput(d, data, "resolution");
+}
+
+static void
+desc_note(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    if (!jput(d, data, "text"))
+        jput(d, data, "note");
+}
+
+static void
+desc_raw(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    char *s = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+    (void)o;
+    fputs(s && strcmp(s, "{}") != 0 ? s : "", d);
+    free(s);
+}
+
+static const struct event_kind event_kinds[] = {
+    { "received",          "Report received",             desc_received },
+    { "redelivery",        "Same message delivered again", desc_raw },
+    { "reopened",          "Case re-opened by a follow-up", desc_reason },
+    { "autoreply-queued",  "Auto-reply queued",           desc_raw },
+    { "autoreply-skipped", "Auto-reply skipped",          desc_reason },
+    { "autoreply-attempt", "Auto-reply attempt",          desc_autoreply_attempt },
+    { "ack",               "Acknowledged",                desc_ack },
+    { "response",          "Preliminary report sent",     desc_response },
+    { "waiver",            "Subscriber report waived",    desc_reason },
+    { "confirm",           "Problem confirmed",           desc_confirm },
+    { "revoked",           "Revocation recorded",         desc_revoked },
+    { "breach",            "DEADLINE MISSED",             desc_breach },
+    { "close",             "Case closed",                 desc_close },
+    { "note",              "Note",                        desc_note },
+    { NULL, NULL, NULL },
+};
+
+/* Pages say what they were: a page, a warning, a breach alert. */
+static const char *
+page_label(const json_t *data)
+{
+    const char *ev = jstr(data, "event");
+
+    if (!ev || strcmp(ev, "page") == 0)
+        return "Page";
+    if (strcmp(ev, "warn") == 0)
+        return "Deadline warning page";
+    if (strcmp(ev, "breach") == 0)
+        return "Breach page";
+    return "Page resolved";
+}
+
+static const char *
+autoreply_label(const json_t *data)
+{
+    const char *out = jstr(data, "outcome");
+
+    return out && strcmp(out, "sent") == 0 ? "Auto-reply sent" : "Auto-reply attempt";
+}
+
+/* Label and details of one event into two malloc'd strings. */
+static void
+event_text(const json_t *e, const struct export_opts *o, char **label, char **details)
+{
+    const char *type = jstr(e, "type");
+    const json_t *data = json_object_get(e, "data");
+    const struct event_kind *k = event_kinds;
+    size_t len;
+    FILE *d = open_memstream(details, &len);
+
+    while (k->type && (!type || strcmp(k->type, type) != 0))
+        k++;
+    if (type && strcmp(type, "page-attempt") == 0) {
+        *label = strdup(page_label(data));
+        desc_page(d, data, o);
+    } else if (k->type) {
+        *label = strdup(strcmp(k->type, "autoreply-attempt") == 0 ? autoreply_label(data)
+                                                                  : k->label);
+        k->describe(d, data, o);
+    } else {
+        *label = strdup(type ? type : "?");
+        desc_raw(d, data, o);
+    }
+    fclose(d);
+}
+
+static void
+timeline_row(FILE *fp, const json_t *e, const struct export_opts *o)
+{
+    char *label = NULL, *details = NULL;
+
+    event_text(e, o, &label, &details);
+    fputs("| ", fp);
+    export_time(fp, jstr(e, "at"));
+    fputs(" | ", fp);
+    text_md_cell(fp, label);
+    fputs(" | ", fp);
+    text_md_cell(fp, details);
+    fputs(" | ", fp);
+    text_md_cell(fp, jstr(e, "actor"));
+    fputs(" |\n", fp);
+    free(label);
+    free(details);
+}
+
+int
+export_timeline(FILE *fp, const json_t *c, const struct export_opts *o)
+{
+    size_t i;
+    const json_t *e;
+
+    fputs("| Time (UTC) | Event | Details | By |\n", fp);
+    fputs("|---|---|---|---|\n", fp);
+    json_array_foreach(json_object_get(c, "events"), i, e)
+        timeline_row(fp, e, o);
+    return export_done(fp);
+}
+
+/* ---- the certificate appendix ---- */
+
+static bool
+cert_seen(const json_t *evidence, size_t upto, const char *sha)
+{
+    const json_t *e;
+
+    for (size_t i = 0; i < upto; i++) {
+        e = json_array_get(evidence, i);
+        if (jstr(e, "kind") && strcmp(jstr(e, "kind"), "certificate") == 0
+            && jstr(e, "sha256") && strcmp(jstr(e, "sha256"), sha) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void
+cert_row(FILE *fp, const json_t *e, const json_t *c, const char *eol)
+{
+    const char *revoked = jstr(c, "revoked_at");
+    const char *fields[] = {
+        "", jstr(e, "sha256"), jstr(e, "subject"), jstr(e, "issuer"),
+        jstr(e, "not_before"), jstr(e, "not_after"), jstr(e, "serial"), jstr(e, "sans"),
+        revoked ? "Yes" : "No", revoked, revoked ? jstr(c, "crl_reason") : NULL,
+    };
+
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (i)
+            fputc(',', fp);
+        text_csv_field(fp, fields[i] ? fields[i] : "");
+    }
+    fputs(eol, fp);
+}
+
+/* RFC 4180 says CRLF; inside a Markdown file the lines end as the file's. */
+static int
+cert_csv(FILE *fp, const json_t *c, const char *eol)
+{
+    const json_t *evidence = json_object_get(c, "evidence"), *e;
+    size_t i;
+
+    fputs(EXPORT_CERT_CSV_HEADER, fp);
+    fputs(eol, fp);
+    json_array_foreach(evidence, i, e) {
+        const char *sha = jstr(e, "sha256");
+
+        if (jstr(e, "kind") && strcmp(jstr(e, "kind"), "certificate") == 0 && sha
+            && !cert_seen(evidence, i, sha))
+            cert_row(fp, e, c, eol);
+    }
+    return export_done(fp);
+}
+
+int
+export_cert_csv(FILE *fp, const json_t *c)
+{
+    return cert_csv(fp, c, "\r\n");
+}
+
+/* ---- the incident draft (CCADB incident report template) ---- */
+
+static size_t
+cert_count(const json_t *c)
+{
+    const json_t *evidence = json_object_get(c, "evidence"), *e;
+    size_t i, n = 0;
+
+    json_array_foreach(evidence, i, e)
+        if (jstr(e, "kind") && strcmp(jstr(e, "kind"), "certificate") == 0 && jstr(e, "sha256")
+            && !cert_seen(evidence, i, jstr(e, "sha256")))
+            n++;
+    return n;
+}
+
+/* The first breach event: where non-compliance started. */
+static const json_t *
+first_breach(const json_t *c)
+{
+    size_t i;
+    const json_t *e;
+
+    json_array_foreach(json_object_get(c, "events"), i, e)
+        if (jstr(e, "type") && strcmp(jstr(e, "type"), "breach") == 0)
+            return json_object_get(e, "data");
+    return NULL;
+}
+
+static void
+draft_text(FILE *fp, const char *s)
+{
+    char *safe = text_sanitise(s);
+
+    fputs(safe, fp);
+    free(safe);
+}
+
+static void
+draft_summary(FILE *fp, const json_t *c, const struct export_opts *o)
+{
+    const json_t *breach = first_breach(c);
+
+    fputs("## Summary\n\n- **CA Owner CCADB unique ID:** TODO\n"
+          "- **Incident description:** TODO. Certificate Problem Report ", fp);
+    draft_text(fp, jstr(c, "tracking"));
+    fputs(" (category: ", fp);
+    draft_text(fp, jstr(c, "category"));
+    fputs(") was received at ", fp);
+    export_time(fp, jstr(c, "received_at"));
+    fputs(" UTC", fp);
+    if (o->name_reporter && jstr(c, "reporter")) {
+        fputs(" from ", fp);
+        draft_text(fp, jstr(c, "reporter"));
+    }
+    fputs(".\n- **Timeline summary:**\n  - Non-compliance start date: ", fp);
+    if (breach) {
+        export_time(fp, jstr(breach, "deadline"));
+        fputs(" UTC (", fp);
+        draft_text(fp, jstr(breach, "clock"));
+        fputs(" deadline missed)", fp);
+    } else
+        fputs("TODO", fp);
+    fputs("\n  - Non-compliance identified date: TODO\n"
+          "  - Non-compliance end date: TODO\n"
+          "- **Relevant policies:** TODO (e.g. TLS BRs 4.9.1.1, 4.9.5)\n"
+          "- **Source of incident disclosure:** Certificate Problem Report\n\n", fp);
+}
+
+static void
+draft_impact(FILE *fp, const json_t *c)
+{
+    fprintf(fp, "## Impact\n\n- **Total number of certificates:** %zu in the report's"
+            " evidence (see Appendix)\n", cert_count(c));
+    fputs("- **Total number of \"remaining valid\" certificates:** TODO\n"
+          "- **Affected certificate types:** TODO\n"
+          "- **Incident heuristic:** TODO\n"
+          "- **Was issuance stopped in response to this incident, and why or why not?:** TODO\n"
+          "- **Analysis:** TODO\n"
+          "- **Additional considerations:** TODO\n\n", fp);
+}
+
+static void
+draft_rest(FILE *fp)
+{
+    fputs("## Related Incidents\n\n| Bug | Date | Description |\n|---|---|---|\n"
+          "| TODO | TODO | TODO |\n\n"
+          "## Root Cause Analysis\n\n**Contributing Factor #1: TODO**\n\n"
+          "- **Description:** TODO\n- **Timeline:** TODO\n- **Detection:** TODO\n"
+          "- **Interaction with other factors:** TODO\n"
+          "- **Root Cause Analysis methodology used:** TODO\n\n"
+          "## Lessons Learned\n\n- **What went well:** TODO\n"
+          "- **What didn't go well:** TODO\n- **Where we got lucky:** TODO\n"
+          "- **Additional:** TODO\n\n"
+          "## Action Items\n\n| Action Item | Kind | Corresponding Root Cause(s) |"
+          " Evaluation Criteria | Due Date | Status |\n|---|---|---|---|---|---|\n"
+          "| TODO | TODO | TODO | TODO | TODO | TODO |\n\n", fp);
+}
+
+int
+export_incident_draft(FILE *fp, const json_t *c, const struct export_opts *o)
+{
+    fputs("# Incident Report: TODO title (", fp);
+    draft_text(fp, jstr(c, "tracking"));
+    fputs(")\n\n", fp);
+    draft_summary(fp, c, o);
+    draft_impact(fp, c);
+    fputs("## Timeline\n\nAll times are UTC.\n\n", fp);
+    export_timeline(fp, c, o);
+    fputc('\n', fp);
+    draft_rest(fp);
+    fputs("## Appendix\n\nCertificates in the report's evidence:\n\n```csv\n", fp);
+    cert_csv(fp, c, "\n");
+    fputs("```\n", fp);
+    return export_done(fp);
+}
+
+/* ---- the auditor's report ---- */
+
+/* A duration as "1h02m03s"; "-" when absent. */
+static void
+export_duration(FILE *fp, const json_t *ms)
+{
+    long long s;
+
+    if (!json_is_integer(ms)) {
+        fputc('-', fp);
+        return;
+    }
+    s = json_integer_value(ms) / 1000;
+    if (s < 0) {
+        fputc('-', fp);
+        s = -s;
+    }
+    fprintf(fp, "%lldh%02lldm%02llds", s / 3600, s / 60 % 60, s % 60);
+}
+
+static void
+report_clock_line(FILE *fp, const json_t *k)
+{
+    fprintf(fp, "  %-18s due ", jstr(k, "clock") ? jstr(k, "clock") : "?");
+    export_time(fp, jstr(k, "deadline"));
+    fputs("  done ", fp);
+    export_time(fp, jstr(k, "done_at"));
+    fputs("  took ", fp);
+    export_duration(fp, json_object_get(k, "took_ms"));
+    fprintf(fp, "  %s%s\n", jstr(k, "status") ? jstr(k, "status") : "?",
+            json_is_true(json_object_get(k, "breach_recorded")) ? " (breach recorded)" : "");
+}
+
+static void
+report_case(FILE *fp, const json_t *r)
+{
+    size_t i;
+    const json_t *v;
+
+    fputc('\n', fp);
+    draft_text(fp, jstr(r, "tracking"));
+    fputs("  received ", fp);
+    export_time(fp, jstr(r, "received_at"));
+    fputs("  ", fp);
+    draft_text(fp, jstr(r, "category"));
+    fputs("  ", fp);
+    draft_text(fp, jstr(r, "state"));
+    fputs("\n  acknowledged ", fp);
+    export_time(fp, jstr(r, "acked_at"));
+    fputs("  revoked ", fp);
+    export_time(fp, jstr(r, "revoked_at"));
+    fputc('\n', fp);
+    json_array_foreach(json_object_get(r, "responses"), i, v) {
+        fputs("  response ", fp);
+        export_time(fp, jstr(v, "at"));
+        fputs(" to ", fp);
+        draft_text(fp, jstr(v, "to") ? jstr(v, "to") : "?");
+        fputs(" via ", fp);
+        draft_text(fp, jstr(v, "via") ? jstr(v, "via") : "?");
+        fputs(strcmp(jstr(v, "type") ? jstr(v, "type") : "", "waiver") == 0 ? " (waiver)\n" : "\n", fp);
+    }
+    json_array_foreach(json_object_get(r, "clocks"), i, v)
+        report_clock_line(fp, v);
+}
+
+static void
+report_totals_text(FILE *fp, const json_t *totals)
+{
+    const char *key;
+    const json_t *t;
+
+    fprintf(fp, "\nTotals: %" JSON_INTEGER_FORMAT " cases, %" JSON_INTEGER_FORMAT
+            " breaches\n  %-18s %5s  %-12s %-12s %-12s %5s %6s %7s %7s\n",
+            json_integer_value(json_object_get(totals, "cases")),
+            json_integer_value(json_object_get(totals, "breaches")),
+            "clock", "done", "median", "p95", "max", "met", "missed", "overdue", "running");
+    json_object_foreach((json_t *)json_object_get(totals, "clocks"), key, t) {
+        fprintf(fp, "  %-18s %5" JSON_INTEGER_FORMAT "  ", key,
+                json_integer_value(json_object_get(t, "done")));
+        export_duration(fp, json_object_get(t, "median_ms"));
+        fputs("  ", fp);
+        export_duration(fp, json_object_get(t, "p95_ms"));
+        fputs("  ", fp);
+        export_duration(fp, json_object_get(t, "max_ms"));
+        fprintf(fp, "  %5" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT " %7"
+                JSON_INTEGER_FORMAT " %7" JSON_INTEGER_FORMAT "\n",
+                json_integer_value(json_object_get(t, "met")),
+                json_integer_value(json_object_get(t, "missed")),
+                json_integer_value(json_object_get(t, "overdue")),
+                json_integer_value(json_object_get(t, "running")));
+    }
+}
+
+int
+export_report_text(FILE *fp, const json_t *report)
+{
+    const json_t *policy = json_object_get(report, "policy"), *r;
+    size_t i;
+
+    fputs("CPR compliance report: cases received from ", fp);
+    draft_text(fp, jstr(report, "from"));
+    fputs(" to ", fp);
+    draft_text(fp, jstr(report, "to"));
+    fputs(" (UTC)\nGenerated ", fp);
+    export_time(fp, jstr(report, "generated_at"));
+    fputs(" UTC; deadlines: acknowledge ", fp);
+    export_duration(fp, json_object_get(policy, "acknowledge_ms"));
+    fputs(", reports ", fp);
+    export_duration(fp, json_object_get(policy, "report_ms"));
+    fputs(", revocation 24h (BR 4.9.1.1 items 1-5) or 120h (items 6-16)\n", fp);
+    json_array_foreach(json_object_get(report, "cases"), i, r)
+        report_case(fp, r);
+    report_totals_text(fp, json_object_get(report, "totals"));
+    return export_done(fp);
+}
+
+static void
+csv_row(FILE *fp, const json_t *r, const json_t *k)
+{
+    const json_t *took = json_object_get(k, "took_ms");
+    char secs[32] = "";
+    const char *fields[] = {
+        jstr(r, "tracking"), jstr(r, "received_at"), jstr(r, "category"), jstr(r, "state"),
+        jstr(k, "clock"), jstr(k, "start"), jstr(k, "deadline"), jstr(k, "done_at"), secs,
+        jstr(k, "status"), json_is_true(json_object_get(k, "breach_recorded")) ? "yes" : "no",
+    };
+
+    if (json_is_integer(took))
+        snprintf(secs, sizeof(secs), "%.3f", (double)json_integer_value(took) / 1000.0);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (i)
+            fputc(',', fp);
+        text_csv_field(fp, fields[i] ? fields[i] : "");
+    }
+    fputs("\r\n", fp);
+}
+
+int
+export_report_csv(FILE *fp, const json_t *report)
+{
+    size_t i, k;
+    const json_t *r, *clock;
+
+    fputs("Tracking,Received,Category,State,Clock,Clock start,Deadline,Done,"
+          "Took (s),Status,Breach recorded\r\n", fp);
+    json_array_foreach(json_object_get(report, "cases"), i, r)
+        json_array_foreach(json_object_get(r, "clocks"), k, clock)
+            csv_row(fp, r, clock);
+    return export_done(fp);
+}

@@ -1,0 +1,50 @@
+/*
+ * NAME
+ *   text - reporter text made safe for a terminal, a table or a CSV file
+ * SUMMARY
+ *   char *safe = text_sanitise(s);           width = text_width(safe);
+ *   char *json = text_json_escape(dump);     text_csv_field(fp, s);
+ * DESCRIPTION
+ *   Reporters choose subjects, addresses and certificate names, so every
+ *   string cprctl prints goes through here first: no escape sequence and
+ *   no bidi override reaches a staff member's terminal or a pasted report.
+ *   Widths count code points of valid UTF-8.
+ * DIAGNOSTICS
+ *   Allocation failure is fatal (log_fatal).
+ */
+#ifndef CPR_TEXT_H
+#define CPR_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Length (1-4) of the valid UTF-8 sequence at p, or 0; sets *cp. */
+size_t text_utf8_decode(const unsigned char *p, uint32_t *cp);
+
+/* C0 and C1 controls, DEL, and the bidi controls that reorder a line. */
+bool text_unsafe(uint32_t c);
+
+/* A malloc'd copy: controls become '?' (tab and newlines a space), bytes
+ * that are not UTF-8 become '?'. The result is never longer. NULL is "". */
+char *text_sanitise(const char *s);
+
+/* Code points of a sanitised string; bytes of its first n code points. */
+size_t text_width(const char *s);
+size_t text_prefix(const char *s, size_t n);
+
+/* A JSON document with DEL, C1 and bidi controls escaped as \uXXXX. */
+char *text_json_escape(const char *in);
+
+/* One CSV field (RFC 4180): sanitised, quoted when it holds a comma, a
+ * quote or begins with a space; quotes doubled. A leading = + @ is
+ * prefixed with ' so that a spreadsheet does not run it as a formula. */
+void text_csv_field(FILE *fp, const char *s);
+
+/* One Markdown table cell: sanitised, '|' and '\' escaped, "-" if empty. */
+void text_md_cell(FILE *fp, const char *s);
+
+void *text_xmalloc(size_t n);
+
+#endif

@@ -1,0 +1,470 @@
+/*
+ * NAME
+ *   check_export - golden-file tests of the timeline, incident draft and
+ *   report formats; the audit chain and the compliance arithmetic
+ * SUMMARY
+ *   top_srcdir=. tests/check_unit        (CPR_GOLDEN_UPDATE=1 rewrites)
+ * DESCRIPTION
+ *   Feeds tests/golden/case.json to export.c and compares the output byte
+ *   for byte with the files of tests/golden/. A changed format fails
+ *   until the golden file is updated on purpose (CPR_GOLDEN_UPDATE=1, then
+ *   review the diff). A test also shows the comparison does fail when the
+ *   input changes. The chain tests build a chain with OpenSSL and break
+ *   it in each way verify-audit must name.
+ * DIAGNOSTICS
+ *   A mismatch prints the first differing line of both texts.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/sha.h>
+
+#include "auditchain.h"
+#include "check_unit.h"
+#include "compliance.h"
+#include "export.h"
+#include "text.h"
+
+#define HOUR (3600LL * 1000)
+
+static char *
+golden_path(const char *name)
+{
+    const char *top = getenv("top_srcdir");
+    size_t n = strlen(top ? top : ".") + strlen(name) + 16;
+    char *p = malloc(n);
+
+    ck_assert_ptr_nonnull(p);
+    snprintf(p, n, "%s/tests/golden/%s", top ? top : ".", name);
+    return p;
+}
+
+static json_t *
+golden_case(void)
+{
+    char *p = golden_path("case.json");
+    json_error_t err;
+    json_t *c = json_load_file(p, 0, &err);
+
+    ck_assert_msg(c != NULL, "%s: %s (line %d)", p, err.text, err.line);
+    free(p);
+    return c;
+}
+
+static char *
+slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    int ch;
+
+    ck_assert_msg(fp != NULL, "cannot read %s (CPR_GOLDEN_UPDATE=1 makes it)", path);
+    while ((ch = fgetc(fp)) != EOF)
+        fputc(ch, out);
+    fclose(fp);
+    fclose(out);
+    return buf;
+}
+
+/* The first line where a and b differ, for the failure message. */
+static void
+first_diff(const char *a, const char *b, char *msg, size_t len)
+{
+    size_t line = 1, i = 0;
+    const char *la = a, *lb = b;
+
+    while (a[i] && a[i] == b[i]) {
+        if (a[i] == '\n') {
+            line++;
+            la = a + i + 1;
+            lb = b + i + 1;
+        }
+        i++;
+    }
+    snprintf(msg, len, "line %zu:\n  got:  %.*s\n  want: %.*s", line,
+             (int)strcspn(la, "\n"), la, (int)strcspn(lb, "\n"), lb);
+}
+
+/* Compare out with the golden file; with CPR_GOLDEN_UPDATE=1, write it. */
+static void
+golden_compare(const char *name, const char *out)
+{
+    char *p = golden_path(name), *want, msg[1024];
+
+    if (getenv("CPR_GOLDEN_UPDATE")) {
+        FILE *fp = fopen(p, "wb");
+
+        ck_assert_ptr_nonnull(fp);
+        fputs(out, fp);
+        fclose(fp);
+    }
+    want = slurp(p);
+    if (strcmp(out, want) != 0) {
+        first_diff(out, want, msg, sizeof(msg));
+        ck_abort_msg("%s differs from the output at %s", p, msg);
+    }
+    free(want);
+    free(p);
+}
+
+typedef int (*case_format)(FILE *fp, const json_t *c, const struct export_opts *o);
+
+static char *
+render(case_format f, const json_t *c, bool name_reporter)
+{
+    struct export_opts o = { .name_reporter = name_reporter };
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(f(fp, c, &o), 0);
+    fclose(fp);
+    return buf;
+}
+
+START_TEST(test_timeline_golden)
+{
+    json_t *c = golden_case();
+    char *out = render(export_timeline, c, false);
+
+    golden_compare("timeline.md", out);
+    /* No control character of the reporter's survives. */
+    ck_assert_ptr_null(strchr(out, '\x1b'));
+    ck_assert_ptr_null(strstr(out, "reporter@example.net"));
+    free(out);
+    json_decref(c);
+}
+END_TEST
+
+START_TEST(test_incident_draft_golden)
+{
+    json_t *c = golden_case();
+    char *out = render(export_incident_draft, c, false), *named;
+    static const char *const sections[] = { "## Summary", "## Impact", "## Timeline",
+        "## Related Incidents", "## Root Cause Analysis", "## Lessons Learned",
+        "## Action Items", "## Appendix" };
+    const char *at = out;
+
+    golden_compare("incident-draft.md", out);
+    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        const char *s = strstr(at, sections[i]);
+
+        ck_assert_msg(s != NULL, "section %s missing or out of order", sections[i]);
+        at = s;
+    }
+    ck_assert_ptr_nonnull(strstr(out, "```csv\n" EXPORT_CERT_CSV_HEADER "\n"));
+    ck_assert_ptr_null(strchr(out, '\r'));
+    ck_assert_ptr_null(strstr(out, "Mallory"));
+    named = render(export_incident_draft, c, true);
+    ck_assert_ptr_nonnull(strstr(named, "Mallory Reporter"));
+    ck_assert_ptr_nonnull(strstr(named, "(reporter@example.net)"));
+    free(named);
+    free(out);
+    json_decref(c);
+}
+END_TEST
+
+START_TEST(test_cert_csv_quoting)
+{
+    json_t *c = golden_case();
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    ck_assert_int_eq(export_cert_csv(fp, c), 0);
+    fclose(fp);
+    golden_compare("certificates.csv", buf);
+    /* The repeated certificate is listed once; commas and quotes quoted. */
+    ck_assert_ptr_nonnull(strstr(buf, ",\"CN=shop.example.com, O=\"\"Shop, Inc.\"\"\","));
+    ck_assert_ptr_null(strstr(buf + strlen(buf) / 2 + 1, "3f2a11aa22bb33cc"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"'=HYPERLINK(\"\"x\"\")\""));
+    ck_assert_ptr_nonnull(strstr(buf, ",Yes,2026-03-01T18:30:00.000Z,keyCompromise\r\n"));
+    free(buf);
+    json_decref(c);
+}
+END_TEST
+
+/* The comparison must be able to fail: another event changes the output. */
+START_TEST(test_golden_detects_change)
+{
+    json_t *c = golden_case();
+    char *a = render(export_timeline, c, false), *b;
+
+    json_array_append_new(json_object_get(c, "events"),
+        json_pack("{s:i, s:s, s:s, s:s}", "seq", 16, "at", "2026-03-04T00:00:00.000Z",
+                  "actor", "carol", "type", "reopened"));
+    b = render(export_timeline, c, false);
+    ck_assert_str_ne(a, b);
+    ck_assert_ptr_nonnull(strstr(b, "| 2026-03-04 00:00:00.000 | Case re-opened"));
+    free(a);
+    free(b);
+    json_decref(c);
+}
+END_TEST
+
+START_TEST(test_report_golden)
+{
+    json_t *c = golden_case(), *cases = json_array(), *r;
+    struct deadline_policy p = { .acknowledge_ms = HOUR / 2, .report_ms = 24 * HOUR };
+    long long now = compliance_time_ms("2026-04-01T00:00:00.000Z");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp;
+
+    json_array_append(cases, c);
+    r = compliance_report(cases, &p, now, "2026-03-01", "2026-03-31");
+    fp = open_memstream(&buf, &len);
+    ck_assert_int_eq(export_report_text(fp, r), 0);
+    fclose(fp);
+    golden_compare("report.txt", buf);
+    free(buf);
+    fp = open_memstream(&buf, &len);
+    ck_assert_int_eq(export_report_csv(fp, r), 0);
+    fclose(fp);
+    golden_compare("report.csv", buf);
+    free(buf);
+    json_decref(r);
+    json_decref(cases);
+    json_decref(c);
+}
+END_TEST
+
+/* ---- compliance ---- */
+
+static const char *
+clock_status(const json_t *row, size_t k)
+{
+    return json_string_value(json_object_get(json_array_get(json_object_get(row, "clocks"), k),
+                                             "status"));
+}
+
+START_TEST(test_compliance_statuses)
+{
+    json_t *c = golden_case(), *row;
+    struct deadline_policy p = { .acknowledge_ms = HOUR / 2, .report_ms = 24 * HOUR };
+
+    row = compliance_case(c, &p, compliance_time_ms("2026-04-01T00:00:00Z"));
+    ck_assert_str_eq(clock_status(row, 0), "missed");   /* acked after 35 of 30 min */
+    ck_assert_str_eq(clock_status(row, 1), "met");      /* reporter after 2 h */
+    ck_assert_str_eq(clock_status(row, 2), "missed");   /* Subscriber after 25 h */
+    ck_assert_str_eq(clock_status(row, 3), "met");      /* revoked after 8.5 h */
+    ck_assert(json_is_true(json_object_get(json_array_get(json_object_get(row, "clocks"), 2),
+                                           "breach_recorded")));
+    json_decref(row);
+    json_decref(c);
+}
+END_TEST
+
+START_TEST(test_compliance_time)
+{
+    char buf[COMPLIANCE_ISO_LEN];
+
+    ck_assert_int_eq(compliance_time_ms("1970-01-01T00:00:01.500Z"), 1500);
+    ck_assert_int_eq(compliance_time_ms("2026-03-01T10:00:00Z"), 1772359200000LL);
+    ck_assert_int_eq(compliance_time_ms("garbage"), 0);
+    ck_assert_int_eq(compliance_time_ms(NULL), 0);
+    compliance_time_iso(1772359200123LL, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2026-03-01T10:00:00.123Z");
+}
+END_TEST
+
+START_TEST(test_compliance_totals)
+{
+    json_t *cases = json_array(), *r, *t;
+    struct deadline_policy p = { .acknowledge_ms = HOUR, .report_ms = 24 * HOUR };
+    char at[COMPLIANCE_ISO_LEN];
+    long long base = compliance_time_ms("2026-01-01T00:00:00Z");
+
+    /* Acks after 10, 20, ..., 100 minutes: median 55, p95 100, max 100. */
+    for (int i = 1; i <= 10; i++) {
+        json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "tracking", "CPR-2026-000001",
+                              "received_at", "", "ack_clock_from", "", "state", "open",
+                              "events");
+
+        compliance_time_iso(base, at, sizeof(at));
+        json_object_set_new(c, "received_at", json_string(at));
+        json_object_set_new(c, "ack_clock_from", json_string(at));
+        compliance_time_iso(base + i * 10 * 60000LL, at, sizeof(at));
+        json_object_set_new(c, "acked_at", json_string(at));
+        json_array_append_new(cases, c);
+    }
+    r = compliance_report(cases, &p, base + 48 * HOUR, "2026-01-01", "2026-01-02");
+    t = json_object_get(json_object_get(json_object_get(r, "totals"), "clocks"), "acknowledge");
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "median_ms")), 55 * 60000LL);
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "p95_ms")), 100 * 60000LL);
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "max_ms")), 100 * 60000LL);
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "met")), 6);
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "missed")), 4);
+    /* Reports: nobody answered, 48 h later: overdue, and breaches counted. */
+    t = json_object_get(json_object_get(json_object_get(r, "totals"), "clocks"),
+                        "report-reporter");
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "overdue")), 10);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "totals"),
+                                                        "breaches")), 24);
+    json_decref(r);
+    json_decref(cases);
+}
+END_TEST
+
+START_TEST(test_compliance_next)
+{
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:i}", "received_at", "2026-01-01T00:00:00Z",
+                          "ack_clock_from", "2026-01-01T00:00:00Z", "state", "open",
+                          "acked_at", "2026-01-01T00:10:00Z", "br_item", 3);
+    struct deadline_policy p = { .acknowledge_ms = HOUR / 2, .report_ms = 24 * HOUR };
+    struct compliance_next n;
+
+    /* Acked: the reports and the revocation are due at +24 h; ties keep
+     * clock order, so report-reporter is named. */
+    ck_assert(compliance_next(c, &p, compliance_time_ms("2026-01-02T01:00:00Z"), &n));
+    ck_assert_int_eq(n.clock, CLOCK_REPORT_REPORTER);
+    ck_assert_int_eq(n.left_ms, -HOUR);
+    json_object_set_new(c, "state", json_string("closed"));
+    ck_assert(!compliance_next(c, &p, 0, &n));
+    json_decref(c);
+}
+END_TEST
+
+/* ---- the audit chain ---- */
+
+struct chain_fixture {
+    unsigned char canon[3][32];
+    char hash[3][AUDIT_HEX_LEN];
+    char breaks[8][160];
+    int nbreaks;
+};
+
+static void
+on_break(void *arg, const char *tracking, long seq, const char *what)
+{
+    struct chain_fixture *f = arg;
+
+    if (f->nbreaks < 8)
+        snprintf(f->breaks[f->nbreaks++], sizeof(f->breaks[0]), "%s/%ld/%s", tracking, seq,
+                 what);
+}
+
+static void
+chain_make(struct chain_fixture *f)
+{
+    unsigned char buf[64], h[32];
+
+    memset(f, 0, sizeof(*f));
+    for (int i = 0; i < 3; i++) {
+        memset(f->canon[i], 'a' + i, sizeof(f->canon[i]));
+        if (i == 0)
+            SHA256(f->canon[0], sizeof(f->canon[0]), h);
+        else {
+            ck_assert(audit_unhex(f->hash[i - 1], buf, 32));
+            memcpy(buf + 32, f->canon[i], 32);
+            SHA256(buf, sizeof(buf), h);
+        }
+        audit_hex(h, 32, f->hash[i]);
+    }
+}
+
+static size_t
+chain_run(struct chain_fixture *f, const char *head, int skip)
+{
+    struct audit_chain ch;
+
+    audit_chain_begin(&ch, "CPR-2026-000001", head, on_break, f);
+    for (int i = 0; i < 3; i++)
+        if (i != skip)
+            audit_chain_add(&ch, i + 1, i ? f->hash[i - 1] : NULL, f->hash[i], f->canon[i], 32);
+    return audit_chain_end(&ch);
+}
+
+START_TEST(test_chain_intact_and_broken)
+{
+    struct chain_fixture f;
+
+    chain_make(&f);
+    ck_assert_int_eq(chain_run(&f, f.hash[2], -1), 0);
+    /* Content changed at seq 2: named once. */
+    f.canon[1][0] ^= 1;
+    ck_assert_int_eq(chain_run(&f, f.hash[2], -1), 1);
+    ck_assert_str_eq(f.breaks[0], "CPR-2026-000001/2/hash does not match the event's content");
+    /* A deleted event: a seq gap, and a prev_hash that does not chain. */
+    chain_make(&f);
+    ck_assert_int_ge(chain_run(&f, f.hash[2], 1), 2);
+    ck_assert_ptr_nonnull(strstr(f.breaks[0], "/3/seq 3 follows seq 1"));
+    /* The head does not match. */
+    chain_make(&f);
+    ck_assert_int_eq(chain_run(&f, f.hash[1], -1), 1);
+    ck_assert_str_eq(f.breaks[0], "CPR-2026-000001/0/the case's audit_head is not its last "
+                     "event's hash");
+}
+END_TEST
+
+START_TEST(test_digest_line)
+{
+    struct chain_fixture f;
+    struct audit_chain ch;
+    struct audit_digest *d;
+    char line[AUDIT_LINE_MAX], want[AUDIT_LINE_MAX], hex[AUDIT_HEX_LEN], hex2[AUDIT_HEX_LEN];
+    unsigned char h[32];
+
+    chain_make(&f);
+    audit_chain_begin(&ch, "CPR-2026-000001", f.hash[2], on_break, &f);
+    for (int i = 0; i < 3; i++)
+        audit_chain_add(&ch, i + 1, i ? f.hash[i - 1] : NULL, f.hash[i], f.canon[i], 32);
+    audit_chain_end(&ch);
+    audit_digest_line(&ch, line, sizeof(line));
+    snprintf(want, sizeof(want), "CPR-2026-000001 3 %s\n", f.hash[2]);
+    ck_assert_str_eq(line, want);
+    d = audit_digest_new();
+    audit_digest_add(d, line);
+    audit_digest_finish(d, hex);
+    SHA256((const unsigned char *)want, strlen(want), h);
+    audit_hex(h, 32, hex2);
+    ck_assert_str_eq(hex, hex2);
+}
+END_TEST
+
+START_TEST(test_text_cells)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    text_md_cell(fp, "a|b\x1b[0m\xe2\x80\xae");
+    fputc(';', fp);
+    text_md_cell(fp, "");
+    fputc(';', fp);
+    text_csv_field(fp, "plain");
+    fputc(';', fp);
+    text_csv_field(fp, "+1");
+    fclose(fp);
+    ck_assert_str_eq(buf, "a\\|b?[0m?;-;plain;\"'+1\"");
+    free(buf);
+}
+END_TEST
+
+Suite *
+export_suite(void)
+{
+    Suite *s = suite_create("export");
+    TCase *tc = tcase_create("export");
+
+    tcase_add_test(tc, test_timeline_golden);
+    tcase_add_test(tc, test_incident_draft_golden);
+    tcase_add_test(tc, test_cert_csv_quoting);
+    tcase_add_test(tc, test_golden_detects_change);
+    tcase_add_test(tc, test_report_golden);
+    tcase_add_test(tc, test_compliance_statuses);
+    tcase_add_test(tc, test_compliance_time);
+    tcase_add_test(tc, test_compliance_totals);
+    tcase_add_test(tc, test_compliance_next);
+    tcase_add_test(tc, test_chain_intact_and_broken);
+    tcase_add_test(tc, test_digest_line);
+    tcase_add_test(tc, test_text_cells);
+    suite_add_tcase(s, tc);
+    return s;
+}
