@@ -141,3 +141,24 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cpr FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cpr.record_outbound(text, text, text, jsonb, text, jsonb,
     text, text, text, jsonb, text, bigint, jsonb, jsonb) TO cpr_milter;
+
+-- A staff reply that copies a CPR address may come back in through the MX
+-- (when the CPR mailbox is hosted elsewhere). It is the same message we
+-- recorded as outbound, so it is a redelivery of that message, not a
+-- follow-up that would restart the acknowledge clock: the dedupe of
+-- 002_intake.sql now looks at outbound messages too.
+CREATE OR REPLACE FUNCTION cpr.find_redelivery(p_message_id text, p_env_from text,
+        p_subject text, p_sha bytea, p_now timestamptz)
+RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT m.id FROM cpr.messages m
+    WHERE m.body_sha256 = p_sha
+      AND CASE WHEN p_message_id IS NOT NULL THEN
+               m.message_id = p_message_id
+               AND m.received_at > p_now - interval '7 days'
+          ELSE m.direction = 'inbound' AND m.message_id IS NULL
+               AND m.env_from = p_env_from
+               AND m.subject IS NOT DISTINCT FROM p_subject
+               AND m.received_at > p_now - interval '24 hours'
+          END
+    ORDER BY m.received_at LIMIT 1
+$$;

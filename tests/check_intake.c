@@ -443,7 +443,7 @@ START_TEST(test_staff_replies)
     const char *to_all[] = { "reporter@example.net", "admin@subscriber.test",
                              "bob@ca.example", "carol@mail.ca.example", NULL };
     const char *to_internal[] = { "bob@ca.example", NULL };
-    struct intake_result r;
+    struct intake_result r, r2;
     struct staffmail_result res;
     char subject[128];
 
@@ -472,6 +472,14 @@ START_TEST(test_staff_replies)
                  r.tracking, "2");
     staff_record(pool, m, &res);   /* a retry of the same message */
     ck_assert_str_eq(res.outcome, "redelivery");
+    message_free(m);
+    /* The reply copied cpr@ and came back in through the MX: no follow-up. */
+    m = make_msg("alice@ca.example", subject, "<out1@ca.example>", NULL,
+                 "We are looking into it.\r\n");
+    ck_assert_int_eq(intake(pool, m, &r2), DB_OK);
+    ck_assert(r2.redelivery);
+    ck_assert_str_eq(r2.kind, "outbound");
+    ck_assert_str_eq(r2.tracking, r.tracking);
     message_free(m);
 
     m = staff_msg("Re: [CPR-1999-999999]", "<out2@ca.example>", to_all);
