@@ -271,7 +271,8 @@ cprctl_db_json1(PGconn *conn, const char *sql, const char *param, const char *wh
 long long
 cprctl_db_now(PGconn *conn)
 {
-    PGresult *res = PQexec(conn, "SELECT cpr.epoch_ms(clock_timestamp())");
+    PGresult *res = PQexec(conn,
+        "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint");
     long long now = 0;
 
     if (cprctl_db_ok(res, conn, "the database clock") && PQntuples(res) == 1)

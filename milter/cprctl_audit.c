@@ -316,7 +316,9 @@ cmd_audit_digest_run(PGconn *conn, const struct cprctl_opts *o)
     int rc;
 
     memset(&r, 0, sizeof(r));
-    r.report = stderr;
+    /* The digest goes to stdout, so breaks go to stderr; --check prints
+     * its findings instead of a digest. */
+    r.report = o->check_file ? stdout : stderr;
     r.digest = audit_digest_new();
     r.lines = g_string_new("");
     r.json = o->json ? json_array() : NULL;
@@ -325,7 +327,6 @@ cmd_audit_digest_run(PGconn *conn, const struct cprctl_opts *o)
     rc = r.old && !audit_old_load(o->check_file, r.old) ? CPRCTL_EX_FAIL
                                                           : audit_scan(conn, o, &r);
     if (rc == CPRCTL_EX_OK && r.old) {
-        r.report = stdout;
         g_hash_table_foreach(r.old, audit_old_missing, &r);
         printf("%s: %u chain%s of the earlier digest checked, %zu changed\n",
                r.mismatches ? "CHANGED" : "OK", g_hash_table_size(r.old),
