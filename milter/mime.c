@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +37,7 @@
 
 #define MIME_CHUNK 16384          /* bytes read from a part at a time */
 #define MIME_PATH_MAX 128         /* a part path; depth bounds it anyway */
+#define MIME_CHARSET_MAX 64       /* bytes of a charset name in an encoded-word */
 
 struct mime_ctx {
     struct mime_doc *d;
@@ -200,6 +202,90 @@ mime_clean_header(const char *v)
         if (*p == '\n' || *p == '\t')
             *p = ' ';
     return s;
+}
+
+/* ---- RFC 2047 ---- */
+
+/* At p, "=?cs?B?payload?=" appended to out as the same bytes Q-encoded;
+ * returns the bytes used, 0 if p holds no B encoded-word. */
+static size_t
+mime_b_word(const char *p, GString *out)
+{
+    const char *cs = p + 2, *q, *payload, *end;
+    gint state = 0;
+    guint save = 0;
+    guchar *bin;
+    gsize n;
+
+    if (p[0] != '=' || p[1] != '?')
+        return 0;
+    q = cs + strcspn(cs, "? \t\r\n");
+    if (*q != '?' || q == cs || q - cs > MIME_CHARSET_MAX || (q[1] != 'B' && q[1] != 'b')
+        || q[2] != '?')
+        return 0;
+    payload = q + 3;
+    end = payload + strcspn(payload, "? \t\r\n");
+    if (end[0] != '?' || end[1] != '=')
+        return 0;
+    bin = g_malloc((size_t)(end - payload) / 4 * 3 + 3);
+    n = g_base64_decode_step(payload, (gsize)(end - payload), bin, &state, &save);
+    g_string_append_printf(out, "=?%.*s?Q?", (int)(q - cs), cs);
+    for (gsize i = 0; i < n; i++)
+        g_string_append_printf(out, "=%02X", bin[i]);
+    g_string_append(out, "?=");
+    g_free(bin);
+    return (size_t)(end + 2 - p);
+}
+
+/* GMime 3.2 joins the payloads of adjacent B encoded-words of one charset
+ * before decoding them, so padding inside the join ("=?utf-8?B?YWI=?=
+ * =?utf-8?B?Y2Q=?=") ends the decoding and the rest of the header is
+ * lost. Q has no padding: every B word becomes Q, and the join, which
+ * mends characters split across words, still works. */
+static char *
+mime_b_to_q(const char *raw)
+{
+    GString *out = g_string_sized_new(strlen(raw) + 16);
+
+    for (const char *p = raw; *p;) {
+        size_t used = mime_b_word(p, out);
+
+        if (used == 0)
+            g_string_append_c(out, *p++);
+        else
+            p += used;
+    }
+    return g_string_free(out, FALSE);
+}
+
+char *
+mime_header_decode(const char *raw)
+{
+    char *q, *decoded, *clean;
+
+    pthread_once(&mime_once, mime_lib_init);
+    q = mime_b_to_q(raw ? raw : "");
+    g_strdelimit(q, "\r", '\n');
+    /* Unfolding removes the line breaks only, not the blanks after them. */
+    for (char *in = q, *o = q;; in++)
+        if (*in != '\n' && (*o++ = *in) == '\0')
+            break;
+    decoded = g_mime_utils_header_decode_text(NULL, q);
+    g_free(q);
+    clean = mime_clean_header(decoded ? g_strstrip(decoded) : "");
+    g_free(decoded);
+    return clean;
+}
+
+/* The decoded value of the first header name of obj, or NULL if none. */
+static char *
+mime_object_header_decode(GMimeObject *obj, const char *name)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+    GMimeHeader *h = hl ? g_mime_header_list_get_header(hl, name) : NULL;
+    const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
+
+    return raw ? mime_header_decode(raw) : NULL;
 }
 
 /* ---- HTML ---- */
@@ -743,9 +829,9 @@ mime_message_summary(struct mime_ctx *c, GMimeMessage *m, const char *path)
     size_t n;
 
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-        const char *v = i == 3 ? g_mime_message_get_subject(m)
-                               : g_mime_object_get_header(GMIME_OBJECT(m), names[i]);
-        char *clean = v ? mime_clean_header(v) : NULL;
+        const char *v = g_mime_object_get_header(GMIME_OBJECT(m), names[i]);
+        char *clean = i == 3 ? mime_object_header_decode(GMIME_OBJECT(m), names[i])
+                             : v ? mime_clean_header(v) : NULL;
 
         if (clean)
             g_string_append_printf(s, "%s: %s\n", names[i], clean);
@@ -835,35 +921,45 @@ mime_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, g
         mime_reason_add(c->d, "malformed MIME: %s", name);
 }
 
+/* The stream reads raw in place (not a copy: a report may be as large as
+ * max_message_bytes); *borrowed is released with g_byte_array_free(b,
+ * FALSE) once the message is gone, which leaves raw to its owner. */
 static GMimeMessage *
-mime_construct(struct mime_ctx *c, const char *raw, size_t len)
+mime_construct(struct mime_ctx *c, const char *raw, size_t len, GByteArray **borrowed)
 {
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    GByteArray *ba = g_byte_array_new_take((guint8 *)(uintptr_t)raw, (gsize)len);
+    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(ba);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     GMimeParserOptions *opts = g_mime_parser_options_new();
     GMimeMessage *m;
 
     g_mime_parser_options_set_warning_callback(opts, mime_parser_warning, c);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
     m = g_mime_parser_construct_message(parser, opts);
     g_mime_parser_options_free(opts);
     g_object_unref(parser);
     g_object_unref(stream);
+    *borrowed = ba;
     return m;
 }
 
 static void
 mime_doc_fill(struct mime_ctx *c, const char *raw, size_t len)
 {
-    GMimeMessage *m = mime_construct(c, raw, len);
+    GByteArray *borrowed;
+    GMimeMessage *m = mime_construct(c, raw, len, &borrowed);
     GMimeObject *body;
 
     if (m == NULL) {
+        g_byte_array_free(borrowed, FALSE);
         c->d->subject = strdup("");
         c->d->content_type = strdup("");
         mime_keep_raw(c, raw, len, "0");
         return;
     }
-    c->d->subject = mime_clean_header(g_mime_message_get_subject(m));
+    c->d->subject = mime_object_header_decode(GMIME_OBJECT(m), "Subject");
+    if (c->d->subject == NULL)
+        c->d->subject = strdup("");
     body = g_mime_message_get_mime_part(m);
     c->d->content_type = body ? mime_type_string(body) : strdup("");
     if (body == NULL && len > 0)
@@ -871,6 +967,7 @@ mime_doc_fill(struct mime_ctx *c, const char *raw, size_t len)
     else if (body != NULL)
         mime_visit(c, body, GMIME_IS_MULTIPART(body) ? "" : "1", 1);
     g_object_unref(m);
+    g_byte_array_free(borrowed, FALSE);
 }
 
 struct mime_doc *
