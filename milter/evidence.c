@@ -684,14 +684,6 @@ pem_label_type(const char *label, size_t n)
     return PEM_OTHER;
 }
 
-static size_t
-line_end(const char *text, size_t len, size_t pos)
-{
-    const char *nl = memchr(text + pos, '\n', len - pos);
-
-    return nl ? (size_t)(nl - text) + 1 : len;
-}
-
 static bool
 pem_truncated(size_t start, size_t len, struct evidence_list *out)
 {
@@ -731,7 +723,9 @@ pem_at(const char *text, size_t len, size_t start, struct evidence_list *out,
         return start + 11;
     snprintf(endline, sizeof(endline), "-----END %.*s-----",
              (int)(lend - lab), lab);
-    body = line_end(text, len, (size_t)(lend - text) + 5);
+    /* The body starts right after the BEGIN line's dashes, not at the next
+     * line: HTML reduced to text joins a <pre> block into one line. */
+    body = (size_t)(lend - text) + 5;
     rest = len - body;
     endm = mem_find(text + body, rest, endline);
     nested = mem_find(text + body, endm ? (size_t)(endm - text) - body : rest,

@@ -212,6 +212,7 @@ static size_t
 mime_b_word(const char *p, GString *out)
 {
     const char *cs = p + 2, *q, *payload, *end;
+    GString *b64;
     gint state = 0;
     guint save = 0;
     guchar *bin;
@@ -227,8 +228,13 @@ mime_b_word(const char *p, GString *out)
     end = payload + strcspn(payload, "? \t\r\n");
     if (end[0] != '?' || end[1] != '=')
         return 0;
-    bin = g_malloc((size_t)(end - payload) / 4 * 3 + 3);
-    n = g_base64_decode_step(payload, (gsize)(end - payload), bin, &state, &save);
+    /* Words often come unpadded; a partial quad would be dropped. */
+    b64 = g_string_new_len(payload, end - payload);
+    while (b64->len % 4 != 0)
+        g_string_append_c(b64, '=');
+    bin = g_malloc(b64->len / 4 * 3 + 3);
+    n = g_base64_decode_step(b64->str, b64->len, bin, &state, &save);
+    g_string_free(b64, TRUE);
     g_string_append_printf(out, "=?%.*s?Q?", (int)(q - cs), cs);
     for (gsize i = 0; i < n; i++)
         g_string_append_printf(out, "=%02X", bin[i]);

@@ -90,6 +90,11 @@ void mime_doc_free(struct mime_doc *d);
 /* True if some reason starts with prefix. */
 bool mime_has_reason(const struct mime_doc *d, const char *prefix);
 
+/* RFC 2047-decode a raw header value to valid UTF-8, every control
+ * character a space; works around GMime losing the rest of a header
+ * after a padded B encoded-word. Caller frees; NULL only without memory. */
+char *mime_header_decode(const char *raw);
+
 /* Reduce HTML to text: tags dropped, script/style contents dropped,
  * common entities decoded. Input and output UTF-8. Caller frees. */
 char *mime_html_to_text(const char *html, size_t len, size_t *outlen);

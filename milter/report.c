@@ -8,7 +8,8 @@
  *   merged into the message's list without ranges, duplicates dropped.
  *   Attachments are scanned as DER and, when they hold a PEM line, as text;
  *   their bytes are never copied out. The category sees the decoded
- *   subject and the texts up to CATEGORY_BODY_SCAN_MAX bytes. Reasons are
+ *   subject and the texts up to CATEGORY_BODY_SCAN_MAX bytes, but not the
+ *   original attached to a delivery report (often our own auto-reply). Reasons are
  *   cut on a UTF-8 character boundary; JSON strings are made valid UTF-8.
  * DIAGNOSTICS
  *   report_analyze() returns NULL only when memory runs out; malformed
@@ -215,7 +216,23 @@ report_evidence_flags(struct report *r, struct category_input *in)
                       || in->has_pwnedkeys_attestation || in->has_pock_cert;
 }
 
-/* The texts one after another, at most CATEGORY_BODY_SCAN_MAX bytes. */
+/* Part of the original attached to a delivery report: our own words,
+ * or the bounced sender's, not what this message is about. */
+static bool
+report_in_bounced(const struct mime_doc *d, const char *path)
+{
+    for (size_t i = 0; i < d->nembedded; i++) {
+        size_t k = strlen(d->embedded[i].path);
+
+        if (d->embedded[i].in_report && strncmp(path, d->embedded[i].path, k) == 0
+            && (path[k] == '\0' || path[k] == '.'))
+            return true;
+    }
+    return false;
+}
+
+/* The texts one after another, at most CATEGORY_BODY_SCAN_MAX bytes;
+ * the originals attached to delivery reports are left out. */
 static char *
 report_body(const struct mime_doc *d, size_t *len)
 {
@@ -226,6 +243,9 @@ report_body(const struct mime_doc *d, size_t *len)
         return NULL;
     for (size_t i = 0; i < d->ntexts && n < CATEGORY_BODY_SCAN_MAX; i++) {
         size_t take = d->texts[i].len;
+
+        if (report_in_bounced(d, d->texts[i].path))
+            continue;
 
         if (take > CATEGORY_BODY_SCAN_MAX - n)
             take = CATEGORY_BODY_SCAN_MAX - n;

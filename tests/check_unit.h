@@ -22,6 +22,7 @@ Suite *autoreply_suite(void);
 Suite *mime_suite(void);
 Suite *category_suite(void);
 Suite *evidence_suite(void);
+Suite *corpus_suite(void);
 Suite *export_suite(void);
 
 #endif
