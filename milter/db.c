@@ -343,6 +343,17 @@ db_json_report(const struct report *r, const struct cpr_verdict *v)
     return s;
 }
 
+/* No private key reaches the database, not even one pasted into a
+ * header: such a value is replaced whole. */
+#define DB_KEY_MARK       "PRIVATE KEY-----"
+#define DB_KEY_REDACTED   "[redacted by cpr-milter: this header held a private key block]"
+
+static char *
+db_text_safe(const char *s)
+{
+    return g_utf8_make_valid(strstr(s, DB_KEY_MARK) ? DB_KEY_REDACTED : s, -1);
+}
+
 char *
 db_json_headers(const struct cpr_message *m)
 {
@@ -351,7 +362,7 @@ db_json_headers(const struct cpr_message *m)
 
     for (size_t i = 0; i < m->nheaders; i++) {
         char *n = g_utf8_make_valid(m->headers[i].name, -1);
-        char *v = g_utf8_make_valid(m->headers[i].value, -1);
+        char *v = db_text_safe(m->headers[i].value);
 
         json_array_append_new(a, json_pack("[ss]", n, v));
         g_free(n);
@@ -425,7 +436,8 @@ db_params_build(struct db_params *p, const struct cpr_message *m,
     db_param(p, 7, m->client_name);
     db_param(p, 8, m->helo);
     db_param(p, 9, m->auth_authen);
-    db_param(p, 10, m->subject);
+    p->owned[10] = m->subject ? db_text_safe(m->subject) : NULL;
+    p->values[10] = p->owned[10];
     db_param_json(p, 11, db_json_headers(m));
     db_param(p, 12, hex);
     db_param(p, 13, bytes);
