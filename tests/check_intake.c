@@ -538,6 +538,32 @@ START_TEST(test_staff_tracking_in_body)
 }
 END_TEST
 
+/* A key pasted into a header is not stored, in headers or Subject. */
+START_TEST(test_key_in_header_redacted)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *m = message_new();
+    struct intake_result r;
+    const char *key = "-----BEGIN PRIVATE KEY----- MIGHAgEAMBMGByqGSM49AgEGCCqGSM49 "
+                      "-----END PRIVATE KEY-----";
+
+    message_set(&m->env_from, "r@example.net");
+    message_add_rcpt(m, "cpr@ca.example");
+    message_add_header(m, "Subject", key);
+    message_add_header(m, "X-Note", key);
+    message_add_header(m, "Message-ID", "<hdrkey@example.net>");
+    message_body_update(m, "see headers\r\n", 13);
+    ck_assert(message_finish(m));
+    ck_assert_int_eq(intake(pool, m, &r), DB_OK);
+    assert_value("SELECT (position('MIGHAgEA' IN m.headers::text || coalesce(m.subject, '') "
+                 "|| coalesce(c.subject, '')) = 0)::text FROM cpr.messages m "
+                 "JOIN cpr.cases c ON c.id = m.case_id WHERE c.tracking = $1",
+                 r.tracking, "true");
+    message_free(m);
+    db_pool_free(pool);
+}
+END_TEST
+
 static Suite *
 intake_suite(void)
 {
@@ -557,6 +583,7 @@ intake_suite(void)
     tcase_add_test(tc, test_milter_role_is_confined);
     tcase_add_test(tc, test_hash_chain);
     tcase_add_test(tc, test_breaker_fails_fast);
+    tcase_add_test(tc, test_key_in_header_redacted);
     tcase_add_test(tc, test_staff_replies);
     tcase_add_test(tc, test_staff_session_rules);
     tcase_add_test(tc, test_staff_tracking_in_body);
