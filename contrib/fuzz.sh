@@ -5,9 +5,10 @@
 #   contrib/fuzz.sh [SECONDS]          (default 30; CPR_FUZZ_DIR keeps the corpus)
 # DESCRIPTION
 #   Builds the target with clang -fsanitize=fuzzer,address,undefined over
-#   milter/mime.c, evidence.c and category.c (parse, extract, classify),
-#   seeds a corpus from tests/fixtures/mime and tests/fixtures/evidence, and
-#   runs it for SECONDS. A crash, leak or sanitizer report fails the run
+#   milter/report.c and what it uses (mime, evidence, category: parse,
+#   extract) plus classify.c, message.c and address.c (classify), seeds a
+#   corpus from tests/fixtures/corpus, tests/fixtures/mime and
+#   tests/fixtures/evidence, and runs it for SECONDS. A crash, leak or sanitizer report fails the run
 #   (exit non-zero) and leaves the reproducer in the work directory.
 #   contrib/test.sh runs a short smoke; run it longer by hand, e.g.
 #   `contrib/fuzz.sh 600`.
@@ -23,11 +24,13 @@ mkdir -p "$work/corpus"
 # shellcheck disable=SC2046
 clang -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -g -O1 \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I"$top/milter" $(pkg-config --cflags gmime-3.0 libcrypto) \
-    "$top/tests/fuzz_report.c" "$top/milter/mime.c" "$top/milter/evidence.c" \
-    "$top/milter/category.c" \
-    $(pkg-config --libs gmime-3.0 libcrypto) -o "$work/fuzz_report"
+    -I"$top/milter" $(pkg-config --cflags gmime-3.0 libcrypto jansson) \
+    "$top/tests/fuzz_report.c" "$top/milter/report.c" "$top/milter/mime.c" \
+    "$top/milter/evidence.c" "$top/milter/category.c" "$top/milter/classify.c" \
+    "$top/milter/message.c" "$top/milter/address.c" \
+    $(pkg-config --libs gmime-3.0 libcrypto jansson) -o "$work/fuzz_report"
 cp "$top"/tests/fixtures/mime/* "$top"/tests/fixtures/evidence/* "$work/corpus/" 2>/dev/null || true
+cp "$top"/tests/fixtures/corpus/*.eml "$work/corpus/"
 export ASAN_OPTIONS=detect_leaks=1
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
 cd "$work"
