@@ -225,7 +225,7 @@ compliance_case(const json_t *c, const struct deadline_policy *p, long long now)
     ack_facts(c, &dc);
     for (size_t i = 0; i < COMPLIANCE_NCLOCKS; i++)
         json_array_append_new(clocks, clock_json(c, &dc, p, compliance_clocks[i], now));
-    return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:o, s:O?, s:O?, s:o}",
+    return json_pack("{s:O?, s:O?, s:O?, s:O?, s:o, s:o, s:O?, s:O?, s:o}",
                      "tracking", json_object_get(c, "tracking"),
                      "received_at", json_object_get(c, "received_at"),
                      "category", json_object_get(c, "category"),
