@@ -389,6 +389,34 @@ mime_html_is_block(const char *name)
     return false;
 }
 
+/* The http(s) target of the <a> tag s[0, end) goes to out, since a link's
+ * target is often the evidence (a crt.sh link behind "this certificate").
+ * It is shorter than the tag, so out cannot outgrow the input. */
+static void
+mime_html_href(const char *s, size_t end, char *out, size_t *n)
+{
+    size_t i = 2, k = 0;
+    char quote = 0;
+
+    while (i + 5 <= end && g_ascii_strncasecmp(s + i, "href=", 5) != 0)
+        i++;
+    if (i + 5 > end)
+        return;
+    i += 5;
+    if (i < end && (s[i] == '"' || s[i] == '\''))
+        quote = s[i++];
+    while (i + k < end && s[i + k] != '>' && (quote ? s[i + k] != quote : !g_ascii_isspace(s[i + k])))
+        k++;
+    if (k < 8 || (g_ascii_strncasecmp(s + i, "http://", 7) != 0
+                  && g_ascii_strncasecmp(s + i, "https://", 8) != 0))
+        return;
+    if (*n > 0 && out[*n - 1] != ' ' && out[*n - 1] != '\n')
+        out[(*n)++] = ' ';
+    memcpy(out + *n, s + i, k);
+    *n += k;
+    out[(*n)++] = ' ';
+}
+
 /* Handle the tag at s[0] == '<'; returns bytes consumed. */
 static size_t
 mime_html_tag(const char *s, size_t len, char *out, size_t *n)
@@ -412,6 +440,8 @@ mime_html_tag(const char *s, size_t len, char *out, size_t *n)
         return end + mime_html_skip_to_close(s + end, len - end, name);
     if (mime_html_is_block(name) && *n > 0 && out[*n - 1] != '\n')
         out[(*n)++] = '\n';
+    if (g_ascii_strcasecmp(name, "a") == 0 && s[1] != '/')
+        mime_html_href(s, end, out, n);
     return end;
 }
 

@@ -67,9 +67,11 @@ struct report *report_analyze(const char *raw, size_t len, const struct cpr_mess
                               bool truncated, const struct mime_limits *lim);
 void report_free(struct report *r);
 
-/* {"subject": ..., "texts": [{"part","type","charset","text","truncated"}],
+/* {"subject": ..., "content_type": top-level type,
+ *  "texts": [{"part","type","charset","text","truncated"}],
  *  "attachments": [{"part","filename","type","size","sha256"}],
- *  "reasons": [...], "truncated": bool}. New reference; NULL if no memory. */
+ *  "reasons": [...], "dsn_refs": [...], "truncated": bool}, every text
+ *  redacted. New reference; NULL if no memory. */
 json_t *report_copy_json(const struct report *r);
 /* [{"kind","sha256","spki_sha256","serial","issuer","subject","sans",
  *   "not_before","not_after","key_type","value","sig_ok","proof",
