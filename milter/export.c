@@ -234,6 +234,27 @@ desc_note(FILE *d, const json_t *data, const struct export_opts *o)
         jput(d, data, "note");
 }
 
+/* Staff mail on the submission path: how many recipients, not who (the
+ * responses it made say to whom). */
+static void
+desc_outbound(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    size_t n = json_array_size(json_object_get(data, "rcpts"));
+
+    (void)o;
+    fprintf(d, "staff mail to %zu recipient%s", n, n == 1 ? "" : "s");
+}
+
+static void
+desc_recategorised(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    fputs("from ", d);
+    jput(d, data, "from");
+    fputs(" to ", d);
+    jput(d, data, "to");
+}
+
 static void
 desc_raw(FILE *d, const json_t *data, const struct export_opts *o)
 {
@@ -259,6 +280,8 @@ static const struct event_kind event_kinds[] = {
     { "breach",            "DEADLINE MISSED",             desc_breach },
     { "close",             "Case closed",                 desc_close },
     { "note",              "Note",                        desc_note },
+    { "outbound",          "Staff mail recorded",         desc_outbound },
+    { "recategorised",     "Category changed",            desc_recategorised },
     { NULL, NULL, NULL },
 };
 
