@@ -14,6 +14,7 @@
  *   Functions return false on allocation or OpenSSL failure.
  */
 #include "message.h"
+#include "mime.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -373,26 +374,9 @@ message_parse_references(struct cpr_message *m, const char *value)
 char *
 message_decode_header(const char *raw)
 {
-    char *unfolded = strdup(raw), *decoded, *valid;
-
-    pthread_once(&message_once, message_lib_init);
-    if (unfolded == NULL)
-        return NULL;
-    for (char *s = unfolded; *s; s++)
-        if (*s == '\r' || *s == '\n')
-            *s = ' ';
-    decoded = g_mime_utils_header_decode_text(NULL, unfolded);
-    free(unfolded);
-    if (decoded == NULL)
-        return NULL;
-    valid = g_utf8_make_valid(decoded, -1);
-    g_free(decoded);
-    for (unsigned char *s = (unsigned char *)valid; *s; s++)
-        if (*s < 0x20 || *s == 0x7f)
-            *s = ' ';
-    unfolded = strdup(valid);
-    g_free(valid);
-    return unfolded;
+    /* mime.c's decoder: GMime alone loses the rest of a header after a
+     * padded B encoded-word. Every control character becomes a space. */
+    return mime_header_decode(raw);
 }
 
 bool
