@@ -9,13 +9,18 @@
 #   when the tree was configured in place, else in build-demo/), then starts,
 #   all under demo-run/ and on 127.0.0.1 only: a throwaway PostgreSQL
 #   cluster (unix socket), the migrations, cpr-milter, and a private Postfix
-#   instance whose smtpd uses the milter and delivers to a Maildir. It sends
-#   three sample reports with swaks (a key compromise with a PEM block, a
-#   misissuance question, an out-of-office auto-reply) and prints the SMTP
-#   results, the X-CPR-* headers and Subject of each delivered copy,
-#   `cprctl list --all`, and the three tracking numbers. Everything keeps
-#   running until `contrib/demo.sh stop`. The system's own PostgreSQL and
-#   Postfix configuration are not touched.
+#   instance whose smtpd uses the milter and delivers to a Maildir, plus an
+#   authenticated (SASL) submission service for staff. It sends three
+#   sample reports with swaks (a key compromise with a private key in the
+#   body, a misissuance question, an out-of-office auto-reply) and prints
+#   the SMTP results, the X-CPR-* headers and Subject of each delivered
+#   copy and the auto-replies; `cprctl list --all`; `cprctl show` of the
+#   key compromise (reasons, evidence, the redacted stored copy) and
+#   `cprctl search --spki`; then a staff member answers the reporter
+#   through the submission service and `cprctl timeline` shows the
+#   response stopping the clock. Everything keeps running until
+#   `contrib/demo.sh stop`. The system's own PostgreSQL and Postfix
+#   configuration are not touched.
 # DIAGNOSTICS
 #   Exits non-zero, after stopping what it started, if any step fails.
 set -euo pipefail
@@ -113,7 +118,9 @@ SPORT=$(free_port)
 CONF="$DEMO/cpr-milter.conf"
 # Auto-replies go out through the demo Postfix itself, to the reporters'
 # domains, which it delivers to the same Maildir.
-CPR_REPLY_URL="smtp://127.0.0.1:$SPORT" milter_conf "$CONF" "$MPORT"
+# Staff replies are recorded from the submission service (below).
+CPR_REPLY_URL="smtp://127.0.0.1:$SPORT" milter_conf "$CONF" "$MPORT" \
+    "submission_daemons = submission"
 "$MILTER_BIN" -n -c "$CONF" >/dev/null
 setsid "$MILTER_BIN" -f -c "$CONF" >>"$DEMO/milter.log" 2>&1 </dev/null &
 echo $! >"$DEMO/milter.pid"
@@ -125,21 +132,20 @@ postfix_start demo "$SPORT" \
     "non_smtpd_milters =" "milter_protocol = 6" \
     "virtual_mailbox_domains = ca.example, reporter.example, auditor.example, subscriber.example"
 echo "demo: Postfix listening on 127.0.0.1:$SPORT (config $(pf_conf demo))"
+SUBPORT=$(free_port)
+STAFF_PASS=demo-$(date +%s)
+sasl_user_add demo staff "$STAFF_PASS"
+pf_deliver_locally demo                  # nothing leaves this machine
+postfix_add_submission demo "$SUBPORT"
+echo "demo: submission service (SASL AUTH) on 127.0.0.1:$SUBPORT, user staff@$PF_SASL_REALM"
 
 # ---- three sample reports --------------------------------------------------------
 
 mkdir -p "$DEMO/samples"
 stamp=$(date +%s)
-pem() {
-    if command -v openssl >/dev/null 2>&1; then
-        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null
-    else
-        printf '%s\n' '-----BEGIN PRIVATE KEY-----' \
-            'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgc3RhbmQtaW4ga2V5' \
-            'IGZvciB0aGUgY3ByLW1pbHRlciBkZW1vIG9ubHkgLSBub3QgcmVhbA==' \
-            '-----END PRIVATE KEY-----'
-    fi
-}
+# A throwaway test key (its SPKI SHA-256 is printed below); the mailbox
+# copy keeps it, the database gets a marker naming its SPKI instead.
+pem() { cat "$top/tests/fixtures/evidence/ec.key"; }
 cat >"$DEMO/samples/1-key-compromise.eml" <<EOF
 From: Alice Researcher <alice@reporter.example>
 To: cpr@ca.example
@@ -228,10 +234,39 @@ cat "$DEMO/delivered.txt"
 echo "==== cprctl -c $CONF list --all"
 cprctl -c "$CONF" list --all
 
+KEYCASE=$(sql "SELECT tracking FROM cpr.cases WHERE category = 'key-compromise' ORDER BY id LIMIT 1")
+SPKI=$(sql "SELECT spki_sha256 FROM cpr.evidence e JOIN cpr.cases c ON c.id = e.case_id
+            WHERE c.tracking = '$KEYCASE' AND e.kind = 'private-key' LIMIT 1")
+echo
+echo "==== cprctl show $KEYCASE   (reasons and evidence)"
+cprctl -c "$CONF" show "$KEYCASE"
+echo
+echo "==== the stored copy of its text, as in the database (key redacted)"
+sql "SELECT m.copy->'texts'->0->>'text' FROM cpr.messages m JOIN cpr.cases c ON c.id = m.case_id
+     WHERE c.tracking = '$KEYCASE'" | sed 's/^/    /'
+echo
+echo "==== cprctl search --spki $SPKI"
+cprctl -c "$CONF" search --spki "$SPKI"
+
+echo
+echo "==== staff answer the reporter from their mail client (submission, AUTH)"
+swaks_submit "$SUBPORT" "staff@$PF_SASL_REALM" "$STAFF_PASS" \
+    --from compliance@ca.example --to alice@reporter.example \
+    --header "Subject: Re: Key compromise [$KEYCASE]" \
+    --body "Thank you. We are revoking the certificate within 24 hours." \
+    >"$DEMO/staff-reply.log"
+swaks_accepted "$DEMO/staff-reply.log" || { cat "$DEMO/staff-reply.log" >&2; exit 1; }
+grep "staff=" "$DEMO/milter.log" | tail -n 1
+echo
+echo "==== cprctl timeline $KEYCASE"
+cprctl -c "$CONF" timeline "$KEYCASE"
+
 echo
 echo "The demo keeps running: Postfix on 127.0.0.1:$SPORT, cpr-milter on 127.0.0.1:$MPORT."
 echo "Try: swaks --server 127.0.0.1:$SPORT --to cpr@ca.example --from you@example.net"
 echo "     $top_builddir/milter/cprctl -c $CONF show TRACKING"
+echo "     $top_builddir/milter/cprctl -c $CONF incident-draft $KEYCASE"
+echo "     $top_builddir/milter/cprctl -c $CONF report --from $(date -u +%F) --to $(date -u -d tomorrow +%F)"
 echo "Stop it with: contrib/demo.sh stop"
 echo
 echo "Sample tracking numbers:"
