@@ -103,6 +103,7 @@ static const struct list_col list_cols[] = {
     "       cprctl [-c FILE] confirm TRACKING --br-item N [--crl-reason R] [--by NAME]\n" \
     "       cprctl [-c FILE] revoked TRACKING [--by NAME]\n" \
     "       cprctl [-c FILE] close TRACKING --resolution TEXT [--by NAME]\n" \
+    "       cprctl [-c FILE] note TRACKING --text TEXT [--by NAME]\n" \
     "       cprctl [-c FILE] timeline TRACKING [--name-reporter]\n" \
     "       cprctl [-c FILE] incident-draft TRACKING [--name-reporter]\n" \
     "       cprctl [-c FILE] report --from DATE --to DATE [--csv|--json]\n" \
@@ -126,6 +127,7 @@ static const char cprctl_usage_text[] =
     "  confirm          confirm a BR 4.9.1.1 item: starts the revocation clock\n"
     "  revoked          record the revocation: stops the revocation clock\n"
     "  close            close the case with a resolution\n"
+    "  note             add a note to the case's audit trail\n"
     "  timeline         the case's audit events as a Markdown table (UTC)\n"
     "  incident-draft   a CCADB incident report skeleton for the case\n"
     "  report           the auditor's report: deadlines met, totals\n"
@@ -730,7 +732,8 @@ cmd_show_run(PGconn *conn, const struct cprctl_opts *o)
 
 /* Each action is one SQL function that records an immutable event. The
  * parameters are picked from the common list by index:
- * 0 tracking, 1 actor, 2 br_item, 3 crl_reason, 4 to, 5 waive, 6 resolution. */
+ * 0 tracking, 1 actor, 2 br_item, 3 crl_reason, 4 to, 5 waive, 6 resolution,
+ * 7 text. */
 #define ACTION_MAX_PARAMS 4
 
 struct action_sql {
@@ -746,6 +749,7 @@ static const struct action_sql action_sqls[] = {
     { "confirm", "SELECT cpr.confirm($1, $2::integer, $3, $4)", 4, { 0, 2, 3, 1 } },
     { "revoked", "SELECT cpr.revoked($1, $2)", 2, { 0, 1 } },
     { "close",   "SELECT cpr.close($1, $2, $3)", 3, { 0, 6, 1 } },
+    { "note",    "SELECT cpr.note($1, $2, $3)", 3, { 0, 7, 1 } },
     { NULL, NULL, 0, { 0 } },
 };
 
@@ -764,7 +768,7 @@ static int
 action_run(PGconn *conn, const struct cprctl_opts *o, const char *name)
 {
     const char *all[] = { o->tracking, action_actor(o), o->br_item, o->crl_reason,
-                          o->to, o->waive, o->resolution };
+                          o->to, o->waive, o->resolution, o->text };
     const char *p[ACTION_MAX_PARAMS];
     const struct action_sql *a = action_sqls;
     PGresult *res;
@@ -792,6 +796,7 @@ static int cmd_respond_run(PGconn *c, const struct cprctl_opts *o) { return acti
 static int cmd_confirm_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "confirm"); }
 static int cmd_revoked_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "revoked"); }
 static int cmd_close_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "close"); }
+static int cmd_note_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "note"); }
 
 /* test-page: straight through the channel, as the sweeper would page. */
 static int
@@ -836,7 +841,7 @@ cmd_test_page_run(PGconn *conn, const struct cprctl_opts *o)
 /* ---- argument parsing ---- */
 
 enum { OPT_ALL = 1000, OPT_JSON, OPT_SQL_DIR, OPT_CONNINFO, OPT_BY, OPT_TO, OPT_WAIVE,
-       OPT_BR_ITEM, OPT_CRL_REASON, OPT_RESOLUTION };
+       OPT_BR_ITEM, OPT_CRL_REASON, OPT_RESOLUTION, OPT_TEXT };
 
 /* getopt_long over one command's words; argv[0] is the command name. */
 int
@@ -931,9 +936,10 @@ cmd_action_options(int argc, char **argv, struct cprctl_opts *o)
         { "br-item", required_argument, NULL, OPT_BR_ITEM },
         { "crl-reason", required_argument, NULL, OPT_CRL_REASON },
         { "resolution", required_argument, NULL, OPT_RESOLUTION },
+        { "text", required_argument, NULL, OPT_TEXT },
         { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
     const char **slot[] = { &o->by, &o->to, &o->waive, &o->br_item, &o->crl_reason,
-                            &o->resolution };
+                            &o->resolution, &o->text };
     int opt, rc;
 
     optind = 0;
@@ -977,6 +983,9 @@ cmd_action_parse(int argc, char **argv, struct cprctl_opts *o)
     if ((o->resolution != NULL) != (strcmp(cmd, "close") == 0))
         return cprctl_usage_error("%s: --resolution %s", cmd, o->resolution
                                   ? "is only for close" : "TEXT is required");
+    if ((o->text != NULL) != (strcmp(cmd, "note") == 0))
+        return cprctl_usage_error("%s: --text %s", cmd, o->text
+                                  ? "is only for note" : "TEXT is required");
     return CPRCTL_EX_OK;
 }
 
@@ -998,6 +1007,7 @@ static const struct cprctl_cmd cprctl_cmds[] = {
     { "confirm", cmd_action_parse,  cmd_confirm_run, false },
     { "revoked", cmd_action_parse,  cmd_revoked_run, false },
     { "close",   cmd_action_parse,  cmd_close_run, false },
+    { "note",    cmd_action_parse,  cmd_note_run, false },
     { "timeline", cmd_timeline_parse, cmd_timeline_run, false },
     { "incident-draft", cmd_timeline_parse, cmd_incident_draft_run, false },
     { "report",  cmd_report_parse,  cmd_report_run, false },

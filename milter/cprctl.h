@@ -41,6 +41,7 @@ struct cprctl_opts {
     const char *br_item;       /* confirm --br-item N */
     const char *crl_reason;    /* confirm --crl-reason R */
     const char *resolution;    /* close --resolution TEXT */
+    const char *text;          /* note --text TEXT */
     const char *channel;       /* test-page CHANNEL */
     /* report */
     const char *from;          /* --from DATE */
