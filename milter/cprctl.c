@@ -906,6 +906,15 @@ cprctl_tracking_arg(const char *cmd, const char *arg, struct cprctl_opts *o)
     return CPRCTL_EX_USAGE;
 }
 
+int
+cprctl_tracking_last(int argc, char **argv, struct cprctl_opts *o)
+{
+    if (optind != argc - 1)
+        return cprctl_usage_error("%s: %s", argv[0], optind >= argc
+                                  ? "TRACKING is required" : "too many arguments");
+    return cprctl_tracking_arg(argv[0], argv[optind], o);
+}
+
 static int
 cmd_show_parse(int argc, char **argv, struct cprctl_opts *o)
 {
@@ -918,10 +927,7 @@ cmd_show_parse(int argc, char **argv, struct cprctl_opts *o)
         o->json = true;
     if (rc != 0)
         return rc;
-    if (optind != argc - 1)
-        return cprctl_usage_error("%s", optind >= argc ? "show: TRACKING is required"
-                                                       : "show: too many arguments");
-    return cprctl_tracking_arg(argv[0], argv[optind], o);
+    return cprctl_tracking_last(argc, argv, o);
 }
 
 
@@ -951,10 +957,7 @@ cmd_action_options(int argc, char **argv, struct cprctl_opts *o)
     }
     if (rc != 0)
         return rc;
-    if (optind != argc - 1)
-        return cprctl_usage_error("%s: %s", argv[0], optind >= argc
-                                  ? "TRACKING is required" : "too many arguments");
-    return cprctl_tracking_arg(argv[0], argv[optind], o);
+    return cprctl_tracking_last(argc, argv, o);
 }
 
 /* Options that only some actions take must not be given to the others. */

@@ -62,6 +62,8 @@ int cprctl_getopt(int argc, char **argv, const struct option *longopts, int *opt
 
 /* A tracking number argument, in any spelling tracking_parse() takes. */
 int cprctl_tracking_arg(const char *cmd, const char *arg, struct cprctl_opts *o);
+/* After the options (optind): exactly one TRACKING argument. */
+int cprctl_tracking_last(int argc, char **argv, struct cprctl_opts *o);
 
 /* Query helpers: result check (logs), rows' first column as a JSON array. */
 bool cprctl_db_ok(const PGresult *res, const PGconn *conn, const char *what);

@@ -58,10 +58,7 @@ cmd_timeline_parse(int argc, char **argv, struct cprctl_opts *o)
         o->name_reporter = true;
     if (rc != 0)
         return rc;
-    if (optind != argc - 1)
-        return cprctl_usage_error("%s: %s", argv[0], optind >= argc
-                                  ? "TRACKING is required" : "too many arguments");
-    return cprctl_tracking_arg(argv[0], argv[optind], o);
+    return cprctl_tracking_last(argc, argv, o);
 }
 
 static json_t *

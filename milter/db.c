@@ -301,18 +301,11 @@ db_json_strv(char *const *v, size_t n)
 static char *
 db_json_reasons(const struct cpr_verdict *v)
 {
-    json_t *a = json_array();
-    char *s;
+    char *reasons[CLASSIFY_MAX_REASONS];
 
-    for (size_t i = 0; i < v->nreasons; i++) {
-        char *valid = g_utf8_make_valid(v->reasons[i], -1);
-
-        json_array_append_new(a, json_string(valid));
-        g_free(valid);
-    }
-    s = json_dumps(a, JSON_COMPACT);
-    json_decref(a);
-    return s;
+    for (size_t i = 0; i < v->nreasons; i++)
+        reasons[i] = (char *)v->reasons[i];
+    return db_json_strv(reasons, v->nreasons);
 }
 
 /* {"copy", "evidence", "dsn_refs", "priority", "spam"}: what the report
