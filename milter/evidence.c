@@ -262,7 +262,9 @@ time_rfc3339(const ASN1_TIME *t, char *out, size_t outsz)
     struct tm tm;
 
     out[0] = '\0';
-    if (t && ASN1_TIME_to_tm(t, &tm) == 1)
+    /* Years 1..9999 only: anything else is not a time the database takes. */
+    if (t && ASN1_TIME_to_tm(t, &tm) == 1 && tm.tm_year >= 1 - 1900
+        && tm.tm_year <= 9999 - 1900)
         strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
@@ -324,14 +326,44 @@ cert_sans(X509 *x, char *out, size_t outsz)
     GENERAL_NAMES_free(gens);
 }
 
+/* A negative serial (a misissuance of its own) as the hex of its DER
+ * content octets, two's complement, as crt.sh shows it; "" if longer than
+ * out holds. */
+static void
+cert_serial_negative(const ASN1_INTEGER *ai, char *out, size_t outsz)
+{
+    unsigned char *der = NULL, *c;
+    int n = i2d_ASN1_INTEGER(ai, &der);
+    size_t len, o = 0;
+
+    out[0] = '\0';
+    if (n < 3 || der[1] == 0x80 || der[1] > 0x82) {
+        OPENSSL_free(der);
+        return;
+    }
+    len = der[1] < 0x80 ? der[1] : der[1] == 0x81 ? der[2] : 0;
+    c = der + (der[1] < 0x80 ? 2 : 3);
+    if (len > 0 && (size_t)(c - der) + len == (size_t)n && len * 2 < outsz)
+        for (size_t i = 0; i < len; i++, o += 2)
+            snprintf(out + o, outsz - o, "%02x", c[i]);
+    OPENSSL_free(der);
+}
+
 static void
 cert_serial(X509 *x, char *out, size_t outsz)
 {
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    const ASN1_INTEGER *ai = X509_get0_serialNumber(x);
+    BIGNUM *bn;
+    char *hex;
 
     out[0] = '\0';
-    if (hex) {
+    if (ASN1_STRING_type(ai) == V_ASN1_NEG_INTEGER) {
+        cert_serial_negative(ai, out, outsz);
+        return;
+    }
+    bn = ASN1_INTEGER_to_BN(ai, NULL);
+    hex = bn ? BN_bn2hex(bn) : NULL;
+    if (hex && strlen(hex) < outsz) {
         for (char *p = hex; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         snprintf(out, outsz, "%s", hex);
@@ -341,9 +373,14 @@ cert_serial(X509 *x, char *out, size_t outsz)
 }
 
 static void
-cert_reason(struct evidence_item *it)
+cert_reason(struct evidence_item *it, bool negative)
 {
-    if (it->proof_pock)
+    if (negative)
+        snprintf(it->reason, sizeof(it->reason),
+                 "certificate with a NEGATIVE serial (%.40s, two's complement) for %.60s, "
+                 "SPKI %.*s…", it->serial[0] ? it->serial : "too long", it->subject,
+                 SPKI_SHOWN, it->spki_sha256);
+    else if (it->proof_pock)
         snprintf(it->reason, sizeof(it->reason),
                  "PoCK proof certificate (self-signature %s), SPKI %.*s…",
                  it->sig_ok ? "verifies" : "does NOT verify", SPKI_SHOWN,
@@ -377,7 +414,7 @@ cert_fill(X509 *x, struct evidence_item *it)
     if (it->proof_pock && X509_get0_pubkey(x))
         it->sig_ok = X509_verify(x, X509_get0_pubkey(x)) == 1;
     ERR_clear_error();
-    cert_reason(it);
+    cert_reason(it, ASN1_STRING_type(X509_get0_serialNumber(x)) == V_ASN1_NEG_INTEGER);
 }
 
 static bool

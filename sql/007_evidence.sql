@@ -52,6 +52,23 @@ CREATE TRIGGER no_truncate_evidence BEFORE TRUNCATE ON cpr.evidence
     FOR EACH STATEMENT EXECUTE FUNCTION cpr.reject_change();
 REVOKE ALL ON cpr.evidence FROM PUBLIC;
 
+-- A stored message never changes after intake, except its redelivery
+-- count (001 guarded only the receipt time).
+CREATE FUNCTION cpr.guard_message() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    n cpr.messages := NEW;
+BEGIN
+    n.redeliveries := OLD.redeliveries;
+    IF n IS DISTINCT FROM OLD THEN
+        RAISE EXCEPTION 'cpr: stored message % is immutable (only its redelivery count changes)',
+            OLD.id;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER messages_immutable BEFORE UPDATE ON cpr.messages
+    FOR EACH ROW EXECUTE FUNCTION cpr.guard_message();
+
 -- The case this message threads onto, and how (rule 2 of 002_intake.sql,
 -- extended): a tracking number in the Subject; In-Reply-To/References
 -- naming a message we stored or an auto-reply we sent (its Message-ID is
@@ -98,20 +115,40 @@ LANGUAGE sql STABLE AS $$
     WHERE NOT EXISTS (SELECT 1 FROM cpr.cases c WHERE c.tracking = t.m[1])
 $$;
 
--- One evidence row per item of p_evidence (report_evidence_json()).
+-- A time from message content, or NULL when it is none PostgreSQL takes.
+CREATE FUNCTION cpr.safe_timestamptz(p text) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN p::timestamptz;
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END
+$$;
+
+-- One evidence row per item of p_evidence (report_evidence_json()). Every
+-- value comes from hostile content: what does not fit its column is
+-- stored as NULL (an unknown kind is skipped), so a strange certificate
+-- can never fail the intake and lose the report.
 CREATE FUNCTION cpr.store_evidence(p_case_id bigint, p_msg bigint, p_evidence jsonb)
 RETURNS integer LANGUAGE sql AS $$
     WITH ins AS (
         INSERT INTO cpr.evidence (case_id, message_id, kind, sha256, spki_sha256,
             serial, issuer, subject, sans, not_before, not_after, key_type, value,
             sig_ok, proof, reason)
-        SELECT p_case_id, p_msg, e->>'kind', e->>'sha256', e->>'spki_sha256',
-            e->>'serial', e->>'issuer', e->>'subject', e->>'sans',
-            (e->>'not_before')::timestamptz, (e->>'not_after')::timestamptz,
-            e->>'key_type', e->>'value', (e->>'sig_ok')::boolean, e->>'proof',
+        SELECT p_case_id, p_msg, e->>'kind',
+            CASE WHEN e->>'sha256' ~ '^[0-9a-f]{64}$' THEN e->>'sha256' END,
+            CASE WHEN e->>'spki_sha256' ~ '^[0-9a-f]{64}$' THEN e->>'spki_sha256' END,
+            CASE WHEN e->>'serial' ~ '^[0-9a-f]{1,128}$' THEN e->>'serial' END,
+            e->>'issuer', e->>'subject', e->>'sans',
+            cpr.safe_timestamptz(e->>'not_before'), cpr.safe_timestamptz(e->>'not_after'),
+            e->>'key_type', e->>'value',
+            CASE WHEN jsonb_typeof(e->'sig_ok') = 'boolean' THEN (e->>'sig_ok')::boolean END,
+            CASE WHEN e->>'proof' IN ('pock', 'csr', 'pwnedkeys') THEN e->>'proof' END,
             coalesce(e->>'reason', e->>'kind')
         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_evidence) = 'array'
                                        THEN p_evidence ELSE '[]'::jsonb END) AS e
+        WHERE e->>'kind' IN ('certificate', 'csr', 'private-key', 'private-key-encrypted',
+                             'private-key-truncated', 'crtsh', 'fingerprint', 'serial')
         RETURNING 1)
     SELECT count(*)::integer FROM ins
 $$;
@@ -156,6 +193,7 @@ DECLARE
     v_thread  bigint;
     v_via     text;
     v_reasons text[] := cpr.json_text_array(p_reasons);
+    v_ev_err  text;
 BEGIN
     IF p_kind NOT IN ('new-report', 'automated') THEN
         RAISE EXCEPTION 'cpr.intake: bad kind %', p_kind;
@@ -199,18 +237,28 @@ BEGIN
         p_report->'copy', coalesce(p_report->>'priority', 'normal'),
         cpr.json_text_array(p_report->'spam'))
     RETURNING id INTO v_msg;
-    PERFORM cpr.store_evidence(v_case.id, v_msg, p_report->'evidence');
+    -- Belt and braces: evidence that still cannot be stored is said in the
+    -- received event, and the report is taken in regardless.
+    BEGIN
+        PERFORM cpr.store_evidence(v_case.id, v_msg, p_report->'evidence');
+    EXCEPTION WHEN OTHERS THEN
+        v_ev_err := SQLERRM;
+    END;
     IF v_thread IS NOT NULL AND v_kind = 'follow-up' THEN
         PERFORM cpr.intake_recategorise(v_case, p_category, v_msg, v_now);
     END IF;
 
     PERFORM cpr.append_event(v_case.id, 'cpr-milter', 'received', v_msg,
-        jsonb_build_object('queue_id', p_queue_id, 'kind', v_kind,
+        jsonb_strip_nulls(jsonb_build_object('queue_id', p_queue_id, 'kind', v_kind,
                            'category', p_category, 'flags', coalesce(p_flags, '[]'::jsonb),
                            'reasons', to_jsonb(v_reasons),
                            'evidence', jsonb_array_length(CASE WHEN
                                jsonb_typeof(p_report->'evidence') = 'array'
-                               THEN p_report->'evidence' ELSE '[]'::jsonb END)),
+                               THEN p_report->'evidence' ELSE '[]'::jsonb END),
+                           'evidence_error', v_ev_err,
+                           'message_id', p_message_id,
+                           'body_sha256', p_body_sha256,
+                           'body_bytes', p_body_bytes)),
         v_now);
 
     RETURN QUERY SELECT v_case.tracking, cpr.utc_text(v_now), v_kind, p_category, false,

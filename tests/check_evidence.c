@@ -143,6 +143,23 @@ START_TEST(test_cert_in_prose)
 }
 END_TEST
 
+/* serial -2: DER content 0xfe, said to be negative; a value the database
+ * takes (lower-case hex), never a '-' that would fail the intake. */
+START_TEST(test_cert_negative_serial)
+{
+    struct evidence_list ev;
+    const struct evidence_item *it;
+
+    scan_prose("negative-serial.pem", &ev);
+    it = find_kind(&ev, EVIDENCE_CERT, 0);
+    ck_assert_ptr_nonnull(it);
+    ck_assert_str_eq(it->serial, "fe");
+    ck_assert_ptr_nonnull(strstr(it->reason, "NEGATIVE serial"));
+    ck_assert_str_eq(it->spki_sha256, EC_SPKI);
+    evidence_list_free(&ev);
+}
+END_TEST
+
 START_TEST(test_cert_der)
 {
     struct evidence_list ev;
@@ -538,6 +555,7 @@ evidence_suite(void)
     TCase *tc = tcase_create("extract");
 
     tcase_add_test(tc, test_cert_in_prose);
+    tcase_add_test(tc, test_cert_negative_serial);
     tcase_add_test(tc, test_cert_der);
     tcase_add_test(tc, test_pkcs7_bundle);
     tcase_add_test(tc, test_proof_pock);

@@ -348,6 +348,8 @@ START_TEST(test_immutable)
     ck_assert(owner_exec_fails("UPDATE cpr.events SET actor = 'mallory'"));
     ck_assert(owner_exec_fails("DELETE FROM cpr.events"));
     ck_assert(owner_exec_fails("TRUNCATE cpr.events CASCADE"));
+    ck_assert(owner_exec_fails("UPDATE cpr.messages SET subject = 'rewritten'"));
+    ck_assert(owner_exec_fails("UPDATE cpr.messages SET headers = '[]'"));
     /* A legitimate change to a case is still possible. */
     ck_assert(!owner_exec_fails("UPDATE cpr.cases SET state = state"));
 }
@@ -538,6 +540,34 @@ START_TEST(test_staff_tracking_in_body)
 }
 END_TEST
 
+/* Values from hostile certificates never fail the intake: what does not
+ * fit its column is NULL, an unknown kind is skipped. */
+START_TEST(test_evidence_hostile_values)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *m = make_msg("r@example.net", "odd cert", "<oddcert@example.net>",
+                                     NULL, NULL);
+    struct intake_result r;
+    char *id;
+
+    ck_assert_int_eq(intake(pool, m, &r), DB_OK);
+    id = owner_value("SELECT m.id::text FROM cpr.messages m JOIN cpr.cases c "
+                     "ON c.id = m.case_id WHERE c.tracking = $1", r.tracking);
+    ck_assert_ptr_nonnull(id);
+    assert_value("SELECT cpr.store_evidence(case_id, id, '[{\"kind\": \"certificate\", "
+                 "\"serial\": \"-02\", \"not_before\": \"0-01-01T00:00:00Z\", "
+                 "\"sha256\": \"xyz\", \"sig_ok\": \"yes\", \"proof\": \"bogus\"}, "
+                 "{\"kind\": \"bogus\"}]')::text FROM cpr.messages WHERE id = $1::bigint",
+                 id, "1");
+    assert_value("SELECT concat_ws(',', serial, not_before, sha256, sig_ok, proof, reason) "
+                 "FROM cpr.evidence WHERE message_id = $1::bigint", id, "certificate");
+    ck_assert(owner_exec_fails("UPDATE cpr.evidence SET serial = '01'"));
+    free(id);
+    message_free(m);
+    db_pool_free(pool);
+}
+END_TEST
+
 /* A key pasted into a header is not stored, in headers or Subject. */
 START_TEST(test_key_in_header_redacted)
 {
@@ -584,6 +614,7 @@ intake_suite(void)
     tcase_add_test(tc, test_hash_chain);
     tcase_add_test(tc, test_breaker_fails_fast);
     tcase_add_test(tc, test_key_in_header_redacted);
+    tcase_add_test(tc, test_evidence_hostile_values);
     tcase_add_test(tc, test_staff_replies);
     tcase_add_test(tc, test_staff_session_rules);
     tcase_add_test(tc, test_staff_tracking_in_body);
