@@ -30,6 +30,7 @@
 
 #include "breaker.h"
 #include "log.h"
+#include "mime.h"
 #include "now.h"
 #include "report.h"
 
@@ -337,14 +338,26 @@ db_json_report(const struct report *r, const struct cpr_verdict *v)
 }
 
 /* No private key reaches the database, not even one pasted into a
- * header: such a value is replaced whole. */
-#define DB_KEY_MARK       "PRIVATE KEY-----"
-#define DB_KEY_REDACTED   "[redacted by cpr-milter: this header held a private key block]"
+ * header, raw or inside an RFC 2047 encoded-word: such a value is
+ * replaced whole. */
+#define DB_KEY_PEM        "PRIVATE KEY-----"
+#define DB_KEY_TEXT       "Private-Key:"
+#define DB_KEY_REDACTED   "[redacted by cpr-milter: this header held a private key]"
 
-static char *
+static bool
+db_has_key(const char *s)
+{
+    return strstr(s, DB_KEY_PEM) != NULL || strstr(s, DB_KEY_TEXT) != NULL;
+}
+
+char *
 db_text_safe(const char *s)
 {
-    return g_utf8_make_valid(strstr(s, DB_KEY_MARK) ? DB_KEY_REDACTED : s, -1);
+    char *decoded = strstr(s, "=?") ? mime_header_decode(s) : NULL;
+    bool key = db_has_key(s) || (decoded != NULL && db_has_key(decoded));
+
+    free(decoded);
+    return g_utf8_make_valid(key ? DB_KEY_REDACTED : s, -1);
 }
 
 char *

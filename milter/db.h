@@ -61,6 +61,11 @@ enum db_status db_intake(struct db_pool *pool, const struct cpr_message *m,
 char *db_json_strv(char *const *v, size_t n);
 char *db_json_headers(const struct cpr_message *m);   /* [[name, value], ...] */
 
+/* A header value or Subject as it may be stored: valid UTF-8, or a
+ * marker when it holds a private key (raw or RFC 2047-encoded). Caller
+ * frees with g_free(). */
+char *db_text_safe(const char *s);
+
 /* Reads a query's result (PGRES_TUPLES_OK); false with err set if it is
  * not what was expected. */
 typedef bool (*db_reader)(PGresult *res, void *arg, char *err, size_t errlen);

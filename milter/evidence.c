@@ -1031,6 +1031,126 @@ ident_scan(const char *text, size_t from, size_t to, struct evidence_list *out)
     return ok;
 }
 
+/* ---- private keys in text form ("openssl pkey -text") ---- */
+
+/* Labels whose hex lines are secret in an OpenSSL text dump. */
+static const char *const textkey_labels[] = {
+    "priv:", "privateExponent:", "prime1:", "prime2:", "exponent1:", "exponent2:",
+    "coefficient:", NULL };
+
+#define TEXTKEY_LABEL_MAX 40   /* "NIST CURVE:" and the like: a label line */
+
+/* [*b, *e) is the next line of text[0..to) from pos, without its end. */
+static bool
+line_at(const char *text, size_t pos, size_t to, size_t *b, size_t *e)
+{
+    const char *nl;
+
+    if (pos >= to)
+        return false;
+    *b = pos;
+    nl = memchr(text + pos, '\n', to - pos);
+    *e = nl ? (size_t)(nl - text) : to;
+    return true;
+}
+
+static size_t
+skip_blank(const char *s, size_t b, size_t e)
+{
+    while (b < e && (s[b] == ' ' || s[b] == '\t'))
+        b++;
+    return b;
+}
+
+static bool
+textkey_secret_line(const char *s, size_t b, size_t e)
+{
+    b = skip_blank(s, b, e);
+    if (mem_find(s + b, e - b, "Private-Key:") != NULL)
+        return true;
+    for (size_t i = 0; textkey_labels[i]; i++) {
+        size_t k = strlen(textkey_labels[i]);
+
+        if (e - b >= k && memcmp(s + b, textkey_labels[i], k) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* An indented run of hex and colons, or a "label:" line of the dump. */
+static bool
+textkey_body_line(const char *s, size_t b, size_t e)
+{
+    size_t t = skip_blank(s, b, e), colon;
+
+    while (e > t && (s[e - 1] == ' ' || s[e - 1] == '\r'))
+        e--;
+    if (t == e)
+        return false;
+    if (strspn(s + t, "0123456789abcdefABCDEF:") >= e - t)
+        return true;
+    for (colon = t; colon < e && colon - t < TEXTKEY_LABEL_MAX; colon++)
+        if (s[colon] == ':')
+            return isalpha((unsigned char)s[t]);
+    return false;
+}
+
+/* The first text-form key dump in [from, to): its label line and every
+ * hex or label line after it, up to a blank or other line. */
+static bool
+textkey_find(const char *text, size_t from, size_t to, size_t *start, size_t *end)
+{
+    size_t b, e, pos = from;
+
+    while (line_at(text, pos, to, &b, &e)) {
+        pos = e + 1;
+        if (!textkey_secret_line(text, b, e))
+            continue;
+        *start = b;
+        *end = e;
+        while (line_at(text, pos, to, &b, &e) && textkey_body_line(text, b, e)) {
+            *end = e;
+            pos = e + 1;
+        }
+        return true;
+    }
+    return false;
+}
+
+static bool
+textkey_push(size_t start, size_t end, struct evidence_list *out)
+{
+    struct evidence_item *it = evidence_item_new(EVIDENCE_KEY);
+    bool ok;
+
+    if (!it)
+        return false;
+    it->has_range = true;
+    it->start = start;
+    it->end = end;
+    snprintf(it->key_type, sizeof(it->key_type), "text dump");
+    snprintf(it->reason, sizeof(it->reason),
+             "private key in text form (openssl -text output)");
+    ok = evidence_push(out, it);
+    free(it);
+    return ok;
+}
+
+/* Identifiers in [from, to), around (never inside) text-form keys: the
+ * hex of a private scalar is no serial. */
+static bool
+plain_scan(const char *text, size_t from, size_t to, struct evidence_list *out)
+{
+    size_t start, end;
+
+    while (textkey_find(text, from, to, &start, &end)) {
+        if (!ident_scan(text, from, start, out) || !textkey_push(start, end, out))
+            return false;
+        from = end;
+    }
+    return ident_scan(text, from, to, out);
+}
+
 /* ---- entry points ---- */
 
 bool
@@ -1050,7 +1170,7 @@ evidence_scan_text(const char *text, size_t len, struct evidence_list *out)
         const char *b = mem_find(text + pos, len - pos, "-----BEGIN ");
         size_t start = b ? (size_t)(b - text) : len;
 
-        ok = ident_scan(text, seg, start, out);
+        ok = plain_scan(text, seg, start, out);
         if (!b || !ok)
             break;
         pos = pem_at(text, len, start, out, &ok);
@@ -1076,6 +1196,8 @@ redact_marker(const struct evidence_item *it, char *buf, size_t bufsz)
     if (it->spki_sha256[0])
         n = snprintf(buf, bufsz, "[private key removed: SPKI SHA-256 %s]",
                      it->spki_sha256);
+    else if (strcmp(it->key_type, "text dump") == 0)
+        n = snprintf(buf, bufsz, "[private key removed: text dump]");
     else
         n = snprintf(buf, bufsz, "[private key removed: unparsable]");
     return n > 0 ? (size_t)n : 0;

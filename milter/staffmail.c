@@ -155,10 +155,11 @@ staffmail_record(struct db_pool *pool, const struct cpr_message *m,
     owned[4] = internal_domains_json(cfg);
     v[0] = m->queue_id; v[1] = m->message_id; v[2] = m->in_reply_to; v[3] = owned[0];
     v[4] = m->env_from ? m->env_from : ""; v[5] = owned[1]; v[6] = m->client_addr;
-    v[7] = m->auth_authen; v[8] = m->subject; v[9] = owned[2]; v[10] = hex;
+    v[7] = m->auth_authen; v[9] = owned[2]; v[10] = hex;
+    v[8] = text[8] = m->subject ? db_text_safe(m->subject) : NULL;
     v[11] = bytes; v[12] = owned[3]; v[13] = owned[4];
     for (int i = 0; i < STAFFMAIL_PARAMS; i++)
-        if (v[i] != NULL && !g_utf8_validate(v[i], -1, NULL))
+        if (v[i] != NULL && text[i] == NULL && !g_utf8_validate(v[i], -1, NULL))
             v[i] = text[i] = g_utf8_make_valid(v[i], -1);
     st = db_query(pool, STAFFMAIL_SQL, STAFFMAIL_PARAMS, v, staffmail_read, res, err, errlen);
     for (int i = 0; i < 5; i++)

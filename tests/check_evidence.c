@@ -160,6 +160,42 @@ START_TEST(test_cert_negative_serial)
 }
 END_TEST
 
+/* "openssl pkey -text" output pasted into a report: one key item, no
+ * hex line of it left after redaction, no serial made of its secret. */
+static void
+assert_text_dump(const char *name)
+{
+    size_t len, dlen;
+    char *text = in_prose(name, &len), *dump = fixture_read(name, &dlen), *red, *line;
+    struct evidence_list ev;
+    const struct evidence_item *it;
+
+    evidence_list_init(&ev);
+    ck_assert(evidence_scan_text(text, len, &ev));
+    it = find_kind(&ev, EVIDENCE_KEY, 0);
+    ck_assert_ptr_nonnull(it);
+    ck_assert_str_eq(it->key_type, "text dump");
+    ck_assert_uint_eq(count_kind(&ev, EVIDENCE_SERIAL), 0);
+    red = evidence_redact(text, len, &ev);
+    ck_assert_ptr_nonnull(strstr(red, "[private key removed: text dump]"));
+    ck_assert_ptr_nonnull(strstr(red, "please revoke"));
+    ck_assert_ptr_nonnull(strstr(red, "Alice"));
+    for (line = strtok(dump, "\n"); line; line = strtok(NULL, "\n"))
+        if (strlen(line) > 12)
+            ck_assert_msg(strstr(red, line) == NULL, "%s: kept line %s", name, line);
+    free(red);
+    free(dump);
+    free(text);
+    evidence_list_free(&ev);
+}
+
+START_TEST(test_key_text_dump)
+{
+    assert_text_dump("ec-key.txt");
+    assert_text_dump("rsa-key.txt");
+}
+END_TEST
+
 START_TEST(test_cert_der)
 {
     struct evidence_list ev;
@@ -556,6 +592,7 @@ evidence_suite(void)
 
     tcase_add_test(tc, test_cert_in_prose);
     tcase_add_test(tc, test_cert_negative_serial);
+    tcase_add_test(tc, test_key_text_dump);
     tcase_add_test(tc, test_cert_der);
     tcase_add_test(tc, test_pkcs7_bundle);
     tcase_add_test(tc, test_proof_pock);

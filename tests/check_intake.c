@@ -581,12 +581,16 @@ START_TEST(test_key_in_header_redacted)
     message_add_rcpt(m, "cpr@ca.example");
     message_add_header(m, "Subject", key);
     message_add_header(m, "X-Note", key);
+    /* the same block in an encoded-word, and a text-form key */
+    message_add_header(m, "X-Enc", "=?UTF-8?B?LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tIE1JR0hBZ0VBTUJNR0J5cUdTTTQ5QWdFR0NDcUdTTTQ5IC0tLS0tRU5EIFBSSVZBVEUgS0VZLS0tLS0=?=");
+    message_add_header(m, "X-Dump", "Private-Key: (256 bit) priv: 08:15:d6:02:4f:f6:17:f4:59");
     message_add_header(m, "Message-ID", "<hdrkey@example.net>");
     message_body_update(m, "see headers\r\n", 13);
     ck_assert(message_finish(m));
     ck_assert_int_eq(intake(pool, m, &r), DB_OK);
     assert_value("SELECT (position('MIGHAgEA' IN m.headers::text || coalesce(m.subject, '') "
-                 "|| coalesce(c.subject, '')) = 0)::text FROM cpr.messages m "
+                 "|| coalesce(c.subject, '')) = 0 AND position('LS0tLS1CRUdJTiBQUklWQVRF' IN m.headers::text) = 0 "
+                 "AND position('08:15:d6' IN m.headers::text) = 0)::text FROM cpr.messages m "
                  "JOIN cpr.cases c ON c.id = m.case_id WHERE c.tracking = $1",
                  r.tracking, "true");
     message_free(m);
