@@ -137,7 +137,11 @@ message_header_is_key(const char *name)
 {
     static const char *const keys[] = {
         "Subject", "Message-ID", "In-Reply-To", "References", "Auto-Submitted",
-        "Precedence", "X-Auto-Response-Suppress", "Content-Type", "From", NULL };
+        "Precedence", "X-Auto-Response-Suppress", "Content-Type", "From", "Reply-To",
+        /* decoding (so a key in a base64 body is found and redacted) */
+        "MIME-Version", "Content-Transfer-Encoding",
+        /* spam signals */
+        "X-Spam-Flag", "X-Spam-Status", "Authentication-Results", NULL };
 
     if (strncasecmp(name, "List-", 5) == 0 || strncasecmp(name, "X-CPR-", 6) == 0)
         return true;
