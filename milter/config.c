@@ -82,8 +82,8 @@ const struct config_key config_keys[] = {
            "services where staff replies are recorded; empty: none (at most 16)",
            0, 16),
     RANGED("milter", "internal_domains", CONFIG_NAMES, OFF(internal_domains), "",
-           "our own mail domains: staff mail to them is no subscriber "
-           "response; empty: the domains of [milter] addresses (at most 64)",
+           "our own mail domains and their subdomains: staff mail to them is "
+           "no response; the domains of [milter] addresses always count (at most 64)",
            0, 64),
 
     KEY("autoreply", "enabled", CONFIG_BOOL, OFF(autoreply_enabled), "yes",

@@ -437,28 +437,34 @@ record(SMFICTX *ctx, struct conn *c, struct intake_result *r)
     return true;
 }
 
-/* Staff mail naming a tracking number: record it as a response. Returns
- * 1 when recorded, 0 when it is not a response, -1 on failure. */
-static int
+/* Staff mail naming a known case: record it as a response. Mail that
+ * also goes to a CPR address counts only with the number in its Subject
+ * (a reply copying the CPR mailbox); a number only in its body makes it a
+ * forward of a report, taken in as one. Returns true when recorded. A
+ * database failure does not stop the staff member's mail (the response
+ * can be recorded with cprctl respond): it is logged as an error. */
+static bool
 staff_reply(struct conn *c)
 {
     struct cpr_message *m = c->msg;
+    const char *qid = m->queue_id ? m->queue_id : "-";
     char found[STAFFMAIL_MAX_TRACKINGS][TRACKING_MAX], err[512];
     struct staffmail_result res;
     size_t n;
 
     if (staffmail_automated(m)
-        || (n = staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS)) == 0)
-        return 0;
+        || (n = staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS,
+                                    m->has_cpr_rcpt)) == 0)
+        return false;
     if (staffmail_record(filter_pool, m, c->snap->cfg, found, n, &res, err,
                          sizeof(err)) != DB_OK) {
-        log_error("queue=%s staff reply not recorded, tempfail: %s",
-                  m->queue_id ? m->queue_id : "-", err);
-        return -1;
+        log_error("queue=%s staff=%s mail naming %s NOT recorded as a response "
+                  "(record it with cprctl respond): %s", qid, m->auth_authen, found[0], err);
+        return false;
     }
-    log_info("queue=%s staff=%s tracking=%s %s", m->queue_id ? m->queue_id : "-",
-             m->auth_authen, res.tracking[0] ? res.tracking : "-", res.outcome);
-    return 1;
+    log_info("queue=%s staff=%s tracking=%s %s", qid, m->auth_authen,
+             res.tracking[0] ? res.tracking : "-", res.outcome);
+    return res.tracking[0] != '\0';
 }
 
 static sfsistat
@@ -468,7 +474,6 @@ filter_eom(SMFICTX *ctx)
     struct cpr_message *m = c->msg;
     struct intake_result r;
     const char *qid = smfi_getsymval(ctx, "i");
-    int staff = 0;
 
     if (!m->has_cpr_rcpt && !c->staff)
         return SMFIS_CONTINUE;   /* an MTA that skipped DATA: not ours */
@@ -479,9 +484,7 @@ filter_eom(SMFICTX *ctx)
                   m->queue_id ? m->queue_id : "-");
         return tempfail(ctx);
     }
-    if (c->staff && (staff = staff_reply(c)) < 0)
-        return tempfail(ctx);
-    if (staff > 0 || !m->has_cpr_rcpt) {
+    if ((c->staff && staff_reply(c)) || !m->has_cpr_rcpt) {
         message_reset(m);
         return SMFIS_CONTINUE;   /* outbound staff mail opens no case */
     }

@@ -8,8 +8,7 @@
  *   Subject, then in the decoded text parts of the first
  *   STAFFMAIL_SCAN_BYTES of the message (a staff client may send
  *   quoted-printable or base64). The internal domains are [milter]
- *   internal_domains or, when that is empty, the domains of [milter]
- *   addresses.
+ *   internal_domains and the domains of [milter] addresses.
  * DIAGNOSTICS
  *   staffmail_record() returns the db_query() status; the caller
  *   tempfails on anything but DB_OK, so a response is never lost.
@@ -76,14 +75,16 @@ find_all(const char *text, size_t len, char (*out)[TRACKING_MAX], size_t n, size
 }
 
 size_t
-staffmail_trackings(const struct cpr_message *m, char (*out)[TRACKING_MAX], size_t max)
+staffmail_trackings(const struct cpr_message *m, char (*out)[TRACKING_MAX], size_t max,
+                    bool subject_only)
 {
     struct mime_doc *d;
     size_t n = 0;
 
     if (m->subject != NULL)
         n = find_all(m->subject, strlen(m->subject), out, n, max);
-    if (m->raw == NULL || n >= max || (d = mime_parse(m->raw, m->raw_len, NULL)) == NULL)
+    if (subject_only || m->raw == NULL || n >= max
+        || (d = mime_parse(m->raw, m->raw_len, NULL)) == NULL)
         return n;
     for (size_t i = 0; i < d->ntexts && n < max; i++)
         n = find_all(d->texts[i].text, d->texts[i].len < STAFFMAIL_TEXT_SCAN
@@ -92,23 +93,21 @@ staffmail_trackings(const struct cpr_message *m, char (*out)[TRACKING_MAX], size
     return n;
 }
 
-/* [milter] internal_domains, or the domains of our CPR addresses. */
+/* [milter] internal_domains and, always, the domains of our CPR
+ * addresses: a copy to the CPR mailbox is never a response. */
 static char *
 internal_domains_json(const struct cpr_config *cfg)
 {
     json_t *a = json_array();
     char *s;
 
-    if (cfg->internal_domains && cfg->internal_domains[0]) {
-        for (char **d = cfg->internal_domains; *d; d++)
-            json_array_append_new(a, json_string(*d));
-    } else {
-        for (char **ad = cfg->addresses; ad && *ad; ad++) {
-            const char *at = strrchr(*ad, '@');
+    for (char **d = cfg->internal_domains; d && *d; d++)
+        json_array_append_new(a, json_string(*d));
+    for (char **ad = cfg->addresses; ad && *ad; ad++) {
+        const char *at = strrchr(*ad, '@');
 
-            if (at != NULL && at[1] != '\0')
-                json_array_append_new(a, json_string(at + 1));
-        }
+        if (at != NULL && at[1] != '\0')
+            json_array_append_new(a, json_string(at + 1));
     }
     s = json_dumps(a, JSON_COMPACT);
     json_decref(a);

@@ -35,9 +35,10 @@ struct staffmail_result {
 
 bool staffmail_session(const struct cpr_message *m, const struct cpr_config *cfg);
 bool staffmail_automated(const struct cpr_message *m);
-/* Distinct tracking numbers, Subject first, then the decoded text parts. */
+/* Distinct tracking numbers, Subject first, then (unless subject_only)
+ * the decoded text parts. */
 size_t staffmail_trackings(const struct cpr_message *m, char (*out)[TRACKING_MAX],
-                           size_t max);
+                           size_t max, bool subject_only);
 enum db_status staffmail_record(struct db_pool *pool, const struct cpr_message *m,
                                 const struct cpr_config *cfg,
                                 char (*trackings)[TRACKING_MAX], size_t n,

@@ -8,13 +8,16 @@
 --   path never calls this, since an envelope sender can be forged there.
 --   The message is recorded on the case as an outbound message (it never
 --   opens a case and never gets an auto-reply), and:
+--     * internal recipients count for nothing: the internal domains (and
+--       their subdomains) and the CPR addresses' domains, checked first,
+--       so no forged From can make an internal forward a response;
 --     * a recipient that is the case's reporter (the envelope sender, From
---       or Reply-To of any inbound message of the case) is a response to
---       the reporter: the report-reporter clock stops;
---     * any other recipient outside the internal domains is a response to
---       the subscriber: the report-subscriber clock stops and the address
---       is recorded;
---     * internal recipients count for nothing.
+--       or Reply-To of any inbound message of the case that is not
+--       automated mail: an out-of-office reply of the Subscriber copied to
+--       the CPR address must not make the Subscriber "the reporter") is a
+--       response to the reporter: the report-reporter clock stops;
+--     * any other recipient is a response to the subscriber: the
+--       report-subscriber clock stops and the address is recorded.
 --   Each response is a 'response' event (actor: the SASL login); the first
 --   one stops its clock, later ones are still recorded. A retry of the
 --   same message (same Message-ID and body) records nothing new.
@@ -30,13 +33,14 @@ LANGUAGE sql STABLE AS $$
     SELECT coalesce(array_agg(DISTINCT a), '{}') FROM (
         SELECT lower(m.env_from) AS a FROM cpr.messages m
         WHERE m.case_id = p_case_id AND m.direction = 'inbound' AND m.env_from <> ''
+          AND m.kind <> 'automated'
         UNION
         SELECT lower(x.m[1]) FROM cpr.messages m,
              jsonb_array_elements(m.headers) AS h,
              regexp_matches(h->>1, '([A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+)', 'g')
                  AS x(m)
         WHERE m.case_id = p_case_id AND m.direction = 'inbound'
-          AND lower(h->>0) IN ('from', 'reply-to')
+          AND m.kind <> 'automated' AND lower(h->>0) IN ('from', 'reply-to')
     ) s
 $$;
 
@@ -70,16 +74,28 @@ BEGIN
 END
 $$;
 
--- What each recipient is: 'reporter', 'subscriber' or 'internal'.
+-- The domain of an address: what follows its last '@'.
+CREATE FUNCTION cpr.address_domain(p text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT lower(coalesce(substring(p FROM '@([^@]*)$'), ''))
+$$;
+
+-- p_domain is one of p_internal or a subdomain of one.
+CREATE FUNCTION cpr.domain_internal(p_domain text, p_internal text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM unnest(p_internal) d
+                   WHERE d <> '' AND (p_domain = d
+                         OR right(p_domain, length(d) + 1) = '.' || d))
+$$;
+
+-- What each recipient is: 'internal', 'reporter' or 'subscriber', in that
+-- order of precedence.
 CREATE FUNCTION cpr.outbound_roles(p_case_id bigint, p_rcpts text[],
         p_internal text[], OUT address text, OUT role text)
 RETURNS SETOF record LANGUAGE sql STABLE AS $$
     SELECT r.a,
-           CASE WHEN r.a = ANY (cpr.reporter_addresses(p_case_id)) THEN 'reporter'
-                WHEN lower(split_part(r.a, '@', 2)) = ANY (p_internal)
-                  OR EXISTS (SELECT 1 FROM unnest(p_internal) d
-                             WHERE lower(split_part(r.a, '@', 2)) LIKE '%.' || d)
-                THEN 'internal'
+           CASE WHEN cpr.domain_internal(cpr.address_domain(r.a), p_internal) THEN 'internal'
+                WHEN r.a = ANY (cpr.reporter_addresses(p_case_id)) THEN 'reporter'
                 ELSE 'subscriber' END
     FROM (SELECT DISTINCT lower(x) AS a, min(n) AS n
           FROM unnest(p_rcpts) WITH ORDINALITY AS t(x, n) GROUP BY lower(x)) r

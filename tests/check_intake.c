@@ -428,7 +428,7 @@ staff_record(struct db_pool *pool, struct cpr_message *m, struct staffmail_resul
 {
     struct cpr_config *cfg = config_defaults();
     char found[STAFFMAIL_MAX_TRACKINGS][TRACKING_MAX], err[512];
-    size_t n = staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS);
+    size_t n = staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS, false);
 
     g_strfreev(cfg->addresses);
     cfg->addresses = g_new0(char *, 2);
@@ -452,6 +452,28 @@ START_TEST(test_staff_replies)
     ck_assert_int_eq(intake(pool, m, &r), DB_OK);
     message_free(m);
     snprintf(subject, sizeof(subject), "Re: Key for www.example.com [%s]", r.tracking);
+    /* A forged follow-up on the MX claims a staff address as its From, and
+     * an out-of-office of the Subscriber lands on the case: neither makes
+     * that address "the reporter". */
+    m = message_new();
+    message_set(&m->env_from, "mallory@evil.example");
+    message_add_rcpt(m, "cpr@ca.example");
+    message_add_header(m, "Subject", subject);
+    message_add_header(m, "From", "Bob <bob@ca.example>");
+    message_body_update(m, "forged\r\n", 8);
+    ck_assert(message_finish(m));
+    ck_assert_int_eq(intake(pool, m, &r2), DB_OK);
+    message_free(m);
+    m = message_new();
+    message_set(&m->env_from, "admin@subscriber.test");
+    message_add_rcpt(m, "cpr@ca.example");
+    message_add_header(m, "Subject", subject);
+    message_add_header(m, "Auto-Submitted", "auto-replied");
+    message_body_update(m, "out of office\r\n", 15);
+    ck_assert(message_finish(m));
+    ck_assert_int_eq(intake(pool, m, &r2), DB_OK);
+    ck_assert_str_eq(r2.kind, "automated");
+    message_free(m);
     m = staff_msg(subject, "<int1@ca.example>", to_internal);
     staff_record(pool, m, &res);
     ck_assert_str_eq(res.tracking, r.tracking);
@@ -510,7 +532,7 @@ START_TEST(test_staff_session_rules)
     message_set(&m->daemon_name, "submission");
     message_set(&m->auth_authen, NULL);
     ck_assert(!staffmail_session(m, cfg));          /* not authenticated */
-    ck_assert_uint_eq(staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS), 0);
+    ck_assert_uint_eq(staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS, false), 0);
     ck_assert(!staffmail_automated(m));
     message_add_header(m, "Auto-Submitted", "auto-generated");
     ck_assert(staffmail_automated(m));
@@ -534,8 +556,10 @@ START_TEST(test_staff_tracking_in_body)
     message_add_header(m, "Content-Transfer-Encoding", "base64");
     message_body_update(m, body, strlen(body));
     ck_assert(message_finish(m));
-    ck_assert_uint_eq(staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS), 1);
+    ck_assert_uint_eq(staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS, false), 1);
     ck_assert_str_eq(found[0], "CPR-2026-000123");
+    /* to a CPR address only the Subject counts: this is a forward */
+    ck_assert_uint_eq(staffmail_trackings(m, found, STAFFMAIL_MAX_TRACKINGS, true), 0);
     message_free(m);
 }
 END_TEST
