@@ -3,7 +3,8 @@
  *   auditchain - check the per-case SHA-256 event chains, and digest them
  * DESCRIPTION
  *   See auditchain.h. Owns the recomputation of event hashes (OpenSSL
- *   EVP SHA-256) and the digest format. No I/O, no database.
+ *   EVP SHA-256), the digest format, and the replay of events into the
+ *   column values they imply. No I/O, no database.
  * DIAGNOSTICS
  *   An OpenSSL failure is reported as a break (the hash cannot be checked),
  *   never as a pass. Allocation failure of the digest context is fatal.
@@ -13,12 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "log.h"
 
 #define AUDIT_EX_FAIL 1
+#define AUDIT_US_DIGITS 6              /* fraction digits of a microsecond time */
+#define AUDIT_SHOW_MAX  120            /* bytes of a text value shown in a break */
+#define AUDIT_WHAT_MAX  (2 * AUDIT_SHOW_MAX + 96)
 
 void
 audit_hex(const unsigned char *in, size_t n, char *out)
@@ -59,6 +64,262 @@ audit_unhex(const char *hex, unsigned char *out, size_t n)
     return true;
 }
 
+/* ---- times ---- */
+
+long long
+audit_time_us(const char *iso)
+{
+    struct tm tm;
+    int n = 0;
+    long long frac = 0, scale = 1000000;
+    const char *p;
+    time_t t;
+
+    if (!iso)
+        return 0;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+        return 0;
+    p = iso + n;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            if (scale == 1)
+                return 0;                  /* finer than a microsecond */
+            scale /= 10;
+            frac += (*p - '0') * scale;
+        }
+        if (scale == 1000000)
+            return 0;                      /* "." without digits */
+    }
+    if (strcmp(p, "Z") != 0 && *p != '\0')
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    if ((t = timegm(&tm)) == (time_t)-1)
+        return 0;
+    return (long long)t * 1000000 + frac;
+}
+
+void
+audit_time_iso(long long us, int digits, char *buf, size_t len)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    long long frac = us % 1000000;
+
+    if (us <= 0 || !gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "%s", "");
+        return;
+    }
+    if (digits != AUDIT_US_DIGITS) {
+        digits = 3;
+        frac /= 1000;
+    }
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%0*lldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, digits, frac);
+}
+
+/* ---- the columns the events imply ---- */
+
+void
+audit_facts_init(struct audit_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+}
+
+void
+audit_facts_free(struct audit_facts *f)
+{
+    json_decref(f->br_item);
+    json_decref(f->crl_reason);
+    json_decref(f->subscriber_waiver);
+    json_decref(f->resolution);
+    audit_facts_init(f);
+}
+
+/* *slot := data[key] (a JSON null for none: the SQL stores NULL). */
+static void
+facts_take(json_t **slot, const json_t *data, const char *key)
+{
+    json_t *v = json_object_get(data, key);
+
+    json_decref(*slot);
+    *slot = v && !json_is_null(v) ? json_incref(v) : NULL;
+}
+
+static bool
+str_is(const json_t *o, const char *key, const char *want)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s && strcmp(s, want) == 0;
+}
+
+/* A received event: the first is the receipt (cpr.intake_open_case); a
+ * new report starts the acknowledge clock, a follow-up restarts it and
+ * clears the ack (cpr.intake_follow_up); automated mail does neither. */
+static void
+facts_received(struct audit_facts *f, long long at, const json_t *data)
+{
+    if (!f->received_at)
+        f->received_at = at;
+    if (str_is(data, "kind", "new-report"))
+        f->ack_clock_from = at;
+    else if (str_is(data, "kind", "follow-up")) {
+        f->ack_clock_from = at;
+        f->acked_at = 0;
+    }
+}
+
+/* cpr.respond and cpr.outbound_response: the first response of each kind
+ * stops its clock (coalesce); a waiver stops the Subscriber's and its
+ * reason, the last one given, is kept. */
+static void
+facts_response(struct audit_facts *f, long long at, const json_t *data, bool waiver)
+{
+    if (str_is(data, "to", "reporter") && !waiver) {
+        if (!f->reporter_done_at)
+            f->reporter_done_at = at;
+        return;
+    }
+    if (!str_is(data, "to", "subscriber"))
+        return;
+    if (!f->subscriber_done_at)
+        f->subscriber_done_at = at;
+    if (waiver)
+        facts_take(&f->subscriber_waiver, data, "reason");
+}
+
+void
+audit_facts_event(struct audit_facts *f, const char *type, long long at, const json_t *data)
+{
+    if (!type || at <= 0)
+        return;
+    if (strcmp(type, "received") == 0)
+        facts_received(f, at, data);
+    else if (strcmp(type, "ack") == 0)
+        f->acked_at = at;
+    else if (strcmp(type, "response") == 0 || strcmp(type, "waiver") == 0)
+        facts_response(f, at, data, type[0] == 'w');
+    else if (strcmp(type, "confirm") == 0) {
+        facts_take(&f->br_item, data, "br_item");
+        facts_take(&f->crl_reason, data, "crl_reason");
+    } else if (strcmp(type, "revoked") == 0) {
+        if (!f->revoked_at)
+            f->revoked_at = at;
+    } else if (strcmp(type, "close") == 0) {
+        /* cpr.close: closed_at stays set after a re-open (sql/005). */
+        f->closed = true;
+        f->closed_at = at;
+        facts_take(&f->resolution, data, "resolution");
+    } else if (strcmp(type, "reopened") == 0)
+        f->closed = false;
+}
+
+void
+audit_facts_of_case(struct audit_facts *f, const json_t *c)
+{
+    size_t i;
+    const json_t *e;
+
+    json_array_foreach(json_object_get(c, "events"), i, e)
+        audit_facts_event(f, json_string_value(json_object_get(e, "type")),
+                          audit_time_us(json_string_value(json_object_get(e, "at"))),
+                          json_object_get(e, "data"));
+}
+
+struct facts_check {
+    size_t n;
+    audit_column_fn fn;
+    void *arg;
+};
+
+static void
+facts_mismatch(struct facts_check *k, const char *column, const char *stored,
+               const char *said)
+{
+    k->n++;
+    if (k->fn)
+        k->fn(k->arg, column, stored, said);
+}
+
+/* A time column: NULL both, or the event at most slack later. */
+static void
+facts_time(struct facts_check *k, const json_t *cols, const char *column, long long said,
+           long long slack)
+{
+    const json_t *v = json_object_get(cols, column);
+    const char *text = json_string_value(v);
+    long long stored = audit_time_us(text);
+    char a[AUDIT_ISO_LEN], b[AUDIT_ISO_LEN];
+
+    if (!stored && !said && (!v || json_is_null(v)))
+        return;
+    if (stored && said && said - stored >= 0 && said - stored <= slack)
+        return;
+    audit_time_iso(said, AUDIT_US_DIGITS, b, sizeof(b));
+    snprintf(a, sizeof(a), "%s", text ? text : v && !json_is_null(v) ? "?" : "NULL");
+    facts_mismatch(k, column, a, said ? b : "NULL");
+}
+
+static void
+facts_show(const json_t *v, char *buf, size_t len)
+{
+    char *s;
+
+    if (!v || json_is_null(v)) {
+        snprintf(buf, len, "%s", "NULL");
+        return;
+    }
+    s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    snprintf(buf, len, "%.*s", AUDIT_SHOW_MAX, s ? s : "?");
+    free(s);
+}
+
+/* Any other column: equal as JSON (NULL and a missing key alike). */
+static void
+facts_value(struct facts_check *k, const json_t *cols, const char *column, const json_t *said)
+{
+    const json_t *v = json_object_get(cols, column);
+    char a[AUDIT_SHOW_MAX + 8], b[AUDIT_SHOW_MAX + 8];
+
+    if (v && json_is_null(v))
+        v = NULL;
+    if ((!v && !said) || (v && said && json_equal(v, said)))
+        return;
+    facts_show(v, a, sizeof(a));
+    facts_show(said, b, sizeof(b));
+    facts_mismatch(k, column, a, b);
+}
+
+size_t
+audit_facts_check(const struct audit_facts *f, const json_t *cols, audit_column_fn fn,
+                  void *arg)
+{
+    struct facts_check k = { 0, fn, arg };
+    json_t *state = json_string(f->closed ? "closed" : "open");
+
+    /* Written with the event's own time: exact. */
+    facts_time(&k, cols, "received_at", f->received_at, 0);
+    facts_time(&k, cols, "ack_clock_from", f->ack_clock_from, 0);
+    /* Written by a staff action too: the event may be a little later. */
+    facts_time(&k, cols, "acked_at", f->acked_at, AUDIT_COLUMN_SLACK_US);
+    facts_time(&k, cols, "reporter_done_at", f->reporter_done_at, AUDIT_COLUMN_SLACK_US);
+    facts_time(&k, cols, "subscriber_done_at", f->subscriber_done_at, AUDIT_COLUMN_SLACK_US);
+    facts_value(&k, cols, "subscriber_waiver", f->subscriber_waiver);
+    facts_value(&k, cols, "br_item", f->br_item);
+    facts_value(&k, cols, "crl_reason", f->crl_reason);
+    facts_time(&k, cols, "revoked_at", f->revoked_at, AUDIT_COLUMN_SLACK_US);
+    facts_value(&k, cols, "state", state);
+    facts_time(&k, cols, "closed_at", f->closed_at, AUDIT_COLUMN_SLACK_US);
+    facts_value(&k, cols, "resolution", f->resolution);
+    json_decref(state);
+    return k.n;
+}
+
+/* ---- the chain ---- */
+
 static void
 audit_break(struct audit_chain *ch, long seq, const char *what)
 {
@@ -76,6 +337,31 @@ audit_chain_begin(struct audit_chain *ch, const char *tracking, const char *head
     snprintf(ch->head_hex, sizeof(ch->head_hex), "%s", head_hex ? head_hex : "");
     ch->on_break = on_break;
     ch->arg = arg;
+    audit_facts_init(&ch->facts);
+}
+
+void
+audit_chain_columns(struct audit_chain *ch, json_t *columns)
+{
+    json_decref(ch->columns);
+    ch->columns = json_incref(columns);
+}
+
+/* The event's canonical bytes, read for the columns check. */
+static void
+audit_chain_facts(struct audit_chain *ch, long seq, const unsigned char *canon, size_t len)
+{
+    json_error_t err;
+    json_t *a = json_loadb((const char *)canon, len, 0, &err);
+
+    if (!json_is_array(a) || json_array_size(a) != 7)
+        audit_break(ch, seq, "the event's content is not a canonical event (cannot check "
+                    "the case's columns against it)");
+    else
+        audit_facts_event(&ch->facts, json_string_value(json_array_get(a, 4)),
+                          audit_time_us(json_string_value(json_array_get(a, 2))),
+                          json_array_get(a, 6));
+    json_decref(a);
 }
 
 /* SHA-256(prev || canonical); false if OpenSSL failed. */
@@ -139,6 +425,18 @@ audit_chain_add(struct audit_chain *ch, long seq, const char *prev_hex,
         memcpy(ch->last, computed, sizeof(ch->last));
     ch->have_last = true;
     ch->last_seq = seq;
+    if (ch->columns)
+        audit_chain_facts(ch, seq, canonical, len);
+}
+
+static void
+audit_column_break(void *arg, const char *column, const char *stored, const char *said)
+{
+    struct audit_chain *ch = arg;
+    char what[AUDIT_WHAT_MAX];
+
+    snprintf(what, sizeof(what), "column %s: %s but events say %s", column, stored, said);
+    audit_break(ch, 0, what);
 }
 
 size_t
@@ -151,6 +449,11 @@ audit_chain_end(struct audit_chain *ch)
     if (strcmp(last_hex, ch->head_hex) != 0)
         audit_break(ch, 0, ch->have_last ? "the case's audit_head is not its last event's hash"
                                          : "the case has an audit_head but no events");
+    if (ch->columns)
+        audit_facts_check(&ch->facts, ch->columns, audit_column_break, ch);
+    json_decref(ch->columns);
+    ch->columns = NULL;
+    audit_facts_free(&ch->facts);
     return ch->breaks;
 }
 

@@ -19,8 +19,17 @@
  *   seq, HEAD its hash in lower-case hex; a case with no events has SEQ 0
  *   and HEAD "-"), and one SHA-256 over all those lines in order
  *   (audit_digest_*), so that a copy kept elsewhere shows any rewrite.
+ *
+ *   The columns: the clock facts on cpr.cases (reporter_done_at, br_item,
+ *   state, ...) can be UPDATEd by the database owner without touching an
+ *   event. audit_facts_* replays the events as the SQL that writes those
+ *   columns does (sql/002_intake.sql, 005_sweeper.sql, 008_staff_mail.sql)
+ *   and names each column that is not what its events say. Given the
+ *   case's columns (audit_chain_columns), a chain does this with the very
+ *   canonical bytes whose hashes it checked.
  * DIAGNOSTICS
- *   audit_chain_end returns the number of breaks found in the case.
+ *   audit_chain_end returns the number of breaks found in the case,
+ *   column mismatches included (seq 0, "column NAME: X but events say Y").
  */
 #ifndef CPR_AUDITCHAIN_H
 #define CPR_AUDITCHAIN_H
@@ -28,10 +37,56 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #define AUDIT_HASH_LEN   32
 #define AUDIT_HEX_LEN    (2 * AUDIT_HASH_LEN + 1)
 #define AUDIT_TRACKING_MAX 64
 #define AUDIT_LINE_MAX   (AUDIT_TRACKING_MAX + 24 + AUDIT_HEX_LEN)
+
+/* How much later than its column an event may be. The staff actions of
+ * sql/005_sweeper.sql (ack, respond, confirm, revoked, close) UPDATE the
+ * case with one clock_timestamp() and cpr.append_event takes another, a
+ * few microseconds later, in the same transaction; intake and staff mail
+ * (002, 007, 008) use one time for both, so there the two are equal. The
+ * event is never earlier than its column; 1 s bounds the gap generously
+ * and moves no deadline that matters (they are hours). */
+#define AUDIT_COLUMN_SLACK_US  1000000LL
+#define AUDIT_ISO_LEN          40      /* "2026-11-27T03:14:00.123456Z" and NUL */
+
+/* What a case's events say its columns hold. Times in UTC microseconds,
+ * 0 for NULL; the JSON values are owned (NULL for SQL NULL). */
+struct audit_facts {
+    long long received_at, ack_clock_from, acked_at, reporter_done_at,
+              subscriber_done_at, revoked_at, closed_at;
+    json_t *br_item, *crl_reason, *subscriber_waiver, *resolution;
+    bool closed;
+};
+
+/* One disagreeing column: its name, the stored value and what the events
+ * say, as text ("NULL" for none). */
+typedef void (*audit_column_fn)(void *arg, const char *column, const char *stored,
+                                const char *events_say);
+
+void audit_facts_init(struct audit_facts *f);
+void audit_facts_free(struct audit_facts *f);
+
+/* One event, in seq order. */
+void audit_facts_event(struct audit_facts *f, const char *type, long long at_us,
+                       const json_t *data);
+
+/* Every event of case JSON (cpr.case_show: "events" with "at"). */
+void audit_facts_of_case(struct audit_facts *f, const json_t *c);
+
+/* Compare with the columns (a JSON object; a missing key is NULL); calls
+ * fn for each mismatch and returns how many there were. */
+size_t audit_facts_check(const struct audit_facts *f, const json_t *columns,
+                         audit_column_fn fn, void *arg);
+
+/* "2026-11-27T03:14:00[.f{1,6}]Z" as UTC microseconds; 0 if NULL or
+ * malformed. Back with 6 or 3 fraction digits ("" for 0). */
+long long audit_time_us(const char *iso);
+void audit_time_iso(long long us, int digits, char *buf, size_t len);
 
 typedef void (*audit_break_fn)(void *arg, const char *tracking, long seq, const char *what);
 
@@ -44,15 +99,23 @@ struct audit_chain {
     size_t breaks;
     audit_break_fn on_break;
     void *arg;
+    json_t *columns;                   /* audit_chain_columns; NULL: not checked */
+    struct audit_facts facts;
 };
 
 void audit_chain_begin(struct audit_chain *ch, const char *tracking, const char *head_hex,
                        audit_break_fn on_break, void *arg);
 
+/* Check the case's columns too, at audit_chain_end (takes a reference).
+ * Each event's canonical bytes are then read as the JSON array of
+ * cpr.event_canonical(): [tracking, seq, at, actor, type, message_id, data]. */
+void audit_chain_columns(struct audit_chain *ch, json_t *columns);
+
 /* One event in seq order; prev_hex NULL or "" for none. */
 void audit_chain_add(struct audit_chain *ch, long seq, const char *prev_hex,
                      const char *hash_hex, const unsigned char *canonical, size_t len);
 
+/* The end of a case: the head, then the columns; frees what the chain held. */
 size_t audit_chain_end(struct audit_chain *ch);
 
 /* "TRACKING SEQ HEAD\n" of a finished chain (the recomputed head). */

@@ -4,7 +4,8 @@
  * DESCRIPTION
  *   See compliance.h. Owns the reading of clock facts out of case JSON and
  *   the statistics of the auditor's report; the deadline arithmetic itself
- *   is deadline.c's. No I/O, no clock reads.
+ *   is deadline.c's, the replay of events into facts auditchain.c's. No
+ *   I/O, no clock reads.
  * DIAGNOSTICS
  *   Allocation failures give NULL from the json_t builders.
  */
@@ -13,6 +14,8 @@
 #endif
 
 #include "compliance.h"
+
+#include "auditchain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,26 +218,62 @@ responses_json(const json_t *c)
     return out;
 }
 
+/* The clock facts as the case's events say them, not its columns: the
+ * events are hash-chained (verify-audit), the columns are not. Only the
+ * receipt falls back to the column, for a case without a received event. */
+static void
+trail_facts(const json_t *c, const struct audit_facts *f, struct deadline_case *dc)
+{
+    long long received = dc->received_at;
+
+    memset(dc, 0, sizeof(*dc));
+    dc->received_at = f->received_at ? f->received_at / 1000 : received;
+    dc->ack_clock_from = f->ack_clock_from / 1000;
+    dc->acked_at = f->acked_at / 1000;
+    dc->reporter_done_at = f->reporter_done_at / 1000;
+    dc->subscriber_done_at = f->subscriber_done_at / 1000;
+    dc->br_item = (int)json_integer_value(f->br_item);
+    dc->revoked_at = f->revoked_at / 1000;
+    dc->closed = f->closed;
+    dc->closed_at = f->closed ? f->closed_at / 1000 : 0;
+    ack_facts(c, dc);
+}
+
+static void
+disagree_add(void *arg, const char *column, const char *stored, const char *said)
+{
+    (void)stored;
+    (void)said;
+    json_array_append_new(arg, json_string(column));
+}
+
 json_t *
 compliance_case(const json_t *c, const struct deadline_policy *p, long long now)
 {
     struct deadline_case dc;
-    json_t *clocks = json_array();
+    struct audit_facts f;
+    json_t *clocks = json_array(), *disagree = json_array(), *row;
 
     compliance_case_facts(c, &dc);
-    ack_facts(c, &dc);
+    audit_facts_init(&f);
+    audit_facts_of_case(&f, c);
+    audit_facts_check(&f, c, disagree_add, disagree);
+    trail_facts(c, &f, &dc);
     for (size_t i = 0; i < COMPLIANCE_NCLOCKS; i++)
         json_array_append_new(clocks, clock_json(c, &dc, p, compliance_clocks[i], now));
-    return json_pack("{s:O?, s:O?, s:O?, s:O?, s:o, s:o, s:O?, s:O?, s:o}",
-                     "tracking", json_object_get(c, "tracking"),
-                     "received_at", json_object_get(c, "received_at"),
-                     "category", json_object_get(c, "category"),
-                     "state", json_object_get(c, "state"),
-                     "acked_at", iso_json(dc.acked_at),
-                     "responses", responses_json(c),
-                     "revoked_at", json_object_get(c, "revoked_at"),
-                     "br_item", json_object_get(c, "br_item"),
-                     "clocks", clocks);
+    row = json_pack("{s:O?, s:o, s:O?, s:s, s:o, s:o, s:o, s:O?, s:o, s:o}",
+                    "tracking", json_object_get(c, "tracking"),
+                    "received_at", iso_json(dc.received_at),
+                    "category", json_object_get(c, "category"),
+                    "state", dc.closed ? "closed" : "open",
+                    "acked_at", iso_json(dc.acked_at),
+                    "responses", responses_json(c),
+                    "revoked_at", iso_json(dc.revoked_at),
+                    "br_item", f.br_item,
+                    "clocks", clocks,
+                    "columns_disagree", disagree);
+    audit_facts_free(&f);
+    return row;
 }
 
 /* ---- totals ---- */
@@ -297,12 +336,13 @@ report_totals(const json_t *rows)
     struct clock_totals t[COMPLIANCE_NCLOCKS];
     json_t *clocks = json_object(), *row, *clock;
     size_t i, k, ncases = json_array_size(rows);
-    json_int_t breaches = 0;
+    json_int_t breaches = 0, disagree = 0;
 
     memset(t, 0, sizeof(t));
     for (k = 0; k < COMPLIANCE_NCLOCKS; k++)
         t[k].took = calloc(ncases + 1, sizeof(long long));
-    json_array_foreach(rows, i, row)
+    json_array_foreach(rows, i, row) {
+        disagree += json_array_size(json_object_get(row, "columns_disagree")) > 0;
         json_array_foreach(json_object_get(row, "clocks"), k, clock) {
             const char *s = json_string_value(json_object_get(clock, "status"));
 
@@ -311,13 +351,14 @@ report_totals(const json_t *rows)
             breaches += strcmp(s, "missed") == 0 || strcmp(s, "overdue") == 0
                 || json_is_true(json_object_get(clock, "breach_recorded"));
         }
+    }
     for (k = 0; k < COMPLIANCE_NCLOCKS; k++) {
         json_object_set_new(clocks, deadline_clock_name(compliance_clocks[k]),
                             t[k].took ? totals_json(&t[k]) : json_null());
         free(t[k].took);
     }
-    return json_pack("{s:I, s:I, s:o}", "cases", (json_int_t)ncases, "breaches", breaches,
-                     "clocks", clocks);
+    return json_pack("{s:I, s:I, s:I, s:o}", "cases", (json_int_t)ncases,
+                     "breaches", breaches, "columns_disagree", disagree, "clocks", clocks);
 }
 
 json_t *

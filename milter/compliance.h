@@ -18,6 +18,12 @@
  *   after it), "overdue" (running past it), "running" or "none" (the clock
  *   does not run: automated mail, or no BR item confirmed). A breach event
  *   the sweeper recorded is reported beside the computed status.
+ *   The report takes every fact from the case's events (hash-chained,
+ *   checked by verify-audit), not from its mutable columns: an owner's
+ *   UPDATE of reporter_done_at cannot turn a breach into "met". A case
+ *   whose columns disagree with its events lists them in
+ *   "columns_disagree" (audit_facts_check of auditchain.c); list's
+ *   compliance_next still reads the columns (it is a to-do list).
  *   Medians average the two middle values; p95 is the nearest rank.
  * DIAGNOSTICS
  *   Times that are missing or malformed count as "not set".
@@ -55,12 +61,14 @@ bool compliance_next(const json_t *c, const struct deadline_policy *p, long long
                      struct compliance_next *out);
 
 /* {"tracking", ..., "responses": [...], "clocks": [{"clock", "start",
- *  "deadline", "done_at", "took_ms", "status", "breach_recorded"}]}. */
+ *  "deadline", "done_at", "took_ms", "status", "breach_recorded"}],
+ *  "columns_disagree": [COLUMN, ...]}. */
 json_t *compliance_case(const json_t *c, const struct deadline_policy *p, long long now);
 
 /* {"from", "to", "generated_at", "policy", "cases": [...], "totals":
- *  {"cases", "breaches", "clocks": {NAME: {"done", "median_ms", "p95_ms",
- *  "max_ms", "met", "missed", "overdue", "running"}}}}. */
+ *  {"cases", "breaches", "columns_disagree", "clocks": {NAME: {"done",
+ *  "median_ms", "p95_ms", "max_ms", "met", "missed", "overdue",
+ *  "running"}}}}; totals.columns_disagree counts cases. */
 json_t *compliance_report(const json_t *cases, const struct deadline_policy *p,
                           long long now, const char *from, const char *to);
 

@@ -5,9 +5,11 @@
  *   cprctl verify-audit [TRACKING]
  *   cprctl audit-digest [--json] [--check FILE]
  * DESCRIPTION
- *   Both read every event through cpr.audit_chain() (sql/009_audit.sql)
+ *   Both read every event through cpr.audit_rows() (sql/011_audit_columns.sql)
  *   in single-row mode, so memory does not grow with the table, and hand
- *   each to auditchain.c, which recomputes the SHA-256 chain in C.
+ *   each to auditchain.c, which recomputes the SHA-256 chain in C and
+ *   replays the events against the case's columns (reporter_done_at,
+ *   br_item, state, ...), which come on each case's first row.
  *   verify-audit names every break; audit-digest prints the chain heads
  *   and one SHA-256 over them (format in auditchain.h and cprctl(1)).
  *   --check FILE compares an earlier digest with the chains now: every
@@ -32,8 +34,8 @@
 #include "log.h"
 #include "text.h"
 
-#define AUDIT_SQL "SELECT tracking, audit_head, seq, prev_hash, hash, canonical " \
-                  "FROM cpr.audit_chain($1)"
+#define AUDIT_SQL "SELECT tracking, audit_head, seq, prev_hash, hash, canonical, " \
+                  "columns FROM cpr.audit_rows($1)"
 #define AUDIT_FORMAT "cpr-audit-digest v1"
 #define AUDIT_CHECK_LINE_MAX 512       /* bytes of one line of an old digest */
 
@@ -119,6 +121,23 @@ audit_finish_chain(struct audit_run *r)
     r->in_chain = false;
 }
 
+/* The case's columns, on its first row: checked against its events. A
+ * first row without them is a break (the columns cannot be checked). */
+static void
+audit_row_columns(struct audit_run *r, const PGresult *res)
+{
+    json_error_t err;
+    json_t *cols = PQgetisnull(res, 0, 6) ? NULL
+                 : json_loads(PQgetvalue(res, 0, 6), 0, &err);
+
+    if (json_is_object(cols))
+        audit_chain_columns(&r->ch, cols);
+    else
+        audit_on_break(r, r->ch.tracking, 0, "no columns to check against the events");
+    r->breaks += !json_is_object(cols);
+    json_decref(cols);
+}
+
 static void
 audit_row(struct audit_run *r, const PGresult *res)
 {
@@ -132,6 +151,7 @@ audit_row(struct audit_run *r, const PGresult *res)
         audit_finish_chain(r);
     if (!r->in_chain) {
         audit_chain_begin(&r->ch, tracking, PQgetvalue(res, 0, 1), audit_on_break, r);
+        audit_row_columns(r, res);
         r->in_chain = true;
         r->chains++;
     }

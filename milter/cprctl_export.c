@@ -12,9 +12,12 @@
  *   parameters) and hands it to export.c or compliance.c, which do the
  *   formatting and the deadline arithmetic without the database. The
  *   report's `now` is the database clock; its deadlines come from the
- *   config's [deadlines], as the sweeper's do.
+ *   config's [deadlines], as the sweeper's do. The facts are the events'
+ *   (hash-chained); a case whose columns disagree with its events is
+ *   flagged in the output and said on stderr (run verify-audit).
  * DIAGNOSTICS
- *   Exit 1 when the case does not exist or the database fails.
+ *   Exit 1 when the case does not exist or the database fails; a
+ *   disagreement is a warning, not a failure (the output is the events').
  */
 #ifdef HAVE_CONFIG_H
 #include "autoconf.h"
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auditchain.h"
 #include "compliance.h"
 #include "cprctl.h"
 #include "export.h"
@@ -65,9 +69,19 @@ static json_t *
 export_case(PGconn *conn, const struct cprctl_opts *o, const char *what)
 {
     json_t *c = cprctl_db_json1(conn, "SELECT cpr.case_show($1)", o->tracking, what);
+    struct audit_facts f;
+    size_t n;
 
-    if (!c)
+    if (!c) {
         cprctl_say("no case %s", o->tracking);
+        return NULL;
+    }
+    audit_facts_init(&f);
+    audit_facts_of_case(&f, c);
+    if ((n = audit_facts_check(&f, c, NULL, NULL)) > 0)
+        cprctl_say("%s: %zu column%s disagree%s with the audit trail: run verify-audit",
+                   o->tracking, n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+    audit_facts_free(&f);
     return c;
 }
 
@@ -148,6 +162,10 @@ cmd_report_run(PGconn *conn, const struct cprctl_opts *o)
     if (cases && (rc = cprctl_policy(o, &policy)) == CPRCTL_EX_OK
         && (now = cprctl_db_now(conn)) != 0)
         report = compliance_report(cases, &policy, now, o->from, o->until);
+    if (report && json_integer_value(json_object_get(json_object_get(report, "totals"),
+                                                     "columns_disagree")) > 0)
+        cprctl_say("%s", "some cases' columns disagree with the audit trail (flagged; "
+                   "their facts are the events'): run verify-audit");
     if (report && o->json)
         rc = cprctl_json_print(report);
     else if (report)

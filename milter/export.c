@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auditchain.h"
 #include "text.h"
 
 
@@ -382,16 +383,19 @@ cert_seen(const json_t *evidence, size_t upto, const char *sha)
     return false;
 }
 
+/* The revocation as the events say it (the columns can be UPDATEd). */
 static void
-cert_row(FILE *fp, const json_t *e, const json_t *c, const char *eol)
+cert_row(FILE *fp, const json_t *e, const struct audit_facts *f, const char *eol)
 {
-    const char *revoked = jstr(c, "revoked_at");
+    char revoked[AUDIT_ISO_LEN];
     const char *fields[] = {
         "", jstr(e, "sha256"), jstr(e, "subject"), jstr(e, "issuer"),
         jstr(e, "not_before"), jstr(e, "not_after"), jstr(e, "serial"), jstr(e, "sans"),
-        revoked ? "Yes" : "No", revoked, revoked ? jstr(c, "crl_reason") : NULL,
+        f->revoked_at ? "Yes" : "No", revoked,
+        f->revoked_at ? json_string_value(f->crl_reason) : NULL,
     };
 
+    audit_time_iso(f->revoked_at, 3, revoked, sizeof(revoked));
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         if (i)
             fputc(',', fp);
@@ -405,8 +409,11 @@ static int
 cert_csv(FILE *fp, const json_t *c, const char *eol)
 {
     const json_t *evidence = json_object_get(c, "evidence"), *e;
+    struct audit_facts f;
     size_t i;
 
+    audit_facts_init(&f);
+    audit_facts_of_case(&f, c);
     fputs(EXPORT_CERT_CSV_HEADER, fp);
     fputs(eol, fp);
     json_array_foreach(evidence, i, e) {
@@ -414,8 +421,9 @@ cert_csv(FILE *fp, const json_t *c, const char *eol)
 
         if (jstr(e, "kind") && strcmp(jstr(e, "kind"), "certificate") == 0 && sha
             && !cert_seen(evidence, i, sha))
-            cert_row(fp, e, c, eol);
+            cert_row(fp, e, &f, eol);
     }
+    audit_facts_free(&f);
     return export_done(fp);
 }
 
@@ -523,12 +531,48 @@ draft_rest(FILE *fp)
           "| TODO | TODO | TODO | TODO | TODO | TODO |\n\n", fp);
 }
 
+static void
+draft_disagree(void *arg, const char *column, const char *stored, const char *said)
+{
+    FILE *fp = arg;
+
+    (void)stored;
+    (void)said;
+    fputs(", ", fp);
+    draft_text(fp, column);
+}
+
+/* A case whose columns were changed behind its audit trail says so first. */
+static void
+draft_warning(FILE *fp, const json_t *c)
+{
+    struct audit_facts f;
+    char *cols = NULL;
+    size_t len = 0;
+    FILE *d = open_memstream(&cols, &len);
+
+    audit_facts_init(&f);
+    audit_facts_of_case(&f, c);
+    if (d && audit_facts_check(&f, c, draft_disagree, d) > 0) {
+        fclose(d);
+        d = NULL;
+        fprintf(fp, "> **Warning:** the case's columns disagree with the audit trail "
+                "(%s): run `cprctl verify-audit`. The timeline below is the audit "
+                "trail's.\n\n", cols + 2);
+    }
+    if (d)
+        fclose(d);
+    free(cols);
+    audit_facts_free(&f);
+}
+
 int
 export_incident_draft(FILE *fp, const json_t *c, const struct export_opts *o)
 {
     fputs("# Incident Report: TODO title (", fp);
     draft_text(fp, jstr(c, "tracking"));
     fputs(")\n\n", fp);
+    draft_warning(fp, c);
     draft_summary(fp, c, o);
     draft_impact(fp, c);
     fputs("## Timeline\n\nAll times are UTC.\n\n", fp);
@@ -604,6 +648,12 @@ report_case(FILE *fp, const json_t *r)
     }
     json_array_foreach(json_object_get(r, "clocks"), i, v)
         report_clock_line(fp, v);
+    json_array_foreach(json_object_get(r, "columns_disagree"), i, v) {
+        fputs(i ? ", " : "  columns disagree with the audit trail: run verify-audit (", fp);
+        draft_text(fp, json_string_value(v));
+    }
+    if (json_array_size(json_object_get(r, "columns_disagree")) > 0)
+        fputs("); the times above are the audit trail's\n", fp);
 }
 
 static void
@@ -612,11 +662,15 @@ report_totals_text(FILE *fp, const json_t *totals)
     const char *key;
     const json_t *t;
 
+    json_int_t disagree = json_integer_value(json_object_get(totals, "columns_disagree"));
+
     fprintf(fp, "\nTotals: %" JSON_INTEGER_FORMAT " cases, %" JSON_INTEGER_FORMAT
-            " breaches\n  %-18s %5s  %-12s %-12s %-12s %5s %6s %7s %7s\n",
-            json_integer_value(json_object_get(totals, "cases")),
-            json_integer_value(json_object_get(totals, "breaches")),
-            "clock", "done", "median", "p95", "max", "met", "missed", "overdue", "running");
+            " breaches", json_integer_value(json_object_get(totals, "cases")),
+            json_integer_value(json_object_get(totals, "breaches")));
+    if (disagree > 0)
+        fprintf(fp, "; %" JSON_INTEGER_FORMAT " case%s whose columns disagree with the "
+                "audit trail (run verify-audit)", disagree, disagree == 1 ? "" : "s");
+    fprintf(fp, "\n  %-18s %5s  %-12s %-12s %-12s %5s %6s %7s %7s\n", "clock", "done", "median", "p95", "max", "met", "missed", "overdue", "running");
     json_object_foreach((json_t *)json_object_get(totals, "clocks"), key, t) {
         fprintf(fp, "  %-18s %5" JSON_INTEGER_FORMAT "  ", key,
                 json_integer_value(json_object_get(t, "done")));
@@ -666,6 +720,8 @@ csv_row(FILE *fp, const json_t *r, const json_t *k)
         jstr(r, "tracking"), jstr(r, "received_at"), jstr(r, "category"), jstr(r, "state"),
         jstr(k, "clock"), jstr(k, "start"), jstr(k, "deadline"), jstr(k, "done_at"), secs,
         jstr(k, "status"), json_is_true(json_object_get(k, "breach_recorded")) ? "yes" : "no",
+        json_array_size(json_object_get(r, "columns_disagree")) > 0
+            ? "columns disagree: run verify-audit" : "ok",
     };
 
     if (json_is_integer(took))
@@ -685,7 +741,7 @@ export_report_csv(FILE *fp, const json_t *report)
     const json_t *r, *clock;
 
     fputs("Tracking,Received,Category,State,Clock,Clock start,Deadline,Done,"
-          "Took (s),Status,Breach recorded\r\n", fp);
+          "Took (s),Status,Breach recorded,Audit trail\r\n", fp);
     json_array_foreach(json_object_get(report, "cases"), i, r)
         json_array_foreach(json_object_get(r, "clocks"), k, clock)
             csv_row(fp, r, clock);

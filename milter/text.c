@@ -140,11 +140,23 @@ text_json_escape(const char *in)
     return out;
 }
 
+/* A field a spreadsheet would run as a formula: = + - @ first (after any
+ * spaces, which some spreadsheets trim), or a tab or CR first in the
+ * original (sanitising makes those a space). */
+static bool
+csv_formula(const char *orig, const char *safe)
+{
+    const char *p = safe + strspn(safe, " ");
+
+    return (orig && (orig[0] == '\t' || orig[0] == '\r'))
+        || (*p != '\0' && strchr("=+-@", *p) != NULL);
+}
+
 void
 text_csv_field(FILE *fp, const char *s)
 {
     char *safe = text_sanitise(s);
-    bool formula = strchr("=+@", safe[0]) != NULL && safe[0] != '\0';
+    bool formula = csv_formula(s, safe);
     bool quote = formula || strpbrk(safe, ",\"") != NULL || safe[0] == ' ';
 
     if (quote)
@@ -161,6 +173,10 @@ text_csv_field(FILE *fp, const char *s)
     free(safe);
 }
 
+/* Escaped in a Markdown cell: the cell's end, the escape itself, and
+ * what makes a link, an image, emphasis, strikethrough, code or HTML. */
+#define TEXT_MD_SPECIAL "|\\[]*_~`<>"
+
 void
 text_md_cell(FILE *fp, const char *s)
 {
@@ -169,7 +185,7 @@ text_md_cell(FILE *fp, const char *s)
     if (!*safe)
         fputc('-', fp);
     for (const char *p = safe; *p; p++) {
-        if (*p == '|' || *p == '\\' || *p == '`' || *p == '<' || *p == '>')
+        if (strchr(TEXT_MD_SPECIAL, *p))
             fputc('\\', fp);
         fputc(*p, fp);
     }

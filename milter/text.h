@@ -38,11 +38,13 @@ size_t text_prefix(const char *s, size_t n);
 char *text_json_escape(const char *in);
 
 /* One CSV field (RFC 4180): sanitised, quoted when it holds a comma, a
- * quote or begins with a space; quotes doubled. A leading = + @ is
- * prefixed with ' so that a spreadsheet does not run it as a formula. */
+ * quote or begins with a space; quotes doubled. A leading = + - @ (after
+ * spaces), tab or CR is prefixed with ' so that a spreadsheet does not
+ * run it as a formula. */
 void text_csv_field(FILE *fp, const char *s);
 
-/* One Markdown table cell: sanitised, '|' and '\' escaped, "-" if empty. */
+/* One Markdown table cell: sanitised; | \ [ ] * _ ~ ` < > escaped with a
+ * backslash, so no text becomes a link, emphasis or HTML; "-" if empty. */
 void text_md_cell(FILE *fp, const char *s);
 
 void *text_xmalloc(size_t n);

@@ -281,17 +281,23 @@ START_TEST(test_compliance_totals)
     char at[COMPLIANCE_ISO_LEN];
     long long base = compliance_time_ms("2026-01-01T00:00:00Z");
 
-    /* Acks after 10, 20, ..., 100 minutes: median 55, p95 100, max 100. */
+    /* Acks after 10, 20, ..., 100 minutes: median 55, p95 100, max 100.
+     * The report reads the events; the columns say the same. */
     for (int i = 1; i <= 10; i++) {
         json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "tracking", "CPR-2026-000001",
                               "received_at", "", "ack_clock_from", "", "state", "open",
                               "events");
+        json_t *ev = json_object_get(c, "events");
 
         compliance_time_iso(base, at, sizeof(at));
         json_object_set_new(c, "received_at", json_string(at));
         json_object_set_new(c, "ack_clock_from", json_string(at));
+        json_array_append_new(ev, json_pack("{s:s, s:s, s:{s:s}}", "type", "received",
+                                            "at", at, "data", "kind", "new-report"));
         compliance_time_iso(base + i * 10 * 60000LL, at, sizeof(at));
         json_object_set_new(c, "acked_at", json_string(at));
+        json_array_append_new(ev, json_pack("{s:s, s:s, s:{}}", "type", "ack", "at", at,
+                                            "data"));
         json_array_append_new(cases, c);
     }
     r = compliance_report(cases, &p, base + 48 * HOUR, "2026-01-01", "2026-01-02");
@@ -307,6 +313,8 @@ START_TEST(test_compliance_totals)
     ck_assert_int_eq(json_integer_value(json_object_get(t, "overdue")), 10);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "totals"),
                                                         "breaches")), 24);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "totals"),
+                                                        "columns_disagree")), 0);
     json_decref(r);
     json_decref(cases);
 }
@@ -442,8 +450,241 @@ START_TEST(test_text_cells)
     fputc(';', fp);
     text_csv_field(fp, "+1");
     fclose(fp);
-    ck_assert_str_eq(buf, "a\\|b?[0m?;-;plain;\"'+1\"");
+    ck_assert_str_eq(buf, "a\\|b?\\[0m?;-;plain;\"'+1\"");
     free(buf);
+}
+END_TEST
+
+/* A hostile Subject renders as text: no link, image, emphasis or HTML. */
+START_TEST(test_md_cell_markup)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    text_md_cell(fp, "![x](http://e.example/a_b) *b* __c__ ~~d~~ `e` <img src=x>");
+    fclose(fp);
+    ck_assert_str_eq(buf, "!\\[x\\](http://e.example/a\\_b) \\*b\\* \\_\\_c\\_\\_ "
+                     "\\~\\~d\\~\\~ \\`e\\` \\<img src=x\\>");
+    free(buf);
+}
+END_TEST
+
+/* Every field a spreadsheet would run as a formula gets a leading '. */
+START_TEST(test_csv_formula)
+{
+    static const char *const in[] = { "-2+3", "=1", "@SUM(A1)", "\t=1", "\r=1", "  =1",
+                                      "a-b", "1-2" };
+    static const char *const want[] = { "\"'-2+3\"", "\"'=1\"", "\"'@SUM(A1)\"",
+                                        "\"' =1\"", "\"' =1\"", "\"'  =1\"", "a-b", "1-2" };
+
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *fp = open_memstream(&buf, &len);
+
+        text_csv_field(fp, in[i]);
+        fclose(fp);
+        ck_assert_msg(strcmp(buf, want[i]) == 0, "%zu: got %s, want %s", i, buf, want[i]);
+        free(buf);
+    }
+}
+END_TEST
+
+/* ---- the columns against the events ---- */
+
+struct col_log {
+    char what[8][256];
+    int n;
+};
+
+static void
+on_column(void *arg, const char *column, const char *stored, const char *said)
+{
+    struct col_log *l = arg;
+
+    if (l->n < 8)
+        snprintf(l->what[l->n++], sizeof(l->what[0]), "%s: %s / %s", column, stored, said);
+}
+
+static size_t
+facts_check_case(const json_t *c, struct col_log *l)
+{
+    struct audit_facts f;
+    size_t n;
+
+    memset(l, 0, sizeof(*l));
+    audit_facts_init(&f);
+    audit_facts_of_case(&f, c);
+    n = audit_facts_check(&f, c, on_column, l);
+    audit_facts_free(&f);
+    return n;
+}
+
+START_TEST(test_facts_golden_agree)
+{
+    json_t *c = golden_case();
+    struct col_log l;
+
+    ck_assert_int_eq(facts_check_case(c, &l), 0);
+    json_decref(c);
+}
+END_TEST
+
+/* The review's attack: reporter_done_at moved earlier by UPDATE. The
+ * column is named, and the report keeps the events' (late) time. */
+START_TEST(test_facts_tampered_column)
+{
+    json_t *c = golden_case(), *row, *cases = json_array(), *r;
+    struct deadline_policy p = { .acknowledge_ms = HOUR / 2, .report_ms = 24 * HOUR };
+    struct col_log l;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp;
+
+    json_object_set_new(c, "subscriber_done_at", json_string("2026-03-01T11:00:00.000Z"));
+    json_object_set_new(c, "br_item", json_integer(9));
+    ck_assert_int_eq(facts_check_case(c, &l), 2);
+    ck_assert_str_eq(l.what[0], "subscriber_done_at: 2026-03-01T11:00:00.000Z / "
+                     "2026-03-02T11:00:00.000000Z");
+    ck_assert_str_eq(l.what[1], "br_item: 9 / 4");
+    row = compliance_case(c, &p, compliance_time_ms("2026-04-01T00:00:00Z"));
+    ck_assert_str_eq(clock_status(row, 2), "missed");   /* still: the events say 25 h */
+    ck_assert_str_eq(clock_status(row, 3), "met");      /* item 4 (24 h), as confirmed */
+    ck_assert_int_eq(json_array_size(json_object_get(row, "columns_disagree")), 2);
+    json_array_append(cases, c);
+    r = compliance_report(cases, &p, compliance_time_ms("2026-04-01T00:00:00Z"), "a", "b");
+    fp = open_memstream(&buf, &len);
+    ck_assert_int_eq(export_report_text(fp, r), 0);
+    fclose(fp);
+    ck_assert_ptr_nonnull(strstr(buf, "columns disagree with the audit trail: run "
+                                 "verify-audit (subscriber_done_at, br_item)"));
+    ck_assert_ptr_nonnull(strstr(buf, "1 case whose columns disagree"));
+    free(buf);
+    buf = render(export_incident_draft, c, false);
+    ck_assert_ptr_nonnull(strstr(buf, "> **Warning:** the case's columns disagree with the "
+                                 "audit trail (subscriber_done_at, br_item)"));
+    free(buf);
+    json_decref(r);
+    json_decref(row);
+    json_decref(cases);
+    json_decref(c);
+}
+END_TEST
+
+static void
+ev_add(json_t *c, const char *type, const char *at, json_t *data)
+{
+    json_array_append_new(json_object_get(c, "events"),
+                          json_pack("{s:s, s:s, s:o}", "type", type, "at", at, "data", data));
+}
+
+/* The replay follows the SQL: a follow-up restarts the ack clock and
+ * clears the ack; responses are first-wins, confirms and waivers
+ * last-wins; a re-open keeps closed_at; staff actions may be a little
+ * later than their column, never earlier. */
+START_TEST(test_facts_replay)
+{
+    json_t *c = json_pack("{s:[]}", "events"), *cols;
+    struct col_log l;
+
+    ev_add(c, "received", "2026-01-01T00:00:00.000000Z", json_pack("{s:s}", "kind", "new-report"));
+    ev_add(c, "ack", "2026-01-01T00:10:00.000300Z", json_object());
+    ev_add(c, "response", "2026-01-01T01:00:00.000200Z", json_pack("{s:s}", "to", "reporter"));
+    ev_add(c, "response", "2026-01-01T02:00:00Z", json_pack("{s:s}", "to", "reporter"));
+    ev_add(c, "waiver", "2026-01-01T03:00:00Z",
+           json_pack("{s:s, s:s}", "to", "subscriber", "reason", "no contact"));
+    ev_add(c, "confirm", "2026-01-01T04:00:00Z", json_pack("{s:i, s:s}", "br_item", 4,
+                                                           "crl_reason", "keyCompromise"));
+    ev_add(c, "confirm", "2026-01-01T05:00:00Z", json_pack("{s:i, s:s}", "br_item", 9,
+                                                           "crl_reason", "superseded"));
+    ev_add(c, "close", "2026-01-01T06:00:00Z", json_pack("{s:s}", "resolution", "done"));
+    ev_add(c, "reopened", "2026-01-02T00:00:00Z", json_pack("{s:s}", "reason", "follow-up"));
+    ev_add(c, "received", "2026-01-02T00:00:00Z", json_pack("{s:s}", "kind", "follow-up"));
+    cols = json_pack("{s:s, s:s, s:n, s:s, s:s, s:s, s:i, s:s, s:n, s:s, s:s, s:s}",
+        "received_at", "2026-01-01T00:00:00.000000Z",
+        "ack_clock_from", "2026-01-02T00:00:00.000000Z", "acked_at",
+        "reporter_done_at", "2026-01-01T01:00:00.000100Z",
+        "subscriber_done_at", "2026-01-01T03:00:00Z", "subscriber_waiver", "no contact",
+        "br_item", 9, "crl_reason", "superseded", "revoked_at",
+        "state", "open", "closed_at", "2026-01-01T06:00:00Z", "resolution", "done");
+    json_object_update(c, cols);
+    json_decref(cols);
+    ck_assert_msg(facts_check_case(c, &l) == 0, "%s", l.what[0]);
+    /* A column later than its event is not a clock-read gap: it was moved. */
+    json_object_set_new(c, "reporter_done_at", json_string("2026-01-01T01:00:00.000300Z"));
+    ck_assert_int_eq(facts_check_case(c, &l), 1);
+    ck_assert_str_eq(l.what[0], "reporter_done_at: 2026-01-01T01:00:00.000300Z / "
+                     "2026-01-01T01:00:00.000200Z");
+    /* More than the slack earlier: moved too. */
+    json_object_set_new(c, "reporter_done_at", json_string("2026-01-01T00:59:58Z"));
+    ck_assert_int_eq(facts_check_case(c, &l), 1);
+    /* The receipt is exact; an ack the events cleared must be NULL. */
+    json_object_set_new(c, "reporter_done_at", json_string("2026-01-01T01:00:00.0002Z"));
+    json_object_set_new(c, "received_at", json_string("2026-01-01T00:00:00.000001Z"));
+    json_object_set_new(c, "acked_at", json_string("2026-01-01T00:10:00Z"));
+    json_object_set_new(c, "state", json_string("closed"));
+    ck_assert_int_eq(facts_check_case(c, &l), 3);
+    ck_assert_str_eq(l.what[0], "received_at: 2026-01-01T00:00:00.000001Z / "
+                     "2026-01-01T00:00:00.000000Z");
+    ck_assert_str_eq(l.what[1], "acked_at: 2026-01-01T00:10:00Z / NULL");
+    ck_assert_str_eq(l.what[2], "state: \"closed\" / \"open\"");
+    json_decref(c);
+}
+END_TEST
+
+START_TEST(test_audit_time_us)
+{
+    char buf[AUDIT_ISO_LEN];
+
+    ck_assert_int_eq(audit_time_us("1970-01-01T00:00:01.5Z"), 1500000);
+    ck_assert_int_eq(audit_time_us("1970-01-01T00:00:01.000001Z"), 1000001);
+    ck_assert_int_eq(audit_time_us("1970-01-01T00:00:01Z"), 1000000);
+    ck_assert_int_eq(audit_time_us("1970-01-01T00:00:01.0000001Z"), 0);
+    ck_assert_int_eq(audit_time_us("1970-01-01T00:00:01+02:00"), 0);
+    ck_assert_int_eq(audit_time_us("1970-01-01T00:00:01."), 0);
+    ck_assert_int_eq(audit_time_us(NULL), 0);
+    audit_time_iso(1772359200123456LL, 6, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2026-03-01T10:00:00.123456Z");
+    audit_time_iso(1772359200123456LL, 3, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2026-03-01T10:00:00.123Z");
+}
+END_TEST
+
+/* verify-audit's path: the chain reads the canonical bytes it hashed. */
+START_TEST(test_chain_columns)
+{
+    static const char *const canon[] = {
+        "[\"CPR-2026-000001\", 1, \"2026-01-01T00:00:00.000000Z\", \"cpr-milter\", "
+        "\"received\", 1, {\"kind\": \"new-report\"}]",
+        "[\"CPR-2026-000001\", 2, \"2026-01-01T05:00:00.000000Z\", \"alice\", "
+        "\"response\", null, {\"to\": \"reporter\", \"via\": \"cprctl\"}]",
+    };
+    struct chain_fixture f;
+    struct audit_chain ch;
+    unsigned char h[32], buf[32 + 256];
+    char hash[2][AUDIT_HEX_LEN];
+    json_t *cols = json_pack("{s:s, s:s, s:s, s:s}", "received_at",
+                             "2026-01-01T00:00:00.000000Z", "ack_clock_from",
+                             "2026-01-01T00:00:00.000000Z", "reporter_done_at",
+                             "2026-01-01T00:30:00.000000Z", "state", "open");
+
+    memset(&f, 0, sizeof(f));
+    SHA256((const unsigned char *)canon[0], strlen(canon[0]), h);
+    audit_hex(h, 32, hash[0]);
+    memcpy(buf, h, 32);
+    memcpy(buf + 32, canon[1], strlen(canon[1]));
+    SHA256(buf, 32 + strlen(canon[1]), h);
+    audit_hex(h, 32, hash[1]);
+    audit_chain_begin(&ch, "CPR-2026-000001", hash[1], on_break, &f);
+    audit_chain_columns(&ch, cols);
+    for (int i = 0; i < 2; i++)
+        audit_chain_add(&ch, i + 1, i ? hash[0] : NULL, hash[i],
+                        (const unsigned char *)canon[i], strlen(canon[i]));
+    ck_assert_int_eq(audit_chain_end(&ch), 1);
+    ck_assert_str_eq(f.breaks[0], "CPR-2026-000001/0/column reporter_done_at: "
+                     "2026-01-01T00:30:00.000000Z but events say 2026-01-01T05:00:00.000000Z");
+    json_decref(cols);
 }
 END_TEST
 
@@ -465,6 +706,13 @@ export_suite(void)
     tcase_add_test(tc, test_chain_intact_and_broken);
     tcase_add_test(tc, test_digest_line);
     tcase_add_test(tc, test_text_cells);
+    tcase_add_test(tc, test_md_cell_markup);
+    tcase_add_test(tc, test_csv_formula);
+    tcase_add_test(tc, test_facts_golden_agree);
+    tcase_add_test(tc, test_facts_tampered_column);
+    tcase_add_test(tc, test_facts_replay);
+    tcase_add_test(tc, test_audit_time_us);
+    tcase_add_test(tc, test_chain_columns);
     suite_add_tcase(s, tc);
     return s;
 }
