@@ -12,7 +12,9 @@
  *   formats are golden-tested (tests/check_export.c, tests/golden/).
  *   Every string from the case goes through text.c: no control character
  *   reaches the output, and Markdown cells and CSV fields are escaped.
- *   Times are UTC as stored, to the millisecond.
+ *   Times are UTC as stored, to the millisecond. Facts come from the
+ *   case's events, not its mutable columns (the appendix's revocation);
+ *   a draft whose columns disagree with them opens with a warning.
  * DIAGNOSTICS
  *   Each returns 0, or -1 when writing failed (ferror on fp).
  */
