@@ -72,7 +72,7 @@ log_watch() { LOG_WATCH+=("$@"); }
 run_cleanups() {
     local rc=$? i
     RUN_RC=$rc
-    trap - EXIT INT TERM
+    trap - EXIT INT TERM HUP PIPE
     set +e
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
         for i in "${LOG_WATCH[@]}"; do
@@ -101,6 +101,8 @@ run_init() {
         trap run_cleanups EXIT
         trap 'exit 130' INT
         trap 'exit 143' TERM
+        trap 'exit 129' HUP
+        trap 'exit 141' PIPE    # e.g. "make check | head": still clean up
     fi
     # Postfix and PostgreSQL run as other users: they must reach $RUN.
     chmod 755 "$RUN"
