@@ -5,11 +5,14 @@
  *   Negotiates only the steps it needs (no EOH, no unknown commands) and
  *   asks for {daemon_name}, {auth_authen} and {i}. Mail with no CPR
  *   recipient is accepted at DATA, once every recipient is known, so its
- *   body is never sent to us. Never ACCEPT at RCPT: Postfix would stop
- *   calling us for the rest of the message. At end of message: one
+ *   body is never sent to us; except authenticated mail on a submission
+ *   daemon, read for a staff reply (staffmail.c). Never ACCEPT at RCPT:
+ *   Postfix would stop calling us for the rest of the message. At end of
+ *   message: the report analysis (report.c) and classification, then one
  *   db_intake() round trip; on failure 451 4.3.0 and TEMPFAIL, never a
  *   reject or discard. On success: strip every incoming X-CPR-* header,
- *   add ours, and tag the Subject.
+ *   add ours, and tag the Subject. Staff replies are recorded with
+ *   staffmail_record() and never open a case.
  * DIAGNOSTICS
  *   One log line per recorded message: queue, tracking, kind, category and
  *   database time. Failures log the queue id and the database error.
