@@ -1081,13 +1081,15 @@ textkey_secret_line(const char *s, size_t b, size_t e)
 static bool
 textkey_body_line(const char *s, size_t b, size_t e)
 {
-    size_t t = skip_blank(s, b, e), colon;
+    size_t t = skip_blank(s, b, e), colon, hex;
 
     while (e > t && (s[e - 1] == ' ' || s[e - 1] == '\r'))
         e--;
     if (t == e)
         return false;
-    if (strspn(s + t, "0123456789abcdefABCDEF:") >= e - t)
+    for (hex = t; hex < e && (isxdigit((unsigned char)s[hex]) || s[hex] == ':'); hex++)
+        ;   /* bounded: text need not be NUL-terminated (attachments) */
+    if (hex == e)
         return true;
     for (colon = t; colon < e && colon - t < TEXTKEY_LABEL_MAX; colon++)
         if (s[colon] == ':')

@@ -196,6 +196,26 @@ START_TEST(test_key_text_dump)
 }
 END_TEST
 
+/* Attachment bytes carry no NUL: a dump ending at the buffer's last byte
+ * must be read within it (found by the fuzzer; ASan sees an over-read). */
+START_TEST(test_key_text_dump_unterminated)
+{
+    static const char dump[] = "Private-Key: (256 bit)\npriv:\n    08:15:d6:02";
+    size_t len = sizeof(dump) - 1;
+    char *buf = malloc(len);
+    struct evidence_list ev;
+
+    ck_assert_ptr_nonnull(buf);
+    memcpy(buf, dump, len);
+    evidence_list_init(&ev);
+    ck_assert(evidence_scan_text(buf, len, &ev));
+    ck_assert_ptr_nonnull(find_kind(&ev, EVIDENCE_KEY, 0));
+    ck_assert_uint_eq(ev.items[0].end, len);
+    evidence_list_free(&ev);
+    free(buf);
+}
+END_TEST
+
 START_TEST(test_cert_der)
 {
     struct evidence_list ev;
@@ -593,6 +613,7 @@ evidence_suite(void)
     tcase_add_test(tc, test_cert_in_prose);
     tcase_add_test(tc, test_cert_negative_serial);
     tcase_add_test(tc, test_key_text_dump);
+    tcase_add_test(tc, test_key_text_dump_unterminated);
     tcase_add_test(tc, test_cert_der);
     tcase_add_test(tc, test_pkcs7_bundle);
     tcase_add_test(tc, test_proof_pock);
