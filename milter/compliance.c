@@ -29,40 +29,17 @@ static const enum deadline_clock compliance_clocks[COMPLIANCE_NCLOCKS] = {
     CLOCK_ACKNOWLEDGE, CLOCK_REPORT_REPORTER, CLOCK_REPORT_SUBSCRIBER, CLOCK_REVOCATION
 };
 
+/* The millisecond face of auditchain.c's RFC 3339 parser and printer. */
 long long
 compliance_time_ms(const char *iso)
 {
-    struct tm tm;
-    int ms = 0, n = 0;
-    time_t t;
-
-    if (!iso)
-        return 0;
-    memset(&tm, 0, sizeof(tm));
-    if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-        return 0;
-    if (iso[n] == '.' && sscanf(iso + n, ".%3d", &ms) != 1)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    if ((t = timegm(&tm)) == (time_t)-1)
-        return 0;
-    return (long long)t * 1000 + ms;
+    return audit_time_us(iso) / 1000;
 }
 
 void
 compliance_time_iso(long long ms, char *buf, size_t len)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (ms <= 0 || !gmtime_r(&t, &tm)) {
-        snprintf(buf, len, "%s", "");
-        return;
-    }
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    audit_time_iso(ms * 1000, 3, buf, len);
 }
 
 static long long
