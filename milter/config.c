@@ -62,6 +62,13 @@ const struct config_key config_keys[] = {
         "or unix:PATH"),
     KEY("milter", "addresses", CONFIG_ADDRESSES, OFF(addresses), "",
         "CPR addresses, comma-separated; required by cpr-milter"),
+    KEY("milter", "recipient_delimiter", CONFIG_STRING, OFF(recipient_delimiter), "+",
+        "characters that start an address extension, as Postfix's "
+        "recipient_delimiter: cpr+key@ matches cpr@; empty: none"),
+    KEY("milter", "postfix_config_directory", CONFIG_STRING,
+        OFF(postfix_config_directory), "",
+        "Postfix configuration directory checked at start for the CPR domains "
+        "(postconf -c); empty: Postfix's default; \"no\": no check"),
     KEY("milter", "subject_tag", CONFIG_BOOL, OFF(subject_tag), "yes",
         "append \" [CPR-YYYY-NNNNNN]\" to the Subject of each report"),
     RANGED("milter", "max_message_bytes", CONFIG_BYTES, OFF(max_message_bytes),

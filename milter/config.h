@@ -91,6 +91,8 @@ struct cpr_config {
     /* [milter] */
     char *milter_socket;
     char **addresses;          /* normalised with address_normalise() */
+    char *recipient_delimiter; /* "" = no address extensions */
+    char *postfix_config_directory; /* "" = default, "no" = skip the check */
     bool subject_tag;
     long long max_message_bytes;
     long db_pool_size;

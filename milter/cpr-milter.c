@@ -38,6 +38,7 @@
 #include "db.h"
 #include "filter.h"
 #include "log.h"
+#include "mtacheck.h"
 #include "outbox.h"
 
 #define DEFAULT_CONFIG CPR_SYSCONFDIR "/cpr-milter.conf"
@@ -292,9 +293,12 @@ main(int argc, char **argv)
         return CPR_EX_CONFIG;
     if (cfg->autoreply_enabled)
         template_text = load_template(cfg);
+    mtacheck_domains(cfg);
     if (o.check_only) {
         printf("cpr-milter: %s: config OK\n", o.config);
         g_free(template_text);
+        config_free(cfg);
+        config_free(r.started_with);
         return 0;
     }
     open_socket(cfg);

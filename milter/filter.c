@@ -3,15 +3,18 @@
  *   filter - the libmilter callbacks of cpr-milter
  * DESCRIPTION
  *   Negotiates only the steps it needs (no EOH, no unknown commands) and
- *   asks for {daemon_name}, {auth_authen} and {i}. Mail with no CPR
- *   recipient is accepted at DATA, once every recipient is known, so its
- *   body is never sent to us; except authenticated mail on a submission
+ *   asks for {daemon_name}, {auth_authen} and {i}. A recipient is a CPR
+ *   address when address_match() says so or cannot tell (it errs towards
+ *   recording). Mail with no CPR recipient is read only for forged X-CPR-*
+ *   headers and accepted at end of headers when it has none, so its body
+ *   is never sent to us; except authenticated mail on a submission
  *   daemon, read for a staff reply (staffmail.c). Never ACCEPT at RCPT:
  *   Postfix would stop calling us for the rest of the message. At end of
  *   message: the report analysis (report.c) and classification, then one
  *   db_intake() round trip; on failure 451 4.3.0 and TEMPFAIL, never a
  *   reject or discard. On success: strip every incoming X-CPR-* header,
- *   add ours, and tag the Subject. Staff replies are recorded with
+ *   add ours, and tag the Subject. Forged X-CPR-* headers are stripped
+ *   from every message, CPR or not. Staff replies are recorded with
  *   staffmail_record() and never open a case.
  * DIAGNOSTICS
  *   One log line per recorded message: queue, tracking, kind, category and
@@ -51,6 +54,7 @@ struct conn {
     unsigned long noreply;     /* SMFIP_NR_* steps the MTA agreed to */
     bool broken;               /* a step failed where no reply was possible */
     bool staff;                /* authenticated, on a submission daemon */
+    bool scan_only;            /* no CPR recipient: only X-CPR-* is looked for */
 };
 
 /* The steps that need no reply: each saves a round trip per header, body
@@ -169,7 +173,7 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     if ((c = conn_get(ctx)) == NULL)
         return SMFIS_TEMPFAIL;
     *pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS | (f0 & SMFIF_SETSYMLIST);
-    *pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_NOEOH | FILTER_NOREPLY);
+    *pf1 = f1 & (SMFIP_NOUNKNOWN | FILTER_NOREPLY);
     *pf2 = 0;
     *pf3 = 0;
     c->noreply = *pf1 & FILTER_NOREPLY;
@@ -252,11 +256,32 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 
     message_reset(m);
     c->broken = false;
+    c->scan_only = false;
     set_address(&m->env_from, argv[0] ? argv[0] : "");
     message_set(&m->auth_authen, smfi_getsymval(ctx, "{auth_authen}"));
     message_set(&m->queue_id, smfi_getsymval(ctx, "i"));
     c->staff = staffmail_session(m, c->snap->cfg);
     return filter_next(c, SMFIP_NR_MAIL);
+}
+
+/* A recipient the milter cannot read but that may reach the CPR mailbox
+ * is taken as one: a report recorded twice is better than one lost. */
+static bool
+is_cpr_rcpt(const struct conn *c, const char *rcpt)
+{
+    const struct cpr_config *cfg = c->snap->cfg;
+    const char *why = NULL;
+
+    switch (address_match(rcpt, cfg->addresses, cfg->recipient_delimiter, &why)) {
+    case ADDRESS_MATCH:
+        return true;
+    case ADDRESS_UNSURE:
+        log_warn("queue=%s recipient <%s> taken as a CPR address: %s",
+                 c->msg->queue_id ? c->msg->queue_id : "-", rcpt, why ? why : "unsure");
+        return true;
+    default:
+        return false;
+    }
 }
 
 static sfsistat
@@ -266,7 +291,7 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
     char *rcpt = NULL;
 
     set_address(&rcpt, argv[0] ? argv[0] : "");
-    if (rcpt && address_in_list(rcpt, c->snap->cfg->addresses))
+    if (rcpt && is_cpr_rcpt(c, rcpt))
         c->msg->has_cpr_rcpt = true;
     if (rcpt && !message_add_rcpt(c->msg, rcpt))
         log_warn("recipient list full; %s not recorded", rcpt);
@@ -276,7 +301,8 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 
 /* Mail for a CPR address is kept raw up to max_message_bytes for the
  * report analysis, staff mail on the submission path up to what is
- * searched for tracking numbers; other mail is accepted here, unseen. */
+ * searched for tracking numbers; other mail is only scanned for forged
+ * X-CPR-* headers. */
 static sfsistat
 filter_data(SMFICTX *ctx)
 {
@@ -287,7 +313,7 @@ filter_data(SMFICTX *ctx)
     else if (c->staff)
         message_keep_raw(c->msg, STAFFMAIL_SCAN_BYTES);
     else
-        return SMFIS_ACCEPT;
+        c->scan_only = true;
     return SMFIS_CONTINUE;
 }
 
@@ -296,9 +322,22 @@ filter_header(SMFICTX *ctx, char *name, char *value)
 {
     struct conn *c = conn_of(ctx);
 
-    if (!message_add_header(c->msg, name, value))
+    if (c->scan_only)
+        message_count_xcpr(c->msg, name);
+    else if (!message_add_header(c->msg, name, value))
         c->broken = true;
     return filter_next(c, SMFIP_NR_HDR);
+}
+
+/* Other mail with no X-CPR-* header is done with: its body is not sent. */
+static sfsistat
+filter_eoh(SMFICTX *ctx)
+{
+    struct conn *c = conn_of(ctx);
+
+    if (c->scan_only && c->msg->nxcpr == 0 && !c->msg->xcpr_overflow)
+        return SMFIS_ACCEPT;
+    return SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -306,7 +345,7 @@ filter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
     struct conn *c = conn_of(ctx);
 
-    if (!message_body_update(c->msg, chunk, len))
+    if (!c->scan_only && !message_body_update(c->msg, chunk, len))
         c->broken = true;
     return filter_next(c, SMFIP_NR_BODY);
 }
@@ -470,6 +509,19 @@ staff_reply(struct conn *c)
     return res.tracking[0] != '\0';
 }
 
+/* Mail that opens no case: forged X-CPR-* headers go all the same. */
+static sfsistat
+strip_other(SMFICTX *ctx, struct cpr_message *m)
+{
+    if (m->nxcpr > 0 || m->xcpr_overflow) {
+        strip_forged(ctx, m);
+        log_info("queue=%s not a report: forged X-CPR-* headers removed",
+                 m->queue_id ? m->queue_id : "-");
+    }
+    message_reset(m);
+    return SMFIS_CONTINUE;
+}
+
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
@@ -478,19 +530,17 @@ filter_eom(SMFICTX *ctx)
     struct intake_result r;
     const char *qid = smfi_getsymval(ctx, "i");
 
-    if (!m->has_cpr_rcpt && !c->staff)
-        return SMFIS_CONTINUE;   /* an MTA that skipped DATA: not ours */
     if (qid != NULL)
         message_set(&m->queue_id, qid);
+    if (!m->has_cpr_rcpt && !c->staff)
+        return strip_other(ctx, m);
     if (c->broken || !message_finish(m)) {
         log_error("queue=%s out of memory collecting the message, tempfail",
                   m->queue_id ? m->queue_id : "-");
         return tempfail(ctx);
     }
-    if ((c->staff && staff_reply(c)) || !m->has_cpr_rcpt) {
-        message_reset(m);
-        return SMFIS_CONTINUE;   /* outbound staff mail opens no case */
-    }
+    if ((c->staff && staff_reply(c)) || !m->has_cpr_rcpt)
+        return strip_other(ctx, m);   /* outbound staff mail opens no case */
     if (!record(ctx, c, &r))
         return tempfail(ctx);
     if (strcmp(r.autoreply, "queued") == 0)
@@ -535,7 +585,7 @@ struct smfiDesc filter_desc = {
     .xxfi_envfrom = filter_envfrom,
     .xxfi_envrcpt = filter_envrcpt,
     .xxfi_header = filter_header,
-    .xxfi_eoh = NULL,
+    .xxfi_eoh = filter_eoh,
     .xxfi_body = filter_body,
     .xxfi_eom = filter_eom,
     .xxfi_abort = filter_abort,

@@ -165,9 +165,7 @@ message_is_own_xcpr(const char *name)
     return false;
 }
 
-/* Count an incoming X-CPR-* header by name, kept or not: every one of them
- * must be removed, and removal is by name and occurrence. */
-static void
+void
 message_count_xcpr(struct cpr_message *m, const char *name)
 {
     size_t i;

@@ -81,6 +81,11 @@ void message_reset(struct cpr_message *m);
 
 void message_set(char **field, const char *value);
 bool message_add_rcpt(struct cpr_message *m, const char *rcpt);
+/* Count an incoming X-CPR-* header by name, kept or not: every one of them
+ * must be removed, and removal is by name and occurrence. Headers of other
+ * names are ignored. message_add_header counts them too. */
+void message_count_xcpr(struct cpr_message *m, const char *name);
+
 bool message_add_header(struct cpr_message *m, const char *name, const char *value);
 /* Keep the raw message (headers as kept, then the body) up to max_bytes
  * from the next body chunk on; set before the body. 0 keeps nothing. */
