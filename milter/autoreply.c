@@ -696,7 +696,8 @@ autoreply_headers(struct autoreply_buf *b, const struct autoreply_reply *r,
     autoreply_header(b, "Auto-Submitted", "auto-replied");
     /* Asks Exchange and Outlook not to answer the answer. */
     autoreply_header(b, "X-Auto-Response-Suppress", "All");
-    autoreply_header(b, "X-CPR-Tracking", r->tracking);
+    /* No X-CPR-* header: cpr-milter strips every one it sees, ours too,
+     * so that none can be forged; the number is in Subject and body. */
     autoreply_header(b, "MIME-Version", "1.0");
     autoreply_header(b, "Content-Type", "text/plain; charset=utf-8");
     autoreply_header(b, "Content-Transfer-Encoding", ascii_body ? "7bit" : "8bit");
