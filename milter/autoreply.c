@@ -678,6 +678,20 @@ autoreply_threading(struct autoreply_buf *b, const struct autoreply_reply *r)
     g_free(irt);
 }
 
+/* <TRACKING.TOKEN.autoreply@domain>: the token (cpr.reply_token, keyed in
+ * the database) makes it unguessable, so nobody can thread mail onto a
+ * case by quoting a Message-ID we never sent them. Without a well-formed
+ * token, the old <TRACKING.autoreply@domain>, which threads nothing. */
+static char *
+autoreply_message_id(const struct autoreply_reply *r, const char *domain, size_t dlen)
+{
+    const char *t = r->reply_token;
+
+    if (t != NULL && strlen(t) == 32 && strspn(t, "0123456789abcdef") == 32)
+        return g_strdup_printf("<%s.%s.autoreply@%.*s>", r->tracking, t, (int)dlen, domain);
+    return g_strdup_printf("<%s.autoreply@%.*s>", r->tracking, (int)dlen, domain);
+}
+
 static void
 autoreply_headers(struct autoreply_buf *b, const struct autoreply_reply *r,
                   const char *subject, const char *domain, size_t dlen,
@@ -685,7 +699,7 @@ autoreply_headers(struct autoreply_buf *b, const struct autoreply_reply *r,
 {
     char *to = g_strdup_printf("<%s>", r->to);
     char *subj = autoreply_subject_value(subject, r->tracking);
-    char *mid = g_strdup_printf("<%s.autoreply@%.*s>", r->tracking, (int) dlen, domain);
+    char *mid = autoreply_message_id(r, domain, dlen);
 
     autoreply_header(b, "From", r->from);
     autoreply_header(b, "To", to);

@@ -62,6 +62,7 @@ struct autoreply_reply {
     const char *category;
     const char *message_id;    /* the report's Message-ID (no <>), may be NULL */
     const char *references;    /* the report's References value, may be NULL */
+    const char *reply_token;   /* 32 hex digits for our Message-ID, may be NULL */
     long long now;             /* epoch seconds, for the Date header */
 };
 

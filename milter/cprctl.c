@@ -104,6 +104,7 @@ static const struct list_col list_cols[] = {
     "       cprctl [-c FILE] revoked TRACKING [--by NAME]\n" \
     "       cprctl [-c FILE] close TRACKING --resolution TEXT [--by NAME]\n" \
     "       cprctl [-c FILE] note TRACKING --text TEXT [--by NAME]\n" \
+    "       cprctl [-c FILE] reporter add TRACKING ADDRESS [--by NAME]\n" \
     "       cprctl [-c FILE] timeline TRACKING [--name-reporter]\n" \
     "       cprctl [-c FILE] incident-draft TRACKING [--name-reporter]\n" \
     "       cprctl [-c FILE] report --from DATE --to DATE [--csv|--json]\n" \
@@ -128,6 +129,7 @@ static const char cprctl_usage_text[] =
     "  revoked          record the revocation: stops the revocation clock\n"
     "  close            close the case with a resolution\n"
     "  note             add a note to the case's audit trail\n"
+    "  reporter add     add an address to the case's reporter set\n"
     "  timeline         the case's audit events as a Markdown table (UTC)\n"
     "  incident-draft   a CCADB incident report skeleton for the case\n"
     "  report           the auditor's report: deadlines met, totals\n"
@@ -585,6 +587,13 @@ show_opt(int indent, const json_t *c, const char *label, const char *key)
 }
 
 static void
+show_list(int indent, const json_t *c, const char *label, const char *key)
+{
+    if (json_array_size(json_object_get(c, key)) > 0)
+        show_kv(indent, label, c, key);
+}
+
+static void
 show_clock(const json_t *c, const char *label, const char *key)
 {
     show_opt(0, c, label, key);
@@ -619,6 +628,9 @@ show_case(const json_t *c)
     show_kv(0, "State:", c, "state");
     show_kv(0, "Flags:", c, "flags");
     show_kv(0, "Reporter:", c, "reporter");
+    show_list(0, c, "Reporter set:", "reporters");
+    show_list(0, c, "Names:", "names");
+    show_list(0, c, "Named by:", "named_by");
     show_kv(0, "Subject:", c, "subject");
     show_kv(0, "Messages:", c, "message_count");
     show_kv(0, "Last message:", c, "last_message_at");
@@ -733,7 +745,7 @@ cmd_show_run(PGconn *conn, const struct cprctl_opts *o)
 /* Each action is one SQL function that records an immutable event. The
  * parameters are picked from the common list by index:
  * 0 tracking, 1 actor, 2 br_item, 3 crl_reason, 4 to, 5 waive, 6 resolution,
- * 7 text. */
+ * 7 text, 8 address. */
 #define ACTION_MAX_PARAMS 4
 
 struct action_sql {
@@ -750,6 +762,7 @@ static const struct action_sql action_sqls[] = {
     { "revoked", "SELECT cpr.revoked($1, $2)", 2, { 0, 1 } },
     { "close",   "SELECT cpr.close($1, $2, $3)", 3, { 0, 6, 1 } },
     { "note",    "SELECT cpr.note($1, $2, $3)", 3, { 0, 7, 1 } },
+    { "reporter", "SELECT cpr.reporter_add($1, $2, $3)", 3, { 0, 8, 1 } },
     { NULL, NULL, 0, { 0 } },
 };
 
@@ -768,7 +781,7 @@ static int
 action_run(PGconn *conn, const struct cprctl_opts *o, const char *name)
 {
     const char *all[] = { o->tracking, action_actor(o), o->br_item, o->crl_reason,
-                          o->to, o->waive, o->resolution, o->text };
+                          o->to, o->waive, o->resolution, o->text, o->address };
     const char *p[ACTION_MAX_PARAMS];
     const struct action_sql *a = action_sqls;
     PGresult *res;
@@ -797,6 +810,7 @@ static int cmd_confirm_run(PGconn *c, const struct cprctl_opts *o) { return acti
 static int cmd_revoked_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "revoked"); }
 static int cmd_close_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "close"); }
 static int cmd_note_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "note"); }
+static int cmd_reporter_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "reporter"); }
 
 /* test-page: straight through the channel, as the sweeper would page. */
 static int
@@ -992,6 +1006,33 @@ cmd_action_parse(int argc, char **argv, struct cprctl_opts *o)
     return CPRCTL_EX_OK;
 }
 
+/* reporter add TRACKING ADDRESS [--by NAME]: the only way an address joins
+ * a case's reporter set after it opened (mail never adds one). */
+static int
+cmd_reporter_parse(int argc, char **argv, struct cprctl_opts *o)
+{
+    static const struct option longopts[] = {
+        { "by", required_argument, NULL, OPT_BY },
+        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
+    int opt, rc;
+
+    if (argc < 2 || strcmp(argv[1], "add") != 0)
+        return cprctl_usage_error("%s", "reporter: add TRACKING ADDRESS is required");
+    optind = 0;
+    while ((rc = cprctl_getopt(argc - 1, argv + 1, longopts, &opt)) == 0 && opt != -1) {
+        if (opt == OPT_JSON)
+            o->json = true;
+        else
+            o->by = optarg;
+    }
+    if (rc != 0)
+        return rc;
+    if (optind != argc - 1 - 2)
+        return cprctl_usage_error("%s", "reporter add: TRACKING ADDRESS are required");
+    o->address = argv[1 + optind + 1];
+    return cprctl_tracking_arg("reporter add", argv[1 + optind], o);
+}
+
 static int
 cmd_test_page_parse(int argc, char **argv, struct cprctl_opts *o)
 {
@@ -1011,6 +1052,7 @@ static const struct cprctl_cmd cprctl_cmds[] = {
     { "revoked", cmd_action_parse,  cmd_revoked_run, false },
     { "close",   cmd_action_parse,  cmd_close_run, false },
     { "note",    cmd_action_parse,  cmd_note_run, false },
+    { "reporter", cmd_reporter_parse, cmd_reporter_run, false },
     { "timeline", cmd_timeline_parse, cmd_timeline_run, false },
     { "incident-draft", cmd_timeline_parse, cmd_incident_draft_run, false },
     { "report",  cmd_report_parse,  cmd_report_run, false },

@@ -42,6 +42,7 @@ struct cprctl_opts {
     const char *crl_reason;    /* confirm --crl-reason R */
     const char *resolution;    /* close --resolution TEXT */
     const char *text;          /* note --text TEXT */
+    const char *address;       /* reporter add TRACKING ADDRESS */
     const char *channel;       /* test-page CHANNEL */
     /* report */
     const char *from;          /* --from DATE */

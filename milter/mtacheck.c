@@ -33,8 +33,9 @@
 /* Blanks and commas separate the entries of a Postfix list. */
 #define MTACHECK_SEPARATORS " \t\r\n,"
 
-/* Run argv (no shell); its stdout in *out (g_free) when it exited 0 or 1.
- * Returns the exit status, or -1 when it could not run (*err says why). */
+/* Run argv (no shell); its stdout in *out (g_free). Returns the exit
+ * status, or -1 when it could not run; *err (g_free) is then why, or the
+ * first line of what it printed on stderr when it exited non-zero. */
 static int
 mtacheck_run(char **argv, char **out, char **err)
 {
@@ -49,15 +50,19 @@ mtacheck_run(char **argv, char **out, char **err)
         g_error_free(gerr);
         return -1;
     }
-    g_free(stderr_text);
     if (!g_spawn_check_wait_status(status, NULL)) {
-        if (WIFEXITED(status))
+        if (WIFEXITED(status)) {
+            *err = g_strndup(stderr_text, strcspn(stderr_text, "\r\n"));
+            g_free(stderr_text);
             return WEXITSTATUS(status);
+        }
+        g_free(stderr_text);
         *err = g_strdup("killed by a signal");
         g_free(*out);
         *out = NULL;
         return -1;
     }
+    g_free(stderr_text);
     return 0;
 }
 
@@ -157,8 +162,8 @@ mtacheck_postconf(const char *dir)
         memmove(argv + 1, argv + 3, sizeof(argv) - 3 * sizeof(argv[0]));
     }
     if ((rc = mtacheck_run(argv, &out, &err)) != 0) {
-        log_warn("[milter] addresses not checked against Postfix: postconf %s",
-                 rc < 0 ? err : "failed");
+        log_warn("[milter] addresses not checked against Postfix: %s",
+                 err && *err ? err : "postconf failed");
         g_free(out);
         g_free(err);
         return NULL;

@@ -31,7 +31,7 @@
 #define OUTBOX_BATCH       1        /* one row per claim: the lease covers one send */
 #define OUTBOX_IDLE_MS     60000    /* longest sleep with nothing due */
 #define OUTBOX_RECONNECT_MS 2000
-#define OUTBOX_CLAIM_COLS  10
+#define OUTBOX_CLAIM_COLS  11
 
 struct outbox {
     struct outbox_settings s;   /* strings owned (g_strdup) */
@@ -86,6 +86,7 @@ outbox_send_row(struct outbox *ob, const PGresult *res, int row)
         .received_at = col(res, row, 4), .report_due_at = col(res, row, 5),
         .subject = col(res, row, 6), .category = col(res, row, 7),
         .message_id = col(res, row, 8), .references = col(res, row, 9),
+        .reply_token = col(res, row, 10),
         .now = now_wall_ms() / 1000 };
     const char *id = col(res, row, 0), *why = NULL;
     int attempts = atoi(col(res, row, 1));
@@ -129,7 +130,13 @@ outbox_drain(struct outbox *ob)
 
         if (res == NULL)
             return false;
-        n = PQnfields(res) == OUTBOX_CLAIM_COLS ? PQntuples(res) : 0;
+        n = PQntuples(res);
+        if (PQnfields(res) != OUTBOX_CLAIM_COLS) {
+            log_error("cpr.outbox_claim returned %d columns, not %d: is the schema "
+                      "migrated to this version? %d claimed replies left for their lease",
+                      PQnfields(res), OUTBOX_CLAIM_COLS, n);
+            n = 0;
+        }
         for (int i = 0; i < n; i++)
             outbox_send_row(ob, res, i);
         PQclear(res);

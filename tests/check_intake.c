@@ -239,7 +239,7 @@ START_TEST(test_follow_up_by_references)
 {
     struct db_pool *pool = pool_open();
     struct cpr_message *a = make_msg("r@example.net", "Orig", "<ref-orig@example.net>", NULL, NULL);
-    struct cpr_message *b = make_msg("staff@example.org", "Re: something",
+    struct cpr_message *b = make_msg("r@example.net", "Re: something",
                                      "<ref-reply@example.net>",
                                      "<unknown@x> <ref-orig@example.net>", NULL);
     struct intake_result ra, rb;
@@ -250,6 +250,160 @@ START_TEST(test_follow_up_by_references)
     ck_assert_str_eq(rb.kind, "follow-up");
     message_free(a);
     message_free(b);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* ---- who may act on a case (issue 10) ---- */
+
+/* One-value query with the tracking number as $1; caller frees nothing. */
+#define CASE_VALUE(sql, tracking, want) assert_value(sql, tracking, want)
+
+static void
+owner_exec_ok(const char *sql, const char *param)
+{
+    char *got = owner_value(sql, param);
+
+    ck_assert_ptr_nonnull(got);
+    free(got);
+}
+
+/* Everything a stranger must not change, as one string. */
+static char *
+case_state(const char *tracking)
+{
+    return owner_value("SELECT concat_ws('|', state, category, coalesce(acked_at::text, '-'), "
+                       "coalesce(ack_clock_from::text, '-'), "
+                       "(SELECT string_agg(address, ',' ORDER BY address) FROM cpr.reporters r "
+                       " WHERE r.case_id = c.id), "
+                       "(SELECT count(*) FROM cpr.messages m WHERE m.case_id = c.id)) "
+                       "FROM cpr.cases c WHERE tracking = $1", tracking);
+}
+
+START_TEST(test_stranger_never_acts_on_a_case)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *a = make_msg("owner@example.net", "Misissued cert",
+                                     "<auth-orig@example.net>", NULL, NULL);
+    struct cpr_message *b, *c;
+    struct intake_result ra, rb, rc;
+    char subj[128], *before, *after;
+
+    ck_assert_int_eq(intake(pool, a, &ra), DB_OK);
+    owner_exec_ok("SELECT cpr.ack($1, 'alice')", ra.tracking);
+    owner_exec_ok("SELECT cpr.close($1, 'resolved', 'alice')", ra.tracking);
+    before = case_state(ra.tracking);
+    /* By Subject, with a key-compromise word and a victim Reply-To. */
+    snprintf(subj, sizeof(subj), "Re: [%s] private key compromise", ra.tracking);
+    b = make_msg("evil@example.org", subj, "<auth-evil1@example.org>", NULL, NULL);
+    message_add_header(b, "From", "Evil <evil@example.org>");
+    message_add_header(b, "Reply-To", "victim@example.net");
+    ck_assert_int_eq(intake(pool, b, &rb), DB_OK);
+    /* By References to a stored message of the case. */
+    c = make_msg("evil2@example.org", "more", "<auth-evil2@example.org>",
+                 "<auth-orig@example.net>", NULL);
+    ck_assert_int_eq(intake(pool, c, &rc), DB_OK);
+    after = case_state(ra.tracking);
+    ck_assert_str_eq(after, before);   /* state, category, ack, clock, reporters, messages */
+    ck_assert_str_ne(rb.tracking, ra.tracking);
+    ck_assert_str_ne(rc.tracking, ra.tracking);
+    ck_assert_str_eq(rb.kind, "new-report");
+    CASE_VALUE("SELECT string_agg(address, ',') FROM cpr.reporters r JOIN cpr.cases c "
+               "ON c.id = r.case_id WHERE c.tracking = $1", rb.tracking, "evil@example.org");
+    CASE_VALUE("SELECT (ack_clock_from IS NOT NULL)::text FROM cpr.cases WHERE tracking = $1",
+               rb.tracking, "true");
+    CASE_VALUE("SELECT n.tracking FROM cpr.case_links l JOIN cpr.cases c ON c.id = l.case_id "
+               "JOIN cpr.cases n ON n.id = l.names_case WHERE c.tracking = $1",
+               rb.tracking, ra.tracking);
+    CASE_VALUE("SELECT (array_to_string(m.reasons, ' ') LIKE '%names CPR-%not from its "
+               "reporter%')::text FROM cpr.messages m JOIN cpr.cases c ON c.id = m.case_id "
+               "WHERE c.tracking = $1", rb.tracking, "true");
+    CASE_VALUE("SELECT count(*)::text FROM cpr.events e JOIN cpr.cases c ON c.id = e.case_id "
+               "WHERE c.tracking = $1 AND e.type = 'linked'", ra.tracking, "2");
+    /* A staff reply to the stranger is no response to the real reporter. */
+    CASE_VALUE("SELECT string_agg(r.role, ',') FROM cpr.cases c, "
+               "cpr.outbound_roles(c.id, ARRAY['evil@example.org', 'victim@example.net', "
+               "'OWNER@example.net'], '{}') r WHERE c.tracking = $1", ra.tracking,
+               "subscriber,subscriber,reporter");
+    free(before);
+    free(after);
+    message_free(a);
+    message_free(b);
+    message_free(c);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* The From address decides: a forwarder's SRS envelope is not the reporter. */
+START_TEST(test_reporter_is_from)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *a = make_msg("SRS0=abcd=XY=example.net=alice@fwd.example", "Report",
+                                     NULL, NULL, NULL);
+    struct cpr_message *b, *c;
+    struct intake_result ra, rb, rc;
+    char subj[128];
+
+    message_add_header(a, "From", "\"Alice (bob@evil.example)\" <Alice@Example.NET>");
+    ck_assert_int_eq(intake(pool, a, &ra), DB_OK);
+    CASE_VALUE("SELECT string_agg(address, ',') FROM cpr.reporters r JOIN cpr.cases c "
+               "ON c.id = r.case_id WHERE c.tracking = $1", ra.tracking, "alice@example.net");
+    snprintf(subj, sizeof(subj), "Re: %s", ra.tracking);
+    b = make_msg("bounces+123@mailer.example", subj, NULL, NULL, NULL);
+    message_add_header(b, "From", "alice@example.net");
+    ck_assert_int_eq(intake(pool, b, &rb), DB_OK);
+    ck_assert_str_eq(rb.tracking, ra.tracking);
+    ck_assert_str_eq(rb.kind, "follow-up");
+    /* cprctl reporter add: the only way in; then mail from it threads. */
+    CASE_VALUE("SELECT cpr.reporter_add($1, ' Co@Example.net ', 'alice')", ra.tracking, "added");
+    CASE_VALUE("SELECT cpr.reporter_add($1, 'co@example.net', 'alice')", ra.tracking, "already");
+    c = make_msg("co@example.net", subj, NULL, NULL, NULL);
+    ck_assert_int_eq(intake(pool, c, &rc), DB_OK);
+    ck_assert_str_eq(rc.tracking, ra.tracking);
+    CASE_VALUE("SELECT count(*)::text FROM cpr.events e JOIN cpr.cases c ON c.id = e.case_id "
+               "WHERE c.tracking = $1 AND e.type = 'reporter_added'", ra.tracking, "1");
+    message_free(a);
+    message_free(b);
+    message_free(c);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* Bounces attach only by a Message-ID we sent; ours are unguessable. */
+START_TEST(test_bounce_needs_our_message_id)
+{
+    struct db_pool *pool = pool_open();
+    struct cpr_message *a = make_msg("rep@example.net", "Report", NULL, NULL, NULL);
+    struct cpr_message *forged, *real, *guess;
+    struct intake_result ra, rf, rr, rg;
+    char subj[128], refs[256], *token;
+
+    ck_assert_int_eq(intake(pool, a, &ra), DB_OK);
+    snprintf(subj, sizeof(subj), "Undelivered: [%s]", ra.tracking);
+    snprintf(refs, sizeof(refs), "<%s.autoreply@ca.example>", ra.tracking);
+    forged = make_msg("", subj, NULL, refs, NULL);
+    ck_assert_int_eq(intake(pool, forged, &rf), DB_OK);
+    ck_assert_str_ne(rf.tracking, ra.tracking);       /* a case of its own */
+    ck_assert_str_eq(rf.kind, "automated");
+    token = owner_value("SELECT cpr.reply_token($1)", ra.tracking);
+    ck_assert_uint_eq(strlen(token), 32);
+    snprintf(refs, sizeof(refs), "<%s.%s.autoreply@ca.example>", ra.tracking, token);
+    real = make_msg("", "Undelivered Mail Returned to Sender", NULL, refs, NULL);
+    ck_assert_int_eq(intake(pool, real, &rr), DB_OK);
+    ck_assert_str_eq(rr.tracking, ra.tracking);
+    ck_assert_str_eq(rr.kind, "automated");
+    /* A stranger who guesses the old id format threads nothing. */
+    snprintf(refs, sizeof(refs), "<%s.autoreply@ca.example>", ra.tracking);
+    guess = make_msg("stranger@example.org", "hello", NULL, refs, NULL);
+    ck_assert_int_eq(intake(pool, guess, &rg), DB_OK);
+    ck_assert_str_ne(rg.tracking, ra.tracking);
+    CASE_VALUE("SELECT count(*)::text FROM cpr.case_links l JOIN cpr.cases c ON c.id = l.case_id "
+               "WHERE c.tracking = $1", rg.tracking, "0");
+    free(token);
+    message_free(a);
+    message_free(forged);
+    message_free(real);
+    message_free(guess);
     db_pool_free(pool);
 }
 END_TEST
@@ -635,6 +789,9 @@ intake_suite(void)
     tcase_add_test(tc, test_follow_up_by_subject);
     tcase_add_test(tc, test_follow_up_by_references);
     tcase_add_test(tc, test_unknown_tracking_is_new);
+    tcase_add_test(tc, test_stranger_never_acts_on_a_case);
+    tcase_add_test(tc, test_reporter_is_from);
+    tcase_add_test(tc, test_bounce_needs_our_message_id);
     tcase_add_test(tc, test_automated);
     tcase_add_test(tc, test_concurrent_intake);
     tcase_add_test(tc, test_immutable);
