@@ -135,27 +135,14 @@ pgconn_open(const char *conninfo, const char *app, long long timeout_ms,
     return conn;
 }
 
-PGresult *
-pgconn_exec(PGconn *conn, const char *stmt, const char *sql, int nparams,
-            const char *const *values, long long timeout_ms, char *err, size_t errlen)
+/* Wait for the result of what was just sent; NULL (and the connection
+ * abandoned) when it does not come by the deadline. */
+static PGresult *
+pgconn_await(PGconn *conn, long long deadline, long long timeout_ms, char *err,
+             size_t errlen)
 {
-    long long deadline = now_mono_ms() + timeout_ms;
     PGresult *res, *last = NULL;
-    int sent;
 
-    /* Non-blocking while sending: a large query to a frozen server must
-     * not block in write(); PQexec users of the same conn get it back. */
-    if (PQsetnonblocking(conn, 1) != 0) {
-        snprintf(err, errlen, "nonblocking: %s", PQerrorMessage(conn));
-        return NULL;
-    }
-    sent = stmt ? PQsendQueryPrepared(conn, stmt, nparams, values, NULL, NULL, 0)
-                : PQsendQueryParams(conn, sql, nparams, NULL, values, NULL, NULL, 0);
-    if (!sent) {
-        PQsetnonblocking(conn, 0);
-        snprintf(err, errlen, "send: %s", PQerrorMessage(conn));
-        return NULL;
-    }
     for (int rc; (rc = PQflush(conn)) != 0;)
         if (rc < 0 || !pgconn_wait(PQsocket(conn), POLLOUT | POLLIN, deadline)
             || !PQconsumeInput(conn))
@@ -175,6 +162,52 @@ lost:
     pgconn_abandon(conn);
     PQsetnonblocking(conn, 0);
     return NULL;
+}
+
+/* Non-blocking while sending: a large query to a frozen server must not
+ * block in write(); PQexec users of the same conn get it back after. */
+static bool
+pgconn_nonblocking(PGconn *conn, char *err, size_t errlen)
+{
+    if (PQsetnonblocking(conn, 1) == 0)
+        return true;
+    snprintf(err, errlen, "nonblocking: %s", PQerrorMessage(conn));
+    return false;
+}
+
+PGresult *
+pgconn_exec(PGconn *conn, const char *stmt, const char *sql, int nparams,
+            const char *const *values, long long timeout_ms, char *err, size_t errlen)
+{
+    long long deadline = now_mono_ms() + timeout_ms;
+    int sent;
+
+    if (!pgconn_nonblocking(conn, err, errlen))
+        return NULL;
+    sent = stmt ? PQsendQueryPrepared(conn, stmt, nparams, values, NULL, NULL, 0)
+                : PQsendQueryParams(conn, sql, nparams, NULL, values, NULL, NULL, 0);
+    if (!sent) {
+        snprintf(err, errlen, "send: %s", PQerrorMessage(conn));
+        PQsetnonblocking(conn, 0);
+        return NULL;
+    }
+    return pgconn_await(conn, deadline, timeout_ms, err, errlen);
+}
+
+PGresult *
+pgconn_prepare(PGconn *conn, const char *stmt, const char *sql, long long timeout_ms,
+               char *err, size_t errlen)
+{
+    long long deadline = now_mono_ms() + timeout_ms;
+
+    if (!pgconn_nonblocking(conn, err, errlen))
+        return NULL;
+    if (!PQsendPrepare(conn, stmt, sql, 0, NULL)) {
+        snprintf(err, errlen, "prepare: %s", PQerrorMessage(conn));
+        PQsetnonblocking(conn, 0);
+        return NULL;
+    }
+    return pgconn_await(conn, deadline, timeout_ms, err, errlen);
 }
 
 bool

@@ -37,6 +37,10 @@ PGresult *pgconn_exec(PGconn *conn, const char *stmt, const char *sql, int npara
                       const char *const *values, long long timeout_ms,
                       char *err, size_t errlen);
 
+/* PQprepare with the same deadline. */
+PGresult *pgconn_prepare(PGconn *conn, const char *stmt, const char *sql,
+                         long long timeout_ms, char *err, size_t errlen);
+
 /* Is this a connection failure (as opposed to an SQL error)? */
 bool pgconn_broken(const PGconn *conn);
 
