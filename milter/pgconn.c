@@ -98,8 +98,8 @@ pgconn_set_timeout(PGconn *conn, long long timeout_ms, char *err, size_t errlen)
 }
 
 PGconn *
-pgconn_open(const char *conninfo, const char *app, long long timeout_ms,
-            char *err, size_t errlen)
+pgconn_connect(const char *conninfo, const char *app, long long timeout_ms,
+               char *err, size_t errlen)
 {
     char ctimeout[32], utimeout[32];
     const char *keys[] = { "dbname", "application_name", "client_encoding",
@@ -128,7 +128,16 @@ pgconn_open(const char *conninfo, const char *app, long long timeout_ms,
         PQfinish(conn);
         return NULL;
     }
-    if (!pgconn_set_timeout(conn, timeout_ms, err, errlen)) {
+    return conn;
+}
+
+PGconn *
+pgconn_open(const char *conninfo, const char *app, long long timeout_ms,
+            char *err, size_t errlen)
+{
+    PGconn *conn = pgconn_connect(conninfo, app, timeout_ms, err, errlen);
+
+    if (conn != NULL && !pgconn_set_timeout(conn, timeout_ms, err, errlen)) {
         PQfinish(conn);
         return NULL;
     }

@@ -31,6 +31,11 @@
 PGconn *pgconn_open(const char *conninfo, const char *app, long long timeout_ms,
                     char *err, size_t errlen);
 
+/* The same connect, without the statement_timeout: for cprctl, whose
+ * migrate may run long statements. */
+PGconn *pgconn_connect(const char *conninfo, const char *app, long long timeout_ms,
+                       char *err, size_t errlen);
+
 /* The last result of the query (the caller checks PQresultStatus), or NULL
  * when it could not be sent or no answer came within timeout_ms. */
 PGresult *pgconn_exec(PGconn *conn, const char *stmt, const char *sql, int nparams,
