@@ -218,6 +218,10 @@ const struct config_key config_keys[] = {
            OFF(db_check_interval_ms), "15s",
            "check the idle database connection this often (1s..15s)",
            MS_SECOND, 15 * MS_SECOND),
+    RANGED("sweeper", "db_timeout", CONFIG_DURATION, OFF(sweeper_db_timeout_ms), "10s",
+           "deadline of every database connect and query of cpr-sweeper; a "
+           "database that does not answer in time counts as down (1s..5m)",
+           MS_SECOND, 5 * MS_MINUTE),
     RANGED("sweeper", "claim_lease", CONFIG_DURATION, OFF(claim_lease_ms), "60s",
            "how long a claimed step is reserved for its sweeper; after that "
            "another sweeper sends it again (15s..1h: above one attempt's 10 s)",

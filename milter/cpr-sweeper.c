@@ -144,7 +144,7 @@ db_ensure(struct loop *l, long long now)
 
     if (l->s.conn != NULL || now < l->next_connect)
         return;
-    l->s.conn = sweepdb_connect(l->conninfo, err, sizeof(err));
+    l->s.conn = sweepdb_connect(l->conninfo, l->cfg->sweeper_db_timeout_ms, err, sizeof(err));
     if (l->s.conn == NULL || !sweepdb_listen(l->s.conn)) {
         log_warn("database unavailable: %s", l->s.conn ? "LISTEN failed" : err);
         db_drop(l, now);
@@ -241,23 +241,23 @@ health_tick(struct loop *l, long long now)
 static long long
 loop_round(struct loop *l)
 {
-    long long now = now_wall_ms(), wake = now + l->cfg->db_check_interval_ms, next;
+    long long now = now_mono_ms(), wake = now + l->cfg->db_check_interval_ms, next;
     bool ok = false;
 
     db_ensure(l, now);
     if (l->s.conn != NULL) {
-        next = sweep_pass(&l->s, now, &ok);
-        if (next > 0 && next < wake)
-            wake = next;
+        next = sweep_pass(&l->s, &ok);
+        if (next > 0 && now_mono_ms() + next < wake)
+            wake = now_mono_ms() + next;
         if (!ok && PQstatus(l->s.conn) != CONNECTION_OK)
-            db_drop(l, now);
+            db_drop(l, now_mono_ms());
         else
             health_db_result(&l->h, true, now);
     }
     l->last_pass_ok = ok;
     if (ok)
         check_stuck_replies(l, now);
-    health_tick(l, now_wall_ms());
+    health_tick(l, now_mono_ms());
     next = health_next_wake(&l->h, now);
     if (next > 0 && next < wake)
         wake = next;
@@ -285,7 +285,7 @@ drain_notifies(PGconn *conn)
 static void
 loop_wait(struct loop *l, long long wake)
 {
-    long long left = wake - now_wall_ms();
+    long long left = wake - now_mono_ms();
     struct pollfd p = { .fd = l->s.conn ? PQsocket(l->s.conn) : -1, .events = POLLIN };
 
     if (left <= 0)
@@ -359,7 +359,7 @@ main(int argc, char **argv)
     set_identity(&l.s, cfg);
     l.cfg = cfg;
     l.conninfo = config_conninfo(cfg, PROGRAM_SWEEPER);
-    health_init(&l.h, now_wall_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
+    health_init(&l.h, now_mono_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
                 cfg->db_down_page_after_ms);
     log_info("cpr-sweeper %s started as %s", PACKAGE_VERSION, l.s.worker);
     rc = run(&l, o.once);

@@ -48,6 +48,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "pager.h"
+#include "pgconn.h"
 #include "sweep.h"
 #include "text.h"
 #include "tracking.h"
@@ -304,28 +305,27 @@ db_conninfo_valid(const char *conninfo)
     return true;
 }
 
+/* pgconn_connect: the keepalives, tcp_user_timeout, client_encoding and
+ * connect deadline every program uses. PGCONNECT_TIMEOUT (seconds) still
+ * overrides the deadline. */
 static PGconn *
 db_connect(const char *conninfo)
 {
     const char *timeout = getenv("PGCONNECT_TIMEOUT");
-    const char *keys[] = { "connect_timeout", "dbname", "fallback_application_name",
-                           "client_encoding", NULL };
-    const char *vals[] = { timeout ? timeout : CPRCTL_CONNECT_TIMEOUT, conninfo,
-                           "cprctl", "UTF8", NULL };
+    long long secs = atoll(timeout ? timeout : CPRCTL_CONNECT_TIMEOUT);
+    char err[512];
     PGconn *conn;
-    const char *msg;
 
     if (!db_conninfo_valid(conninfo)) {
         log_error("the conninfo is malformed (not shown: it may hold a password)");
         return NULL;
     }
-    conn = PQconnectdbParams(keys, vals, 1);
-    if (conn && PQstatus(conn) == CONNECTION_OK)
-        return conn;
-    msg = conn ? PQerrorMessage(conn) : "out of memory";
-    log_error("cannot connect to the database: %.*s", (int)strcspn(msg, "\n"), msg);
-    PQfinish(conn);
-    return NULL;
+    if (secs <= 0 || secs > 3600)
+        secs = atoll(CPRCTL_CONNECT_TIMEOUT);
+    conn = pgconn_connect(conninfo, "cprctl", secs * 1000, err, sizeof(err));
+    if (conn == NULL)
+        log_error("cannot connect to the database: %.*s", (int)strcspn(err, "\n"), err);
+    return conn;
 }
 
 /* ---- migrate ---- */

@@ -32,10 +32,12 @@
 #include "log.h"
 #include "mime.h"
 #include "now.h"
+#include "pgconn.h"
 #include "report.h"
 
 #define DB_RETRY_MS      500     /* first reconnect probe backoff */
 #define DB_MAX_RETRY_MS  10000   /* reconnect backoff cap */
+#define DB_RETRY_FRACTION 4      /* retry a lost connection only if it failed within 1/4 of db_timeout */
 #define DB_INTAKE_PARAMS 20
 #define DB_INTAKE_STMT   "cpr_intake"
 #define DB_INTAKE_SQL \
@@ -62,40 +64,24 @@ struct db_pool {
     bool stop;
 };
 
-/* Connect with the pool's timeouts and prepare the intake statement. */
+/* Connect with the pool's timeouts (pgconn: keepalives, client deadline,
+ * statement_timeout below it) and prepare the intake statement. */
 static PGconn *
 db_connect(const struct db_pool *pool, char *err, size_t errlen)
 {
-    char ctimeout[32], stimeout[32];
-    const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-    const char *vals[] = { pool->conninfo, ctimeout, "cpr-milter", NULL };
-    const char *set[] = { stimeout };
-    PGconn *conn;
+    PGconn *conn = pgconn_open(pool->conninfo, "cpr-milter", pool->timeout_ms, err, errlen);
     PGresult *res;
     bool ok;
 
-    snprintf(ctimeout, sizeof(ctimeout), "%lld",
-             pool->timeout_ms < 2000 ? 2 : (pool->timeout_ms + 999) / 1000);
-    /* The server gives up first (an SQL error, this message only); the
-     * client's own deadline, which drops the connection and opens the
-     * breaker, is for a server that does not answer at all. */
-    snprintf(stimeout, sizeof(stimeout), "%lldms", pool->timeout_ms * 4 / 5);
-    conn = PQconnectdbParams(keys, vals, 1);
-    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-        snprintf(err, errlen, "connect: %s",
-                 conn ? PQerrorMessage(conn) : "out of memory");
-        PQfinish(conn);
+    if (conn == NULL)
         return NULL;
-    }
-    res = PQexecParams(conn, "SELECT set_config('statement_timeout', $1, false)",
-                       1, NULL, set, NULL, NULL, 0);
-    ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-    PQclear(res);
-    res = ok ? PQprepare(conn, DB_INTAKE_STMT, DB_INTAKE_SQL, 0, NULL) : NULL;
-    ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+    res = pgconn_prepare(conn, DB_INTAKE_STMT, DB_INTAKE_SQL, pool->timeout_ms,
+                         err, errlen);
+    ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (res != NULL && !ok)
+        snprintf(err, errlen, "prepare: %s", PQresultErrorMessage(res));
     PQclear(res);
     if (!ok) {
-        snprintf(err, errlen, "prepare: %s", PQerrorMessage(conn));
         PQfinish(conn);
         return NULL;
     }
@@ -259,27 +245,6 @@ db_slot_give(struct db_pool *pool, struct db_slot *slot, bool conn_failed)
     slot->busy = false;
     pthread_cond_signal(&pool->slot_cv);
     pthread_mutex_unlock(&pool->mu);
-}
-
-/* Wait for the result with a deadline; NULL on timeout or I/O failure. */
-static PGresult *
-db_await(PGconn *conn, long long timeout_ms)
-{
-    long long deadline = now_mono_ms() + timeout_ms;
-    struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
-    PGresult *res, *last = NULL;
-
-    while (PQisBusy(conn)) {
-        long long left = deadline - now_mono_ms();
-
-        if (left <= 0 || poll(&pfd, 1, (int)left) < 0 || !PQconsumeInput(conn))
-            return NULL;
-    }
-    while ((res = PQgetResult(conn)) != NULL) {
-        PQclear(last);
-        last = res;
-    }
-    return last;
 }
 
 char *
@@ -506,26 +471,13 @@ db_read_result(PGresult *res, struct intake_result *out, char *err, size_t errle
 }
 
 /* Send one query (prepared when stmt is set, else sql) and wait for its
- * result within the pool's deadline. */
+ * result within the pool's deadline (pgconn_exec). */
 static enum db_status
 db_run(struct db_pool *pool, PGconn *conn, const char *stmt, const char *sql,
        int nparams, const char *const *values, PGresult **out, char *err, size_t errlen)
 {
-    int sent = stmt ? PQsendQueryPrepared(conn, stmt, nparams, values, NULL, NULL, 0)
-                    : PQsendQueryParams(conn, sql, nparams, NULL, values, NULL, NULL, 0);
-
-    *out = NULL;
-    if (!sent) {
-        snprintf(err, errlen, "send: %s", PQerrorMessage(conn));
-        return DB_UNAVAILABLE;
-    }
-    *out = db_await(conn, pool->timeout_ms);
-    if (*out == NULL) {
-        snprintf(err, errlen, "no answer within %lld ms: %s", pool->timeout_ms,
-                 PQerrorMessage(conn));
-        return DB_UNAVAILABLE;
-    }
-    return DB_OK;
+    *out = pgconn_exec(conn, stmt, sql, nparams, values, pool->timeout_ms, err, errlen);
+    return *out == NULL ? DB_UNAVAILABLE : DB_OK;
 }
 
 static enum db_status
@@ -545,28 +497,77 @@ db_run_intake(struct db_pool *pool, PGconn *conn, struct db_params *p,
     return st;
 }
 
-enum db_status
-db_query(struct db_pool *pool, const char *sql, int nparams, const char *const *values,
-         db_reader read, void *arg, char *err, size_t errlen)
+/* A pooled connection the server dropped (a restart) fails at once, with
+ * PQstatus bad. Such a failure is retried once on a fresh connection, so
+ * the first report after a restart is not tempfailed and the breaker stays
+ * closed. Only a quick failure is retried: one that used up the deadline
+ * (a frozen server) is answered at once, so a frozen database still gets
+ * 451 within db_timeout. */
+static bool
+db_retry_fresh(struct db_pool *pool, struct db_slot *slot, bool reused, long long t0,
+               char *err, size_t errlen)
 {
-    struct db_slot *slot;
-    PGresult *r;
-    enum db_status st;
+    char why[256];
 
-    if ((slot = db_slot_take(pool, err, errlen)) == NULL)
-        return DB_UNAVAILABLE;
+    if (!reused || !pgconn_broken(slot->conn)
+        || now_mono_ms() - t0 >= pool->timeout_ms / DB_RETRY_FRACTION)
+        return false;
+    snprintf(why, sizeof(why), "%s", err);
+    PQfinish(slot->conn);
+    if ((slot->conn = db_connect(pool, err, errlen)) == NULL)
+        return false;
+    log_info("database: pooled connection was lost (%s); retrying on a fresh one", why);
+    return true;
+}
+
+/* Take a slot and make sure it has a connection; *reused: it was pooled. */
+static struct db_slot *
+db_slot_ready(struct db_pool *pool, bool *reused, char *err, size_t errlen)
+{
+    struct db_slot *slot = db_slot_take(pool, err, errlen);
+
+    if (slot == NULL)
+        return NULL;
+    *reused = slot->conn != NULL;
     if (slot->conn == NULL && (slot->conn = db_connect(pool, err, errlen)) == NULL) {
         db_slot_give(pool, slot, true);
-        return DB_UNAVAILABLE;
+        return NULL;
     }
-    st = db_run(pool, slot->conn, NULL, sql, nparams, values, &r, err, errlen);
+    return slot;
+}
+
+static enum db_status
+db_query_once(struct db_pool *pool, PGconn *conn, const char *sql, int nparams,
+              const char *const *values, db_reader read, void *arg, char *err,
+              size_t errlen)
+{
+    PGresult *r;
+    enum db_status st = db_run(pool, conn, NULL, sql, nparams, values, &r, err, errlen);
+
     if (st == DB_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-        st = PQstatus(slot->conn) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
+        st = PQstatus(conn) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
     } else if (st == DB_OK && !read(r, arg, err, errlen)) {
         st = DB_ERROR;
     }
     PQclear(r);
+    return st;
+}
+
+enum db_status
+db_query(struct db_pool *pool, const char *sql, int nparams, const char *const *values,
+         db_reader read, void *arg, char *err, size_t errlen)
+{
+    long long t0 = now_mono_ms();
+    struct db_slot *slot;
+    enum db_status st;
+    bool reused;
+
+    if ((slot = db_slot_ready(pool, &reused, err, errlen)) == NULL)
+        return DB_UNAVAILABLE;
+    st = db_query_once(pool, slot->conn, sql, nparams, values, read, arg, err, errlen);
+    if (st == DB_UNAVAILABLE && db_retry_fresh(pool, slot, reused, t0, err, errlen))
+        st = db_query_once(pool, slot->conn, sql, nparams, values, read, arg, err, errlen);
     db_slot_give(pool, slot, st == DB_UNAVAILABLE);
     return st;
 }
@@ -578,19 +579,24 @@ db_intake(struct db_pool *pool, const struct cpr_message *m,
 {
     struct timespec t0, t1;
     struct db_params p = { { 0 }, { 0 }, NULL };
+    long long t0_ms = now_mono_ms();
     struct db_slot *slot;
     enum db_status st;
+    bool reused;
 
     memset(res, 0, sizeof(*res));
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((slot = db_slot_take(pool, err, errlen)) == NULL)
+    if ((slot = db_slot_ready(pool, &reused, err, errlen)) == NULL)
         return DB_UNAVAILABLE;
-    if (slot->conn == NULL && (slot->conn = db_connect(pool, err, errlen)) == NULL) {
-        db_slot_give(pool, slot, true);
-        return DB_UNAVAILABLE;
-    }
     db_params_build(&p, m, v, reply, r);
     st = db_run_intake(pool, slot->conn, &p, res, err, errlen);
+    /* The retry is safe even if the lost attempt reached COMMIT (its
+     * outcome unknown to us): cpr.intake dedupes a redelivery by
+     * Message-ID plus body hash and maps it to the same case, which is
+     * what it does for the MTA's own retry after a 451. */
+    if (st == DB_UNAVAILABLE
+        && db_retry_fresh(pool, slot, reused, t0_ms, err, errlen))
+        st = db_run_intake(pool, slot->conn, &p, res, err, errlen);
     db_params_free(&p);
     db_slot_give(pool, slot, st == DB_UNAVAILABLE);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "now.h"
 #include "pager.h"
+#include "pgconn.h"
 #include "smtp.h"
 
 #define OUTBOX_BATCH       1        /* one row per claim: the lease covers one send */
@@ -46,11 +47,13 @@ struct outbox {
 static PGresult *
 outbox_query(struct outbox *ob, const char *sql, int n, const char *const *p)
 {
-    PGresult *res = PQexecParams(ob->conn, sql, n, NULL, p, NULL, NULL, 0);
+    char err[256];
+    PGresult *res = pgconn_exec(ob->conn, NULL, sql, n, p, ob->s.db_timeout_ms,
+                                err, sizeof(err));
 
-    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+    if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
         return res;
-    log_error("outbox: %s", PQerrorMessage(ob->conn));
+    log_error("outbox: %s", res ? PQresultErrorMessage(res) : err);
     PQclear(res);
     return NULL;
 }
@@ -163,17 +166,18 @@ outbox_sleep_ms(struct outbox *ob)
 static bool
 outbox_connect(struct outbox *ob)
 {
-    const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-    const char *vals[] = { ob->s.conninfo, "cpr-milter-outbox", "10", NULL };
+    char err[256];
 
     if (ob->conn != NULL && PQstatus(ob->conn) == CONNECTION_OK)
         return true;
     PQfinish(ob->conn);
-    ob->conn = PQconnectdbParams(keys, vals, 1);
-    if (ob->conn != NULL && PQstatus(ob->conn) == CONNECTION_OK)
+    /* Every query then has db_timeout as its deadline, so outbox_stop()
+     * waits at most that long for a frozen database (shutdown's bound). */
+    ob->conn = pgconn_open(ob->s.conninfo, "cpr-milter-outbox", ob->s.db_timeout_ms,
+                           err, sizeof(err));
+    if (ob->conn != NULL)
         return true;
-    log_warn("outbox: database unavailable: %s",
-             ob->conn ? PQerrorMessage(ob->conn) : "out of memory");
+    log_warn("outbox: database unavailable: %s", err);
     return false;
 }
 

@@ -24,6 +24,7 @@ struct outbox_settings {
     long long retry_base_ms;
     long long retry_cap_ms;
     long long lease_ms;
+    long long db_timeout_ms;   /* deadline of each connect and query */
 };
 
 struct outbox;

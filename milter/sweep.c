@@ -82,15 +82,26 @@ offer_case(struct sweeper *s, const struct sweep_case *c, long long now,
     return true;
 }
 
+/* The database's clock now: read at the start of the pass, carried on
+ * by this host's monotonic clock (never its wall clock). */
+static long long
+sweep_db_now(const struct sweeper *s)
+{
+    return s->db_now + (now_mono_ms() - s->db_mono);
+}
+
 static bool
-offer_all(struct sweeper *s, long long now, long long *next)
+offer_all(struct sweeper *s, long long *next)
 {
     struct sweep_case *cases;
     size_t n;
+    long long now;
     bool ok;
 
-    if (!sweepdb_cases(s->conn, &cases, &n))
+    if (!sweepdb_cases(s->conn, &cases, &n, &s->db_now))
         return false;
+    s->db_mono = now_mono_ms();
+    now = s->db_now;
     ok = true;
     for (size_t i = 0; i < n && ok; i++)
         ok = offer_case(s, &cases[i], now, next);
@@ -294,7 +305,7 @@ deliver_ready(struct sweeper *s)
 
         if (!sweepdb_claim(s->conn, s->worker, s->lease_ms, 1, &steps, &n))
             return false;
-        ok = n == 0 || deliver(s, &steps[0], now_wall_ms());
+        ok = n == 0 || deliver(s, &steps[0], sweep_db_now(s));
         sweepdb_steps_free(steps, n);
         if (!ok)
             return false;
@@ -305,18 +316,22 @@ deliver_ready(struct sweeper *s)
 }
 
 long long
-sweep_pass(struct sweeper *s, long long now, bool *ok)
+sweep_pass(struct sweeper *s, bool *ok)
 {
     long long next = 0, retry;
 
-    *ok = offer_all(s, now, &next) && deliver_ready(s);
+    *ok = offer_all(s, &next) && deliver_ready(s);
     if (!*ok)
-        return next;
+        return 0;
     retry = sweepdb_next_retry(s->conn);
     if (retry < 0)
         *ok = false;
-    else if (retry > 0)
-        retry = now_wall_ms() + retry - 1;   /* a delay by the database clock */
+    /* Both are delays by the database clock, for the caller's monotonic one. */
+    if (next > 0) {
+        next -= sweep_db_now(s);
+        if (next < 1)
+            next = 1;
+    }
     return earliest(next, retry);
 }
 

@@ -2,7 +2,7 @@
  * NAME
  *   sweep - one pass of cpr-sweeper: plan, offer, claim, deliver
  * SUMMARY
- *   next = sweep_pass(&sweeper, now_ms, &ok);
+ *   delay_ms = sweep_pass(&sweeper, &ok);
  * DESCRIPTION
  *   A pass (1) plans every open case with deadline_plan() and offers each
  *   due step to the channels of its tier, (2) claims ready steps and
@@ -45,11 +45,15 @@ struct sweeper {
     long long retry_base_ms;
     long long retry_cap_ms;
     int lease_ms;
+    long long db_now;          /* the database clock at the pass's start (epoch ms) */
+    long long db_mono;         /* ... and our monotonic clock at that moment */
 };
 
-/* Returns the epoch ms of the next wanted pass (0: nothing scheduled);
- * *ok is false when a database call failed. */
-long long sweep_pass(struct sweeper *s, long long now, bool *ok);
+/* Plans on the database's clock (read with the cases, never this host's
+ * wall clock). Returns in how many ms the next pass is wanted, by the
+ * database clock, for the caller's monotonic clock (0: nothing
+ * scheduled); *ok is false when a database call failed. */
+long long sweep_pass(struct sweeper *s, bool *ok);
 
 /* A test notice through one channel (cprctl test-page, health pages). */
 enum pager_result sweep_notify_direct(const struct pager_channel *ch,

@@ -14,74 +14,66 @@
 #include <string.h>
 
 #include "log.h"
+#include "pgconn.h"
 
 #define CASE_COLUMNS 12   /* id ... closed_at, as in cpr.sweep_cases() */
-#define SWEEPDB_STATEMENT_TIMEOUT "15s"
 
-static bool sweepdb_command(PGconn *conn, const char *sql);
+/* The client-side deadline of every query on the one connection (one
+ * thread: see sweepdb.h); set by sweepdb_connect. */
+static long long sweepdb_timeout_ms = 10000;
 
 PGconn *
-sweepdb_connect(const char *conninfo, char *err, size_t errlen)
+sweepdb_connect(const char *conninfo, long long timeout_ms, char *err, size_t errlen)
 {
-    /* Keepalives: a dead database is noticed while idle, too. */
-    const char *keys[] = { "dbname", "application_name", "connect_timeout",
-                           "keepalives", "keepalives_idle", "keepalives_interval",
-                           "keepalives_count", "tcp_user_timeout", NULL };
-    const char *vals[] = { conninfo, "cpr-sweeper", "10", "1", "10", "5", "2", "20000",
-                           NULL };
-    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    sweepdb_timeout_ms = timeout_ms;
+    return pgconn_open(conninfo, "cpr-sweeper", timeout_ms, err, errlen);
+}
 
-    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-        snprintf(err, errlen, "%s", conn ? PQerrorMessage(conn) : "out of memory");
-        PQfinish(conn);
+static PGresult *
+sweepdb_run(PGconn *conn, const char *sql, int n, const char *const *params,
+            ExecStatusType want)
+{
+    char err[256];
+    PGresult *res = pgconn_exec(conn, NULL, sql, n, params, sweepdb_timeout_ms,
+                                err, sizeof(err));
+
+    if (res == NULL) {
+        log_error("database: %s", err);
         return NULL;
     }
-    /* A stalled server must not hold the loop (and the health pages). */
-    if (!sweepdb_command(conn, "SELECT set_config('statement_timeout', '"
-                               SWEEPDB_STATEMENT_TIMEOUT "', false)")) {
-        snprintf(err, errlen, "cannot set statement_timeout");
-        PQfinish(conn);
+    if (PQresultStatus(res) != want) {
+        log_error("database: %s", PQresultErrorMessage(res));
+        PQclear(res);
         return NULL;
     }
-    return conn;
+    return res;
 }
 
 static bool
-sweepdb_command(PGconn *conn, const char *sql)
+sweepdb_command(PGconn *conn, const char *sql, ExecStatusType want)
 {
-    PGresult *res = PQexec(conn, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK
-              || PQresultStatus(res) == PGRES_TUPLES_OK;
+    PGresult *res = sweepdb_run(conn, sql, 0, NULL, want);
 
-    if (!ok)
-        log_error("database: %s", PQerrorMessage(conn));
     PQclear(res);
-    return ok;
+    return res != NULL;
 }
 
 bool
 sweepdb_listen(PGconn *conn)
 {
-    return sweepdb_command(conn, "LISTEN " SWEEPDB_CHANNEL);
+    return sweepdb_command(conn, "LISTEN " SWEEPDB_CHANNEL, PGRES_COMMAND_OK);
 }
 
 bool
 sweepdb_ping(PGconn *conn)
 {
-    return sweepdb_command(conn, "SELECT 1");
+    return sweepdb_command(conn, "SELECT 1", PGRES_TUPLES_OK);
 }
 
 static PGresult *
 sweepdb_query(PGconn *conn, const char *sql, int n, const char *const *params)
 {
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        log_error("database: %s", PQerrorMessage(conn));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
+    return sweepdb_run(conn, sql, n, params, PGRES_TUPLES_OK);
 }
 
 static long long
@@ -123,10 +115,17 @@ free_case(struct sweep_case *c)
     free(c->subject);
 }
 
+/* The database clock comes with the rows, in the same round trip: the
+ * planner runs on it, never on this host's clock. At least one row comes
+ * back; a NULL case_id means no cases. */
+#define SWEEPDB_CASES_SQL \
+    "WITH n AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now) " \
+    "SELECT n.now, s.* FROM n LEFT JOIN cpr.sweep_cases() s ON true"
+
 bool
-sweepdb_cases(PGconn *conn, struct sweep_case **out, size_t *n)
+sweepdb_cases(PGconn *conn, struct sweep_case **out, size_t *n, long long *db_now)
 {
-    PGresult *res = sweepdb_query(conn, "SELECT * FROM cpr.sweep_cases()", 0, NULL);
+    PGresult *res = sweepdb_query(conn, SWEEPDB_CASES_SQL, 0, NULL);
     int rows;
 
     *out = NULL;
@@ -134,10 +133,17 @@ sweepdb_cases(PGconn *conn, struct sweep_case **out, size_t *n)
     if (res == NULL)
         return false;
     rows = PQntuples(res);
-    if (rows > 0 && PQnfields(res) == CASE_COLUMNS
-        && (*out = calloc((size_t)rows, sizeof(**out))) != NULL) {
+    if (rows < 1 || PQnfields(res) != CASE_COLUMNS + 1 || PQgetisnull(res, 0, 0)) {
+        log_error("database: cpr.sweep_cases() returned an unexpected shape");
+        PQclear(res);
+        return false;
+    }
+    *db_now = atoll(PQgetvalue(res, 0, 0));
+    if (PQgetisnull(res, 0, 1))
+        rows = 0;
+    if (rows > 0 && (*out = calloc((size_t)rows, sizeof(**out))) != NULL) {
         for (int i = 0; i < rows; i++)
-            parse_case(res, i, 0, &(*out)[i]);
+            parse_case(res, i, 1, &(*out)[i]);
         *n = (size_t)rows;
     }
     PQclear(res);

@@ -42,11 +42,14 @@ struct sweep_step {
     struct sweep_case kase;
 };
 
-PGconn *sweepdb_connect(const char *conninfo, char *err, size_t errlen);
+/* Every query then has a client-side deadline of timeout_ms (pgconn.h). */
+PGconn *sweepdb_connect(const char *conninfo, long long timeout_ms, char *err,
+                        size_t errlen);
 bool sweepdb_listen(PGconn *conn);
 bool sweepdb_ping(PGconn *conn);
 
-bool sweepdb_cases(PGconn *conn, struct sweep_case **out, size_t *n);
+/* The cases, and the database's clock (epoch ms) read in the same query. */
+bool sweepdb_cases(PGconn *conn, struct sweep_case **out, size_t *n, long long *db_now);
 void sweepdb_cases_free(struct sweep_case *cases, size_t n);
 
 /* Offer one step to channels (JSON array of names); -1 on failure, else new rows. */
