@@ -29,6 +29,7 @@
 #include <libpq-fe.h>
 
 #include "breaker.h"
+#include "keygate.h"
 #include "log.h"
 #include "mime.h"
 #include "now.h"
@@ -254,7 +255,7 @@ db_json_strv(char *const *v, size_t n)
     char *s;
 
     for (size_t i = 0; i < n; i++) {
-        char *valid = g_utf8_make_valid(v[i], -1);
+        char *valid = db_text_safe(v[i]);
 
         json_array_append_new(a, json_string(valid));
         g_free(valid);
@@ -262,6 +263,37 @@ db_json_strv(char *const *v, size_t n)
     s = json_dumps(a, JSON_COMPACT);
     json_decref(a);
     return s;
+}
+
+/* What a field holding a private key is stored as. */
+#define DB_KEY_REDACTED   "[redacted by cpr-milter: this header held a private key]"
+
+/* Our own JSON is shallow; deeper nodes are not ours. */
+#define DB_JSON_GATE_DEPTH 8
+
+/* The gate over a JSON document we built: any string that still holds a
+ * private key is replaced whole (the report's texts were redacted in
+ * place by report.c; this catches what reached the document another way:
+ * attachment names and descriptions, ids, evidence fields). */
+static void
+db_json_gate(json_t *j, int depth)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    if (depth > DB_JSON_GATE_DEPTH)
+        return;
+    if (json_is_string(j)) {
+        if (keygate_holds_key(json_string_value(j), json_string_length(j), false))
+            json_string_set(j, DB_KEY_REDACTED);
+    } else if (json_is_object(j)) {
+        json_object_foreach(j, key, v)
+            db_json_gate(v, depth + 1);
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+            db_json_gate(v, depth + 1);
+    }
 }
 
 static char *
@@ -297,24 +329,22 @@ db_json_report(const struct report *r, const struct cpr_verdict *v)
         json_object_set_new(o, "copy", report_copy_json(r));
         json_object_set_new(o, "evidence", report_evidence_json(r));
     }
+    db_json_gate(o, 0);
     s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
 }
 
-/* No private key reaches the database, not even one pasted into a
- * header, raw or inside an RFC 2047 encoded-word: such a value is
- * replaced whole. */
-#define DB_KEY_PEM        "PRIVATE KEY-----"
-#define DB_KEY_TEXT       "Private-Key:"
-#define DB_KEY_REDACTED   "[redacted by cpr-milter: this header held a private key]"
-
 static bool
 db_has_key(const char *s)
 {
-    return strstr(s, DB_KEY_PEM) != NULL || strstr(s, DB_KEY_TEXT) != NULL;
+    return keygate_holds_key(s, strlen(s), false);
 }
 
+/* The one gate for text that is not the report's body: no private key
+ * reaches the database in a header, id, address or name, raw or inside an
+ * RFC 2047 encoded-word, in any wrapper keygate.c knows: such a value is
+ * replaced whole. */
 char *
 db_text_safe(const char *s)
 {
@@ -355,7 +385,7 @@ struct db_params {
 static void
 db_param(struct db_params *p, int i, const char *s)
 {
-    p->owned[i] = s ? g_utf8_make_valid(s, -1) : NULL;
+    p->owned[i] = s ? db_text_safe(s) : NULL;
     p->values[i] = p->owned[i];
 }
 

@@ -27,6 +27,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -94,6 +95,7 @@ evidence_kind_name(enum evidence_kind kind)
     case EVIDENCE_CRTSH: return "crtsh";
     case EVIDENCE_FINGERPRINT: return "fingerprint";
     case EVIDENCE_SERIAL: return "serial";
+    case EVIDENCE_UNREADABLE: return "encoded-data";
     }
     return "unknown";
 }
@@ -105,23 +107,29 @@ evidence_is_key(const struct evidence_item *it)
            || it->kind == EVIDENCE_KEY_TRUNCATED;
 }
 
+bool
+evidence_is_redacted(const struct evidence_item *it)
+{
+    return evidence_is_key(it) || it->kind == EVIDENCE_UNREADABLE;
+}
+
 static size_t
 evidence_count_keys(const struct evidence_list *ev)
 {
     size_t k = 0;
 
     for (size_t i = 0; i < ev->n; i++)
-        k += evidence_is_key(&ev->items[i]);
+        k += evidence_is_redacted(&ev->items[i]);
     return k;
 }
 
 /* Appends a copy; false only on ENOMEM. Over the bound, non-key items are
- * counted and dropped; key items are dropped too but cut_at then covers
- * them (and all that follows) for redaction. */
-static bool
+ * counted and dropped; key items (and data redacted as if one) are dropped
+ * too but cut_at then covers them (and all that follows) for redaction. */
+bool
 evidence_push(struct evidence_list *ev, const struct evidence_item *it)
 {
-    bool key = evidence_is_key(it);
+    bool key = evidence_is_redacted(it);
 
     if (key && evidence_count_keys(ev) >= EVIDENCE_MAX_KEY_RANGES) {
         if (it->has_range && it->start < ev->cut_at)
@@ -583,6 +591,48 @@ der_try_key(const unsigned char *buf, long len, struct evidence_item *tmpl,
     return true;
 }
 
+/* Passwords tried on a PKCS#12 file: none, empty, and the few that
+ * exporting tools and people use most; a key behind any other is
+ * "encrypted, present only". */
+static const char *const pkcs12_passwords[] = {
+    NULL, "", "password", "changeit", "123456", "secret", "pass", "1234", "test",
+};
+
+static bool
+der_try_pkcs12(const unsigned char *buf, long len, struct evidence_item *tmpl,
+               struct evidence_list *out, bool *ok)
+{
+    const unsigned char *p = buf;
+    PKCS12 *p12 = d2i_PKCS12(NULL, &p, len);
+    EVP_PKEY *pkey = NULL;
+
+    if (!p12)
+        return false;
+    for (size_t i = 0; i < sizeof(pkcs12_passwords) / sizeof(pkcs12_passwords[0]) && !pkey; i++) {
+        X509 *cert = NULL;
+        STACK_OF(X509) *ca = NULL;
+
+        if (!PKCS12_parse(p12, pkcs12_passwords[i], &pkey, &cert, &ca))
+            pkey = NULL;
+        X509_free(cert);
+        sk_X509_pop_free(ca, X509_free);
+        ERR_clear_error();
+    }
+    if (pkey) {
+        key_fill(pkey, tmpl);
+        snprintf(tmpl->reason, sizeof(tmpl->reason), "private key in a PKCS#12 file (%s), SPKI %.*s…",
+                 tmpl->key_type, SPKI_SHOWN, tmpl->spki_sha256);
+        EVP_PKEY_free(pkey);
+    } else {
+        tmpl->kind = EVIDENCE_KEY_ENCRYPTED;
+        snprintf(tmpl->reason, sizeof(tmpl->reason),
+                 "a PKCS#12 file whose password is not a common one");
+    }
+    *ok = evidence_push(out, tmpl);
+    PKCS12_free(p12);
+    return true;
+}
+
 bool
 evidence_scan_der(const unsigned char *buf, size_t len,
                   struct evidence_list *out)
@@ -597,8 +647,9 @@ evidence_scan_der(const unsigned char *buf, size_t len,
         return false;
     if (!der_try_cert(buf, n, false, tmpl, out, &ok)
         && !der_try_csr(buf, n, tmpl, out, &ok)
-        && !der_try_pkcs7(buf, n, tmpl, out, &ok))
-        (void)der_try_key(buf, n, tmpl, out, &ok);
+        && !der_try_pkcs7(buf, n, tmpl, out, &ok)
+        && !der_try_key(buf, n, tmpl, out, &ok))
+        (void)der_try_pkcs12(buf, n, tmpl, out, &ok);
     ERR_clear_error();
     free(tmpl);
     return ok;
@@ -1195,9 +1246,14 @@ redact_marker(const struct evidence_item *it, char *buf, size_t bufsz)
 {
     int n;
 
-    if (it->spki_sha256[0])
+    if (it->kind == EVIDENCE_UNREADABLE)
+        n = snprintf(buf, bufsz, "[%.100s removed: not stored, it may hold a private key]",
+                     it->reason[0] ? it->reason : "encoded data");
+    else if (it->spki_sha256[0])
         n = snprintf(buf, bufsz, "[private key removed: SPKI SHA-256 %s]",
                      it->spki_sha256);
+    else if (strncmp(it->key_type, "JWK", 3) == 0)
+        n = snprintf(buf, bufsz, "[private key removed: JWK private member]");
     else if (strcmp(it->key_type, "text dump") == 0)
         n = snprintf(buf, bufsz, "[private key removed: text dump]");
     else
@@ -1218,7 +1274,7 @@ redact_ranges(const struct evidence_list *ev, size_t limit, size_t *n)
     if (!r)
         return NULL;
     for (size_t i = 0; i < ev->n; i++)
-        if (evidence_is_key(&ev->items[i]) && ev->items[i].has_range
+        if (evidence_is_redacted(&ev->items[i]) && ev->items[i].has_range
             && ev->items[i].start < limit)
             r[(*n)++] = &ev->items[i];
     qsort(r, *n, sizeof(*r), range_cmp);

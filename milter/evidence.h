@@ -49,7 +49,9 @@ enum evidence_kind {
     EVIDENCE_KEY_TRUNCATED,  /* BEGIN without END */
     EVIDENCE_CRTSH,          /* value = param "=" value, e.g. "id=123" */
     EVIDENCE_FINGERPRINT,    /* sha256, lower-case hex */
-    EVIDENCE_SERIAL          /* serial, lower-case hex */
+    EVIDENCE_SERIAL,         /* serial, lower-case hex */
+    EVIDENCE_UNREADABLE      /* encoded data that may hide a key: redacted,
+                                not stored (keygate.c); reason says what */
 };
 
 struct evidence_item {
@@ -84,6 +86,10 @@ void evidence_list_init(struct evidence_list *ev);
 void evidence_list_free(struct evidence_list *ev);
 const char *evidence_kind_name(enum evidence_kind kind);
 bool evidence_is_key(const struct evidence_item *it);
+/* Append a copy of it (see evidence.c for the bounds); false on ENOMEM. */
+bool evidence_push(struct evidence_list *ev, const struct evidence_item *it);
+/* A key, or data redacted because it may hide one. */
+bool evidence_is_redacted(const struct evidence_item *it);
 
 bool evidence_scan_text(const char *text, size_t len, struct evidence_list *out);
 bool evidence_scan_der(const unsigned char *buf, size_t len,

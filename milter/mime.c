@@ -35,6 +35,8 @@
 
 #include <gmime/gmime.h>
 
+#include "keygate.h"
+
 #define MIME_CHUNK 16384          /* bytes read from a part at a time */
 #define MIME_PATH_MAX 128         /* a part path; depth bounds it anyway */
 #define MIME_CHARSET_MAX 64       /* bytes of a charset name in an encoded-word */
@@ -735,12 +737,18 @@ mime_visit_text(struct mime_ctx *c, GMimePart *part, const char *path)
     g_byte_array_unref(k.keep);
 }
 
+/* The name as given, before the basename and the length cut (either
+ * could leave a piece of a key that no longer reads as one). */
+#define MIME_FILENAME_KEY "[private key removed from the file name]"
+
 static char *
 mime_filename_clean(const char *raw)
 {
     const char *base = raw ? raw : "";
     char *clean, *cut;
 
+    if (keygate_holds_key(base, strlen(base), false))
+        return strdup(MIME_FILENAME_KEY);
     for (const char *p = base; *p; p++)
         if (*p == '/' || *p == '\\')
             base = p + 1;

@@ -24,6 +24,8 @@
 
 #include <glib.h>
 
+#include "keygate.h"
+
 #define REPORT_PEM_MARK "-----BEGIN "
 
 /* ---- reasons ---- */
@@ -138,7 +140,8 @@ report_scan_one(struct report *r, const char *text, size_t len)
     char *red = NULL;
 
     evidence_list_init(&one);
-    if (evidence_scan_text(text, len, &one) && report_merge(&r->ev, &one))
+    if (evidence_scan_text(text, len, &one) && keygate_scan(text, len, true, &one)
+        && report_merge(&r->ev, &one))
         red = evidence_redact(text, len, &one);
     evidence_list_free(&one);
     return red;
@@ -175,6 +178,15 @@ report_has_pem(const unsigned char *data, size_t len)
     return false;
 }
 
+/* No NUL byte in its first REPORT_TEXT_PROBE bytes: worth a text scan. */
+#define REPORT_TEXT_PROBE 4096
+
+static bool
+report_is_text(const unsigned char *data, size_t len)
+{
+    return len > 0 && memchr(data, '\0', len < REPORT_TEXT_PROBE ? len : REPORT_TEXT_PROBE) == NULL;
+}
+
 /* DER by content, whatever the filename says; PEM files as text. */
 static bool
 report_scan_attachments(struct report *r)
@@ -188,6 +200,8 @@ report_scan_attachments(struct report *r)
         ok = evidence_scan_der(a->data, a->data_len, &one);
         if (ok && report_has_pem(a->data, a->data_len))
             ok = evidence_scan_text((const char *)a->data, a->data_len, &one);
+        if (ok && report_is_text(a->data, a->data_len))   /* key.txt, key.jwk */
+            ok = keygate_scan((const char *)a->data, a->data_len, false, &one);
         ok = ok && report_merge(&r->ev, &one);
         evidence_list_free(&one);
         if (!ok)

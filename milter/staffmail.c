@@ -157,6 +157,9 @@ staffmail_record(struct db_pool *pool, const struct cpr_message *m,
     v[7] = m->auth_authen; v[9] = owned[2]; v[10] = hex;
     v[8] = text[8] = m->subject ? db_text_safe(m->subject) : NULL;
     v[11] = bytes; v[12] = owned[3]; v[13] = owned[4];
+    for (int i = 0; i <= 7; i++)      /* the text fields: through the key gate */
+        if (v[i] != NULL && text[i] == NULL && i != 3 && i != 5)
+            v[i] = text[i] = db_text_safe(v[i]);
     for (int i = 0; i < STAFFMAIL_PARAMS; i++)
         if (v[i] != NULL && text[i] == NULL && !g_utf8_validate(v[i], -1, NULL))
             v[i] = text[i] = g_utf8_make_valid(v[i], -1);
