@@ -26,7 +26,8 @@ clang -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -g -O1 \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$top/milter" $(pkg-config --cflags gmime-3.0 libcrypto jansson) \
     "$top/tests/fuzz_report.c" "$top/milter/report.c" "$top/milter/mime.c" \
-    "$top/milter/evidence.c" "$top/milter/category.c" "$top/milter/classify.c" \
+    "$top/milter/evidence.c" "$top/milter/keygate.c" "$top/milter/category.c" \
+    "$top/milter/classify.c" \
     "$top/milter/message.c" "$top/milter/address.c" \
     $(pkg-config --libs gmime-3.0 libcrypto jansson) -o "$work/fuzz_report"
 cp "$top"/tests/fixtures/mime/* "$top"/tests/fixtures/evidence/* "$work/corpus/" 2>/dev/null || true

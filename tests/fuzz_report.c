@@ -10,10 +10,14 @@
  *   report_analyze() (mime_parse, evidence_scan_text/der, evidence_redact,
  *   category_decide), classify_message(), and both JSON documents the
  *   database receives. The first input byte's low bit says whether the
- *   message counts as cut at the size cap. Built with clang
+ *   message counts as cut at the size cap. A private key is planted after
+ *   the input (bare base64, hex or PEM, by the input's size): the stored
+ *   copy and the evidence must not hold any 24 characters of it, and a
+ *   copy that does aborts (a finding like a crash). Built with clang
  *   -fsanitize=fuzzer,address,undefined; any crash, leak or undefined
  *   behaviour is a finding.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +34,59 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char *const fuzz_ours[] = { "cpr@ca.example", NULL };
+
+/* An Ed25519 PKCS#8 key made for this target, in three forms; SECRET_* are
+ * pieces past its algorithm identifier that must never be stored. */
+#define FUZZ_KEY_B64 "MC4CAQAwBQYDK2VwBCIEIHXIvJVnJCAYB1rbYdYMFMb7TeCy0XxQtsNE72sjnEJ4"
+#define FUZZ_KEY_HEX "302e020100300506032b657004220420" \
+                     "75c8bc9567242018075adb61d60c14c6fb4de0b2d17c50b6c344ef6b239c4278"
+#define FUZZ_SECRET_B64 "IHXIvJVnJCAYB1rbYdYMFMb7"
+#define FUZZ_SECRET_HEX "75c8bc9567242018075adb61"
+
+static const char *const fuzz_planted[] = {
+    "\r\n" FUZZ_KEY_B64 "\r\n",
+    "\r\n" FUZZ_KEY_HEX "\r\n",
+    "\r\n-----BEGIN PRIVATE KEY-----\r\n" FUZZ_KEY_B64 "\r\n-----END PRIVATE KEY-----\r\n",
+};
+
+/* The input with a key planted after it; caller frees. */
+static char *
+fuzz_plant(const uint8_t *data, size_t size, size_t *len)
+{
+    const char *key = fuzz_planted[size % (sizeof(fuzz_planted) / sizeof(fuzz_planted[0]))];
+    size_t k = strlen(key);
+    char *buf = malloc(size + k + 1);
+
+    if (buf == NULL)
+        return NULL;
+    memcpy(buf, data, size);
+    memcpy(buf + size, key, k + 1);
+    *len = size + k;
+    return buf;
+}
+
+static bool
+fuzz_contains(const uint8_t *data, size_t size, const char *needle)
+{
+    size_t k = strlen(needle);
+
+    for (size_t i = 0; i + k <= size; i++)
+        if (data[i] == (uint8_t)needle[0] && memcmp(data + i, needle, k) == 0)
+            return true;
+    return false;
+}
+
+/* libFuzzer learns the strings we look for and writes them into inputs:
+ * a piece that was in the input itself proves nothing. */
+static bool fuzz_check_key;
+
+static void
+fuzz_assert_no_key(const char *json)
+{
+    if (fuzz_check_key && json != NULL
+        && (strstr(json, FUZZ_SECRET_B64) || strstr(json, FUZZ_SECRET_HEX)))
+        abort();
+}
 
 /* One header line [s, e) into m, if it has a plausible name. */
 static void
@@ -72,8 +129,10 @@ fuzz_json(const struct report *r)
     json_t *copy = report_copy_json(r), *ev = report_evidence_json(r);
     char *s = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
 
+    fuzz_assert_no_key(s);
     free(s);
     s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    fuzz_assert_no_key(s);
     free(s);
     json_decref(copy);
     json_decref(ev);
@@ -82,23 +141,29 @@ fuzz_json(const struct report *r)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *raw = (const char *)data;
-    struct cpr_message *m = message_new();
+    size_t len = 0;
+    char *raw = fuzz_plant(data, size, &len);
+    struct cpr_message *m = raw ? message_new() : NULL;
     struct cpr_verdict v;
     struct report *r;
     size_t body;
 
-    if (m == NULL)
+    if (m == NULL) {
+        free(raw);
         return 0;
+    }
+    fuzz_check_key = !fuzz_contains(data, size, FUZZ_SECRET_B64)
+                     && !fuzz_contains(data, size, FUZZ_SECRET_HEX);
     message_set(&m->env_from, "reporter@example.org");
-    body = fuzz_headers(m, raw, size);
-    message_body_update(m, raw + body, size - body);
+    body = fuzz_headers(m, raw, len);
+    message_body_update(m, raw + body, len - body);
     message_finish(m);
-    r = report_analyze(raw, size, m, size > 0 && (data[0] & 1), NULL);
+    r = report_analyze(raw, len, m, size > 0 && (data[0] & 1), NULL);
     classify_message(m, fuzz_ours, r, &v);
     if (r != NULL)
         fuzz_json(r);
     report_free(r);
     message_free(m);
+    free(raw);
     return 0;
 }
