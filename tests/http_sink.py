@@ -12,7 +12,8 @@
 #   Answers follow the script: each item is an HTTP status or "hang";
 #   items are used in order, then the last one forever. A 3xx answer
 #   carries "Location: /redirected" (to show that nobody follows it).
-#   "hang" answers nothing and closes after --max-hang seconds.
+#   "hang" answers nothing and closes after --max-hang seconds; "slow:MS"
+#   answers 202 after MS milliseconds.
 #   POST /_control {"script": [...]} replaces the script and restarts it;
 #   {"truncate": true} empties the log. Control requests are not logged.
 #   The sink exits on SIGTERM or SIGINT, and after --max-seconds anyway,
@@ -72,6 +73,11 @@ def parse_item(x):
     s = str(x).strip().lower()
     if s == HANG:
         return HANG
+    if s.startswith("slow:"):      # slow:MS answers 202 after MS milliseconds
+        ms = int(s[5:])
+        if not 0 <= ms <= 10000:
+            raise ValueError("slow out of range: %r" % x)
+        return ("slow", ms)
     n = int(s)
     if not 100 <= n <= 599:
         raise ValueError("status out of range: %r" % x)
@@ -135,6 +141,9 @@ class Handler(BaseHTTPRequestHandler):
             self.sink.stop.wait(self.sink.max_hang)
             self.close_connection = True
             return None
+        if isinstance(item, tuple):
+            self.sink.stop.wait(item[1] / 1000.0)
+            item = 202
         return self.reply(item, {"status": "success" if item < 300 else "error"})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
