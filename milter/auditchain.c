@@ -135,6 +135,7 @@ audit_facts_free(struct audit_facts *f)
     json_decref(f->crl_reason);
     json_decref(f->subscriber_waiver);
     json_decref(f->resolution);
+    json_decref(f->br_changes);
     audit_facts_init(f);
 }
 
@@ -160,16 +161,41 @@ str_is(const json_t *o, const char *key, const char *want)
  * new report starts the acknowledge clock, a follow-up restarts it and
  * clears the ack (cpr.intake_follow_up); automated mail does neither. */
 static void
-facts_received(struct audit_facts *f, long long at, const json_t *data)
+facts_received(struct audit_facts *f, long long at, const json_t *data, bool late)
 {
-    if (!f->received_at)
+    if (!f->received_at) {
         f->received_at = at;
-    if (str_is(data, "kind", "new-report"))
-        f->ack_clock_from = at;
-    else if (str_is(data, "kind", "follow-up")) {
-        f->ack_clock_from = at;
-        f->acked_at = 0;
+        f->received_late = late;
     }
+    if (str_is(data, "kind", "new-report") || str_is(data, "kind", "follow-up")) {
+        f->ack_clock_from = at;
+        f->ack_from_late = late;
+    }
+    if (str_is(data, "kind", "follow-up"))
+        f->acked_at = 0;
+}
+
+/* cpr.confirm: the item and CRL reason; an item other than the one
+ * before it is a change of BR item, listed whether or not the event
+ * carries a reason (before sql/013 a change needed none). */
+static void
+facts_confirm(struct audit_facts *f, const struct audit_event *e)
+{
+    const json_t *to = json_object_get(e->data, "br_item");
+    const json_t *why = json_object_get(e->data, "reason");
+    char at[AUDIT_ISO_LEN];
+
+    if (f->br_item && to && !json_is_null(to) && !json_equal(f->br_item, to)) {
+        if (!f->br_changes)
+            f->br_changes = json_array();
+        audit_time_iso(e->at, AUDIT_US_DIGITS, at, sizeof(at));
+        json_array_append_new(f->br_changes, json_pack("{s:I, s:s, s:O, s:O, s:O?, s:s?, s:s?}",
+            "seq", (json_int_t)e->seq, "at", at, "from", f->br_item, "to", to,
+            "reason", json_is_string(why) ? why : NULL, "by", e->actor,
+            "db_user", e->db_user));
+    }
+    facts_take(&f->br_item, e->data, "br_item");
+    facts_take(&f->crl_reason, e->data, "crl_reason");
 }
 
 /* cpr.respond and cpr.outbound_response: the first response of each kind
@@ -194,18 +220,29 @@ facts_response(struct audit_facts *f, long long at, const json_t *data, bool wai
 void
 audit_facts_event(struct audit_facts *f, const char *type, long long at, const json_t *data)
 {
+    struct audit_event e = { 1, 0, at, NULL, NULL, type, data };
+
+    audit_facts_add(f, &e);
+}
+
+void
+audit_facts_add(struct audit_facts *f, const struct audit_event *ev)
+{
+    const char *type = ev->type;
+    const json_t *data = ev->data;
+    long long at = ev->at;
+
     if (!type || at <= 0)
         return;
     if (strcmp(type, "received") == 0)
-        facts_received(f, at, data);
+        facts_received(f, at, data, ev->format >= 2);
     else if (strcmp(type, "ack") == 0)
         f->acked_at = at;
     else if (strcmp(type, "response") == 0 || strcmp(type, "waiver") == 0)
         facts_response(f, at, data, type[0] == 'w');
-    else if (strcmp(type, "confirm") == 0) {
-        facts_take(&f->br_item, data, "br_item");
-        facts_take(&f->crl_reason, data, "crl_reason");
-    } else if (strcmp(type, "revoked") == 0) {
+    else if (strcmp(type, "confirm") == 0)
+        facts_confirm(f, ev);
+    else if (strcmp(type, "revoked") == 0) {
         if (!f->revoked_at)
             f->revoked_at = at;
     } else if (strcmp(type, "close") == 0) {
@@ -223,10 +260,17 @@ audit_facts_of_case(struct audit_facts *f, const json_t *c)
     size_t i;
     const json_t *e;
 
-    json_array_foreach(json_object_get(c, "events"), i, e)
-        audit_facts_event(f, json_string_value(json_object_get(e, "type")),
-                          audit_time_us(json_string_value(json_object_get(e, "at"))),
-                          json_object_get(e, "data"));
+    json_array_foreach(json_object_get(c, "events"), i, e) {
+        json_int_t format = json_integer_value(json_object_get(e, "format"));
+        struct audit_event ev = {
+            format >= 2 ? 2 : 1, (long)json_integer_value(json_object_get(e, "seq")),
+            audit_time_us(json_string_value(json_object_get(e, "at"))),
+            json_string_value(json_object_get(e, "actor")),
+            json_string_value(json_object_get(e, "db_user")),
+            json_string_value(json_object_get(e, "type")), json_object_get(e, "data") };
+
+        audit_facts_add(f, &ev);
+    }
 }
 
 struct facts_check {
@@ -300,9 +344,12 @@ audit_facts_check(const struct audit_facts *f, const json_t *cols, audit_column_
     struct facts_check k = { 0, fn, arg };
     json_t *state = json_string(f->closed ? "closed" : "open");
 
-    /* Written with the event's own time: exact. */
-    facts_time(&k, cols, "received_at", f->received_at, 0);
-    facts_time(&k, cols, "ack_clock_from", f->ack_clock_from, 0);
+    /* Written with the event's own time (exact) before sql/013; since,
+     * the event is timed after the case lock, a little later. */
+    facts_time(&k, cols, "received_at", f->received_at,
+               f->received_late ? AUDIT_COLUMN_SLACK_US : 0);
+    facts_time(&k, cols, "ack_clock_from", f->ack_clock_from,
+               f->ack_from_late ? AUDIT_COLUMN_SLACK_US : 0);
     /* Written by a staff action too: the event may be a little later. */
     facts_time(&k, cols, "acked_at", f->acked_at, AUDIT_COLUMN_SLACK_US);
     facts_time(&k, cols, "reporter_done_at", f->reporter_done_at, AUDIT_COLUMN_SLACK_US);
@@ -345,23 +392,94 @@ audit_chain_columns(struct audit_chain *ch, json_t *columns)
 {
     json_decref(ch->columns);
     ch->columns = json_incref(columns);
+    ch->received_at = audit_time_us(json_string_value(json_object_get(columns,
+                                                                       "received_at")));
 }
 
-/* The event's canonical bytes, read for the columns check. */
-static void
-audit_chain_facts(struct audit_chain *ch, long seq, const unsigned char *canon, size_t len)
+void
+audit_chain_on_time(struct audit_chain *ch, audit_break_fn fn)
+{
+    ch->on_time = fn;
+}
+
+bool
+audit_event_parse(const unsigned char *canon, size_t len, json_t **doc,
+                  struct audit_event *e)
 {
     json_error_t err;
     json_t *a = json_loadb((const char *)canon, len, 0, &err);
+    size_t n = json_array_size(a);
+    /* Format 2 leads with its number and has db_user after the actor. */
+    size_t o = n == 9 && json_integer_value(json_array_get(a, 0)) == 2 ? 1 : 0;
 
-    if (!json_is_array(a) || json_array_size(a) != 7)
-        audit_break(ch, seq, "the event's content is not a canonical event (cannot check "
-                    "the case's columns against it)");
-    else
-        audit_facts_event(&ch->facts, json_string_value(json_array_get(a, 4)),
-                          audit_time_us(json_string_value(json_array_get(a, 2))),
-                          json_array_get(a, 6));
-    json_decref(a);
+    *doc = a;
+    memset(e, 0, sizeof(*e));
+    if (!json_is_array(a) || (n != 7 && o == 0))
+        return false;
+    e->format = o ? 2 : 1;
+    e->seq = (long)json_integer_value(json_array_get(a, o + 1));
+    e->at = audit_time_us(json_string_value(json_array_get(a, o + 2)));
+    e->actor = json_string_value(json_array_get(a, o + 3));
+    e->db_user = o ? json_string_value(json_array_get(a, 5)) : NULL;
+    e->type = json_string_value(json_array_get(a, 2 * o + 4));
+    e->data = json_array_get(a, 2 * o + 6);
+    return true;
+}
+
+static void
+audit_time_finding(struct audit_chain *ch, long seq, const char *what)
+{
+    ch->time_findings++;
+    if (ch->on_time)
+        ch->on_time(ch->arg, ch->tracking, seq, what);
+}
+
+/* Honest events are timed after the case lock: never before the event
+ * before them, never before the receipt. */
+static void
+audit_chain_times(struct audit_chain *ch, long seq, long long at)
+{
+    char a[AUDIT_ISO_LEN], b[AUDIT_ISO_LEN], what[2 * AUDIT_ISO_LEN + 64];
+
+    audit_time_iso(at, AUDIT_US_DIGITS, a, sizeof(a));
+    if (at > 0 && ch->last_at > 0 && at < ch->last_at) {
+        audit_time_iso(ch->last_at, AUDIT_US_DIGITS, b, sizeof(b));
+        snprintf(what, sizeof(what), "time runs backwards at seq %ld (%s, the event before "
+                 "at %s)", seq, a, b);
+        audit_time_finding(ch, seq, what);
+    }
+    if (at > 0 && ch->received_at > 0 && at < ch->received_at) {
+        audit_time_iso(ch->received_at, AUDIT_US_DIGITS, b, sizeof(b));
+        snprintf(what, sizeof(what), "event precedes receipt (%s, received %s)", a, b);
+        audit_time_finding(ch, seq, what);
+    }
+    if (at > 0)
+        ch->last_at = at;
+}
+
+/* The event's canonical bytes, read for the format, the times and the
+ * columns check. */
+static void
+audit_chain_event(struct audit_chain *ch, long seq, const unsigned char *canon, size_t len)
+{
+    json_t *doc;
+    struct audit_event e;
+
+    if (!audit_event_parse(canon, len, &doc, &e)) {
+        if (ch->columns)
+            audit_break(ch, seq, "the event's content is not a canonical event (cannot "
+                        "check the case's columns against it)");
+        json_decref(doc);
+        return;
+    }
+    if (e.format < ch->last_format)
+        audit_break(ch, seq, "a format 1 event after a format 2 one (its db_user is not "
+                    "covered by its hash)");
+    ch->last_format = e.format;
+    audit_chain_times(ch, seq, e.at);
+    if (ch->columns)
+        audit_facts_add(&ch->facts, &e);
+    json_decref(doc);
 }
 
 /* SHA-256(prev || canonical); false if OpenSSL failed. */
@@ -425,8 +543,7 @@ audit_chain_add(struct audit_chain *ch, long seq, const char *prev_hex,
         memcpy(ch->last, computed, sizeof(ch->last));
     ch->have_last = true;
     ch->last_seq = seq;
-    if (ch->columns)
-        audit_chain_facts(ch, seq, canonical, len);
+    audit_chain_event(ch, seq, canonical, len);
 }
 
 static void

@@ -7,8 +7,13 @@
  *   audit_chain_end(&ch);   audit_digest_line(&ch, buf, len);
  * DESCRIPTION
  *   The database chains each case's events: hash = SHA-256(prev_hash ||
- *   canonical), where canonical is cpr.event_canonical() of the event
- *   (sql/001_schema.sql). This module recomputes every hash in C with
+ *   canonical), where canonical is the event's canonical form in its
+ *   format: 1, cpr.event_canonical() (sql/001_schema.sql), the JSON array
+ *   [tracking, seq, at, actor, type, message_id, data]; 2,
+ *   cpr.event_canonical_v2() (sql/013_audit_truth.sql), [2, tracking, seq,
+ *   at, actor, db_user, type, message_id, data], which binds the database
+ *   session_user too (audit_event_parse reads both; a format-1 event after
+ *   a format-2 one is a break). This module recomputes every hash in C with
  *   OpenSSL from the canonical bytes, so a replaced SQL hash function is
  *   not trusted, and checks that seq runs 1..n without gaps, that each
  *   prev_hash is the previous event's hash (NULL for seq 1), and that the
@@ -27,9 +32,21 @@
  *   and names each column that is not what its events say. Given the
  *   case's columns (audit_chain_columns), a chain does this with the very
  *   canonical bytes whose hashes it checked.
+ *
+ *   The times: events are timed after the case-row lock (sql/013), so an
+ *   event whose time is earlier than the event before it ("time runs
+ *   backwards") or than the case's receipt ("event precedes receipt") is
+ *   a finding of its own, not a chain break: it goes to the on_time
+ *   callback (audit_chain_on_time) and is counted in time_findings.
+ *
+ *   A confirm whose BR item differs from the one before it is a change of
+ *   BR item: the replay lists each in audit_facts.br_changes ({"seq",
+ *   "at", "from", "to", "reason" (null if none was recorded), "by",
+ *   "db_user"}), for report and timeline to flag.
  * DIAGNOSTICS
  *   audit_chain_end returns the number of breaks found in the case,
- *   column mismatches included (seq 0, "column NAME: X but events say Y").
+ *   column mismatches included (seq 0, "column NAME: X but events say Y");
+ *   time findings are not breaks.
  */
 #ifndef CPR_AUDITCHAIN_H
 #define CPR_AUDITCHAIN_H
@@ -61,6 +78,20 @@ struct audit_facts {
               subscriber_done_at, revoked_at, closed_at;
     json_t *br_item, *crl_reason, *subscriber_waiver, *resolution;
     bool closed;
+    /* Set by a format-2 event, timed after the case lock: the column
+     * (written before it) may be up to AUDIT_COLUMN_SLACK_US earlier. */
+    bool received_late, ack_from_late;
+    json_t *br_changes;                /* array, or NULL: none */
+};
+
+/* One event as its canonical bytes (or case_show) say it; the strings and
+ * data are borrowed. */
+struct audit_event {
+    int format;                        /* 1 or 2 */
+    long seq;
+    long long at;                      /* UTC microseconds */
+    const char *actor, *db_user, *type;   /* db_user NULL in format 1 */
+    const json_t *data;
 };
 
 /* One disagreeing column: its name, the stored value and what the events
@@ -74,6 +105,14 @@ void audit_facts_free(struct audit_facts *f);
 /* One event, in seq order. */
 void audit_facts_event(struct audit_facts *f, const char *type, long long at_us,
                        const json_t *data);
+
+/* One event, in seq order, with its format, actor and db_user. */
+void audit_facts_add(struct audit_facts *f, const struct audit_event *e);
+
+/* Read canonical bytes (either format) into e, borrowing from *doc, which
+ * the caller json_decref()s; false if they are not a canonical event. */
+bool audit_event_parse(const unsigned char *canon, size_t len, json_t **doc,
+                       struct audit_event *e);
 
 /* Every event of case JSON (cpr.case_show: "events" with "at"). */
 void audit_facts_of_case(struct audit_facts *f, const json_t *c);
@@ -101,15 +140,23 @@ struct audit_chain {
     void *arg;
     json_t *columns;                   /* audit_chain_columns; NULL: not checked */
     struct audit_facts facts;
+    int last_format;                   /* of the event before; 0 before the first */
+    long long last_at;                 /* its time, UTC us; 0 if unknown */
+    long long received_at;             /* the columns' receipt; 0 if unknown */
+    size_t time_findings;              /* not counted in breaks */
+    audit_break_fn on_time;
 };
 
 void audit_chain_begin(struct audit_chain *ch, const char *tracking, const char *head_hex,
                        audit_break_fn on_break, void *arg);
 
 /* Check the case's columns too, at audit_chain_end (takes a reference).
- * Each event's canonical bytes are then read as the JSON array of
- * cpr.event_canonical(): [tracking, seq, at, actor, type, message_id, data]. */
+ * Each event's canonical bytes are read in either format (above). */
 void audit_chain_columns(struct audit_chain *ch, json_t *columns);
+
+/* Report time findings (backwards, before receipt) to fn; without it
+ * they are only counted. Call after audit_chain_begin. */
+void audit_chain_on_time(struct audit_chain *ch, audit_break_fn fn);
 
 /* One event in seq order; prev_hex NULL or "" for none. */
 void audit_chain_add(struct audit_chain *ch, long seq, const char *prev_hex,

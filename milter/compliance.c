@@ -198,14 +198,29 @@ responses_json(const json_t *c)
 /* The clock facts as the case's events say them, not its columns: the
  * events are hash-chained (verify-audit), the columns are not. Only the
  * receipt falls back to the column, for a case without a received event. */
+/* Since sql/013 an event is timed after the case lock, a little after the
+ * receipt stamp its column holds: a column that is at most the slack
+ * earlier is the stamp the clock runs from (verify-audit checks that). */
+static long long
+trail_time(long long event_us, bool late, long long column_ms)
+{
+    long long ms = event_us / 1000;
+
+    if (late && column_ms > 0 && ms >= column_ms
+        && ms - column_ms <= AUDIT_COLUMN_SLACK_US / 1000)
+        return column_ms;
+    return ms;
+}
+
 static void
 trail_facts(const json_t *c, const struct audit_facts *f, struct deadline_case *dc)
 {
-    long long received = dc->received_at;
+    long long received = dc->received_at, ack_from = dc->ack_clock_from;
 
     memset(dc, 0, sizeof(*dc));
-    dc->received_at = f->received_at ? f->received_at / 1000 : received;
-    dc->ack_clock_from = f->ack_clock_from / 1000;
+    dc->received_at = f->received_at ? trail_time(f->received_at, f->received_late, received)
+                                     : received;
+    dc->ack_clock_from = trail_time(f->ack_clock_from, f->ack_from_late, ack_from);
     dc->acked_at = f->acked_at / 1000;
     dc->reporter_done_at = f->reporter_done_at / 1000;
     dc->subscriber_done_at = f->subscriber_done_at / 1000;
@@ -238,7 +253,7 @@ compliance_case(const json_t *c, const struct deadline_policy *p, long long now)
     trail_facts(c, &f, &dc);
     for (size_t i = 0; i < COMPLIANCE_NCLOCKS; i++)
         json_array_append_new(clocks, clock_json(c, &dc, p, compliance_clocks[i], now));
-    row = json_pack("{s:O?, s:o, s:O?, s:s, s:o, s:o, s:o, s:O?, s:o, s:o}",
+    row = json_pack("{s:O?, s:o, s:O?, s:s, s:o, s:o, s:o, s:O?, s:o, s:o, s:o}",
                     "tracking", json_object_get(c, "tracking"),
                     "received_at", iso_json(dc.received_at),
                     "category", json_object_get(c, "category"),
@@ -248,7 +263,9 @@ compliance_case(const json_t *c, const struct deadline_policy *p, long long now)
                     "revoked_at", iso_json(dc.revoked_at),
                     "br_item", f.br_item,
                     "clocks", clocks,
-                    "columns_disagree", disagree);
+                    "columns_disagree", disagree,
+                    "br_item_changes", f.br_changes ? json_incref(f.br_changes)
+                                                    : json_array());
     audit_facts_free(&f);
     return row;
 }

@@ -24,6 +24,10 @@
  *   whose columns disagree with its events lists them in
  *   "columns_disagree" (audit_facts_check of auditchain.c); list's
  *   compliance_next still reads the columns (it is a to-do list).
+ *   Each change of BR item the events record (a confirm with another item:
+ *   it moves the revocation deadline) is listed in "br_item_changes"
+ *   ({"seq", "at", "from", "to", "reason", "by", "db_user"}); the
+ *   revocation clock runs by the last item.
  *   Medians average the two middle values; p95 is the nearest rank.
  * DIAGNOSTICS
  *   Times that are missing or malformed count as "not set".
@@ -62,7 +66,7 @@ bool compliance_next(const json_t *c, const struct deadline_policy *p, long long
 
 /* {"tracking", ..., "responses": [...], "clocks": [{"clock", "start",
  *  "deadline", "done_at", "took_ms", "status", "breach_recorded"}],
- *  "columns_disagree": [COLUMN, ...]}. */
+ *  "columns_disagree": [COLUMN, ...], "br_item_changes": [...]}. */
 json_t *compliance_case(const json_t *c, const struct deadline_policy *p, long long now);
 
 /* {"from", "to", "generated_at", "policy", "cases": [...], "totals":

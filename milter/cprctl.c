@@ -101,7 +101,7 @@ static const struct list_col list_cols[] = {
     "       cprctl [-c FILE] [--conninfo STR] show TRACKING [--json]\n" \
     "       cprctl [-c FILE] ack TRACKING [--by NAME]\n" \
     "       cprctl [-c FILE] respond TRACKING --to reporter|subscriber [--waive REASON] [--by NAME]\n" \
-    "       cprctl [-c FILE] confirm TRACKING --br-item N [--crl-reason R] [--by NAME]\n" \
+    "       cprctl [-c FILE] confirm TRACKING --br-item N [--crl-reason R] [--reason TEXT] [--by NAME]\n" \
     "       cprctl [-c FILE] revoked TRACKING [--by NAME]\n" \
     "       cprctl [-c FILE] close TRACKING --resolution TEXT [--by NAME]\n" \
     "       cprctl [-c FILE] note TRACKING --text TEXT [--by NAME]\n" \
@@ -127,6 +127,7 @@ static const char cprctl_usage_text[] =
     "  ack              acknowledge: stops the acknowledge clock and its pages\n"
     "  respond          record a preliminary report (or a Subscriber waiver)\n"
     "  confirm          confirm a BR 4.9.1.1 item: starts the revocation clock\n"
+    "                   (changing the item of a confirmed case needs --reason)\n"
     "  revoked          record the revocation: stops the revocation clock\n"
     "  close            close the case with a resolution\n"
     "  note             add a note to the case's audit trail\n"
@@ -677,6 +678,17 @@ show_message(const json_t *m, size_t n, size_t total)
     show_kv(2, "Redeliveries:", m, "redeliveries");
 }
 
+/* The database login that recorded the event (sql/013), beside --by. */
+static void
+show_db_user(const json_t *e)
+{
+    char *db = text_sanitise(json_string_value(json_object_get(e, "db_user")));
+
+    if (db && *db)
+        printf("  (db: %s)", db);
+    free(db);
+}
+
 static void
 show_event(const json_t *e)
 {
@@ -687,6 +699,7 @@ show_event(const json_t *e)
     printf("  %3" JSON_INTEGER_FORMAT "  %-24s  %-12s  %-12s  ",
            json_integer_value(json_object_get(e, "seq")), at, actor, type);
     value_print(json_object_get(e, "data"));
+    show_db_user(e);
     putchar('\n');
     free(at);
     free(actor);
@@ -745,8 +758,8 @@ cmd_show_run(PGconn *conn, const struct cprctl_opts *o)
 /* Each action is one SQL function that records an immutable event. The
  * parameters are picked from the common list by index:
  * 0 tracking, 1 actor, 2 br_item, 3 crl_reason, 4 to, 5 waive, 6 resolution,
- * 7 text, 8 address. */
-#define ACTION_MAX_PARAMS 4
+ * 7 text, 8 reason, 9 address. */
+#define ACTION_MAX_PARAMS 5
 
 struct action_sql {
     const char *name;
@@ -758,11 +771,11 @@ struct action_sql {
 static const struct action_sql action_sqls[] = {
     { "ack",     "SELECT cpr.ack($1, $2)", 2, { 0, 1 } },
     { "respond", "SELECT cpr.respond($1, $2, $3, $4)", 4, { 0, 4, 1, 5 } },
-    { "confirm", "SELECT cpr.confirm($1, $2::integer, $3, $4)", 4, { 0, 2, 3, 1 } },
+    { "confirm", "SELECT cpr.confirm($1, $2::integer, $3, $4, $5)", 5, { 0, 2, 3, 1, 8 } },
     { "revoked", "SELECT cpr.revoked($1, $2)", 2, { 0, 1 } },
     { "close",   "SELECT cpr.close($1, $2, $3)", 3, { 0, 6, 1 } },
     { "note",    "SELECT cpr.note($1, $2, $3)", 3, { 0, 7, 1 } },
-    { "reporter", "SELECT cpr.reporter_add($1, $2, $3)", 3, { 0, 8, 1 } },
+    { "reporter", "SELECT cpr.reporter_add($1, $2, $3)", 3, { 0, 9, 1 } },
     { NULL, NULL, 0, { 0 } },
 };
 
@@ -781,7 +794,8 @@ static int
 action_run(PGconn *conn, const struct cprctl_opts *o, const char *name)
 {
     const char *all[] = { o->tracking, action_actor(o), o->br_item, o->crl_reason,
-                          o->to, o->waive, o->resolution, o->text, o->address };
+                          o->to, o->waive, o->resolution, o->text, o->reason,
+                          o->address };
     const char *p[ACTION_MAX_PARAMS];
     const struct action_sql *a = action_sqls;
     PGresult *res;
@@ -855,7 +869,7 @@ cmd_test_page_run(PGconn *conn, const struct cprctl_opts *o)
 /* ---- argument parsing ---- */
 
 enum { OPT_ALL = 1000, OPT_JSON, OPT_SQL_DIR, OPT_CONNINFO, OPT_BY, OPT_TO, OPT_WAIVE,
-       OPT_BR_ITEM, OPT_CRL_REASON, OPT_RESOLUTION, OPT_TEXT };
+       OPT_BR_ITEM, OPT_CRL_REASON, OPT_RESOLUTION, OPT_TEXT, OPT_REASON };
 
 /* getopt_long over one command's words; argv[0] is the command name. */
 int
@@ -957,9 +971,10 @@ cmd_action_options(int argc, char **argv, struct cprctl_opts *o)
         { "crl-reason", required_argument, NULL, OPT_CRL_REASON },
         { "resolution", required_argument, NULL, OPT_RESOLUTION },
         { "text", required_argument, NULL, OPT_TEXT },
+        { "reason", required_argument, NULL, OPT_REASON },
         { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
     const char **slot[] = { &o->by, &o->to, &o->waive, &o->br_item, &o->crl_reason,
-                            &o->resolution, &o->text };
+                            &o->resolution, &o->text, &o->reason };
     int opt, rc;
 
     optind = 0;
@@ -997,6 +1012,10 @@ cmd_action_parse(int argc, char **argv, struct cprctl_opts *o)
         return cprctl_usage_error("%s: --crl-reason is only for confirm", cmd);
     if (o->br_item && strspn(o->br_item, "0123456789") != strlen(o->br_item))
         return cprctl_usage_error("confirm: --br-item must be a number from 1 to 16");
+    if (o->reason && strcmp(cmd, "confirm") != 0)
+        return cprctl_usage_error("%s: --reason is only for confirm", cmd);
+    if (o->reason && o->reason[strspn(o->reason, " \t\r\n")] == '\0')
+        return cprctl_usage_error("confirm: --reason must say why (it is empty)");
     if ((o->resolution != NULL) != (strcmp(cmd, "close") == 0))
         return cprctl_usage_error("%s: --resolution %s", cmd, o->resolution
                                   ? "is only for close" : "TEXT is required");

@@ -40,6 +40,7 @@ struct cprctl_opts {
     const char *waive;         /* respond --waive REASON */
     const char *br_item;       /* confirm --br-item N */
     const char *crl_reason;    /* confirm --crl-reason R */
+    const char *reason;        /* confirm --reason TEXT (a change of BR item) */
     const char *resolution;    /* close --resolution TEXT */
     const char *text;          /* note --text TEXT */
     const char *address;       /* reporter add TRACKING ADDRESS */

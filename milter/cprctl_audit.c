@@ -15,8 +15,13 @@
  *   --check FILE compares an earlier digest with the chains now: every
  *   case in it must still exist, still reach its seq, and have the same
  *   hash at that seq; otherwise history was rewritten.
+ *   verify-audit also names, as "TIME" lines of their own, an event timed
+ *   before the event before it or before the case's receipt (auditchain.h):
+ *   the chain is intact, but its times are not honest.
  * DIAGNOSTICS
- *   Exit 1 on any break, any --check mismatch, or a database error.
+ *   Exit 1 on any break, any --check mismatch, or a database error;
+ *   verify-audit exits 2 when the chains are intact but there are time
+ *   findings (CPRCTL_EX_AUDIT_TIME).
  */
 #ifdef HAVE_CONFIG_H
 #include "autoconf.h"
@@ -38,6 +43,7 @@
                   "columns FROM cpr.audit_rows($1)"
 #define AUDIT_FORMAT "cpr-audit-digest v1"
 #define AUDIT_CHECK_LINE_MAX 512       /* bytes of one line of an old digest */
+#define CPRCTL_EX_AUDIT_TIME 2         /* verify-audit: intact chains, time findings */
 
 /* One chain line of an earlier digest. */
 struct audit_old {
@@ -49,7 +55,7 @@ struct audit_old {
 struct audit_run {
     struct audit_chain ch;
     bool in_chain;
-    size_t chains, events, breaks, mismatches;
+    size_t chains, events, breaks, mismatches, time_findings;
     FILE *report;                  /* where breaks are named */
     struct audit_digest *digest;   /* audit-digest only */
     GString *lines;                /* the digest's chain lines */
@@ -67,6 +73,16 @@ audit_on_break(void *arg, const char *tracking, long seq, const char *what)
         fprintf(r->report, "BREAK %s seq %ld: %s\n", tracking, seq, safe);
     else
         fprintf(r->report, "BREAK %s: %s\n", tracking, safe);
+    free(safe);
+}
+
+static void
+audit_on_time(void *arg, const char *tracking, long seq, const char *what)
+{
+    struct audit_run *r = arg;
+    char *safe = text_sanitise(what);
+
+    fprintf(r->report, "TIME %s seq %ld: %s\n", tracking, seq, safe);
     free(safe);
 }
 
@@ -101,6 +117,7 @@ audit_finish_chain(struct audit_run *r)
     struct audit_old *old = r->old ? g_hash_table_lookup(r->old, r->ch.tracking) : NULL;
 
     r->breaks += audit_chain_end(&r->ch);
+    r->time_findings += r->ch.time_findings;
     audit_digest_line(&r->ch, line, sizeof(line));
     if (r->digest)
         audit_digest_add(r->digest, line);
@@ -151,6 +168,7 @@ audit_row(struct audit_run *r, const PGresult *res)
         audit_finish_chain(r);
     if (!r->in_chain) {
         audit_chain_begin(&r->ch, tracking, PQgetvalue(res, 0, 1), audit_on_break, r);
+        audit_chain_on_time(&r->ch, audit_on_time);
         audit_row_columns(r, res);
         r->in_chain = true;
         r->chains++;
@@ -217,10 +235,16 @@ cmd_verify_audit_run(PGconn *conn, const struct cprctl_opts *o)
         cprctl_say("no case %s", o->tracking);
         return CPRCTL_EX_FAIL;
     }
-    printf("%s: %zu chain%s, %zu event%s checked, %zu break%s\n",
-           r.breaks ? "FAILED" : "OK", r.chains, r.chains == 1 ? "" : "s",
-           r.events, r.events == 1 ? "" : "s", r.breaks, r.breaks == 1 ? "" : "s");
-    return r.breaks ? CPRCTL_EX_FAIL : CPRCTL_EX_OK;
+    printf("%s: %zu chain%s, %zu event%s checked, %zu break%s",
+           r.breaks ? "FAILED" : r.time_findings ? "TIME" : "OK", r.chains,
+           r.chains == 1 ? "" : "s", r.events, r.events == 1 ? "" : "s", r.breaks,
+           r.breaks == 1 ? "" : "s");
+    if (r.time_findings)
+        printf(", %zu time finding%s", r.time_findings, r.time_findings == 1 ? "" : "s");
+    putchar('\n');
+    if (r.breaks)
+        return CPRCTL_EX_FAIL;
+    return r.time_findings ? CPRCTL_EX_AUDIT_TIME : CPRCTL_EX_OK;
 }
 
 /* ---- audit-digest ---- */

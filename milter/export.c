@@ -335,23 +335,78 @@ event_text(const json_t *e, const struct export_opts *o, char **label, char **de
     fclose(d);
 }
 
+/* "BR item changed 4→6: why" (or "no reason recorded") into d. */
 static void
-timeline_row(FILE *fp, const json_t *e, const struct export_opts *o)
+br_change_text(FILE *d, const json_t *change)
 {
-    char *label = NULL, *details = NULL;
+    fputs("BR item changed ", d);
+    jput(d, change, "from");
+    fputs("\u2192", d);
+    jput(d, change, "to");
+    fputs(": ", d);
+    if (!jput(d, change, "reason"))
+        fputs("no reason recorded", d);
+}
+
+/* The change of BR item recorded by event e, from the replay; NULL if none. */
+static const json_t *
+br_change_at(const json_t *changes, const json_t *e)
+{
+    size_t i;
+    const json_t *ch;
+
+    json_array_foreach(changes, i, ch)
+        if (json_integer_value(json_object_get(ch, "seq"))
+            == json_integer_value(json_object_get(e, "seq")))
+            return ch;
+    return NULL;
+}
+
+/* The By cell: the claimed actor, and the database login (sql/013). */
+static void
+timeline_by(FILE *fp, const json_t *e)
+{
+    char *by = NULL;
+    size_t len;
+    FILE *d = open_memstream(&by, &len);
+
+    if (!d) {
+        text_md_cell(fp, jstr(e, "actor"));
+        return;
+    }
+    fputs(jstr(e, "actor") ? jstr(e, "actor") : "", d);
+    if (jstr(e, "db_user"))
+        fprintf(d, " (db: %s)", jstr(e, "db_user"));
+    fclose(d);
+    text_md_cell(fp, by);
+    free(by);
+}
+
+static void
+timeline_row(FILE *fp, const json_t *e, const json_t *change, const struct export_opts *o)
+{
+    char *label = NULL, *details = NULL, *flagged = NULL;
+    size_t len;
+    FILE *d;
 
     event_text(e, o, &label, &details);
+    if (change && (d = open_memstream(&flagged, &len)) != NULL) {
+        fprintf(d, "%s; ", details ? details : "");
+        br_change_text(d, change);
+        fclose(d);
+    }
     fputs("| ", fp);
     export_time(fp, jstr(e, "at"));
     fputs(" | ", fp);
     text_md_cell(fp, label);
     fputs(" | ", fp);
-    text_md_cell(fp, details);
+    text_md_cell(fp, flagged ? flagged : details);
     fputs(" | ", fp);
-    text_md_cell(fp, jstr(e, "actor"));
+    timeline_by(fp, e);
     fputs(" |\n", fp);
     free(label);
     free(details);
+    free(flagged);
 }
 
 int
@@ -359,11 +414,16 @@ export_timeline(FILE *fp, const json_t *c, const struct export_opts *o)
 {
     size_t i;
     const json_t *e;
+    struct audit_facts f;
 
+    /* The replay names each change of BR item, reasoned or not. */
+    audit_facts_init(&f);
+    audit_facts_of_case(&f, c);
     fputs("| Time (UTC) | Event | Details | By |\n", fp);
     fputs("|---|---|---|---|\n", fp);
     json_array_foreach(json_object_get(c, "events"), i, e)
-        timeline_row(fp, e, o);
+        timeline_row(fp, e, br_change_at(f.br_changes, e), o);
+    audit_facts_free(&f);
     return export_done(fp);
 }
 
@@ -618,6 +678,33 @@ report_clock_line(FILE *fp, const json_t *k)
             json_is_true(json_object_get(k, "breach_recorded")) ? " (breach recorded)" : "");
 }
 
+/* A change of BR item moves the revocation deadline: flagged with when,
+ * who and why. */
+static void
+report_br_change(FILE *fp, const json_t *ch)
+{
+    char *text = NULL;
+    size_t len;
+    FILE *d = open_memstream(&text, &len);
+
+    if (!d)
+        return;
+    br_change_text(d, ch);
+    fclose(d);
+    fputs("  FLAG ", fp);
+    draft_text(fp, text);
+    fputs(" (at ", fp);
+    export_time(fp, jstr(ch, "at"));
+    fputs(" by ", fp);
+    draft_text(fp, jstr(ch, "by") ? jstr(ch, "by") : "?");
+    if (jstr(ch, "db_user")) {
+        fputs(", db ", fp);
+        draft_text(fp, jstr(ch, "db_user"));
+    }
+    fputs(")\n", fp);
+    free(text);
+}
+
 static void
 report_case(FILE *fp, const json_t *r)
 {
@@ -648,6 +735,8 @@ report_case(FILE *fp, const json_t *r)
     }
     json_array_foreach(json_object_get(r, "clocks"), i, v)
         report_clock_line(fp, v);
+    json_array_foreach(json_object_get(r, "br_item_changes"), i, v)
+        report_br_change(fp, v);
     json_array_foreach(json_object_get(r, "columns_disagree"), i, v) {
         fputs(i ? ", " : "  columns disagree with the audit trail: run verify-audit (", fp);
         draft_text(fp, json_string_value(v));
@@ -711,17 +800,41 @@ export_report_text(FILE *fp, const json_t *report)
     return export_done(fp);
 }
 
+/* The Audit trail cell: "ok", or what the report flags about the case. */
+static char *
+csv_trail(const json_t *r)
+{
+    char *out = NULL;
+    size_t len, i;
+    const json_t *ch;
+    bool any = json_array_size(json_object_get(r, "columns_disagree")) > 0;
+    FILE *d = open_memstream(&out, &len);
+
+    if (!d)
+        return NULL;
+    if (any)
+        fputs("columns disagree: run verify-audit", d);
+    json_array_foreach(json_object_get(r, "br_item_changes"), i, ch) {
+        fputs(any ? "; " : "", d);
+        br_change_text(d, ch);
+        any = true;
+    }
+    if (!any)
+        fputs("ok", d);
+    fclose(d);
+    return out;
+}
+
 static void
 csv_row(FILE *fp, const json_t *r, const json_t *k)
 {
     const json_t *took = json_object_get(k, "took_ms");
-    char secs[32] = "";
+    char secs[32] = "", *trail = csv_trail(r);
     const char *fields[] = {
         jstr(r, "tracking"), jstr(r, "received_at"), jstr(r, "category"), jstr(r, "state"),
         jstr(k, "clock"), jstr(k, "start"), jstr(k, "deadline"), jstr(k, "done_at"), secs,
         jstr(k, "status"), json_is_true(json_object_get(k, "breach_recorded")) ? "yes" : "no",
-        json_array_size(json_object_get(r, "columns_disagree")) > 0
-            ? "columns disagree: run verify-audit" : "ok",
+        trail,
     };
 
     if (json_is_integer(took))
@@ -732,6 +845,7 @@ csv_row(FILE *fp, const json_t *r, const json_t *k)
         text_csv_field(fp, fields[i] ? fields[i] : "");
     }
     fputs("\r\n", fp);
+    free(trail);
 }
 
 int

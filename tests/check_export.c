@@ -688,6 +688,188 @@ START_TEST(test_chain_columns)
 }
 END_TEST
 
+/* Only prev_hash changed: the content hashes still match (they chain from
+ * the stored hash before), so the prev_hash check alone names it. */
+START_TEST(test_chain_prev_hash_only)
+{
+    struct chain_fixture f;
+    struct audit_chain ch;
+
+    chain_make(&f);
+    audit_chain_begin(&ch, "CPR-2026-000001", f.hash[2], on_break, &f);
+    audit_chain_add(&ch, 1, NULL, f.hash[0], f.canon[0], 32);
+    audit_chain_add(&ch, 2, f.hash[2], f.hash[1], f.canon[1], 32);    /* not hash[0] */
+    audit_chain_add(&ch, 3, f.hash[1], f.hash[2], f.canon[2], 32);
+    ck_assert_int_eq(audit_chain_end(&ch), 1);
+    ck_assert_str_eq(f.breaks[0], "CPR-2026-000001/2/prev_hash is not the hash of the "
+                     "event before it");
+}
+END_TEST
+
+/* A chain of canonical texts, hashed here with OpenSSL as the database does:
+ * hash[i] = SHA-256(hash[i-1] || canon[i]). */
+static void
+chain_hash_texts(const char *const *canon, int n, char hash[][AUDIT_HEX_LEN])
+{
+    unsigned char h[32], buf[32 + 512];
+
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(canon[i]), off = i ? 32 : 0;
+
+        ck_assert_uint_le(len, 512);
+        if (i)
+            ck_assert(audit_unhex(hash[i - 1], buf, 32));
+        memcpy(buf + off, canon[i], len);
+        SHA256(buf, off + len, h);
+        audit_hex(h, 32, hash[i]);
+    }
+}
+
+static void
+on_time(void *arg, const char *tracking, long seq, const char *what)
+{
+    struct chain_fixture *f = arg;
+
+    /* Time findings share the fixture's list, prefixed, to show their order. */
+    if (f->nbreaks < 8)
+        snprintf(f->breaks[f->nbreaks++], sizeof(f->breaks[0]), "TIME %s/%ld/%s", tracking,
+                 seq, what);
+}
+
+static size_t
+chain_texts_run(const char *const *canon, int n, json_t *cols, struct chain_fixture *f,
+                size_t *times)
+{
+    char hash[4][AUDIT_HEX_LEN];
+    struct audit_chain ch;
+    size_t breaks;
+
+    ck_assert_int_le(n, 4);
+    memset(f, 0, sizeof(*f));
+    chain_hash_texts(canon, n, hash);
+    audit_chain_begin(&ch, "CPR-2026-000001", hash[n - 1], on_break, f);
+    audit_chain_on_time(&ch, on_time);
+    if (cols)
+        audit_chain_columns(&ch, cols);
+    for (int i = 0; i < n; i++)
+        audit_chain_add(&ch, i + 1, i ? hash[i - 1] : NULL, hash[i],
+                        (const unsigned char *)canon[i], strlen(canon[i]));
+    breaks = audit_chain_end(&ch);
+    *times = ch.time_findings;
+    return breaks;
+}
+
+#define V1_RECEIVED "[\"CPR-2026-000001\", 1, \"2026-01-01T00:00:00.000000Z\", " \
+    "\"cpr-milter\", \"received\", 1, {\"kind\": \"new-report\"}]"
+#define V2_ACK "[2, \"CPR-2026-000001\", 2, \"2026-01-01T00:10:00.000100Z\", \"bob\", " \
+    "\"alice\", \"ack\", null, {}]"
+#define V2_RESPONSE "[2, \"CPR-2026-000001\", 3, \"2026-01-01T05:00:00.000000Z\", " \
+    "\"bob\", \"alice\", \"response\", null, {\"to\": \"reporter\", \"via\": \"cprctl\"}]"
+
+/* Both canonical formats in one chain (a case older than sql/013): every
+ * hash recomputes, and the replay reads type, time and data of each. */
+START_TEST(test_chain_both_formats)
+{
+    const char *const canon[] = { V1_RECEIVED, V2_ACK, V2_RESPONSE };
+    const char *const down[] = { V1_RECEIVED, V2_ACK,
+        "[\"CPR-2026-000001\", 3, \"2026-01-01T05:00:00.000000Z\", \"bob\", \"response\", "
+        "null, {\"to\": \"reporter\", \"via\": \"cprctl\"}]" };
+    json_t *cols = json_pack("{s:s, s:s, s:s, s:s, s:s}", "received_at",
+                             "2026-01-01T00:00:00.000000Z", "ack_clock_from",
+                             "2026-01-01T00:00:00.000000Z", "acked_at",
+                             "2026-01-01T00:10:00.000000Z", "reporter_done_at",
+                             "2026-01-01T05:00:00.000000Z", "state", "open");
+    struct chain_fixture f;
+    struct audit_event e;
+    json_t *doc;
+    size_t times;
+
+    ck_assert_int_eq(chain_texts_run(canon, 3, cols, &f, &times), 0);
+    ck_assert_uint_eq(times, 0);
+    ck_assert(audit_event_parse((const unsigned char *)V2_ACK, strlen(V2_ACK), &doc, &e));
+    ck_assert_int_eq(e.format, 2);
+    ck_assert_int_eq(e.seq, 2);
+    ck_assert_str_eq(e.actor, "bob");
+    ck_assert_str_eq(e.db_user, "alice");
+    ck_assert_str_eq(e.type, "ack");
+    json_decref(doc);
+    ck_assert(audit_event_parse((const unsigned char *)V1_RECEIVED, strlen(V1_RECEIVED),
+                                &doc, &e));
+    ck_assert_int_eq(e.format, 1);
+    ck_assert_ptr_null(e.db_user);
+    ck_assert_str_eq(e.type, "received");
+    json_decref(doc);
+    /* A format-1 event after a format-2 one: its db_user is not hashed. */
+    ck_assert_int_eq(chain_texts_run(down, 3, cols, &f, &times), 1);
+    ck_assert_str_eq(f.breaks[0], "CPR-2026-000001/3/a format 1 event after a format 2 one "
+                     "(its db_user is not covered by its hash)");
+    json_decref(cols);
+}
+END_TEST
+
+/* Times that run backwards or precede the receipt: findings, not breaks. */
+START_TEST(test_chain_times)
+{
+    const char *const back[] = { V1_RECEIVED,
+        "[2, \"CPR-2026-000001\", 2, \"2026-01-01T00:10:00.000000Z\", \"a\", \"u\", \"note\", "
+        "null, {}]",
+        "[2, \"CPR-2026-000001\", 3, \"2026-01-01T00:09:59.999999Z\", \"a\", \"u\", \"note\", "
+        "null, {}]" };
+    const char *const early[] = { V1_RECEIVED,
+        "[2, \"CPR-2026-000001\", 2, \"2025-12-31T23:59:59.000000Z\", \"a\", \"u\", \"note\", "
+        "null, {}]" };
+    json_t *cols = json_pack("{s:s, s:s, s:s}", "received_at", "2026-01-01T00:00:00.000000Z",
+                             "ack_clock_from", "2026-01-01T00:00:00.000000Z", "state", "open");
+    struct chain_fixture f;
+    size_t times;
+
+    ck_assert_int_eq(chain_texts_run(back, 3, cols, &f, &times), 0);
+    ck_assert_uint_eq(times, 1);
+    ck_assert_str_eq(f.breaks[0], "TIME CPR-2026-000001/3/time runs backwards at seq 3 "
+                     "(2026-01-01T00:09:59.999999Z, the event before at "
+                     "2026-01-01T00:10:00.000000Z)");
+    ck_assert_int_eq(chain_texts_run(early, 2, cols, &f, &times), 0);
+    ck_assert_uint_eq(times, 2);
+    ck_assert_str_eq(f.breaks[1], "TIME CPR-2026-000001/2/event precedes receipt "
+                     "(2025-12-31T23:59:59.000000Z, received 2026-01-01T00:00:00.000000Z)");
+    /* Equal times are honest (two events in one clock tick). */
+    ck_assert_int_eq(chain_texts_run((const char *const[]){ V1_RECEIVED,
+        "[2, \"CPR-2026-000001\", 2, \"2026-01-01T00:00:00.000000Z\", \"a\", \"u\", "
+        "\"note\", null, {}]" }, 2, cols, &f, &times), 0);
+    ck_assert_uint_eq(times, 0);
+    json_decref(cols);
+}
+END_TEST
+
+/* Every change of BR item is listed, with or without a recorded reason;
+ * a re-confirm of the same item is not a change. */
+START_TEST(test_facts_br_changes)
+{
+    json_t *c = json_pack("{s:[]}", "events");
+    struct audit_facts f;
+    const json_t *ch;
+
+    ev_add(c, "confirm", "2026-01-01T04:00:00Z", json_pack("{s:i}", "br_item", 4));
+    ev_add(c, "confirm", "2026-01-01T04:30:00Z", json_pack("{s:i}", "br_item", 4));
+    ev_add(c, "confirm", "2026-01-01T05:00:00Z", json_pack("{s:i}", "br_item", 6));
+    ev_add(c, "confirm", "2026-01-01T06:00:00Z",
+           json_pack("{s:i, s:i, s:s}", "br_item", 2, "br_item_from", 6, "reason", "key found"));
+    audit_facts_init(&f);
+    audit_facts_of_case(&f, c);
+    ck_assert_uint_eq(json_array_size(f.br_changes), 2);
+    ch = json_array_get(f.br_changes, 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(ch, "from")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(ch, "to")), 6);
+    ck_assert(json_is_null(json_object_get(ch, "reason")) || !json_object_get(ch, "reason"));
+    ck_assert_str_eq(json_string_value(json_object_get(ch, "at")), "2026-01-01T05:00:00.000000Z");
+    ch = json_array_get(f.br_changes, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(ch, "reason")), "key found");
+    ck_assert_int_eq(json_integer_value(f.br_item), 2);
+    audit_facts_free(&f);
+    json_decref(c);
+}
+END_TEST
+
 Suite *
 export_suite(void)
 {
@@ -704,6 +886,10 @@ export_suite(void)
     tcase_add_test(tc, test_compliance_totals);
     tcase_add_test(tc, test_compliance_next);
     tcase_add_test(tc, test_chain_intact_and_broken);
+    tcase_add_test(tc, test_chain_prev_hash_only);
+    tcase_add_test(tc, test_chain_both_formats);
+    tcase_add_test(tc, test_chain_times);
+    tcase_add_test(tc, test_facts_br_changes);
     tcase_add_test(tc, test_digest_line);
     tcase_add_test(tc, test_text_cells);
     tcase_add_test(tc, test_md_cell_markup);
