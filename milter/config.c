@@ -226,6 +226,10 @@ const struct config_key config_keys[] = {
            "how long a claimed step is reserved for its sweeper; after that "
            "another sweeper sends it again (15s..1h: above one attempt's 10 s)",
            15 * MS_SECOND, MS_HOUR),
+    RANGED("paging", "group_window", CONFIG_DURATION, OFF(group_window_ms), "5m",
+           "new reports from one sender domain that follow another within this "
+           "window page once per window, as a group with the count and the list "
+           "(0s..1d; 0s: never grouped)", 0, MS_DAY),
     RANGED("sweeper", "stuck_reply_after", CONFIG_DURATION,
            OFF(stuck_reply_after_ms), "5m",
            "an auto-reply still unsent this long pages tier 1 as a health "

@@ -126,6 +126,7 @@ set_identity(struct sweeper *s, const struct cpr_config *cfg)
     snprintf(s->worker, sizeof(s->worker), "%.*s:%ld:%08x", (int)sizeof(s->actor) - 1,
              s->actor, (long)getpid(), (unsigned)rand());
     s->lease_ms = (int)cfg->claim_lease_ms;
+    s->group_window_ms = cfg->group_window_ms;
 }
 
 static void

@@ -106,6 +106,7 @@ static const struct list_col list_cols[] = {
     "       cprctl [-c FILE] close TRACKING --resolution TEXT [--by NAME]\n" \
     "       cprctl [-c FILE] note TRACKING --text TEXT [--by NAME]\n" \
     "       cprctl [-c FILE] reporter add TRACKING ADDRESS [--by NAME]\n" \
+    "       cprctl [-c FILE] ack-group GROUP [--by NAME]\n" \
     "       cprctl [-c FILE] timeline TRACKING [--name-reporter]\n" \
     "       cprctl [-c FILE] incident-draft TRACKING [--name-reporter]\n" \
     "       cprctl [-c FILE] report --from DATE --to DATE [--csv|--json]\n" \
@@ -132,6 +133,7 @@ static const char cprctl_usage_text[] =
     "  close            close the case with a resolution\n"
     "  note             add a note to the case's audit trail\n"
     "  reporter add     add an address to the case's reporter set\n"
+    "  ack-group        acknowledge every case a page group lists\n"
     "  timeline         the case's audit events as a Markdown table (UTC)\n"
     "  incident-draft   a CCADB incident report skeleton for the case\n"
     "  report           the auditor's report: deadlines met, totals\n"
@@ -1052,6 +1054,41 @@ cmd_reporter_parse(int argc, char **argv, struct cprctl_opts *o)
     return cprctl_tracking_arg("reporter add", argv[1 + optind], o);
 }
 
+/* ack-group GROUP [--by NAME]: the page group's number, from its page. */
+static int
+cmd_ack_group_parse(int argc, char **argv, struct cprctl_opts *o)
+{
+    static const struct option longopts[] = {
+        { "by", required_argument, NULL, OPT_BY }, { NULL, 0, NULL, 0 } };
+    int opt, rc;
+
+    optind = 0;
+    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
+        o->by = optarg;
+    if (rc != 0)
+        return rc;
+    if (optind != argc - 1 || argv[optind][0] == '\0'
+        || strspn(argv[optind], "0123456789") != strlen(argv[optind]) || strlen(argv[optind]) > 18)
+        return cprctl_usage_error("%s", "ack-group: the page group's number is required");
+    o->group = argv[optind];
+    return CPRCTL_EX_OK;
+}
+
+static int
+cmd_ack_group_run(PGconn *conn, const struct cprctl_opts *o)
+{
+    const char *p[] = { o->group, action_actor(o) };
+    PGresult *res = PQexecParams(conn, "SELECT cpr.page_group_ack($1::bigint, $2)", 2, NULL,
+                                 p, NULL, NULL, 0);
+    int rc = CPRCTL_EX_FAIL;
+
+    if (cprctl_db_ok(res, conn, "ack-group"))
+        rc = printf("page group %s: %s case(s) acknowledged by %s\n", o->group,
+                    PQgetvalue(res, 0, 0), p[1]) < 0;
+    PQclear(res);
+    return rc;
+}
+
 static int
 cmd_test_page_parse(int argc, char **argv, struct cprctl_opts *o)
 {
@@ -1072,6 +1109,7 @@ static const struct cprctl_cmd cprctl_cmds[] = {
     { "close",   cmd_action_parse,  cmd_close_run, false },
     { "note",    cmd_action_parse,  cmd_note_run, false },
     { "reporter", cmd_reporter_parse, cmd_reporter_run, false },
+    { "ack-group", cmd_ack_group_parse, cmd_ack_group_run, false },
     { "timeline", cmd_timeline_parse, cmd_timeline_run, false },
     { "incident-draft", cmd_timeline_parse, cmd_incident_draft_run, false },
     { "report",  cmd_report_parse,  cmd_report_run, false },

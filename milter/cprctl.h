@@ -44,6 +44,7 @@ struct cprctl_opts {
     const char *resolution;    /* close --resolution TEXT */
     const char *text;          /* note --text TEXT */
     const char *address;       /* reporter add TRACKING ADDRESS */
+    const char *group;         /* ack-group GROUP */
     const char *channel;       /* test-page CHANNEL */
     /* report */
     const char *from;          /* --from DATE */

@@ -23,6 +23,8 @@
 #include "sweepdb.h"
 
 #define SWEEP_MAX_CLAIMS  256         /* steps claimed per pass */
+#define SWEEP_MAX_GROUPS  16          /* group pages per pass */
+#define SWEEP_GROUP_LIST  20          /* tracking numbers named in a group page */
 #define SWEEP_FALLBACK    ":fallback"
 
 static long long
@@ -259,6 +261,31 @@ finish(struct sweeper *s, const struct sweep_step *st, const char *outcome, long
                           retry_ms);
 }
 
+/* An acknowledge page of a case in a flood from its domain is replaced by
+ * its page group's (016_page_groups.sql); true when it was, with the step
+ * recorded as skipped. *ok is false on a database failure. */
+static bool
+grouped(struct sweeper *s, const struct sweep_step *st, bool *ok)
+{
+    char why[64];
+    long long g;
+
+    *ok = true;
+    if (s->group_window_ms <= 0 || strcmp(st->event, "page") != 0
+        || strcmp(st->clock, "acknowledge") != 0)
+        return false;
+    if ((g = sweepdb_group_join(s->conn, st->kase.id, s->group_window_ms, s->actor)) < 0) {
+        *ok = false;
+        return true;
+    }
+    if (g == 0)
+        return false;
+    snprintf(why, sizeof(why), "grouped into page group %lld", g);
+    log_info("%s: tier %d page %s", st->kase.tracking, st->tier, why);
+    *ok = finish(s, st, "skipped", 0, 0, why, 0);
+    return true;
+}
+
 static bool
 deliver(struct sweeper *s, const struct sweep_step *st, long long now)
 {
@@ -270,8 +297,12 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     long status = 0;
     double ms = 0;
 
+    bool ok;
+
     if (!still_wanted(s, st, now))
         return finish(s, st, "skipped", 0, 0, "no longer due", 0);
+    if (grouped(s, st, &ok))
+        return ok;
     if (ch == NULL) {
         fallback(s, st, "channel not configured");
         return finish(s, st, "failed", 0, 0, "channel not configured on this sweeper", 0);
@@ -315,12 +346,82 @@ deliver_ready(struct sweeper *s)
     return true;
 }
 
+/* One group page to every channel of its tier; sent when one took it. */
+static bool
+group_send(struct sweeper *s, const struct sweep_group *g, char *err, size_t errlen)
+{
+    int tier = g->tier <= (int)s->ntiers ? g->tier : (int)s->ntiers;
+    const struct sweep_tier *t = &s->tiers[tier - 1];
+    char id[64], summary[512], deadline[32];
+    struct pager_notice n = { 0 };
+    bool sent = false;
+
+    snprintf(id, sizeof(id), "group-%lld/t%d", g->id, g->tier);
+    format_utc(g->window_ends_at, deadline, sizeof(deadline));
+    snprintf(summary, sizeof(summary),
+             "%d new reports from %s not acknowledged (page group %lld, tier %d): %s%s; "
+             "cprctl ack-group %lld", g->open_count, g->domain, g->id, g->tier, g->trackings,
+             g->open_count > SWEEP_GROUP_LIST ? ", and more" : "", g->id);
+    n.event = "page";
+    n.id = id;
+    n.dedup_key = id;
+    n.tracking = id;
+    n.clock = "acknowledge";
+    n.tier = g->tier;
+    n.category = "group";
+    n.subject = g->domain;
+    n.summary = summary;
+    n.received_at = deadline;
+    n.deadline = deadline;
+    for (size_t i = 0; i < t->nchannels; i++) {
+        const struct pager_channel *ch = &s->channels[t->channels[i]];
+        long status = 0;
+        double ms = 0;
+
+        if (pager_send(ch, &n, &status, &ms, err, errlen) == PAGER_OK)
+            sent = true;
+    }
+    return sent;
+}
+
+/* Group pages that are due: tier by tier at the escalation interval, the
+ * last tier again every repeat, until every case listed is acknowledged. */
+static bool
+deliver_groups(struct sweeper *s)
+{
+    for (int i = 0; i < SWEEP_MAX_GROUPS && s->ntiers > 0; i++) {
+        struct sweep_group g;
+        char err[512] = "";
+        bool found, sent, ok;
+
+        if (!sweepdb_group_claim(s->conn, s->worker, s->lease_ms, SWEEP_GROUP_LIST, &g, &found))
+            return false;
+        if (!found)
+            break;
+        sent = group_send(s, &g, err, sizeof(err));
+        if (sent)
+            log_info("page group %lld (%s, %d open): tier %d paged", g.id, g.domain,
+                     g.open_count, g.tier);
+        else
+            log_error("page group %lld (%s): tier %d page failed (%s); retrying", g.id,
+                      g.domain, g.tier, err[0] ? err : "no channel");
+        ok = sweepdb_group_finish(s->conn, &g, s->worker, sent ? "sent" : "failed",
+                                  !sent ? s->retry_base_ms
+                                  : (size_t)g.tier < s->ntiers ? s->policy.interval_ms
+                                  : s->policy.repeat_ms, sent ? NULL : err, s->actor);
+        sweepdb_group_free(&g);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 long long
 sweep_pass(struct sweeper *s, bool *ok)
 {
     long long next = 0, retry;
 
-    *ok = offer_all(s, &next) && deliver_ready(s);
+    *ok = offer_all(s, &next) && deliver_ready(s) && deliver_groups(s);
     if (!*ok)
         return 0;
     retry = sweepdb_next_retry(s->conn);

@@ -45,6 +45,7 @@ struct sweeper {
     long long retry_base_ms;
     long long retry_cap_ms;
     int lease_ms;
+    long long group_window_ms; /* [paging] group_window; 0 = no grouping */
     long long db_now;          /* the database clock at the pass's start (epoch ms) */
     long long db_mono;         /* ... and our monotonic clock at that moment */
 };

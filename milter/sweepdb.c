@@ -264,7 +264,8 @@ sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker,
 long long
 sweepdb_next_retry(PGconn *conn)
 {
-    PGresult *res = sweepdb_query(conn, "SELECT cpr.step_next_ms()", 0, NULL);
+    PGresult *res = sweepdb_query(conn, "SELECT least(cpr.step_next_ms(), "
+                                  "cpr.page_group_next_ms())", 0, NULL);
     long long ms;
 
     if (res == NULL)
@@ -272,6 +273,82 @@ sweepdb_next_retry(PGconn *conn)
     ms = col_ms(res, 0, 0);
     PQclear(res);
     return ms;
+}
+
+long long
+sweepdb_group_join(PGconn *conn, long long case_id, long long window_ms, const char *actor)
+{
+    char id[32], win[32];
+    const char *p[] = { id, win, actor };
+    PGresult *res;
+    long long g;
+
+    snprintf(id, sizeof(id), "%lld", case_id);
+    snprintf(win, sizeof(win), "%lld", window_ms);
+    if ((res = sweepdb_query(conn, "SELECT cpr.page_group_join($1, $2, $3)", 3, p)) == NULL)
+        return -1;
+    g = PQgetisnull(res, 0, 0) ? 0 : atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return g;
+}
+
+bool
+sweepdb_group_claim(PGconn *conn, const char *worker, int lease_ms, int list,
+                    struct sweep_group *g, bool *found)
+{
+    char lease[16], lim[16];
+    const char *p[] = { worker, lease, lim };
+    PGresult *res;
+
+    memset(g, 0, sizeof(*g));
+    snprintf(lease, sizeof(lease), "%d", lease_ms);
+    snprintf(lim, sizeof(lim), "%d", list);
+    res = sweepdb_query(conn, "SELECT group_id, domain, tier, open_count, "
+                        "array_to_string(trackings, ', '), window_ends_at "
+                        "FROM cpr.page_group_claim($1, $2, $3)", 3, p);
+    if (res == NULL)
+        return false;
+    *found = PQntuples(res) == 1 && PQnfields(res) == 6;
+    if (*found) {
+        g->id = atoll(PQgetvalue(res, 0, 0));
+        g->domain = col_str(res, 0, 1);
+        g->tier = atoi(PQgetvalue(res, 0, 2));
+        g->open_count = atoi(PQgetvalue(res, 0, 3));
+        g->trackings = col_str(res, 0, 4);
+        g->window_ends_at = col_ms(res, 0, 5);
+    }
+    PQclear(res);
+    return true;
+}
+
+void
+sweepdb_group_free(struct sweep_group *g)
+{
+    free(g->domain);
+    free(g->trackings);
+    memset(g, 0, sizeof(*g));
+}
+
+bool
+sweepdb_group_finish(PGconn *conn, const struct sweep_group *g, const char *worker,
+                     const char *outcome, long long next_ms, const char *error,
+                     const char *actor)
+{
+    char id[32], tier[16], next[32];
+    const char *p[] = { id, worker, tier, outcome, next, error, actor };
+    PGresult *res;
+
+    snprintf(id, sizeof(id), "%lld", g->id);
+    snprintf(tier, sizeof(tier), "%d", g->tier);
+    snprintf(next, sizeof(next), "%lld", next_ms);
+    res = sweepdb_query(conn, "SELECT cpr.page_group_finish($1, $2, $3, $4, $5, $6, $7)",
+                        7, p);
+    if (res == NULL)
+        return false;
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        log_warn("page group %lld was taken over by another sweeper; result dropped", g->id);
+    PQclear(res);
+    return true;
 }
 
 bool

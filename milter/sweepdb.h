@@ -71,8 +71,32 @@ bool sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker
 bool sweepdb_stuck_replies(PGconn *conn, long long after_ms, long long *count,
                            char *oldest, size_t len);
 
-/* How long (ms) until the next retry or expired lease is ready; 0 if none,
- * -1 on failure. */
+/* How long (ms) until the next retry, expired lease or group page is
+ * ready; 0 if none, -1 on failure. */
 long long sweepdb_next_retry(PGconn *conn);
+
+/* Page groups (016_page_groups.sql). */
+struct sweep_group {
+    long long id;
+    char *domain;
+    int tier;                  /* the tier this page goes to */
+    int open_count;            /* cases listed and not yet acknowledged */
+    char *trackings;           /* the first of them, ", "-separated */
+    long long window_ends_at;
+};
+
+/* The page group of a case whose acknowledge page is due: its id, 0 when
+ * the case pages on its own, -1 on failure. */
+long long sweepdb_group_join(PGconn *conn, long long case_id, long long window_ms,
+                             const char *actor);
+/* Claim one due group page: true with *found set (and g filled, to free
+ * with sweepdb_group_free) or not; false on failure. */
+bool sweepdb_group_claim(PGconn *conn, const char *worker, int lease_ms, int list,
+                         struct sweep_group *g, bool *found);
+void sweepdb_group_free(struct sweep_group *g);
+/* outcome: sent or failed; the next page of the group is due in next_ms. */
+bool sweepdb_group_finish(PGconn *conn, const struct sweep_group *g, const char *worker,
+                          const char *outcome, long long next_ms, const char *error,
+                          const char *actor);
 
 #endif
