@@ -29,6 +29,7 @@
 #include <glib.h>
 
 #include "address.h"
+#include "smtp.h"
 
 #define CONFIG_FILE_MAX   (1024 * 1024)  /* bytes; a config is never larger */
 #define CONFIG_READ_CHUNK 8192
@@ -37,6 +38,9 @@
 #define MS_MINUTE (60 * MS_SECOND)
 #define MS_HOUR   (60 * MS_MINUTE)
 #define MS_DAY    (24 * MS_HOUR)
+/* The longest one auto-reply send may take: the SMTP timeout, and the
+ * claim and finish queries around it. */
+#define CONFIG_SEND_BOUND_MS (SMTP_TIMEOUT_MS + 10 * MS_SECOND)
 
 #define OFF(field)      offsetof(struct cpr_config, field)
 #define TIER(field)     offsetof(struct config_tier, field)
@@ -69,6 +73,9 @@ const struct config_key config_keys[] = {
         OFF(postfix_config_directory), "",
         "Postfix configuration directory checked at start for the CPR domains "
         "(postconf -c); empty: Postfix's default; \"no\": no check"),
+    KEY("milter", "trust_inet_macros", CONFIG_BOOL, OFF(trust_inet_macros), "no",
+        "record staff replies (the MTA's {auth_authen} and {daemon_name}) from an "
+        "inet socket too; anyone who can reach it can then fake one"),
     KEY("milter", "subject_tag", CONFIG_BOOL, OFF(subject_tag), "yes",
         "append \" [CPR-YYYY-NNNNNN]\" to the Subject of each report"),
     RANGED("milter", "max_message_bytes", CONFIG_BYTES, OFF(max_message_bytes),
@@ -126,6 +133,10 @@ const struct config_key config_keys[] = {
            OFF(autoreply_max_attempts), "10",
            "attempts in all before a reply counts as failed; a 5xx fails at "
            "once (1..100)", 1, 100),
+    RANGED("autoreply", "hourly_budget", CONFIG_INT, OFF(autoreply_budget_hour), "200",
+           "auto-replies per hour over all senders, which bounds backscatter from "
+           "forged senders; past it a report still gets its case, not a reply "
+           "(1..1000000)", 1, 1000000),
     RANGED("autoreply", "sender_lease", CONFIG_DURATION,
            OFF(autoreply_lease_ms), "60s",
            "how long an outbox row claimed by one milter is reserved for it "
@@ -725,6 +736,12 @@ config_check_autoreply(const struct cpr_config *cfg, char **err)
     if (cfg->autoreply_retry_cap_ms < cfg->autoreply_retry_base_ms)
         return config_fail(cfg, err, "autoreply", "retry_cap",
                              "shorter than retry_base");
+    /* Two milters must never send one reply: the lease outlives a send. */
+    if (cfg->autoreply_lease_ms <= CONFIG_SEND_BOUND_MS)
+        return config_fail(cfg, err, "autoreply", "sender_lease",
+                           "must be longer than one send (%lld s: the %d s SMTP timeout "
+                           "and the database round trips around it)",
+                           CONFIG_SEND_BOUND_MS / 1000, SMTP_TIMEOUT_MS / 1000);
     return true;
 }
 

@@ -93,6 +93,7 @@ struct cpr_config {
     char **addresses;          /* normalised with address_normalise() */
     char *recipient_delimiter; /* "" = no address extensions */
     char *postfix_config_directory; /* "" = default, "no" = skip the check */
+    bool trust_inet_macros;    /* staff replies from an inet socket too */
     bool subject_tag;
     long long max_message_bytes;
     long db_pool_size;
@@ -110,6 +111,7 @@ struct cpr_config {
     long long rate_sender_window_ms;   /* ... per this window */
     long rate_domain_count;    /* replies per sender domain ... */
     long long rate_domain_window_ms;   /* ... per this window */
+    long autoreply_budget_hour; /* replies per hour over all senders */
     bool reply_to_followups;
     long long autoreply_retry_base_ms; /* after a 4xx or connection failure, */
     long long autoreply_retry_cap_ms;  /* doubled up to the cap */

@@ -226,6 +226,46 @@ socket_nodelay(void)
     }
 }
 
+/* Refuse a unix socket that someone other than us and the MTA could
+ * replace or reach. */
+static void
+socket_check_unix(const char *path)
+{
+    char *dir = g_path_get_dirname(path);
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        log_fatal(CPR_EX_CONFIG, "milter socket %s: directory %s: %s", path, dir, strerror(errno));
+    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+        log_fatal(CPR_EX_CONFIG, "milter socket %s: its directory %s is world-writable: "
+                  "anyone could replace the socket; use a directory only cpr-milter and "
+                  "the MTA's group can write (for example 0750)", path, dir);
+    if (stat(path, &st) != 0)
+        log_fatal(CPR_EX_CONFIG, "milter socket %s: %s", path, strerror(errno));
+    if (st.st_mode & (S_IWOTH | S_IROTH))
+        log_fatal(CPR_EX_CONFIG, "milter socket %s: mode %04o lets any local user talk "
+                  "to the milter and fake staff replies; it must be 0660 or stricter",
+                  path, (unsigned)(st.st_mode & 07777));
+    g_free(dir);
+}
+
+/* Whether the MTA's macros can be trusted on this socket (filter.c). */
+static bool
+socket_trusted(const struct cpr_config *cfg)
+{
+    const char *path = socket_path(cfg->milter_socket);
+
+    if (path != NULL) {
+        socket_check_unix(path);
+        return true;
+    }
+    if (!cfg->trust_inet_macros && cfg->submission_daemons[0] != NULL)
+        log_warn("milter socket %s is inet: staff replies are not recorded from it (any "
+                 "local user could fake one); use a unix socket, or set [milter] "
+                 "trust_inet_macros = yes", cfg->milter_socket);
+    return cfg->trust_inet_macros;
+}
+
 static void
 open_socket(const struct cpr_config *cfg)
 {
@@ -236,6 +276,7 @@ open_socket(const struct cpr_config *cfg)
         log_fatal(1, "cannot open milter socket %s", cfg->milter_socket);
     socket_permit_group(cfg->milter_socket);
     socket_nodelay();
+    filter_trust_macros(socket_trusted(cfg));
 }
 
 /* The reply template: the configured file, or the built-in default. */

@@ -405,12 +405,12 @@ db_json_reply(const struct intake_reply *r)
 
     if (r == NULL)
         return NULL;
-    o = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:b}", "skip", r->skip_reason,
+    o = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:b, s:I}", "skip", r->skip_reason,
                   "rate_sender", (json_int_t)r->rate_sender,
                   "rate_sender_window_ms", (json_int_t)r->rate_sender_window_ms,
                   "rate_domain", (json_int_t)r->rate_domain,
                   "rate_domain_window_ms", (json_int_t)r->rate_domain_window_ms,
-                  "followups", r->followups);
+                  "followups", r->followups, "budget_hour", (json_int_t)r->budget_hour);
     s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;

@@ -42,6 +42,7 @@ struct intake_reply {
     long rate_domain;          /* replies per sender domain per window */
     long long rate_domain_window_ms;
     bool followups;            /* reply to follow-ups too */
+    long budget_hour;          /* replies per hour over all senders */
 };
 
 struct db_pool;

@@ -67,6 +67,7 @@ static pthread_mutex_t filter_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *filter_current;
 static struct db_pool *filter_pool;
 static struct outbox *filter_outbox;
+static bool filter_macros_trusted;   /* set once at start-up */
 
 static struct snapshot *
 snapshot_get(void)
@@ -120,6 +121,12 @@ filter_setup(struct db_pool *pool, struct cpr_config *cfg, struct outbox *outbox
     filter_pool = pool;
     filter_outbox = outbox;
     filter_reload(cfg);
+}
+
+void
+filter_trust_macros(bool trusted)
+{
+    filter_macros_trusted = trusted;
 }
 
 void
@@ -261,6 +268,12 @@ filter_envfrom(SMFICTX *ctx, char **argv)
     message_set(&m->auth_authen, smfi_getsymval(ctx, "{auth_authen}"));
     message_set(&m->queue_id, smfi_getsymval(ctx, "i"));
     c->staff = staffmail_session(m, c->snap->cfg);
+    if (c->staff && !filter_macros_trusted) {
+        log_warn("queue=%s {auth_authen}=%s on an untrusted milter socket: not read as "
+                 "staff mail (a unix socket only the MTA can reach, or [milter] "
+                 "trust_inet_macros = yes)", m->queue_id ? m->queue_id : "-", m->auth_authen);
+        c->staff = false;
+    }
     return filter_next(c, SMFIP_NR_MAIL);
 }
 
@@ -435,6 +448,7 @@ reply_terms(const struct cpr_config *cfg, const struct cpr_message *m,
     out->rate_domain = cfg->rate_domain_count;
     out->rate_domain_window_ms = cfg->rate_domain_window_ms;
     out->followups = cfg->reply_to_followups;
+    out->budget_hour = cfg->autoreply_budget_hour;
     return out;
 }
 

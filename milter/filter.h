@@ -26,4 +26,8 @@ void filter_setup(struct db_pool *pool, struct cpr_config *cfg, struct outbox *o
 void filter_reload(struct cpr_config *cfg);
 void filter_shutdown(void);
 
+/* Whether the MTA's macros ({auth_authen}, {daemon_name}) can be trusted
+ * on this socket; without it no staff reply is recorded. */
+void filter_trust_macros(bool trusted);
+
 #endif
