@@ -80,6 +80,21 @@ outbox_finish(struct outbox *ob, const char *id, const char *outcome, long code,
     PQclear(res);
 }
 
+/* Fenced before the send as outbox_finish fences after it: a row whose
+ * lease ran out may already be another milter's. */
+static bool
+outbox_still_held(struct outbox *ob, const char *id)
+{
+    const char *p[] = { id, ob->worker };
+    PGresult *res = outbox_query(ob, "SELECT cpr.outbox_held($1, $2)", 2, p);
+    bool held = res != NULL && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+    PQclear(res);
+    if (!held)
+        log_warn("outbox row %s is no longer ours (lease ran out or taken over): not sent", id);
+    return held;
+}
+
 /* Compose and send one claimed row; record the outcome. */
 static void
 outbox_send_row(struct outbox *ob, const PGresult *res, int row)
@@ -103,6 +118,10 @@ outbox_send_row(struct outbox *ob, const PGresult *res, int row)
     if (msg == NULL) {
         log_error("%s: auto-reply not composed: %s", r.tracking, why);
         outbox_finish(ob, id, "failed", 0, why, 0);
+        return;
+    }
+    if (!outbox_still_held(ob, id)) {
+        free(msg);
         return;
     }
     sr = smtp_send(&req, &code, err, sizeof(err));

@@ -83,3 +83,15 @@ END
 $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cpr FROM PUBLIC;
+
+-- Does p_worker still hold this outbox row? Asked just before the send, so
+-- a sender whose lease ran out (a slow database, a paused host) does not
+-- send a reply another milter has taken over; outbox_finish fences after.
+CREATE FUNCTION cpr.outbox_held(p_id bigint, p_worker text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    SELECT coalesce((SELECT o.state = 'sending' AND o.claimed_by = p_worker
+                            AND o.lease_until > clock_timestamp()
+                     FROM cpr.outbox o WHERE o.id = p_id), false)
+$$;
+REVOKE EXECUTE ON FUNCTION cpr.outbox_held(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cpr.outbox_held(bigint, text) TO cpr_milter;

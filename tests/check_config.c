@@ -489,7 +489,7 @@ static const char autoreply_file[] =
     "retry_base = 100ms\n"
     "retry_cap = 1d\n"
     "max_attempts = 100\n"
-    "sender_lease = 5s\n"
+    "sender_lease = 45s\n"
     "[sweeper]\n"                                           /* 15 */
     "stuck_reply_after = 1s\n";
 
@@ -510,7 +510,7 @@ START_TEST(test_autoreply_file)
     ck_assert_int_eq(cfg->autoreply_retry_base_ms, 100);
     ck_assert_int_eq(cfg->autoreply_retry_cap_ms, 86400000);
     ck_assert_int_eq(cfg->autoreply_max_attempts, 100);
-    ck_assert_int_eq(cfg->autoreply_lease_ms, 5000);
+    ck_assert_int_eq(cfg->autoreply_lease_ms, 45000);
     ck_assert_int_eq(cfg->stuck_reply_after_ms, 1000);
     ck_assert_msg(config_check_milter(cfg, &err), "%s", err);
     ck_assert_int_eq(config_line(cfg, "autoreply", "rate_per_domain"), 9);
@@ -559,8 +559,9 @@ START_TEST(test_bad_autoreply_values)
     load_fails("[autoreply]\nretry_base = 99ms\n",
                ":2: [autoreply] retry_base: \"99ms\" is out of range "
                "(100ms..1h)");
-    load_fails("[autoreply]\nsender_lease = 4s\n",
-               ":2: [autoreply] sender_lease: \"4s\" is out of range (5s..1h)");
+    /* The lease must outlive one send (30 s SMTP timeout): issue 10. */
+    load_fails("[autoreply]\nsender_lease = 40s\n",
+               ":2: [autoreply] sender_lease: \"40s\" is out of range (41s..1h)");
     load_fails("[sweeper]\nstuck_reply_after = 2d\n",
                ":2: [sweeper] stuck_reply_after: \"2d\" is out of range "
                "(1s..1d)");
