@@ -62,6 +62,7 @@
 #define LIST_WIDTH        120  /* target line width of the list table */
 #define LIST_MIN_SUBJECT  20   /* the subject column never gets narrower */
 #define LIST_GAP          2    /* spaces between columns */
+#define LIST_SQL          "SELECT c FROM cpr.case_list($1::boolean) AS c"
 #define SHOW_LABEL_WIDTH  15
 
 struct cprctl_cmd {
@@ -378,20 +379,31 @@ list_cell_width(const json_t *c, const struct list_col *col)
     return w;
 }
 
-/* Column widths: as wide as the widest cell, capped; SUBJECT gets the rest. */
+/* Column widths: as wide as the widest cell, capped; SUBJECT gets the rest.
+ * Titles first, then each case as it streams past, then the caps. */
 static void
-list_widths(const json_t *cases, size_t *width)
+list_widths_init(size_t *width)
 {
-    size_t used = 0, i, k;
-    json_t *c;
+    for (size_t k = 0; k < LIST_NCOLS; k++)
+        width[k] = strlen(list_cols[k].title);
+}
+
+static void
+list_widths_add(size_t *width, const json_t *c)
+{
+    for (size_t k = 0; k < LIST_NCOLS - 1; k++) {
+        size_t w = list_cell_width(c, &list_cols[k]);
+        if (w > width[k])
+            width[k] = w;
+    }
+}
+
+static void
+list_widths_finish(size_t *width)
+{
+    size_t used = 0, k;
 
     for (k = 0; k < LIST_NCOLS - 1; k++) {
-        width[k] = strlen(list_cols[k].title);
-        json_array_foreach(cases, i, c) {
-            size_t w = list_cell_width(c, &list_cols[k]);
-            if (w > width[k])
-                width[k] = w;
-        }
         if (width[k] > list_cols[k].max)
             width[k] = list_cols[k].max;
         used += width[k] + LIST_GAP;
@@ -430,23 +442,6 @@ list_print_row(const json_t *c, const size_t *width)
     putchar('\n');
 }
 
-static int
-list_print(const json_t *cases, bool all)
-{
-    size_t width[LIST_NCOLS], i;
-    json_t *c;
-
-    if (json_array_size(cases) == 0) {
-        puts(all ? "no cases" : "no open cases");
-        return CPRCTL_EX_OK;
-    }
-    list_widths(cases, width);
-    list_print_row(NULL, width);
-    json_array_foreach(cases, i, c)
-        list_print_row(c, width);
-    return CPRCTL_EX_OK;
-}
-
 /* "2h05m" left, or "overdue 1h05m". */
 static void
 list_left(long long ms, char *buf, size_t len)
@@ -456,25 +451,22 @@ list_left(long long ms, char *buf, size_t len)
     snprintf(buf, len, "%s%lldh%02lldm", ms < 0 ? "overdue " : "", m / 60, m % 60);
 }
 
-/* next_deadline {clock, at, left_ms, left} on each case with a running
- * clock. */
-static void
-list_deadlines(json_t *cases, const struct deadline_policy *p, long long now)
+/* next_deadline {clock, at, left_ms, left} on a case with a running
+ * clock; false if none runs. */
+static bool
+list_deadline(json_t *c, const struct deadline_policy *p, long long now)
 {
     struct compliance_next n;
     char at[COMPLIANCE_ISO_LEN], left[48];
-    size_t i;
-    json_t *c;
 
-    json_array_foreach(cases, i, c) {
-        if (!compliance_next(c, p, now, &n))
-            continue;
-        compliance_time_iso(n.deadline, at, sizeof(at));
-        list_left(n.left_ms, left, sizeof(left));
-        json_object_set_new(c, "next_deadline", json_pack("{s:s, s:s, s:I, s:s}",
-            "clock", deadline_clock_name(n.clock), "at", at,
-            "left_ms", (json_int_t)n.left_ms, "left", left));
-    }
+    if (!compliance_next(c, p, now, &n))
+        return false;
+    compliance_time_iso(n.deadline, at, sizeof(at));
+    list_left(n.left_ms, left, sizeof(left));
+    json_object_set_new(c, "next_deadline", json_pack("{s:s, s:s, s:I, s:s}",
+        "clock", deadline_clock_name(n.clock), "at", at,
+        "left_ms", (json_int_t)n.left_ms, "left", left));
+    return true;
 }
 
 /* Nearest deadline first (so overdue cases lead), then the cases with no
@@ -529,34 +521,102 @@ list_sorted(json_t *cases)
     return out;
 }
 
+/* The list streams in two passes over one snapshot, so that years of
+ * closed cases are never held: the first keeps only the cases with a
+ * running clock (they lead, nearest deadline first) and measures the
+ * columns; the second prints every other case in receipt order. */
+struct list_run {
+    const struct deadline_policy *policy;
+    long long now;
+    bool json;
+    size_t count;
+    size_t width[LIST_NCOLS];
+    json_t *running;
+    struct cprctl_json_array out;
+};
+
+static int
+list_pass_measure(void *arg, json_t *c)
+{
+    struct list_run *r = arg;
+
+    r->count++;
+    if (list_deadline(c, r->policy, r->now)
+        && json_array_append(r->running, c) != 0)
+        return CPRCTL_EX_FAIL;
+    if (!r->json)
+        list_widths_add(r->width, c);
+    return CPRCTL_EX_OK;
+}
+
+static void
+list_emit(struct list_run *r, const json_t *c)
+{
+    if (r->json)
+        cprctl_json_array_item(&r->out, c);
+    else
+        list_print_row(c, r->width);
+}
+
+static int
+list_pass_print(void *arg, json_t *c)
+{
+    struct list_run *r = arg;
+    struct compliance_next n;
+
+    if (!compliance_next(c, r->policy, r->now, &n))
+        list_emit(r, c);
+    return CPRCTL_EX_OK;
+}
+
+/* The cases with a running clock, sorted, then the rest as they stream. */
+static int
+list_print_all(PGconn *conn, const char *const *params, struct list_run *r, bool all)
+{
+    json_t *sorted, *c;
+    size_t i;
+    int rc;
+
+    if (r->count == 0 && !r->json) {
+        puts(all ? "no cases" : "no open cases");
+        return CPRCTL_EX_OK;
+    }
+    if (!(sorted = list_sorted(r->running)))
+        return CPRCTL_EX_FAIL;
+    cprctl_json_array_begin(&r->out, 0);
+    if (!r->json) {
+        list_widths_finish(r->width);
+        list_print_row(NULL, r->width);
+    }
+    json_array_foreach(sorted, i, c)
+        list_emit(r, c);
+    json_decref(sorted);
+    rc = cprctl_db_stream(conn, LIST_SQL, 1, params, "list", list_pass_print, r);
+    if (r->json && cprctl_json_array_end(&r->out) != CPRCTL_EX_OK)
+        rc = CPRCTL_EX_FAIL;
+    return rc;
+}
+
 static int
 cmd_list_run(PGconn *conn, const struct cprctl_opts *o)
 {
     const char *params[1] = { o->all ? "true" : "false" };
-    PGresult *res = PQexecParams(conn,
-        "SELECT c FROM cpr.case_list($1::boolean) AS c", 1, NULL, params,
-        NULL, NULL, 0);
-    json_t *cases = NULL;
-    int rc = CPRCTL_EX_FAIL;
-
     struct deadline_policy policy;
-    long long now;
-    json_t *sorted = NULL;
+    struct list_run r = { .policy = &policy, .json = o->json };
+    int rc;
 
-    if (cprctl_db_ok(res, conn, "list"))
-        cases = cprctl_db_rows_json(res);
-    PQclear(res);
-    if (cases && (rc = cprctl_policy(o, &policy)) == CPRCTL_EX_OK
-        && (now = cprctl_db_now(conn)) != 0) {
-        list_deadlines(cases, &policy, now);
-        sorted = list_sorted(cases);
-    }
-    if (sorted)
-        rc = o->json ? cprctl_json_print(sorted) : list_print(sorted, o->all);
-    else if (rc == CPRCTL_EX_OK)
+    if ((rc = cprctl_policy(o, &policy)) != CPRCTL_EX_OK
+        || (rc = cprctl_db_snapshot(conn, "list")) != CPRCTL_EX_OK)
+        return rc;
+    rc = CPRCTL_EX_FAIL;
+    list_widths_init(r.width);
+    if ((r.running = json_array()) && (r.now = cprctl_db_now(conn)) != 0
+        && cprctl_db_stream(conn, LIST_SQL, 1, params, "list", list_pass_measure,
+                            &r) == CPRCTL_EX_OK)
+        rc = list_print_all(conn, params, &r, o->all);
+    json_decref(r.running);
+    if (cprctl_db_snapshot_end(conn, "list") != CPRCTL_EX_OK)
         rc = CPRCTL_EX_FAIL;
-    json_decref(sorted);
-    json_decref(cases);
     return rc;
 }
 

@@ -3,9 +3,8 @@
 -- SUMMARY
 --   Redefines cpr.find_redelivery (replaces 008_staff_mail.sql's, which
 --   replaced 002_intake.sql's), cpr.safe_timestamptz and
---   cpr.store_evidence (replace 007_evidence.sql's), cpr.evidence_json
---   (replaces 009_audit.sql's) and cpr.case_list (replaces
---   003_queries.sql's). New indexes on messages, evidence, cases.
+--   cpr.store_evidence (replace 007_evidence.sql's) and cpr.case_list
+--   (replaces 003_queries.sql's). New indexes on messages, evidence, cases.
 -- DESCRIPTION
 --   A CA's CPR address takes years of reports, spam, bounces and list
 --   mail; the time per message must not grow with that history.
@@ -25,10 +24,11 @@
 --       arithmetic, with no cast that can fail, and builds the time with
 --       make_timestamp only from what passed; anything else is NULL, as before for what
 --       PostgreSQL refused. store_evidence is unchanged but for using it.
---     * evidence_json's also_in compared cpr.evidence_fp(o) for every row
---       of cpr.evidence, once per evidence row shown: a report over a year
---       was quadratic. It is now two indexed lookups (the partial SPKI
---       index of 007 and the new expression index evidence_fp_idx).
+--     * evidence_json's also_in (009) compared cpr.evidence_fp(o) for every
+--       row of cpr.evidence, once per evidence row shown: a report over a
+--       year was quadratic. With evidence_fp_idx (the expression
+--       evidence_fp inlines to) its OR is a BitmapOr of two index scans
+--       (the partial SPKI index of 007 and this one); 009's text stays.
 --     * cases_received_idx (received_at, id) serves case_list --all and
 --       audit_cases' range in their output order, so cprctl can stream.
 -- DIAGNOSTICS
@@ -124,37 +124,6 @@ RETURNS integer LANGUAGE sql AS $$
     SELECT count(*)::integer FROM ins
 $$;
 
--- The other cases naming e's SPKI or e's certificate fingerprint: two
--- index lookups (evidence_spki_idx, evidence_fp_idx).
-CREATE FUNCTION cpr.evidence_also_in(e cpr.evidence) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = cpr, pg_temp AS $$
-    SELECT coalesce(jsonb_agg(c.tracking ORDER BY c.tracking), '[]'::jsonb)
-    FROM cpr.cases c
-    WHERE c.id <> e.case_id AND c.id IN (
-        SELECT o.case_id FROM cpr.evidence o
-        WHERE e.spki_sha256 IS NOT NULL AND o.spki_sha256 = e.spki_sha256
-        UNION
-        SELECT o.case_id FROM cpr.evidence o
-        WHERE cpr.evidence_fp(e) IS NOT NULL
-          AND coalesce(o.sha256, CASE WHEN o.kind = 'fingerprint'
-                                      THEN cpr.evidence_norm(o.value) END)
-              = cpr.evidence_fp(e))
-$$;
-
-CREATE OR REPLACE FUNCTION cpr.evidence_json(e cpr.evidence) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = cpr, pg_temp AS $$
-    SELECT jsonb_build_object(
-        'kind', e.kind, 'sha256', e.sha256, 'spki_sha256', e.spki_sha256,
-        'serial', e.serial, 'issuer', e.issuer, 'subject', e.subject,
-        'sans', e.sans, 'not_before', cpr.utc_text(e.not_before),
-        'not_after', cpr.utc_text(e.not_after), 'key_type', e.key_type,
-        'value', e.value, 'sig_ok', e.sig_ok, 'proof', e.proof,
-        'reason', e.reason,
-        'received_at', (SELECT cpr.utc_text(m.received_at) FROM cpr.messages m
-                        WHERE m.id = e.message_id),
-        'also_in', cpr.evidence_also_in(e))
-$$;
-
 -- cprctl list: the open cases through cases_open_idx, or every case
 -- through cases_received_idx, in receipt order. Replaces 003_queries.sql's
 -- one SQL query, whose "p_all OR state = 'open'" planned generically read
@@ -175,8 +144,8 @@ $$;
 REVOKE EXECUTE ON FUNCTION cpr.find_redelivery(text, text, text, bytea, timestamptz),
     cpr.evidence_time_parts(text), cpr.evidence_time_valid(integer[]),
     cpr.evidence_time(integer[]), cpr.safe_timestamptz(text),
-    cpr.store_evidence(bigint, bigint, jsonb), cpr.evidence_also_in(cpr.evidence),
-    cpr.evidence_json(cpr.evidence), cpr.case_list(boolean) FROM PUBLIC;
+    cpr.store_evidence(bigint, bigint, jsonb),
+    cpr.case_list(boolean) FROM PUBLIC;
 -- The helpers run only inside the SECURITY DEFINER functions (cpr.intake
 -- for cpr_milter; case_show, search_evidence, audit_cases for cpr_staff),
 -- as their owner. case_list keeps its one grantee (004_roles.sql).

@@ -4,8 +4,9 @@
 --   psql -v n=100000 -f tests/history.sql cpr     (as the owner, a superuser)
 -- DESCRIPTION
 --   Appends :n inbound messages over the two years before now to cpr.*:
---   n/2 cases (70% reports, 30% automated mail; all closed but the newest
---   1%, or :open if set), so every case has two messages; one "received"
+--   n/2 cases (70% reports, 30% automated mail; all closed and answered
+--   but the newest 1%, or :open if set, which are open with their clocks
+--   running), so every case has two messages; one "received"
 --   event per message; a certificate evidence row on every fifth message
 --   (SPKIs repeat every 5000, so "also in" has hits); an outbox row for
 --   each case. 10% of the messages have no Message-ID. Bodies, senders,
@@ -42,7 +43,9 @@ SELECT 'CPR-' || to_char(r.at AT TIME ZONE 'UTC', 'YYYY') || '-1' || lpad((b.c0 
        (ARRAY['key-compromise', 'misissuance', 'revocation-request', 'abuse', 'other'])[1 + g % 5],
        CASE WHEN g >= b.nc - b.nopen THEN 'open' ELSE 'closed' END, '{}',
        'sender' || g || '@example' || (g % 1000) || '.net', 'history report ' || g,
-       r.at, r.at + interval '10 minutes', r.at + interval '3 hours', r.at + interval '5 hours',
+       r.at, CASE WHEN g < b.nc - b.nopen THEN r.at + interval '10 minutes' END,
+       CASE WHEN g < b.nc - b.nopen THEN r.at + interval '3 hours' END,
+       CASE WHEN g < b.nc - b.nopen THEN r.at + interval '5 hours' END,
        CASE WHEN g >= b.nc - b.nopen THEN NULL ELSE r.at + interval '2 days' END,
        CASE WHEN g >= b.nc - b.nopen THEN NULL ELSE 'history' END,
        sha256(int8send(b.c0 + g))
