@@ -469,56 +469,25 @@ list_deadline(json_t *c, const struct deadline_policy *p, long long now)
     return true;
 }
 
-/* Nearest deadline first (so overdue cases lead), then the cases with no
- * running clock in order of receipt. */
-static json_int_t
-list_int(const json_t *o, const char *k1, const char *k2)
-{
-    const json_t *v = json_object_get(o, k1);
+/* A case with a running clock, held until the first pass ends: its JSON
+ * as compact text (a tenth of the parsed object's memory), its time left
+ * and its place in receipt order. */
+struct list_held {
+    char *text;
+    long long left_ms;
+    size_t pos;
+};
 
-    return json_integer_value(k2 ? json_object_get(v, k2) : v);
-}
-
+/* Nearest deadline first (so overdue cases lead); ties in receipt order
+ * (qsort is not stable). */
 static int
-list_cmp(const void *a, const void *b)
+list_held_cmp(const void *a, const void *b)
 {
-    const json_t *ca = *(json_t *const *)a, *cb = *(json_t *const *)b;
-    bool x = json_object_get(ca, "next_deadline") != NULL;
-    bool y = json_object_get(cb, "next_deadline") != NULL;
-    json_int_t dx = list_int(ca, "next_deadline", "left_ms");
-    json_int_t dy = list_int(cb, "next_deadline", "left_ms");
-    json_int_t px = list_int(ca, "_pos", NULL), py = list_int(cb, "_pos", NULL);
+    const struct list_held *x = a, *y = b;
 
-    if (x != y)
-        return x ? -1 : 1;
-    if (x && dx != dy)
-        return dx < dy ? -1 : 1;
-    return (px > py) - (px < py);
-}
-
-static json_t *
-list_sorted(json_t *cases)
-{
-    size_t n = json_array_size(cases), i;
-    json_t **v = calloc(n + 1, sizeof(*v)), *out = json_array(), *c;
-
-    if (!v || !out) {
-        free(v);
-        json_decref(out);
-        return NULL;
-    }
-    json_array_foreach(cases, i, c)
-        v[i] = c;
-    /* qsort is not stable: break ties by position, which is receipt order. */
-    for (i = 0; i < n; i++)
-        json_object_set_new(v[i], "_pos", json_integer((json_int_t)i));
-    qsort(v, n, sizeof(*v), list_cmp);
-    for (i = 0; i < n; i++) {
-        json_object_del(v[i], "_pos");
-        json_array_append(out, v[i]);
-    }
-    free(v);
-    return out;
+    if (x->left_ms != y->left_ms)
+        return x->left_ms < y->left_ms ? -1 : 1;
+    return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
 /* The list streams in two passes over one snapshot, so that years of
@@ -531,9 +500,39 @@ struct list_run {
     bool json;
     size_t count;
     size_t width[LIST_NCOLS];
-    json_t *running;
+    struct list_held *held;        /* the cases with a running clock */
+    size_t nheld, capheld;
     struct cprctl_json_array out;
 };
+
+static int
+list_hold(struct list_run *r, const json_t *c)
+{
+    struct list_held *h;
+
+    if (r->nheld == r->capheld) {
+        size_t cap = r->capheld ? r->capheld * 2 : 256;
+        if (!(h = realloc(r->held, cap * sizeof(*h))))
+            return CPRCTL_EX_FAIL;
+        r->held = h;
+        r->capheld = cap;
+    }
+    h = &r->held[r->nheld];
+    if (!(h->text = json_dumps(c, JSON_COMPACT)))
+        return CPRCTL_EX_FAIL;
+    h->left_ms = json_integer_value(json_object_get(json_object_get(c, "next_deadline"),
+                                                    "left_ms"));
+    h->pos = r->nheld++;
+    return CPRCTL_EX_OK;
+}
+
+static void
+list_held_free(struct list_run *r)
+{
+    for (size_t i = 0; i < r->nheld; i++)
+        free(r->held[i].text);
+    free(r->held);
+}
 
 static int
 list_pass_measure(void *arg, json_t *c)
@@ -541,8 +540,7 @@ list_pass_measure(void *arg, json_t *c)
     struct list_run *r = arg;
 
     r->count++;
-    if (list_deadline(c, r->policy, r->now)
-        && json_array_append(r->running, c) != 0)
+    if (list_deadline(c, r->policy, r->now) && list_hold(r, c) != CPRCTL_EX_OK)
         return CPRCTL_EX_FAIL;
     if (!r->json)
         list_widths_add(r->width, c);
@@ -569,29 +567,39 @@ list_pass_print(void *arg, json_t *c)
     return CPRCTL_EX_OK;
 }
 
+static int
+list_emit_held(struct list_run *r)
+{
+    json_error_t jerr;
+    json_t *c;
+
+    qsort(r->held, r->nheld, sizeof(*r->held), list_held_cmp);
+    for (size_t i = 0; i < r->nheld; i++) {
+        if (!(c = json_loads(r->held[i].text, 0, &jerr)))
+            return CPRCTL_EX_FAIL;
+        list_emit(r, c);
+        json_decref(c);
+    }
+    return CPRCTL_EX_OK;
+}
+
 /* The cases with a running clock, sorted, then the rest as they stream. */
 static int
 list_print_all(PGconn *conn, const char *const *params, struct list_run *r, bool all)
 {
-    json_t *sorted, *c;
-    size_t i;
     int rc;
 
     if (r->count == 0 && !r->json) {
         puts(all ? "no cases" : "no open cases");
         return CPRCTL_EX_OK;
     }
-    if (!(sorted = list_sorted(r->running)))
-        return CPRCTL_EX_FAIL;
     cprctl_json_array_begin(&r->out, 0);
     if (!r->json) {
         list_widths_finish(r->width);
         list_print_row(NULL, r->width);
     }
-    json_array_foreach(sorted, i, c)
-        list_emit(r, c);
-    json_decref(sorted);
-    rc = cprctl_db_stream(conn, LIST_SQL, 1, params, "list", list_pass_print, r);
+    if ((rc = list_emit_held(r)) == CPRCTL_EX_OK)
+        rc = cprctl_db_stream(conn, LIST_SQL, 1, params, "list", list_pass_print, r);
     if (r->json && cprctl_json_array_end(&r->out) != CPRCTL_EX_OK)
         rc = CPRCTL_EX_FAIL;
     return rc;
@@ -610,11 +618,11 @@ cmd_list_run(PGconn *conn, const struct cprctl_opts *o)
         return rc;
     rc = CPRCTL_EX_FAIL;
     list_widths_init(r.width);
-    if ((r.running = json_array()) && (r.now = cprctl_db_now(conn)) != 0
+    if ((r.now = cprctl_db_now(conn)) != 0
         && cprctl_db_stream(conn, LIST_SQL, 1, params, "list", list_pass_measure,
                             &r) == CPRCTL_EX_OK)
         rc = list_print_all(conn, params, &r, o->all);
-    json_decref(r.running);
+    list_held_free(&r);
     if (cprctl_db_snapshot_end(conn, "list") != CPRCTL_EX_OK)
         rc = CPRCTL_EX_FAIL;
     return rc;
