@@ -324,49 +324,114 @@ totals_json(struct clock_totals *t)
                      "overdue", (json_int_t)t->overdue, "running", (json_int_t)t->running);
 }
 
-static json_t *
-report_totals(const json_t *rows)
-{
+struct compliance_totals {
     struct clock_totals t[COMPLIANCE_NCLOCKS];
-    json_t *clocks = json_object(), *row, *clock;
-    size_t i, k, ncases = json_array_size(rows);
-    json_int_t breaches = 0, disagree = 0;
+    size_t cap;                    /* room in each t[k].took */
+    json_int_t cases, breaches, disagree;
+};
 
-    memset(t, 0, sizeof(t));
-    for (k = 0; k < COMPLIANCE_NCLOCKS; k++)
-        t[k].took = calloc(ncases + 1, sizeof(long long));
-    json_array_foreach(rows, i, row) {
-        disagree += json_array_size(json_object_get(row, "columns_disagree")) > 0;
-        json_array_foreach(json_object_get(row, "clocks"), k, clock) {
-            const char *s = json_string_value(json_object_get(clock, "status"));
+struct compliance_totals *
+compliance_totals_new(void)
+{
+    return calloc(1, sizeof(struct compliance_totals));
+}
 
-            if (k < COMPLIANCE_NCLOCKS && t[k].took)
-                totals_add(&t[k], clock);
-            breaches += strcmp(s, "missed") == 0 || strcmp(s, "overdue") == 0
-                || json_is_true(json_object_get(clock, "breach_recorded"));
-        }
+void
+compliance_totals_free(struct compliance_totals *tot)
+{
+    if (!tot)
+        return;
+    for (size_t k = 0; k < COMPLIANCE_NCLOCKS; k++)
+        free(tot->t[k].took);
+    free(tot);
+}
+
+/* Room for one more duration per clock; false when memory is out. */
+static bool
+totals_grow(struct compliance_totals *tot)
+{
+    size_t cap = tot->cap ? tot->cap * 2 : 1024;
+
+    if ((size_t)tot->cases < tot->cap)
+        return true;
+    for (size_t k = 0; k < COMPLIANCE_NCLOCKS; k++) {
+        long long *v = realloc(tot->t[k].took, cap * sizeof(long long));
+
+        if (!v)
+            return false;
+        tot->t[k].took = v;
     }
-    for (k = 0; k < COMPLIANCE_NCLOCKS; k++) {
+    tot->cap = cap;
+    return true;
+}
+
+bool
+compliance_totals_add(struct compliance_totals *tot, const json_t *row)
+{
+    const json_t *clock;
+    size_t k;
+
+    if (!totals_grow(tot))
+        return false;
+    tot->cases++;
+    tot->disagree += json_array_size(json_object_get(row, "columns_disagree")) > 0;
+    json_array_foreach(json_object_get(row, "clocks"), k, clock) {
+        const char *s = json_string_value(json_object_get(clock, "status"));
+
+        if (!s)
+            s = "";
+        if (k < COMPLIANCE_NCLOCKS)
+            totals_add(&tot->t[k], clock);
+        tot->breaches += strcmp(s, "missed") == 0 || strcmp(s, "overdue") == 0
+            || json_is_true(json_object_get(clock, "breach_recorded"));
+    }
+    return true;
+}
+
+json_t *
+compliance_totals_json(struct compliance_totals *tot)
+{
+    json_t *clocks = json_object();
+
+    for (size_t k = 0; k < COMPLIANCE_NCLOCKS; k++)
         json_object_set_new(clocks, deadline_clock_name(compliance_clocks[k]),
-                            t[k].took ? totals_json(&t[k]) : json_null());
-        free(t[k].took);
-    }
-    return json_pack("{s:I, s:I, s:I, s:o}", "cases", (json_int_t)ncases,
-                     "breaches", breaches, "columns_disagree", disagree, "clocks", clocks);
+                            totals_json(&tot->t[k]));
+    return json_pack("{s:I, s:I, s:I, s:o}", "cases", tot->cases,
+                     "breaches", tot->breaches, "columns_disagree", tot->disagree,
+                     "clocks", clocks);
+}
+
+json_t *
+compliance_report_head(const struct deadline_policy *p, long long now,
+                       const char *from, const char *to)
+{
+    return json_pack("{s:s, s:s, s:o, s:{s:I, s:I}}", "from", from, "to", to,
+                     "generated_at", iso_json(now), "policy",
+                     "acknowledge_ms", (json_int_t)p->acknowledge_ms,
+                     "report_ms", (json_int_t)p->report_ms);
 }
 
 json_t *
 compliance_report(const json_t *cases, const struct deadline_policy *p, long long now,
                   const char *from, const char *to)
 {
-    json_t *rows = json_array(), *c;
+    struct compliance_totals *tot = compliance_totals_new();
+    json_t *rows = json_array(), *report = compliance_report_head(p, now, from, to), *c, *row;
     size_t i;
 
-    json_array_foreach(cases, i, c)
-        json_array_append_new(rows, compliance_case(c, p, now));
-    return json_pack("{s:s, s:s, s:o, s:{s:I, s:I}, s:o, s:o}", "from", from, "to", to,
-                     "generated_at", iso_json(now), "policy",
-                     "acknowledge_ms", (json_int_t)p->acknowledge_ms,
-                     "report_ms", (json_int_t)p->report_ms,
-                     "totals", report_totals(rows), "cases", rows);
+    json_array_foreach(cases, i, c) {
+        row = compliance_case(c, p, now);
+        if (!tot || !compliance_totals_add(tot, row)) {
+            json_decref(row);
+            json_decref(rows);
+            json_decref(report);
+            compliance_totals_free(tot);
+            return NULL;
+        }
+        json_array_append_new(rows, row);
+    }
+    json_object_set_new(report, "totals", compliance_totals_json(tot));
+    json_object_set_new(report, "cases", rows);
+    compliance_totals_free(tot);
+    return report;
 }

@@ -76,4 +76,17 @@ json_t *compliance_case(const json_t *c, const struct deadline_policy *p, long l
 json_t *compliance_report(const json_t *cases, const struct deadline_policy *p,
                           long long now, const char *from, const char *to);
 
+/* The same report a case at a time, so that a year of cases is never held
+ * at once: the report without "cases" and "totals"; then each
+ * compliance_case() row added to the totals (false: out of memory); then
+ * the totals. The durations kept for the median and p95 are 32 bytes a
+ * case. */
+struct compliance_totals;
+json_t *compliance_report_head(const struct deadline_policy *p, long long now,
+                               const char *from, const char *to);
+struct compliance_totals *compliance_totals_new(void);
+bool compliance_totals_add(struct compliance_totals *tot, const json_t *row);
+json_t *compliance_totals_json(struct compliance_totals *tot);
+void compliance_totals_free(struct compliance_totals *tot);
+
 #endif

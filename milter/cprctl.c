@@ -63,6 +63,7 @@
 #define LIST_WIDTH        120  /* target line width of the list table */
 #define LIST_MIN_SUBJECT  20   /* the subject column never gets narrower */
 #define LIST_GAP          2    /* spaces between columns */
+#define LIST_SQL          "SELECT c FROM cpr.case_list($1::boolean) AS c"
 #define SHOW_LABEL_WIDTH  15
 
 struct cprctl_cmd {
@@ -383,20 +384,31 @@ list_cell_width(const json_t *c, const struct list_col *col)
     return w;
 }
 
-/* Column widths: as wide as the widest cell, capped; SUBJECT gets the rest. */
+/* Column widths: as wide as the widest cell, capped; SUBJECT gets the rest.
+ * Titles first, then each case as it streams past, then the caps. */
 static void
-list_widths(const json_t *cases, size_t *width)
+list_widths_init(size_t *width)
 {
-    size_t used = 0, i, k;
-    json_t *c;
+    for (size_t k = 0; k < LIST_NCOLS; k++)
+        width[k] = strlen(list_cols[k].title);
+}
+
+static void
+list_widths_add(size_t *width, const json_t *c)
+{
+    for (size_t k = 0; k < LIST_NCOLS - 1; k++) {
+        size_t w = list_cell_width(c, &list_cols[k]);
+        if (w > width[k])
+            width[k] = w;
+    }
+}
+
+static void
+list_widths_finish(size_t *width)
+{
+    size_t used = 0, k;
 
     for (k = 0; k < LIST_NCOLS - 1; k++) {
-        width[k] = strlen(list_cols[k].title);
-        json_array_foreach(cases, i, c) {
-            size_t w = list_cell_width(c, &list_cols[k]);
-            if (w > width[k])
-                width[k] = w;
-        }
         if (width[k] > list_cols[k].max)
             width[k] = list_cols[k].max;
         used += width[k] + LIST_GAP;
@@ -435,23 +447,6 @@ list_print_row(const json_t *c, const size_t *width)
     putchar('\n');
 }
 
-static int
-list_print(const json_t *cases, bool all)
-{
-    size_t width[LIST_NCOLS], i;
-    json_t *c;
-
-    if (json_array_size(cases) == 0) {
-        puts(all ? "no cases" : "no open cases");
-        return CPRCTL_EX_OK;
-    }
-    list_widths(cases, width);
-    list_print_row(NULL, width);
-    json_array_foreach(cases, i, c)
-        list_print_row(c, width);
-    return CPRCTL_EX_OK;
-}
-
 /* "2h05m" left, or "overdue 1h05m". */
 static void
 list_left(long long ms, char *buf, size_t len)
@@ -461,107 +456,180 @@ list_left(long long ms, char *buf, size_t len)
     snprintf(buf, len, "%s%lldh%02lldm", ms < 0 ? "overdue " : "", m / 60, m % 60);
 }
 
-/* next_deadline {clock, at, left_ms, left} on each case with a running
- * clock. */
-static void
-list_deadlines(json_t *cases, const struct deadline_policy *p, long long now)
+/* next_deadline {clock, at, left_ms, left} on a case with a running
+ * clock; false if none runs. */
+static bool
+list_deadline(json_t *c, const struct deadline_policy *p, long long now)
 {
     struct compliance_next n;
     char at[COMPLIANCE_ISO_LEN], left[48];
-    size_t i;
-    json_t *c;
 
-    json_array_foreach(cases, i, c) {
-        if (!compliance_next(c, p, now, &n))
-            continue;
-        compliance_time_iso(n.deadline, at, sizeof(at));
-        list_left(n.left_ms, left, sizeof(left));
-        json_object_set_new(c, "next_deadline", json_pack("{s:s, s:s, s:I, s:s}",
-            "clock", deadline_clock_name(n.clock), "at", at,
-            "left_ms", (json_int_t)n.left_ms, "left", left));
-    }
+    if (!compliance_next(c, p, now, &n))
+        return false;
+    compliance_time_iso(n.deadline, at, sizeof(at));
+    list_left(n.left_ms, left, sizeof(left));
+    json_object_set_new(c, "next_deadline", json_pack("{s:s, s:s, s:I, s:s}",
+        "clock", deadline_clock_name(n.clock), "at", at,
+        "left_ms", (json_int_t)n.left_ms, "left", left));
+    return true;
 }
 
-/* Nearest deadline first (so overdue cases lead), then the cases with no
- * running clock in order of receipt. */
-static json_int_t
-list_int(const json_t *o, const char *k1, const char *k2)
-{
-    const json_t *v = json_object_get(o, k1);
+/* A case with a running clock, held until the first pass ends: its JSON
+ * as compact text (a tenth of the parsed object's memory), its time left
+ * and its place in receipt order. */
+struct list_held {
+    char *text;
+    long long left_ms;
+    size_t pos;
+};
 
-    return json_integer_value(k2 ? json_object_get(v, k2) : v);
+/* Nearest deadline first (so overdue cases lead); ties in receipt order
+ * (qsort is not stable). */
+static int
+list_held_cmp(const void *a, const void *b)
+{
+    const struct list_held *x = a, *y = b;
+
+    if (x->left_ms != y->left_ms)
+        return x->left_ms < y->left_ms ? -1 : 1;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* The list streams in two passes over one snapshot, so that years of
+ * closed cases are never held: the first keeps only the cases with a
+ * running clock (they lead, nearest deadline first) and measures the
+ * columns; the second prints every other case in receipt order. */
+struct list_run {
+    const struct deadline_policy *policy;
+    long long now;
+    bool json;
+    size_t count;
+    size_t width[LIST_NCOLS];
+    struct list_held *held;        /* the cases with a running clock */
+    size_t nheld, capheld;
+    struct cprctl_json_array out;
+};
+
+static int
+list_hold(struct list_run *r, const json_t *c)
+{
+    struct list_held *h;
+
+    if (r->nheld == r->capheld) {
+        size_t cap = r->capheld ? r->capheld * 2 : 256;
+        if (!(h = realloc(r->held, cap * sizeof(*h))))
+            return CPRCTL_EX_FAIL;
+        r->held = h;
+        r->capheld = cap;
+    }
+    h = &r->held[r->nheld];
+    if (!(h->text = json_dumps(c, JSON_COMPACT)))
+        return CPRCTL_EX_FAIL;
+    h->left_ms = json_integer_value(json_object_get(json_object_get(c, "next_deadline"),
+                                                    "left_ms"));
+    h->pos = r->nheld++;
+    return CPRCTL_EX_OK;
+}
+
+static void
+list_held_free(struct list_run *r)
+{
+    for (size_t i = 0; i < r->nheld; i++)
+        free(r->held[i].text);
+    free(r->held);
 }
 
 static int
-list_cmp(const void *a, const void *b)
+list_pass_measure(void *arg, json_t *c)
 {
-    const json_t *ca = *(json_t *const *)a, *cb = *(json_t *const *)b;
-    bool x = json_object_get(ca, "next_deadline") != NULL;
-    bool y = json_object_get(cb, "next_deadline") != NULL;
-    json_int_t dx = list_int(ca, "next_deadline", "left_ms");
-    json_int_t dy = list_int(cb, "next_deadline", "left_ms");
-    json_int_t px = list_int(ca, "_pos", NULL), py = list_int(cb, "_pos", NULL);
+    struct list_run *r = arg;
 
-    if (x != y)
-        return x ? -1 : 1;
-    if (x && dx != dy)
-        return dx < dy ? -1 : 1;
-    return (px > py) - (px < py);
+    r->count++;
+    if (list_deadline(c, r->policy, r->now) && list_hold(r, c) != CPRCTL_EX_OK)
+        return CPRCTL_EX_FAIL;
+    if (!r->json)
+        list_widths_add(r->width, c);
+    return CPRCTL_EX_OK;
 }
 
-static json_t *
-list_sorted(json_t *cases)
+static void
+list_emit(struct list_run *r, const json_t *c)
 {
-    size_t n = json_array_size(cases), i;
-    json_t **v = calloc(n + 1, sizeof(*v)), *out = json_array(), *c;
+    if (r->json)
+        cprctl_json_array_item(&r->out, c);
+    else
+        list_print_row(c, r->width);
+}
 
-    if (!v || !out) {
-        free(v);
-        json_decref(out);
-        return NULL;
+static int
+list_pass_print(void *arg, json_t *c)
+{
+    struct list_run *r = arg;
+    struct compliance_next n;
+
+    if (!compliance_next(c, r->policy, r->now, &n))
+        list_emit(r, c);
+    return CPRCTL_EX_OK;
+}
+
+static int
+list_emit_held(struct list_run *r)
+{
+    json_error_t jerr;
+    json_t *c;
+
+    qsort(r->held, r->nheld, sizeof(*r->held), list_held_cmp);
+    for (size_t i = 0; i < r->nheld; i++) {
+        if (!(c = json_loads(r->held[i].text, 0, &jerr)))
+            return CPRCTL_EX_FAIL;
+        list_emit(r, c);
+        json_decref(c);
     }
-    json_array_foreach(cases, i, c)
-        v[i] = c;
-    /* qsort is not stable: break ties by position, which is receipt order. */
-    for (i = 0; i < n; i++)
-        json_object_set_new(v[i], "_pos", json_integer((json_int_t)i));
-    qsort(v, n, sizeof(*v), list_cmp);
-    for (i = 0; i < n; i++) {
-        json_object_del(v[i], "_pos");
-        json_array_append(out, v[i]);
+    return CPRCTL_EX_OK;
+}
+
+/* The cases with a running clock, sorted, then the rest as they stream. */
+static int
+list_print_all(PGconn *conn, const char *const *params, struct list_run *r, bool all)
+{
+    int rc;
+
+    if (r->count == 0 && !r->json) {
+        puts(all ? "no cases" : "no open cases");
+        return CPRCTL_EX_OK;
     }
-    free(v);
-    return out;
+    cprctl_json_array_begin(&r->out, 0);
+    if (!r->json) {
+        list_widths_finish(r->width);
+        list_print_row(NULL, r->width);
+    }
+    if ((rc = list_emit_held(r)) == CPRCTL_EX_OK)
+        rc = cprctl_db_stream(conn, LIST_SQL, 1, params, "list", list_pass_print, r);
+    if (r->json && cprctl_json_array_end(&r->out) != CPRCTL_EX_OK)
+        rc = CPRCTL_EX_FAIL;
+    return rc;
 }
 
 static int
 cmd_list_run(PGconn *conn, const struct cprctl_opts *o)
 {
     const char *params[1] = { o->all ? "true" : "false" };
-    PGresult *res = PQexecParams(conn,
-        "SELECT c FROM cpr.case_list($1::boolean) AS c", 1, NULL, params,
-        NULL, NULL, 0);
-    json_t *cases = NULL;
-    int rc = CPRCTL_EX_FAIL;
-
     struct deadline_policy policy;
-    long long now;
-    json_t *sorted = NULL;
+    struct list_run r = { .policy = &policy, .json = o->json };
+    int rc;
 
-    if (cprctl_db_ok(res, conn, "list"))
-        cases = cprctl_db_rows_json(res);
-    PQclear(res);
-    if (cases && (rc = cprctl_policy(o, &policy)) == CPRCTL_EX_OK
-        && (now = cprctl_db_now(conn)) != 0) {
-        list_deadlines(cases, &policy, now);
-        sorted = list_sorted(cases);
-    }
-    if (sorted)
-        rc = o->json ? cprctl_json_print(sorted) : list_print(sorted, o->all);
-    else if (rc == CPRCTL_EX_OK)
+    if ((rc = cprctl_policy(o, &policy)) != CPRCTL_EX_OK
+        || (rc = cprctl_db_snapshot(conn, "list")) != CPRCTL_EX_OK)
+        return rc;
+    rc = CPRCTL_EX_FAIL;
+    list_widths_init(r.width);
+    if ((r.now = cprctl_db_now(conn)) != 0
+        && cprctl_db_stream(conn, LIST_SQL, 1, params, "list", list_pass_measure,
+                            &r) == CPRCTL_EX_OK)
+        rc = list_print_all(conn, params, &r, o->all);
+    list_held_free(&r);
+    if (cprctl_db_snapshot_end(conn, "list") != CPRCTL_EX_OK)
         rc = CPRCTL_EX_FAIL;
-    json_decref(sorted);
-    json_decref(cases);
     return rc;
 }
 

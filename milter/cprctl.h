@@ -77,6 +77,25 @@ json_t *cprctl_db_json1(PGconn *conn, const char *sql, const char *param,
 /* The database clock in UTC ms, or 0 (logged). */
 long long cprctl_db_now(PGconn *conn);
 
+/* cprctl_stream.c: a query a row at a time (single-row mode); fn gets
+ * each row's first column as JSON (borrowed) and returns CPRCTL_EX_OK to
+ * go on. A read-only REPEATABLE READ snapshot for two passes. A JSON
+ * array printed element by element as cprctl_json_print() prints it. */
+typedef int (*cprctl_row_fn)(void *arg, json_t *row);
+int cprctl_db_stream(PGconn *conn, const char *sql, int n, const char *const *params,
+                     const char *what, cprctl_row_fn fn, void *arg);
+int cprctl_db_snapshot(PGconn *conn, const char *what);
+int cprctl_db_snapshot_end(PGconn *conn, const char *what);
+struct cprctl_json_array {
+    size_t n;
+    int depth;                     /* 0: the top level; 1: a member of it */
+    bool failed;
+};
+void cprctl_json_array_begin(struct cprctl_json_array *a, int depth);
+void cprctl_json_array_item(struct cprctl_json_array *a, const json_t *v);
+void cprctl_json_array_close(struct cprctl_json_array *a);   /* the "]" only */
+int cprctl_json_array_end(struct cprctl_json_array *a);     /* "]\n", the rc */
+
 /* Output: JSON (terminal-safe), one sanitised string. */
 int cprctl_json_print(const json_t *v);
 void cprctl_text_print(const char *s);

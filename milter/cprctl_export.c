@@ -145,36 +145,112 @@ cmd_report_parse(int argc, char **argv, struct cprctl_opts *o)
     return CPRCTL_EX_OK;
 }
 
+/* The report streams: each case is turned into its report row, printed
+ * and dropped as it arrives; only the durations for the totals stay. */
+struct report_run {
+    const struct cprctl_opts *o;
+    const struct deadline_policy *policy;
+    long long now;
+    struct compliance_totals *totals;
+    struct cprctl_json_array rows;
+};
+
+static int
+report_row(void *arg, json_t *c)
+{
+    struct report_run *r = arg;
+    json_t *row = compliance_case(c, r->policy, r->now);
+    int rc = CPRCTL_EX_OK;
+
+    if (!row || !compliance_totals_add(r->totals, row))
+        rc = CPRCTL_EX_FAIL;
+    else if (r->o->json)
+        cprctl_json_array_item(&r->rows, row);
+    else if (r->o->csv)
+        export_report_csv_case(stdout, row);
+    else
+        export_report_text_case(stdout, row);
+    json_decref(row);
+    return rc;
+}
+
+/* {"cases": [ ...streamed... ], then the head's and the totals' keys}:
+ * what cprctl_json_print() prints for the whole report, keys sorted. */
+static int
+report_json_tail(struct report_run *r, json_t *head, json_t *totals)
+{
+    char *dump, *safe;
+    int rc;
+
+    cprctl_json_array_close(&r->rows);
+    json_object_set(head, "totals", totals);
+    if (!(dump = json_dumps(head, JSON_INDENT(2) | JSON_SORT_KEYS)) || dump[0] != '{') {
+        free(dump);
+        log_error("cannot format JSON");
+        return CPRCTL_EX_FAIL;
+    }
+    safe = text_json_escape(dump + 1);
+    printf(",%s\n", safe);
+    rc = r->rows.failed || ferror(stdout) ? CPRCTL_EX_FAIL : CPRCTL_EX_OK;
+    free(safe);
+    free(dump);
+    return rc;
+}
+
+static void
+report_begin(struct report_run *r, const json_t *head)
+{
+    cprctl_json_array_begin(&r->rows, 1);
+    if (r->o->json)
+        fputs("{\n  \"cases\": ", stdout);
+    else if (r->o->csv)
+        export_report_csv_head(stdout);
+    else
+        export_report_text_head(stdout, head);
+}
+
+static int
+report_end(struct report_run *r, json_t *head)
+{
+    json_t *totals = compliance_totals_json(r->totals);
+    int rc;
+
+    if (!totals)
+        return CPRCTL_EX_FAIL;
+    if (json_integer_value(json_object_get(totals, "columns_disagree")) > 0)
+        cprctl_say("%s", "some cases' columns disagree with the audit trail (flagged; "
+                   "their facts are the events'): run verify-audit");
+    if (r->o->json)
+        rc = report_json_tail(r, head, totals);
+    else
+        rc = export_finish(r->o->csv ? export_report_csv_done(stdout)
+                                     : export_report_text_tail(stdout, totals));
+    json_decref(totals);
+    return rc;
+}
+
 int
 cmd_report_run(PGconn *conn, const struct cprctl_opts *o)
 {
     const char *params[2] = { o->from, o->until };
-    PGresult *res = PQexecParams(conn, "SELECT c FROM cpr.audit_cases($1, $2) AS c", 2,
-                                 NULL, params, NULL, NULL, 0);
     struct deadline_policy policy;
-    json_t *cases = NULL, *report = NULL;
-    long long now;
-    int rc = CPRCTL_EX_FAIL;
+    struct report_run r = { .o = o, .policy = &policy };
+    json_t *head = NULL;
+    int rc;
 
-    if (cprctl_db_ok(res, conn, "report"))
-        cases = cprctl_db_rows_json(res);
-    PQclear(res);
-    if (cases && (rc = cprctl_policy(o, &policy)) == CPRCTL_EX_OK
-        && (now = cprctl_db_now(conn)) != 0)
-        report = compliance_report(cases, &policy, now, o->from, o->until);
-    if (report && json_integer_value(json_object_get(json_object_get(report, "totals"),
-                                                     "columns_disagree")) > 0)
-        cprctl_say("%s", "some cases' columns disagree with the audit trail (flagged; "
-                   "their facts are the events'): run verify-audit");
-    if (report && o->json)
-        rc = cprctl_json_print(report);
-    else if (report)
-        rc = export_finish(o->csv ? export_report_csv(stdout, report)
-                                  : export_report_text(stdout, report));
-    else if (rc == CPRCTL_EX_OK)
-        rc = CPRCTL_EX_FAIL;
-    json_decref(report);
-    json_decref(cases);
+    if ((rc = cprctl_policy(o, &policy)) != CPRCTL_EX_OK)
+        return rc;
+    rc = CPRCTL_EX_FAIL;
+    if ((r.now = cprctl_db_now(conn)) != 0 && (r.totals = compliance_totals_new())
+        && (head = compliance_report_head(&policy, r.now, o->from, o->until))) {
+        report_begin(&r, head);
+        rc = cprctl_db_stream(conn, "SELECT c FROM cpr.audit_cases($1, $2) AS c", 2,
+                              params, "report", report_row, &r);
+        if (rc == CPRCTL_EX_OK)
+            rc = report_end(&r, head);
+    }
+    json_decref(head);
+    compliance_totals_free(r.totals);
     return rc;
 }
 

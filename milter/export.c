@@ -777,26 +777,36 @@ report_totals_text(FILE *fp, const json_t *totals)
     }
 }
 
-int
-export_report_text(FILE *fp, const json_t *report)
+/* The report's first lines; head is compliance_report_head()'s (or the
+ * whole report). */
+void
+export_report_text_head(FILE *fp, const json_t *head)
 {
-    const json_t *policy = json_object_get(report, "policy"), *r;
-    size_t i;
+    const json_t *policy = json_object_get(head, "policy");
 
     fputs("CPR compliance report: cases received from ", fp);
-    draft_text(fp, jstr(report, "from"));
+    draft_text(fp, jstr(head, "from"));
     fputs(" to ", fp);
-    draft_text(fp, jstr(report, "to"));
+    draft_text(fp, jstr(head, "to"));
     fputs(" (UTC)\nGenerated ", fp);
-    export_time(fp, jstr(report, "generated_at"));
+    export_time(fp, jstr(head, "generated_at"));
     fputs(" UTC; deadlines: acknowledge ", fp);
     export_duration(fp, json_object_get(policy, "acknowledge_ms"));
     fputs(", reports ", fp);
     export_duration(fp, json_object_get(policy, "report_ms"));
     fputs(", revocation 24h (BR 4.9.1.1 items 1-5) or 120h (items 6-16)\n", fp);
-    json_array_foreach(json_object_get(report, "cases"), i, r)
-        report_case(fp, r);
-    report_totals_text(fp, json_object_get(report, "totals"));
+}
+
+void
+export_report_text_case(FILE *fp, const json_t *row)
+{
+    report_case(fp, row);
+}
+
+int
+export_report_text_tail(FILE *fp, const json_t *totals)
+{
+    report_totals_text(fp, totals);
     return export_done(fp);
 }
 
@@ -825,6 +835,18 @@ csv_trail(const json_t *r)
     return out;
 }
 
+int
+export_report_text(FILE *fp, const json_t *report)
+{
+    const json_t *r;
+    size_t i;
+
+    export_report_text_head(fp, report);
+    json_array_foreach(json_object_get(report, "cases"), i, r)
+        export_report_text_case(fp, r);
+    return export_report_text_tail(fp, json_object_get(report, "totals"));
+}
+
 static void
 csv_row(FILE *fp, const json_t *r, const json_t *k)
 {
@@ -848,16 +870,37 @@ csv_row(FILE *fp, const json_t *r, const json_t *k)
     free(trail);
 }
 
+void
+export_report_csv_head(FILE *fp)
+{
+    fputs("Tracking,Received,Category,State,Clock,Clock start,Deadline,Done,"
+          "Took (s),Status,Breach recorded,Audit trail\r\n", fp);
+}
+
+void
+export_report_csv_case(FILE *fp, const json_t *row)
+{
+    size_t k;
+    const json_t *clock;
+
+    json_array_foreach(json_object_get(row, "clocks"), k, clock)
+        csv_row(fp, row, clock);
+}
+
+int
+export_report_csv_done(FILE *fp)
+{
+    return export_done(fp);
+}
+
 int
 export_report_csv(FILE *fp, const json_t *report)
 {
-    size_t i, k;
-    const json_t *r, *clock;
+    size_t i;
+    const json_t *r;
 
-    fputs("Tracking,Received,Category,State,Clock,Clock start,Deadline,Done,"
-          "Took (s),Status,Breach recorded,Audit trail\r\n", fp);
+    export_report_csv_head(fp);
     json_array_foreach(json_object_get(report, "cases"), i, r)
-        json_array_foreach(json_object_get(r, "clocks"), k, clock)
-            csv_row(fp, r, clock);
-    return export_done(fp);
+        export_report_csv_case(fp, r);
+    return export_report_csv_done(fp);
 }

@@ -48,6 +48,16 @@ int export_cert_csv(FILE *fp, const json_t *c);
 int export_report_text(FILE *fp, const json_t *report);
 int export_report_csv(FILE *fp, const json_t *report);
 
+/* The same a case at a time (cprctl report streams): head is
+ * compliance_report_head()'s, each row compliance_case()'s, totals
+ * compliance_totals_json()'s. The int ones return export_done()'s. */
+void export_report_text_head(FILE *fp, const json_t *head);
+void export_report_text_case(FILE *fp, const json_t *row);
+int export_report_text_tail(FILE *fp, const json_t *totals);
+void export_report_csv_head(FILE *fp);
+void export_report_csv_case(FILE *fp, const json_t *row);
+int export_report_csv_done(FILE *fp);
+
 /* "2026-11-27T03:14:00.123Z" as "2026-11-27 03:14:00.123"; "-" if none. */
 void export_time(FILE *fp, const char *iso);
 
