@@ -243,6 +243,38 @@ cprctl_db_ok(const PGresult *res, const PGconn *conn, const char *what)
     return false;
 }
 
+long long
+cprctl_query_timeout_ms(void)
+{
+    const char *env = getenv("CPRCTL_QUERY_TIMEOUT");
+    long long secs = env ? atoll(env) : 0;
+
+    return secs >= 1 && secs <= 3600 ? secs * 1000 : CPRCTL_QUERY_TIMEOUT_MS;
+}
+
+PGresult *
+cprctl_exec(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+    char err[256] = "";
+    PGresult *res = pgconn_exec(conn, NULL, sql, n, params, cprctl_query_timeout_ms(), err,
+                                sizeof(err));
+
+    if (res == NULL && err[0])
+        log_error("database: %s", err);
+    return res;
+}
+
+PGresult *
+cprctl_exec_script(PGconn *conn, const char *sql)
+{
+    char err[256] = "";
+    PGresult *res = pgconn_exec_script(conn, sql, cprctl_query_timeout_ms(), err, sizeof(err));
+
+    if (res == NULL && err[0])
+        log_error("database: %s", err);
+    return res;
+}
+
 /* Parse every row's first column as JSON into one array. */
 json_t *
 cprctl_db_rows_json(const PGresult *res)
@@ -265,7 +297,7 @@ cprctl_db_rows_json(const PGresult *res)
 json_t *
 cprctl_db_json1(PGconn *conn, const char *sql, const char *param, const char *what)
 {
-    PGresult *res = PQexecParams(conn, sql, 1, NULL, &param, NULL, NULL, 0);
+    PGresult *res = cprctl_exec(conn, sql, 1, &param);
     json_t *rows = NULL, *v = NULL;
 
     if (cprctl_db_ok(res, conn, what) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
@@ -280,7 +312,7 @@ cprctl_db_json1(PGconn *conn, const char *sql, const char *param, const char *wh
 long long
 cprctl_db_now(PGconn *conn)
 {
-    PGresult *res = PQexec(conn,
+    PGresult *res = cprctl_exec_script(conn,
         "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint");
     long long now = 0;
 
@@ -804,8 +836,7 @@ static int
 cmd_show_run(PGconn *conn, const struct cprctl_opts *o)
 {
     const char *params[1] = { o->tracking };
-    PGresult *res = PQexecParams(conn, "SELECT cpr.case_show($1)", 1, NULL,
-                                 params, NULL, NULL, 0);
+    PGresult *res = cprctl_exec(conn, "SELECT cpr.case_show($1)", 1, params);
     json_t *rows = NULL, *c;
     int rc = CPRCTL_EX_FAIL;
 
@@ -876,7 +907,7 @@ action_run(PGconn *conn, const struct cprctl_opts *o, const char *name)
         a++;
     for (int i = 0; i < a->nparams; i++)
         p[i] = all[a->param[i]];
-    res = PQexecParams(conn, a->sql, a->nparams, NULL, p, NULL, NULL, 0);
+    res = cprctl_exec(conn, a->sql, a->nparams, p);
     if (cprctl_db_ok(res, conn, name) && (rows = cprctl_db_rows_json(res)) != NULL) {
         if (o->json)
             rc = cprctl_json_print(json_array_get(rows, 0));
@@ -1146,8 +1177,7 @@ static int
 cmd_ack_group_run(PGconn *conn, const struct cprctl_opts *o)
 {
     const char *p[] = { o->group, action_actor(o) };
-    PGresult *res = PQexecParams(conn, "SELECT cpr.page_group_ack($1::bigint, $2)", 2, NULL,
-                                 p, NULL, NULL, 0);
+    PGresult *res = cprctl_exec(conn, "SELECT cpr.page_group_ack($1::bigint, $2)", 2, p);
     int rc = CPRCTL_EX_FAIL;
 
     if (cprctl_db_ok(res, conn, "ack-group"))

@@ -70,6 +70,17 @@ int cprctl_tracking_last(int argc, char **argv, struct cprctl_opts *o);
 
 /* Query helpers: result check (logs), rows' first column as a JSON array. */
 bool cprctl_db_ok(const PGresult *res, const PGconn *conn, const char *what);
+
+/* Every query cprctl makes waits at most this long for its answer (for a
+ * streamed result: for each row), so a frozen database cannot hang it;
+ * CPRCTL_QUERY_TIMEOUT (seconds, 1..3600) in the environment overrides. */
+#define CPRCTL_QUERY_TIMEOUT_MS (120 * 1000LL)
+long long cprctl_query_timeout_ms(void);
+
+/* PQexecParams, and PQexec for parameterless SQL, with that deadline;
+ * NULL (said on stderr) when no answer came. */
+PGresult *cprctl_exec(PGconn *conn, const char *sql, int n, const char *const *params);
+PGresult *cprctl_exec_script(PGconn *conn, const char *sql);
 json_t *cprctl_db_rows_json(const PGresult *res);
 /* One JSON value from a one-parameter query; NULL (said) if none. */
 json_t *cprctl_db_json1(PGconn *conn, const char *sql, const char *param,

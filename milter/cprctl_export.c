@@ -382,8 +382,7 @@ int
 cmd_search_run(PGconn *conn, const struct cprctl_opts *o)
 {
     const char *params[2] = { o->field, o->value };
-    PGresult *res = PQexecParams(conn, "SELECT cpr.search_evidence($1, $2)", 2, NULL,
-                                 params, NULL, NULL, 0);
+    PGresult *res = cprctl_exec(conn, "SELECT cpr.search_evidence($1, $2)", 2, params);
     json_t *rows = NULL, *hits;
     int rc = CPRCTL_EX_FAIL;
 

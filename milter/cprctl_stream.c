@@ -30,11 +30,24 @@
 
 #include "cprctl.h"
 #include "log.h"
+#include "pgconn.h"
 #include "text.h"
 
 #define STREAM_JSON_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS)
 #define STREAM_INDENT "  "             /* one level of JSON_INDENT(2) */
 #define STREAM_MAX_DEPTH 8
+
+/* The next row (or result), waiting at most CPRCTL_QUERY_TIMEOUT_MS. */
+static PGresult *
+stream_next(PGconn *conn, const char *what, bool *lost)
+{
+    char err[256] = "";
+    PGresult *res = pgconn_next(conn, cprctl_query_timeout_ms(), lost, err, sizeof(err));
+
+    if (*lost)
+        log_error("%s: database: %s", what, err);
+    return res;
+}
 
 static int
 stream_send(PGconn *conn, const char *sql, int n, const char *const *params,
@@ -74,11 +87,12 @@ cprctl_db_stream(PGconn *conn, const char *sql, int n, const char *const *params
                  const char *what, cprctl_row_fn fn, void *arg)
 {
     PGresult *res;
+    bool lost = false;
     int rc = stream_send(conn, sql, n, params, what);
 
     if (rc != CPRCTL_EX_OK)
         return rc;
-    while ((res = PQgetResult(conn)) != NULL) {
+    while ((res = stream_next(conn, what, &lost)) != NULL) {
         if (PQresultStatus(res) == PGRES_SINGLE_TUPLE) {
             if (rc == CPRCTL_EX_OK)
                 rc = stream_row(res, what, fn, arg);
@@ -86,13 +100,13 @@ cprctl_db_stream(PGconn *conn, const char *sql, int n, const char *const *params
             rc = CPRCTL_EX_FAIL;
         PQclear(res);
     }
-    return rc;
+    return lost ? CPRCTL_EX_FAIL : rc;
 }
 
 static int
 stream_command(PGconn *conn, const char *sql, const char *what)
 {
-    PGresult *res = PQexec(conn, sql);
+    PGresult *res = cprctl_exec_script(conn, sql);
     int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 
     if (!ok)

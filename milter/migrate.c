@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "pgconn.h"
 
 #define MIGRATE_MAX_FILE_BYTES (8L * 1024 * 1024) /* one migration file */
 #define MIGRATE_MAX_FILES      10000              /* files in sqldir */
@@ -91,10 +92,28 @@ migrate_log_result(const char *file, const char *text, const PGresult *res,
               *ctx ? " (" : "", (int)strcspn(ctx, "\n"), ctx, *ctx ? ")" : "");
 }
 
+/* Every statement of a migration has a client-side deadline too, a long
+ * one: an index build over years of history may take a while, and a
+ * second migrate waits on the first one's lock. */
+#define MIGRATE_TIMEOUT_MS (60 * 60 * 1000LL)
+
+static PGresult *
+migrate_run(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+    char err[256] = "";
+    PGresult *res = n == 0
+        ? pgconn_exec_script(conn, sql, MIGRATE_TIMEOUT_MS, err, sizeof(err))
+        : pgconn_exec(conn, NULL, sql, n, params, MIGRATE_TIMEOUT_MS, err, sizeof(err));
+
+    if (res == NULL && err[0])
+        log_error("migrate: database: %s", err);
+    return res;
+}
+
 static bool
 migrate_exec(PGconn *conn, const char *file, const char *sql, const char *text)
 {
-    PGresult *res = PQexec(conn, sql);
+    PGresult *res = migrate_run(conn, sql, 0, NULL);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 
@@ -107,7 +126,7 @@ migrate_exec(PGconn *conn, const char *file, const char *sql, const char *text)
 static void
 migrate_rollback(PGconn *conn)
 {
-    PGresult *res = PQexec(conn, "ROLLBACK");
+    PGresult *res = migrate_run(conn, "ROLLBACK", 0, NULL);
 
     PQclear(res);
 }
@@ -116,10 +135,10 @@ static bool
 migrate_lock(PGconn *conn, bool lock)
 {
     const char *params[1] = { MIGRATE_LOCK_KEY };
-    PGresult *res = PQexecParams(conn,
+    PGresult *res = migrate_run(conn,
         lock ? "SELECT pg_advisory_lock($1::bigint)"
              : "SELECT pg_advisory_unlock($1::bigint)",
-        1, NULL, params, NULL, NULL, 0);
+        1, params);
     bool ok = res && PQresultStatus(res) == PGRES_TUPLES_OK;
 
     if (!ok)
@@ -217,9 +236,8 @@ static int
 migrate_recorded(PGconn *conn, const char *version)
 {
     const char *params[1] = { version };
-    PGresult *res = PQexecParams(conn,
-        "SELECT 1 FROM cpr.schema_migrations WHERE version = $1",
-        1, NULL, params, NULL, NULL, 0);
+    PGresult *res = migrate_run(conn,
+        "SELECT 1 FROM cpr.schema_migrations WHERE version = $1", 1, params);
     int rc = -1;
 
     if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
@@ -234,9 +252,8 @@ static bool
 migrate_record(PGconn *conn, const char *version)
 {
     const char *params[1] = { version };
-    PGresult *res = PQexecParams(conn,
-        "INSERT INTO cpr.schema_migrations (version) VALUES ($1)",
-        1, NULL, params, NULL, NULL, 0);
+    PGresult *res = migrate_run(conn,
+        "INSERT INTO cpr.schema_migrations (version) VALUES ($1)", 1, params);
     bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 
     if (!ok)

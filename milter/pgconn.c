@@ -156,10 +156,12 @@ pgconn_await(PGconn *conn, long long deadline, long long timeout_ms, char *err,
         if (rc < 0 || !pgconn_wait(PQsocket(conn), POLLOUT | POLLIN, deadline)
             || !PQconsumeInput(conn))
             goto lost;
-    while (PQisBusy(conn))
-        if (!pgconn_wait(PQsocket(conn), POLLIN, deadline) || !PQconsumeInput(conn))
-            goto lost;
-    while ((res = PQgetResult(conn)) != NULL) {
+    for (;;) {   /* a script has a result per statement: wait for each */
+        while (PQisBusy(conn))
+            if (!pgconn_wait(PQsocket(conn), POLLIN, deadline) || !PQconsumeInput(conn))
+                goto lost;
+        if ((res = PQgetResult(conn)) == NULL)
+            break;
         PQclear(last);
         last = res;
     }
@@ -217,6 +219,39 @@ pgconn_prepare(PGconn *conn, const char *stmt, const char *sql, long long timeou
         return NULL;
     }
     return pgconn_await(conn, deadline, timeout_ms, err, errlen);
+}
+
+PGresult *
+pgconn_exec_script(PGconn *conn, const char *sql, long long timeout_ms, char *err,
+                   size_t errlen)
+{
+    long long deadline = now_mono_ms() + timeout_ms;
+
+    if (!pgconn_nonblocking(conn, err, errlen))
+        return NULL;
+    if (!PQsendQuery(conn, sql)) {
+        snprintf(err, errlen, "send: %s", PQerrorMessage(conn));
+        PQsetnonblocking(conn, 0);
+        return NULL;
+    }
+    return pgconn_await(conn, deadline, timeout_ms, err, errlen);
+}
+
+PGresult *
+pgconn_next(PGconn *conn, long long timeout_ms, bool *lost, char *err, size_t errlen)
+{
+    long long deadline = now_mono_ms() + timeout_ms;
+
+    *lost = false;
+    while (PQisBusy(conn))
+        if (!pgconn_wait(PQsocket(conn), POLLIN, deadline) || !PQconsumeInput(conn)) {
+            snprintf(err, errlen, now_mono_ms() >= deadline ? "no answer within %lld ms"
+                     : "connection lost (%lld ms deadline)", timeout_ms);
+            pgconn_abandon(conn);
+            *lost = true;
+            return NULL;
+        }
+    return PQgetResult(conn);
 }
 
 bool

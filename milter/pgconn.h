@@ -46,6 +46,17 @@ PGresult *pgconn_exec(PGconn *conn, const char *stmt, const char *sql, int npara
 PGresult *pgconn_prepare(PGconn *conn, const char *stmt, const char *sql,
                          long long timeout_ms, char *err, size_t errlen);
 
+/* One or more statements with no parameters (PQsendQuery), the same
+ * deadline for the whole; the last result, as PQexec gives it. */
+PGresult *pgconn_exec_script(PGconn *conn, const char *sql, long long timeout_ms,
+                             char *err, size_t errlen);
+
+/* The next result of a query already sent (single-row mode, say): what
+ * PQgetResult would return, waiting at most timeout_ms for it; NULL with
+ * *lost set (and the connection abandoned) when it does not come. */
+PGresult *pgconn_next(PGconn *conn, long long timeout_ms, bool *lost, char *err,
+                      size_t errlen);
+
 /* Is this a connection failure (as opposed to an SQL error)? */
 bool pgconn_broken(const PGconn *conn);
 
