@@ -87,6 +87,8 @@ message_reset(struct cpr_message *m)
     m->raw = NULL;
     m->raw_len = m->raw_cap = m->raw_max = 0;
     m->raw_truncated = false;
+    m->key_past_cap = false;
+    m->cap_tail_len = 0;
     message_set(&m->message_id, NULL);
     message_set(&m->subject, NULL);
     message_set(&m->in_reply_to, NULL);
@@ -234,6 +236,29 @@ message_keep_raw(struct cpr_message *m, size_t max_bytes)
     m->raw_max = max_bytes;
 }
 
+/* What is not kept is still watched for private-key armour, so that a
+ * key past the cap makes a key-compromise report (report.c), even though
+ * it cannot be analysed. */
+static void
+raw_watch_past_cap(struct cpr_message *m, const char *p, size_t n)
+{
+    const size_t k = sizeof(MESSAGE_KEY_ARMOUR) - 1;
+    char probe[2 * MESSAGE_CAP_TAIL];
+    size_t head = n < MESSAGE_CAP_TAIL ? n : MESSAGE_CAP_TAIL;
+
+    if (m->key_past_cap || n == 0)
+        return;
+    /* Across the chunk boundary: the old tail and the new head. */
+    memcpy(probe, m->cap_tail, m->cap_tail_len);
+    memcpy(probe + m->cap_tail_len, p, head);
+    for (size_t i = 0; i + k <= m->cap_tail_len + head && !m->key_past_cap; i++)
+        m->key_past_cap = memcmp(probe + i, MESSAGE_KEY_ARMOUR, k) == 0;
+    for (size_t i = 0; i + k <= n && !m->key_past_cap; i++)
+        m->key_past_cap = p[i] == 'P' && memcmp(p + i, MESSAGE_KEY_ARMOUR, k) == 0;
+    m->cap_tail_len = n < MESSAGE_CAP_TAIL ? n : MESSAGE_CAP_TAIL;
+    memcpy(m->cap_tail, p + n - m->cap_tail_len, m->cap_tail_len);
+}
+
 /* Append up to what the cap allows; grow by doubling, never past the cap. */
 static bool
 raw_append(struct cpr_message *m, const void *buf, size_t len)
@@ -242,6 +267,7 @@ raw_append(struct cpr_message *m, const void *buf, size_t len)
 
     if (len > room) {
         m->raw_truncated = true;
+        raw_watch_past_cap(m, (const char *)buf + room, len - room);
         len = room;
     }
     if (len == 0)

@@ -33,6 +33,11 @@ struct cpr_header {
     char *value;
 };
 
+/* Bytes kept between body chunks past the cap, to see an armour line
+ * split across two chunks. */
+#define MESSAGE_CAP_TAIL 16
+#define MESSAGE_KEY_ARMOUR "PRIVATE KEY-----"
+
 struct cpr_message {
     /* connection */
     char *client_addr;
@@ -66,6 +71,9 @@ struct cpr_message {
     char *raw;
     size_t raw_len, raw_cap, raw_max;
     bool raw_truncated;        /* the message was longer than raw_max */
+    bool key_past_cap;         /* private-key armour seen past raw_max */
+    char cap_tail[MESSAGE_CAP_TAIL];  /* last bytes seen past the cap */
+    size_t cap_tail_len;
     /* derived by message_finish() */
     char *message_id;          /* without <>, or NULL */
     char *subject;             /* decoded UTF-8, or NULL */

@@ -811,19 +811,40 @@ mime_visit_attachment(struct mime_ctx *c, GMimePart *part, const char *path)
     g_byte_array_unref(k.keep);
 }
 
-/* Keep bytes GMime could not structure as a raw text part. */
+/* Keep bytes GMime could not (or may not) structure as a raw text part. */
 static void
-mime_keep_raw(struct mime_ctx *c, const char *raw, size_t len, const char *path)
+mime_keep_raw_as(struct mime_ctx *c, const char *raw, size_t len, const char *path,
+                 const char *why)
 {
     size_t budget = mime_budget(c), n;
     bool truncated = len > budget;
     char *text = mime_clean_text(raw, truncated ? budget : len, &n);
 
-    mime_reason_add(c->d, "malformed MIME, kept raw");
+    mime_reason_add(c->d, "%s", why);
     if (truncated)
         mime_reason_add(c->d, "decoded byte limit reached");
     if (text)
         mime_text_push(c, path, MIME_RAW_TYPE, "unknown", text, n, truncated);
+}
+
+static void
+mime_keep_raw(struct mime_ctx *c, const char *raw, size_t len, const char *path)
+{
+    mime_keep_raw_as(c, raw, len, path, "malformed MIME, kept raw");
+}
+
+/* A part nested deeper than the limit is not parsed, but its bytes are
+ * kept as raw text, so the report analysis still finds (and redacts) a
+ * key inside it. */
+static void
+mime_keep_deep(struct mime_ctx *c, GMimeObject *obj, const char *path)
+{
+    char *raw = g_mime_object_to_string(obj, NULL);
+
+    if (raw != NULL) {
+        mime_keep_raw_as(c, raw, strlen(raw), path, "nested too deep, kept raw");
+        g_free(raw);
+    }
 }
 
 /* ---- containers ---- */
@@ -921,6 +942,7 @@ mime_visit(struct mime_ctx *c, GMimeObject *obj, const char *path, unsigned dept
     }
     if (depth > c->lim->max_depth) {
         mime_reason_add(c->d, "nesting too deep (%u)", c->lim->max_depth);
+        mime_keep_deep(c, obj, path);
         return;
     }
     c->d->nparts++;

@@ -210,6 +210,27 @@ report_scan_attachments(struct report *r)
     return true;
 }
 
+/* A private key past max_message_bytes: never analysed nor stored, but
+ * key-compromise evidence all the same (message.c saw its armour). */
+static bool
+report_past_cap(struct report *r, const struct cpr_message *m)
+{
+    struct evidence_list one;
+    struct evidence_item it;
+    bool ok;
+
+    if (m == NULL || !m->key_past_cap)
+        return true;
+    memset(&it, 0, sizeof(it));
+    it.kind = EVIDENCE_KEY_TRUNCATED;
+    snprintf(it.reason, sizeof(it.reason),
+             "a private key past the size limit (not analysed, not stored)");
+    evidence_list_init(&one);
+    ok = evidence_push(&one, &it) && report_merge(&r->ev, &one);
+    evidence_list_free(&one);
+    return ok;
+}
+
 /* ---- category ---- */
 
 static void
@@ -414,7 +435,8 @@ report_analyze(const char *raw, size_t len, const struct cpr_message *m, bool tr
     evidence_list_init(&r->ev);
     r->truncated = truncated;
     if ((r->doc = mime_parse(raw, len, lim)) == NULL || !report_scan_texts(r)
-        || !report_scan_attachments(r) || !report_category(r, m) || !report_dsn_refs(r)) {
+        || !report_scan_attachments(r) || !report_past_cap(r, m) || !report_category(r, m)
+        || !report_dsn_refs(r)) {
         report_free(r);
         return NULL;
     }

@@ -135,11 +135,11 @@ for k in ("rsa", "ec", "ed"):
         inner = "Content-Type: message/rfc822\n\nSubject: fwd\nMIME-Version: 1.0\n" + inner
     message(k + "_deep", "multipart/mixed; boundary=deep",
             "--deep\n" + inner + "\n--deep--\n")
-    forms.append((k + "_deep", "no"))
+    forms.append((k + "_deep", "yes"))
     # Past max_message_bytes (65536 in the test).
     filler = "\n".join("filler line %05d of a long report, nothing to see here" % i
                        for i in range(1500))
-    text(k + "_pastcap", filler + "\n" + pem, "no")
+    text(k + "_pastcap", filler + "\n" + pem, "yes")
     if k != "rsa":   # a header line is at most 998 characters
         text(k + "_references", "see the References header", "no",
              ["References: <%s@example.net>" % b64, "In-Reply-To: <%s@example.net>" % b64])
