@@ -147,8 +147,8 @@ pgconn_open(const char *conninfo, const char *app, long long timeout_ms,
 /* Wait for the result of what was just sent; NULL (and the connection
  * abandoned) when it does not come by the deadline. */
 static PGresult *
-pgconn_await(PGconn *conn, long long deadline, long long timeout_ms, char *err,
-             size_t errlen)
+pgconn_await(PGconn *conn, long long deadline, long long timeout_ms, bool script,
+             char *err, size_t errlen)
 {
     PGresult *res, *last = NULL;
 
@@ -156,14 +156,21 @@ pgconn_await(PGconn *conn, long long deadline, long long timeout_ms, char *err,
         if (rc < 0 || !pgconn_wait(PQsocket(conn), POLLOUT | POLLIN, deadline)
             || !PQconsumeInput(conn))
             goto lost;
-    for (;;) {   /* a script has a result per statement: wait for each */
-        while (PQisBusy(conn))
-            if (!pgconn_wait(PQsocket(conn), POLLIN, deadline) || !PQconsumeInput(conn))
-                goto lost;
-        if ((res = PQgetResult(conn)) == NULL)
-            break;
+    while (PQisBusy(conn))
+        if (!pgconn_wait(PQsocket(conn), POLLIN, deadline) || !PQconsumeInput(conn))
+            goto lost;
+    while ((res = PQgetResult(conn)) != NULL) {
         PQclear(last);
         last = res;
+        /* A script has a result per statement: wait for each. One query
+         * never waits again here (a second PQisBusy on a connection the
+         * server dropped makes a result nobody frees). */
+        while (script && PQisBusy(conn))
+            if (!pgconn_wait(PQsocket(conn), POLLIN, deadline) || !PQconsumeInput(conn)) {
+                PQclear(last);
+                last = NULL;
+                goto lost;
+            }
     }
     PQsetnonblocking(conn, 0);
     return last;
@@ -202,7 +209,7 @@ pgconn_exec(PGconn *conn, const char *stmt, const char *sql, int nparams,
         PQsetnonblocking(conn, 0);
         return NULL;
     }
-    return pgconn_await(conn, deadline, timeout_ms, err, errlen);
+    return pgconn_await(conn, deadline, timeout_ms, false, err, errlen);
 }
 
 PGresult *
@@ -218,7 +225,7 @@ pgconn_prepare(PGconn *conn, const char *stmt, const char *sql, long long timeou
         PQsetnonblocking(conn, 0);
         return NULL;
     }
-    return pgconn_await(conn, deadline, timeout_ms, err, errlen);
+    return pgconn_await(conn, deadline, timeout_ms, false, err, errlen);
 }
 
 PGresult *
@@ -234,7 +241,7 @@ pgconn_exec_script(PGconn *conn, const char *sql, long long timeout_ms, char *er
         PQsetnonblocking(conn, 0);
         return NULL;
     }
-    return pgconn_await(conn, deadline, timeout_ms, err, errlen);
+    return pgconn_await(conn, deadline, timeout_ms, true, err, errlen);
 }
 
 PGresult *
