@@ -231,6 +231,10 @@ const struct config_key config_keys[] = {
            OFF(db_check_interval_ms), "15s",
            "check the idle database connection this often (1s..15s)",
            MS_SECOND, 15 * MS_SECOND),
+    RANGED("sweeper", "wake_poll", CONFIG_DURATION, OFF(wake_poll_ms), "500ms",
+           "look for new events (a new case, a follow-up, an ack) this often "
+           "between passes; the longest delay before a sweeper acts on one "
+           "(50ms..5s)", 50, 5 * MS_SECOND),
     RANGED("sweeper", "db_timeout", CONFIG_DURATION, OFF(sweeper_db_timeout_ms), "10s",
            "deadline of every database connect and query of cpr-sweeper; a "
            "database that does not answer in time counts as down (1s..5m)",

@@ -142,6 +142,7 @@ struct cpr_config {
     long long retry_cap_ms;
     long retry_max;            /* retries after the first attempt */
     long long db_check_interval_ms;
+    long long wake_poll_ms;
     long long claim_lease_ms;  /* a crashed sweeper's steps wait this long */
     long long group_window_ms; /* [paging] group_window; 0 = no grouping */
     long long sweeper_db_timeout_ms;   /* client deadline of every query */

@@ -4,10 +4,10 @@
  * SUMMARY
  *   cpr-sweeper [-f] [--once] [-n] [-c FILE] [-V]
  * DESCRIPTION
- *   The loop only: connect and LISTEN, run a sweep pass (sweep.c), keep
- *   the health books (health.c), then sleep until the next step is due, a
- *   NOTIFY arrives (new case, ack, ...), or the database check is due --
- *   never on a fixed minute. Any number of sweepers may run at once; the
+ *   The loop only: connect, run a sweep pass (sweep.c), keep the health
+ *   books (health.c), then sleep until the next step is due, new events
+ *   appear (a new case, an ack, ...: looked for every wake_poll, wake.c),
+ *   or the database check is due -- never on a fixed minute. Any number of sweepers may run at once; the
  *   database hands each step to one of them.
  * DIAGNOSTICS
  *   Exit 0 on SIGTERM/SIGINT or after --once, 78 for a bad config, 1 when
@@ -35,8 +35,12 @@
 #include "now.h"
 #include "sweep.h"
 #include "sweepdb.h"
+#include "wake.h"
 
 #define DEFAULT_CONFIG   CPR_SYSCONFDIR "/cpr-milter.conf"
+/* An event id held uncommitted longer than this may be missed by the
+ * look for new events (wake.h); intake transactions last milliseconds. */
+#define WAKE_WINDOW_MS   15000
 
 static volatile sig_atomic_t stopping;
 
@@ -50,6 +54,7 @@ struct options {
 struct loop {
     struct sweeper s;
     struct health h;
+    struct wake wake;          /* new events since the last look */
     bool stuck_paged;          /* tier 1 told of unsent auto-replies */
     const struct cpr_config *cfg;
     const char *conninfo;
@@ -146,12 +151,14 @@ db_ensure(struct loop *l, long long now)
     if (l->s.conn != NULL || now < l->next_connect)
         return;
     l->s.conn = sweepdb_connect(l->conninfo, l->cfg->sweeper_db_timeout_ms, err, sizeof(err));
-    if (l->s.conn == NULL || !sweepdb_listen(l->s.conn)) {
-        log_warn("database unavailable: %s", l->s.conn ? "LISTEN failed" : err);
+    if (l->s.conn == NULL) {
+        log_warn("database unavailable: %s", err);
         db_drop(l, now);
         return;
     }
-    log_info("connected to the database; listening on %s", SWEEPDB_CHANNEL);
+    wake_reset(&l->wake);
+    log_info("connected to the database; looking for new events every %lld ms",
+             l->cfg->wake_poll_ms);
 }
 
 /* Tell tier 1 directly, without the database: a health alert raised
@@ -238,6 +245,24 @@ health_tick(struct loop *l, long long now)
     }
 }
 
+/* Did new events appear since the last look? The first look after a
+ * connect only learns where the events end. */
+static bool
+events_changed(struct loop *l)
+{
+    long long now = now_mono_ms(), lo, base, n_lo = 0, n_base = 0, top = 0;
+
+    if (!wake_known(&l->wake)) {
+        if (sweepdb_changes(l->s.conn, -1, -1, &n_lo, &n_base, &top))
+            wake_start(&l->wake, now, top);
+        return false;
+    }
+    wake_floors(&l->wake, now, &lo, &base);
+    if (!sweepdb_changes(l->s.conn, lo, base, &n_lo, &n_base, &top))
+        return PQstatus(l->s.conn) != CONNECTION_OK;   /* the round reconnects */
+    return wake_saw(&l->wake, now, n_lo, n_base, top);
+}
+
 /* One round: pass, health. Returns when the loop should wake next. */
 static long long
 loop_round(struct loop *l)
@@ -247,6 +272,7 @@ loop_round(struct loop *l)
 
     db_ensure(l, now);
     if (l->s.conn != NULL) {
+        (void)events_changed(l);   /* the pass sees all before the mark */
         next = sweep_pass(&l->s, &ok);
         if (next > 0 && now_mono_ms() + next < wake)
             wake = now_mono_ms() + next;
@@ -267,39 +293,21 @@ loop_round(struct loop *l)
     return wake;
 }
 
-/* Drop the queued notifications; true if there were any. libpq queues
- * those that arrived during a pass, and poll() would not see them. */
-static bool
-drain_notifies(PGconn *conn)
-{
-    PGnotify *n;
-    bool any = false;
-
-    while ((n = PQnotifies(conn)) != NULL) {
-        PQfreemem(n);
-        any = true;
-    }
-    return any;
-}
-
-/* Sleep until wake, or until a NOTIFY or a signal arrives. */
+/* Sleep until wake, looking for new events every wake_poll; a signal
+ * ends the sleep too. */
 static void
 loop_wait(struct loop *l, long long wake)
 {
-    long long left = wake - now_mono_ms();
-    struct pollfd p = { .fd = l->s.conn ? PQsocket(l->s.conn) : -1, .events = POLLIN };
+    long long left;
 
-    if (left <= 0)
-        return;
-    if (l->s.conn != NULL && PQconsumeInput(l->s.conn) && drain_notifies(l->s.conn))
-        return;
-    if (poll(&p, p.fd >= 0 ? 1 : 0, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR)
-        log_warn("poll: %s", strerror(errno));
-    if (l->s.conn == NULL)
-        return;
-    if (!PQconsumeInput(l->s.conn))
-        return;   /* the next round's queries find the broken connection */
-    drain_notifies(l->s.conn);
+    while (!stopping && (left = wake - now_mono_ms()) > 0) {
+        long long slice = left < l->cfg->wake_poll_ms ? left : l->cfg->wake_poll_ms;
+
+        if (poll(NULL, 0, (int)slice) < 0 && errno != EINTR)
+            log_warn("poll: %s", strerror(errno));
+        if (l->s.conn != NULL && events_changed(l))
+            return;
+    }
 }
 
 static int
@@ -359,6 +367,7 @@ main(int argc, char **argv)
     install_signals();
     set_identity(&l.s, cfg);
     l.cfg = cfg;
+    wake_init(&l.wake, WAKE_WINDOW_MS);
     l.conninfo = config_conninfo(cfg, PROGRAM_SWEEPER);
     health_init(&l.h, now_mono_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
                 cfg->db_down_page_after_ms);

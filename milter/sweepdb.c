@@ -49,27 +49,6 @@ sweepdb_run(PGconn *conn, const char *sql, int n, const char *const *params,
     return res;
 }
 
-static bool
-sweepdb_command(PGconn *conn, const char *sql, ExecStatusType want)
-{
-    PGresult *res = sweepdb_run(conn, sql, 0, NULL, want);
-
-    PQclear(res);
-    return res != NULL;
-}
-
-bool
-sweepdb_listen(PGconn *conn)
-{
-    return sweepdb_command(conn, "LISTEN " SWEEPDB_CHANNEL, PGRES_COMMAND_OK);
-}
-
-bool
-sweepdb_ping(PGconn *conn)
-{
-    return sweepdb_command(conn, "SELECT 1", PGRES_TUPLES_OK);
-}
-
 static PGresult *
 sweepdb_query(PGconn *conn, const char *sql, int n, const char *const *params)
 {
@@ -86,6 +65,30 @@ static char *
 col_str(const PGresult *res, int row, int col)
 {
     return strdup(PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+}
+
+bool
+sweepdb_changes(PGconn *conn, long long lo, long long base, long long *n_lo,
+                long long *n_base, long long *top)
+{
+    char a[24], b[24];
+    const char *params[2] = { a, b };
+    PGresult *res;
+
+    snprintf(a, sizeof(a), "%lld", lo);
+    snprintf(b, sizeof(b), "%lld", base);
+    res = lo < 0
+        ? sweepdb_query(conn, "SELECT 0, 0, coalesce(max(id), 0) FROM cpr.events", 0, NULL)
+        : sweepdb_query(conn, "SELECT count(*), count(*) FILTER (WHERE id > $2::bigint), "
+                              "coalesce(max(id), $1::bigint) FROM cpr.events "
+                              "WHERE id > $1::bigint", 2, params);
+    if (res == NULL)
+        return false;
+    *n_lo = col_ms(res, 0, 0);
+    *n_base = col_ms(res, 0, 1);
+    *top = col_ms(res, 0, 2);
+    PQclear(res);
+    return true;
 }
 
 /* The CASE_COLUMNS columns starting at col, in cpr.sweep_cases() order. */

@@ -18,8 +18,6 @@
 
 #include "deadline.h"
 
-#define SWEEPDB_CHANNEL "cpr_sweeper"   /* the LISTEN/NOTIFY channel */
-
 struct sweep_case {
     long long id;
     char tracking[32];
@@ -45,8 +43,11 @@ struct sweep_step {
 /* Every query then has a client-side deadline of timeout_ms (pgconn.h). */
 PGconn *sweepdb_connect(const char *conninfo, long long timeout_ms, char *err,
                         size_t errlen);
-bool sweepdb_listen(PGconn *conn);
-bool sweepdb_ping(PGconn *conn);
+
+/* New events since the last look (wake.h): the highest event id with
+ * lo < 0, else the rows above lo and above base, and the highest id. */
+bool sweepdb_changes(PGconn *conn, long long lo, long long base, long long *n_lo,
+                     long long *n_base, long long *top);
 
 /* The cases, and the database's clock (epoch ms) read in the same query. */
 bool sweepdb_cases(PGconn *conn, struct sweep_case **out, size_t *n, long long *db_now);

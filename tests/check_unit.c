@@ -4,7 +4,7 @@
  * SUMMARY
  *   top_srcdir=. tests/check_unit
  * DESCRIPTION
- *   Runs the config, address, tracking, classify, breaker, deadline, pager,
+ *   Runs the config, address, tracking, classify, breaker, wake, deadline, pager,
  *   health, autoreply, mime, category and evidence suites with one SRunner. Tests that read files from the source tree find it through
  *   $top_srcdir, which `make check` exports.
  * DIAGNOSTICS
@@ -24,6 +24,7 @@ main(void)
     srunner_add_suite(sr, tracking_suite());
     srunner_add_suite(sr, classify_suite());
     srunner_add_suite(sr, breaker_suite());
+    srunner_add_suite(sr, wake_suite());
     srunner_add_suite(sr, deadline_suite());
     srunner_add_suite(sr, pager_suite());
     srunner_add_suite(sr, health_suite());

@@ -15,6 +15,7 @@ Suite *address_suite(void);
 Suite *tracking_suite(void);
 Suite *classify_suite(void);
 Suite *breaker_suite(void);
+Suite *wake_suite(void);
 Suite *deadline_suite(void);
 Suite *pager_suite(void);
 Suite *health_suite(void);
