@@ -7,8 +7,9 @@
  *   The loop only: connect, run a sweep pass (sweep.c), keep the health
  *   books (health.c), then sleep until the next step is due, new events
  *   appear (a new case, an ack, ...: looked for every wake_poll, wake.c),
- *   or the database check is due -- never on a fixed minute. Any number of sweepers may run at once; the
- *   database hands each step to one of them.
+ *   or the database check is due -- never on a fixed minute. Any number
+ *   of sweepers may run at once; the database hands each step to one of
+ *   them.
  * DIAGNOSTICS
  *   Exit 0 on SIGTERM/SIGINT or after --once, 78 for a bad config, 1 when
  *   --once could not reach the database.
