@@ -5,7 +5,7 @@
 #   contrib/fuzz.sh [SECONDS]          (default 30; CPR_FUZZ_DIR keeps the corpus)
 # DESCRIPTION
 #   Builds the target with clang -fsanitize=fuzzer,address,undefined over
-#   milter/report.c and what it uses (mime, evidence, category: parse,
+#   milter/core/report.c and what it uses (mime, evidence, category: parse,
 #   extract) plus classify.c, message.c and address.c (classify), seeds a
 #   corpus from tests/fixtures/corpus, tests/fixtures/mime and
 #   tests/fixtures/evidence, and runs it for SECONDS. A crash, leak or sanitizer report fails the run
@@ -24,11 +24,11 @@ mkdir -p "$work/corpus"
 # shellcheck disable=SC2046
 clang -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -g -O1 \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I"$top/milter" $(pkg-config --cflags gmime-3.0 libcrypto jansson) \
-    "$top/tests/fuzz_report.c" "$top/milter/report.c" "$top/milter/mime.c" \
-    "$top/milter/evidence.c" "$top/milter/keygate.c" "$top/milter/category.c" \
-    "$top/milter/classify.c" \
-    "$top/milter/message.c" "$top/milter/address.c" \
+    -I"$top/milter/poison" -I"$top/milter/core" $(pkg-config --cflags gmime-3.0 libcrypto jansson) \
+    "$top/tests/fuzz_report.c" "$top/milter/core/report.c" "$top/milter/core/mime.c" \
+    "$top/milter/core/evidence.c" "$top/milter/core/keygate.c" "$top/milter/core/category.c" \
+    "$top/milter/core/classify.c" \
+    "$top/milter/core/message.c" "$top/milter/core/address.c" \
     $(pkg-config --libs gmime-3.0 libcrypto jansson) -o "$work/fuzz_report"
 cp "$top"/tests/fixtures/mime/* "$top"/tests/fixtures/evidence/* "$work/corpus/" 2>/dev/null || true
 cp "$top"/tests/fixtures/corpus/*.eml "$work/corpus/"

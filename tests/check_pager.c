@@ -395,17 +395,17 @@ END_TEST
 
 START_TEST(test_classify)
 {
-    static const struct { long status; int curl; enum pager_result want; } t[] = {
-        { 200, 0, PAGER_OK }, { 202, 0, PAGER_OK }, { 204, 0, PAGER_OK },
-        { 429, 0, PAGER_RETRY }, { 500, 0, PAGER_RETRY }, { 503, 0, PAGER_RETRY },
-        { 599, 0, PAGER_RETRY },
-        { 400, 0, PAGER_FAILED }, { 401, 0, PAGER_FAILED }, { 404, 0, PAGER_FAILED },
-        { 301, 0, PAGER_FAILED }, { 0, 0, PAGER_FAILED },
-        { 0, 28, PAGER_RETRY }, { 0, 7, PAGER_RETRY }, { 200, 56, PAGER_RETRY },
+    static const struct { long status; int curl; enum send_result want; } t[] = {
+        { 200, 0, SEND_OK }, { 202, 0, SEND_OK }, { 204, 0, SEND_OK },
+        { 429, 0, SEND_RETRY }, { 500, 0, SEND_RETRY }, { 503, 0, SEND_RETRY },
+        { 599, 0, SEND_RETRY },
+        { 400, 0, SEND_FAILED }, { 401, 0, SEND_FAILED }, { 404, 0, SEND_FAILED },
+        { 301, 0, SEND_FAILED }, { 0, 0, SEND_FAILED },
+        { 0, 28, SEND_RETRY }, { 0, 7, SEND_RETRY }, { 200, 56, SEND_RETRY },
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        ck_assert_msg(pager_classify(t[i].status, t[i].curl) == t[i].want,
+        ck_assert_msg(retry_classify(t[i].status, t[i].curl) == t[i].want,
                       "classify(%ld, %d)", t[i].status, t[i].curl);
 }
 END_TEST
@@ -413,30 +413,30 @@ END_TEST
 START_TEST(test_backoff)
 {
     /* rnd 0 gives the low end (50%), a huge rnd mod (span+1) stays in range. */
-    ck_assert_int_eq(pager_backoff_ms(0, 1000, 60000, 0), 500);
-    ck_assert_int_eq(pager_backoff_ms(1, 1000, 60000, 0), 1000);
-    ck_assert_int_eq(pager_backoff_ms(3, 1000, 60000, 0), 4000);
-    ck_assert_int_eq(pager_backoff_ms(3, 1000, 60000, 4000), 8000);   /* 100% */
-    ck_assert_int_eq(pager_backoff_ms(10, 1000, 60000, 0), 30000);    /* capped */
-    ck_assert_int_eq(pager_backoff_ms(10, 1000, 60000, 30000), 60000);
-    ck_assert_int_eq(pager_backoff_ms(1000000, 1000, 60000, 30000), 60000);
-    ck_assert_int_eq(pager_backoff_ms(62, 1LL << 40, 1LL << 62, 0), 1LL << 61);
-    ck_assert_int_eq(pager_backoff_ms(-3, 1000, 60000, 0), 500);
-    ck_assert_int_eq(pager_backoff_ms(2, 0, 60000, 7), 0);
-    ck_assert_int_eq(pager_backoff_ms(5, 100000, 1000, 0), 500);      /* cap < base */
+    ck_assert_int_eq(retry_backoff_ms(0, 1000, 60000, 0), 500);
+    ck_assert_int_eq(retry_backoff_ms(1, 1000, 60000, 0), 1000);
+    ck_assert_int_eq(retry_backoff_ms(3, 1000, 60000, 0), 4000);
+    ck_assert_int_eq(retry_backoff_ms(3, 1000, 60000, 4000), 8000);   /* 100% */
+    ck_assert_int_eq(retry_backoff_ms(10, 1000, 60000, 0), 30000);    /* capped */
+    ck_assert_int_eq(retry_backoff_ms(10, 1000, 60000, 30000), 60000);
+    ck_assert_int_eq(retry_backoff_ms(1000000, 1000, 60000, 30000), 60000);
+    ck_assert_int_eq(retry_backoff_ms(62, 1LL << 40, 1LL << 62, 0), 1LL << 61);
+    ck_assert_int_eq(retry_backoff_ms(-3, 1000, 60000, 0), 500);
+    ck_assert_int_eq(retry_backoff_ms(2, 0, 60000, 7), 0);
+    ck_assert_int_eq(retry_backoff_ms(5, 100000, 1000, 0), 500);      /* cap < base */
     for (int a = 0; a < 70; a++) {
         long long full = 1000LL << (a < 6 ? a : 6), lo, hi;
 
         if (full > 60000)
             full = 60000;
         for (unsigned rnd = 0; rnd < 100000; rnd += 7919) {
-            long long d = pager_backoff_ms(a, 1000, 60000, rnd);
+            long long d = retry_backoff_ms(a, 1000, 60000, rnd);
 
             lo = full / 2;
             hi = full;
             ck_assert_msg(d >= lo && d <= hi, "attempt %d rnd %u: %lld", a, rnd, d);
         }
-        ck_assert_int_ge(pager_backoff_ms(a, 1000, 60000, ~0u), full / 2);
+        ck_assert_int_ge(retry_backoff_ms(a, 1000, 60000, ~0u), full / 2);
     }
 }
 END_TEST

@@ -184,12 +184,12 @@ req_field(json_t *req, const char *a, const char *b)
 /* Send, expect `want`, and check the error text holds no secret. */
 static long
 send_expect(const struct pager_channel *ch, const struct pager_notice *n,
-            enum pager_result want, const char *secret)
+            enum send_result want, const char *secret)
 {
     char err[256] = "";
     long status = -1;
     double ms = -1;
-    enum pager_result r = pager_send(ch, n, &status, &ms, err, sizeof(err));
+    enum send_result r = pager_send(ch, n, &status, &ms, err, sizeof(err));
 
     ck_assert_msg(r == want, "%s: result %d, want %d (%s)", ch->name, r, want, err);
     ck_assert(ms >= 0);
@@ -209,7 +209,7 @@ START_TEST(test_webhook)
     json_t *req;
 
     sink_script("[202]");
-    ck_assert_int_eq(send_expect(&ch, &n, PAGER_OK, "tok-123"), 202);
+    ck_assert_int_eq(send_expect(&ch, &n, SEND_OK, "tok-123"), 202);
     ck_assert_ptr_nonnull(req = sink_last("/hook/"));
     ck_assert_str_eq(json_string_value(json_object_get(req, "method")), "POST");
     ck_assert_str_eq(json_string_value(json_object_get(req, "path")), "/hook/s3cr3t-path?sig=abc");
@@ -233,7 +233,7 @@ START_TEST(test_pagerduty)
     json_t *req;
 
     sink_script("[202]");
-    send_expect(&ch, &n, PAGER_OK, "ROUTINGKEY42");
+    send_expect(&ch, &n, SEND_OK, "ROUTINGKEY42");
     ck_assert_ptr_nonnull(req = sink_last("/v2/enqueue"));
     ck_assert_ptr_null(req_header(req, "Authorization"));
     ck_assert_str_eq(req_field(req, "routing_key", NULL), "ROUTINGKEY42");
@@ -243,7 +243,7 @@ START_TEST(test_pagerduty)
     json_decref(req);
 
     n = notice("resolve", "s2");
-    send_expect(&ch, &n, PAGER_OK, "ROUTINGKEY42");
+    send_expect(&ch, &n, SEND_OK, "ROUTINGKEY42");
     ck_assert_ptr_nonnull(req = sink_last("/v2/enqueue"));
     ck_assert_str_eq(req_field(req, "event_action", NULL), "resolve");
     ck_assert_str_eq(req_field(req, "dedup_key", NULL), n.dedup_key);
@@ -261,7 +261,7 @@ START_TEST(test_opsgenie)
     json_t *req;
 
     sink_script("[202]");
-    send_expect(&ch, &n, PAGER_OK, "genie-key-9");
+    send_expect(&ch, &n, SEND_OK, "genie-key-9");
     ck_assert_ptr_nonnull(req = sink_last("/v2/alerts"));
     ck_assert_str_eq(json_string_value(json_object_get(req, "path")), "/v2/alerts");
     ck_assert_str_eq(req_header(req, "Authorization"), "GenieKey genie-key-9");
@@ -270,7 +270,7 @@ START_TEST(test_opsgenie)
     json_decref(req);
 
     n = notice("resolve", "s2");
-    send_expect(&ch, &n, PAGER_OK, "genie-key-9");
+    send_expect(&ch, &n, SEND_OK, "genie-key-9");
     ck_assert_ptr_nonnull(req = sink_last("/v2/alerts/"));
     ck_assert_str_eq(json_string_value(json_object_get(req, "method")), "POST");
     ck_assert_str_eq(json_string_value(json_object_get(req, "path")),
@@ -290,13 +290,13 @@ START_TEST(test_slack)
     json_t *req;
 
     sink_script("[200]");
-    send_expect(&ch, &n, PAGER_OK, "XXXXSECRET");
+    send_expect(&ch, &n, SEND_OK, "XXXXSECRET");
     ck_assert_ptr_nonnull(req = sink_last("/services/"));
     ck_assert_ptr_nonnull(strstr(req_field(req, "text", NULL), "cprctl ack CPR-2026-000042"));
     ck_assert_ptr_null(req_header(req, "Authorization"));
     json_decref(req);
     sink_script("[404]");
-    send_expect(&ch, &n, PAGER_FAILED, "XXXXSECRET");
+    send_expect(&ch, &n, SEND_FAILED, "XXXXSECRET");
     free(u);
 }
 END_TEST
@@ -308,10 +308,10 @@ START_TEST(test_outcomes)
     struct pager_notice n = notice("page", "s1");
 
     sink_script("[202, 429, 500, 400]");
-    ck_assert_int_eq(send_expect(&ch, &n, PAGER_OK, NULL), 202);
-    ck_assert_int_eq(send_expect(&ch, &n, PAGER_RETRY, NULL), 429);
-    ck_assert_int_eq(send_expect(&ch, &n, PAGER_RETRY, NULL), 500);
-    ck_assert_int_eq(send_expect(&ch, &n, PAGER_FAILED, NULL), 400);
+    ck_assert_int_eq(send_expect(&ch, &n, SEND_OK, NULL), 202);
+    ck_assert_int_eq(send_expect(&ch, &n, SEND_RETRY, NULL), 429);
+    ck_assert_int_eq(send_expect(&ch, &n, SEND_RETRY, NULL), 500);
+    ck_assert_int_eq(send_expect(&ch, &n, SEND_FAILED, NULL), 400);
     ck_assert_int_eq(sink_count("/outcome"), 4);
     free(u);
 }
@@ -324,7 +324,7 @@ START_TEST(test_redirect_not_followed)
     struct pager_notice n = notice("page", "s1");
 
     sink_script("[302, 202]");
-    ck_assert_int_eq(send_expect(&ch, &n, PAGER_FAILED, NULL), 302);
+    ck_assert_int_eq(send_expect(&ch, &n, SEND_FAILED, NULL), 302);
     ck_assert_int_eq(sink_count("/redirected"), 0);
     free(u);
 }
@@ -341,7 +341,7 @@ START_TEST(test_hang_times_out)
     double ms = 0;
 
     sink_script("[\"hang\"]");
-    ck_assert_int_eq(pager_send(&ch, &n, &status, &ms, err, sizeof(err)), PAGER_RETRY);
+    ck_assert_int_eq(pager_send(&ch, &n, &status, &ms, err, sizeof(err)), SEND_RETRY);
     ck_assert_int_eq(status, 0);
     ck_assert_msg(ms >= HANG_TIMEOUT_MS * 0.8 && ms < HANG_TIMEOUT_MS * 10,
                   "latency %.0f ms for a %d ms timeout", ms, HANG_TIMEOUT_MS);
@@ -359,12 +359,12 @@ START_TEST(test_bad_settings_fail_without_sending)
     struct pager_notice n = notice("page", "s1");
 
     sink_script("[202]");
-    send_expect(&ch, &n, PAGER_FAILED, "X-Evil");
+    send_expect(&ch, &n, SEND_FAILED, "X-Evil");
     ch.secret = NULL;
     ch.url = "file:///etc/passwd";
-    send_expect(&ch, &n, PAGER_FAILED, "passwd");
+    send_expect(&ch, &n, SEND_FAILED, "passwd");
     ch.url = NULL;
-    send_expect(&ch, &n, PAGER_FAILED, NULL);
+    send_expect(&ch, &n, SEND_FAILED, NULL);
     ck_assert_int_eq(sink_count("/inject"), 0);
     free(u);
 }
@@ -415,7 +415,7 @@ START_TEST(test_email)
     struct pager_notice n = notice("page", "mail-step-1");
 
     ck_assert_msg(url && dir, "CPR_TEST_SMTP_URL and CPR_TEST_SMTP_DIR must be set");
-    ck_assert_int_eq(send_expect(&ch, &n, PAGER_OK, NULL), 250);
+    ck_assert_int_eq(send_expect(&ch, &n, SEND_OK, NULL), 250);
     ck_assert_msg(dir_has(dir, "Auto-Submitted: auto-generated", "cprctl ack CPR-2026-000042"),
                   "no stored message with Auto-Submitted and the ack command");
     ck_assert(dir_has(dir, "X-Rcpt-Args: <boss@ca.example>", "X-Mail-Args: <cpr-sweeper@ca.example>"));
@@ -432,13 +432,13 @@ START_TEST(test_email_rejected)
     long status;
 
     ck_assert_msg(ch.smtp_url, "CPR_TEST_SMTP_REJECT_URL must be set");
-    status = send_expect(&ch, &n, PAGER_FAILED, "oncall@");
+    status = send_expect(&ch, &n, SEND_FAILED, "oncall@");
     ck_assert_int_ge(status, 500);
     ck_assert_int_le(status, 599);
 
     ch.smtp_url = getenv("CPR_TEST_SMTP_SOFT_URL");
     ck_assert_msg(ch.smtp_url, "CPR_TEST_SMTP_SOFT_URL must be set");
-    status = send_expect(&ch, &n, PAGER_RETRY, "oncall@");
+    status = send_expect(&ch, &n, SEND_RETRY, "oncall@");
     ck_assert_int_ge(status, 400);
     ck_assert_int_le(status, 499);
 }

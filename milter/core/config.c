@@ -29,7 +29,7 @@
 #include <glib.h>
 
 #include "address.h"
-#include "smtp.h"
+#include "retry.h"
 
 #define CONFIG_FILE_MAX   (1024 * 1024)  /* bytes; a config is never larger */
 #define CONFIG_READ_CHUNK 8192

@@ -49,7 +49,6 @@
 #include "migrate.h"
 #include "pager.h"
 #include "pgconn.h"
-#include "sweep.h"
 #include "text.h"
 #include "tracking.h"
 
@@ -932,7 +931,7 @@ static int
 cmd_test_page_run(PGconn *conn, const struct cprctl_opts *o)
 {
     struct cpr_config *cfg;
-    struct sweeper s;
+    struct escalation s;
     struct pager_notice n = { 0 };
     char *err = NULL, id[128], summary[256], perr[512] = "";
     int rc = CPRCTL_EX_FAIL;
@@ -958,7 +957,7 @@ cmd_test_page_run(PGconn *conn, const struct cprctl_opts *o)
     n.summary = summary;
     if (i == s.nchannels)
         cprctl_say("no [channel %s] in the config", o->channel);
-    else if (sweep_notify_direct(&s.channels[i], &n, perr, sizeof(perr)) == PAGER_OK)
+    else if (pager_send_logged(&s.channels[i], &n, perr, sizeof(perr)) == SEND_OK)
         rc = printf("test page sent through %s\n", o->channel) < 0;
     else
         cprctl_say("test page through %s failed: %s", o->channel, perr);

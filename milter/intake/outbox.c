@@ -25,7 +25,7 @@
 #include "autoreply.h"
 #include "log.h"
 #include "now.h"
-#include "pager.h"
+#include "retry.h"
 #include "pgconn.h"
 #include "smtp.h"
 
@@ -131,7 +131,7 @@ outbox_send_row(struct outbox *ob, const PGresult *res, int row)
         outbox_finish(ob, id, "sent", code, NULL, 0);
     else if (sr == SMTP_RETRY && attempts < ob->s.max_attempts)
         outbox_finish(ob, id, "retry", code, err,
-                      pager_backoff_ms(attempts - 1, ob->s.retry_base_ms,
+                      retry_backoff_ms(attempts - 1, ob->s.retry_base_ms,
                                        ob->s.retry_cap_ms, (unsigned)rand()));
     else
         outbox_finish(ob, id, "failed", code, err, 0);

@@ -2,7 +2,7 @@
  * NAME
  *   escalation - the tiers and channels of a config, ready to page
  * DESCRIPTION
- *   See escalation.h. Owns every string it puts into struct sweeper's
+ *   See escalation.h. Owns every string it puts into struct escalation's
  *   channels and tiers; escalation_free releases them all.
  */
 #include "escalation.h"
@@ -70,7 +70,7 @@ channel_build(const struct config_channel *cc, struct pager_channel *pc, char **
 }
 
 static size_t
-channel_index(const struct sweeper *s, const char *name)
+channel_index(const struct escalation *s, const char *name)
 {
     for (size_t i = 0; i < s->nchannels; i++)
         if (strcmp(s->channels[i].name, name) == 0)
@@ -94,7 +94,7 @@ names_json(char *const *names)
 }
 
 static bool
-tier_build(struct sweeper *s, const struct config_tier *ct, struct sweep_tier *t,
+tier_build(struct escalation *s, const struct config_tier *ct, struct escalation_tier *t,
            char **err)
 {
     size_t n = g_strv_length(ct->channels);
@@ -115,7 +115,7 @@ tier_build(struct sweeper *s, const struct config_tier *ct, struct sweep_tier *t
 }
 
 static void
-policy_build(const struct cpr_config *cfg, struct sweeper *s)
+policy_build(const struct cpr_config *cfg, struct escalation *s)
 {
     struct deadline_policy *p = &s->policy;
 
@@ -134,7 +134,7 @@ policy_build(const struct cpr_config *cfg, struct sweeper *s)
 
 /* Every channel of every tier, once each: where a breach goes. */
 static char *
-tier_channels_json(const struct sweeper *s)
+tier_channels_json(const struct escalation *s)
 {
     char **names = g_new0(char *, s->nchannels + 1);
     size_t n = 0;
@@ -151,7 +151,7 @@ tier_channels_json(const struct sweeper *s)
 }
 
 bool
-escalation_build(const struct cpr_config *cfg, struct sweeper *s, char **err)
+escalation_build(const struct cpr_config *cfg, struct escalation *s, char **err)
 {
     size_t ntiers = g_strv_length(cfg->tiers);
 
@@ -159,7 +159,7 @@ escalation_build(const struct cpr_config *cfg, struct sweeper *s, char **err)
     for (size_t i = 0; i < cfg->nchannel_defs; i++, s->nchannels++)
         if (!channel_build(&cfg->channel_defs[i], &s->channels[i], err))
             goto fail;
-    s->tiers = g_new0(struct sweep_tier, ntiers ? ntiers : 1);
+    s->tiers = g_new0(struct escalation_tier, ntiers ? ntiers : 1);
     for (size_t i = 0; i < ntiers; i++, s->ntiers++) {
         const struct config_tier *ct = config_tier(cfg, cfg->tiers[i]);
 
@@ -181,7 +181,7 @@ fail:
 }
 
 void
-escalation_free(struct sweeper *s)
+escalation_free(struct escalation *s)
 {
     for (size_t i = 0; i < s->nchannels; i++) {
         struct pager_channel *c = &s->channels[i];

@@ -2,10 +2,10 @@
  * NAME
  *   escalation - the tiers and channels of a config, ready to page
  * SUMMARY
- *   if (!escalation_build(cfg, &sweeper, &err)) ...; escalation_free(&sweeper);
+ *   if (!escalation_build(cfg, &esc, &err)) ...; escalation_free(&esc);
  * DESCRIPTION
  *   Turns [escalation], [tier NAME] and [channel NAME] into the runtime
- *   form the sweep uses: pager channels with their secrets read from files,
+ *   form the sweep (and cprctl test-page) uses: pager channels with their secrets read from files,
  *   and per tier the channel indexes and the JSON list of channel names.
  *   Also fills the deadline policy from [deadlines] and [escalation].
  * DIAGNOSTICS
@@ -17,9 +17,29 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "sweep.h"
+#include "deadline.h"
+#include "pager.h"
 
-bool escalation_build(const struct cpr_config *cfg, struct sweeper *s, char **err);
-void escalation_free(struct sweeper *s);
+struct escalation_tier {
+    char *name;
+    size_t *channels;          /* indexes into escalation.channels */
+    size_t nchannels;
+    char *channels_json;       /* ["name", ...], for cpr.step_offer */
+};
+
+struct escalation {
+    struct deadline_policy policy;
+    struct pager_channel *channels;
+    size_t nchannels;
+    struct escalation_tier *tiers;  /* tiers[0] is tier 1 */
+    size_t ntiers;
+    char *all_channels_json;   /* every channel: breaches page every tier */
+    int retry_max;
+    long long retry_base_ms;
+    long long retry_cap_ms;
+};
+
+bool escalation_build(const struct cpr_config *cfg, struct escalation *e, char **err);
+void escalation_free(struct escalation *e);
 
 #endif

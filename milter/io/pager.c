@@ -20,6 +20,7 @@
  *   or address list: those are secrets or personal data.
  */
 #include "pager.h"
+#include "log.h"
 #include "smtp.h"
 
 #include <ctype.h>
@@ -692,37 +693,6 @@ pager_payload(const struct pager_channel *ch, const struct pager_notice *n)
     return out;
 }
 
-/* ---- outcomes and backoff ------------------------------------------------ */
-
-enum pager_result
-pager_classify(long http_status, int curl_code)
-{
-    if (curl_code != 0)
-        return PAGER_RETRY;
-    if (http_status >= 200 && http_status <= 299)
-        return PAGER_OK;
-    if (http_status == 429 || (http_status >= 500 && http_status <= 599))
-        return PAGER_RETRY;
-    return PAGER_FAILED;
-}
-
-long long
-pager_backoff_ms(int attempt, long long base_ms, long long cap_ms, unsigned rnd)
-{
-    long long d = base_ms, half, span;
-
-    if (base_ms <= 0 || cap_ms <= 0)
-        return 0;
-    /* Doubling stops at the cap, so 2^attempt never overflows. */
-    for (int i = 0; i < attempt && d < cap_ms; i++)
-        d = d > cap_ms / 2 ? cap_ms : d * 2;
-    if (d > cap_ms)
-        d = cap_ms;
-    half = d / 2;
-    span = d - half;
-    return half + (long long) ((unsigned long long) rnd % (unsigned long long) (span + 1));
-}
-
 /* ---- sending ---------------------------------------------------------- */
 
 /* The response body is not kept: it might echo what we sent. */
@@ -883,7 +853,7 @@ pager_smtp_url(const struct pager_channel *ch)
 }
 
 /* Email pages go through smtp.c: one module speaks SMTP. */
-static enum pager_result
+static enum send_result
 pager_send_email(const struct pager_channel *ch, const char *body, long *status,
                  char *err, size_t errlen)
 {
@@ -904,10 +874,10 @@ pager_send_email(const struct pager_channel *ch, const char *body, long *status,
     pager_free_rcpt(rcpt, nrcpt);
     free(from);
     free(url);
-    return r == SMTP_SENT ? PAGER_OK : r == SMTP_RETRY ? PAGER_RETRY : PAGER_FAILED;
+    return r == SMTP_SENT ? SEND_OK : r == SMTP_RETRY ? SEND_RETRY : SEND_FAILED;
 }
 
-enum pager_result
+enum send_result
 pager_send(const struct pager_channel *ch, const struct pager_notice *n,
            long *status, double *latency_ms, char *err, size_t errlen)
 {
@@ -917,14 +887,14 @@ pager_send(const struct pager_channel *ch, const struct pager_notice *n,
     CURL *curl;
     CURLcode rc = CURLE_OK;
     double t0;
-    enum pager_result r;
+    enum send_result r;
 
     *status = 0;
     *latency_ms = 0;
     pthread_once(&pager_once, pager_lib_init);
     if (!(body = pager_payload(ch, n))) {
         pager_err(err, errlen, ch, "cannot build the request (bad notice or channel settings)");
-        return PAGER_FAILED;
+        return SEND_FAILED;
     }
     t0 = pager_now_ms();
     if (ch->type == PAGER_EMAIL) {
@@ -936,7 +906,7 @@ pager_send(const struct pager_channel *ch, const struct pager_notice *n,
     if (!(curl = curl_easy_init())) {
         free(body);
         pager_err(err, errlen, ch, "curl_easy_init failed");
-        return PAGER_RETRY;
+        return SEND_RETRY;
     }
     pager_curl_common(curl, ch, errbuf);
     rc = pager_perform_http(curl, ch, n, body, &why);
@@ -947,9 +917,9 @@ pager_send(const struct pager_channel *ch, const struct pager_notice *n,
     free(body);
     if (why) {
         pager_err(err, errlen, ch, why);
-        return PAGER_FAILED;
+        return SEND_FAILED;
     }
-    r = pager_classify(*status, rc);
+    r = retry_classify(*status, rc);
     /* errbuf can name hosts, never the URL path; still, only curl's fixed
      * error text goes out, so no secret can ride along. */
     if (rc != CURLE_OK)
@@ -957,5 +927,19 @@ pager_send(const struct pager_channel *ch, const struct pager_notice *n,
     else
         snprintf(what, sizeof(what), "status %ld", *status);
     pager_err(err, errlen, ch, what);
+    return r;
+}
+
+enum send_result
+pager_send_logged(const struct pager_channel *ch, const struct pager_notice *n,
+                  char *err, size_t errlen)
+{
+    long status = 0;
+    double ms = 0;
+    enum send_result r = pager_send(ch, n, &status, &ms, err, errlen);
+
+    log_info("notice %s via %s: %s (status %ld, %.0f ms)", n->id, ch->name,
+             r == SEND_OK ? "sent" : r == SEND_RETRY ? "retryable failure" : "failed",
+             status, ms);
     return r;
 }

@@ -7,8 +7,8 @@
  * DESCRIPTION
  *   Builds each channel's request with jansson (never by hand) and sends
  *   ONE attempt with libcurl, TLS verification always on. Retrying is the
- *   caller's business: pager_classify() says whether an outcome is worth a
- *   retry and pager_backoff_ms() how long to wait. Every notice carries an
+ *   caller's business: retry_classify() (core/retry.h) says whether an
+ *   outcome is worth a retry and retry_backoff_ms() how long to wait. Every notice carries an
  *   idempotency key: the PagerDuty dedup_key, the Opsgenie alias (both the
  *   tracking number plus clock plus tier) and the webhook "id" (the step).
  */
@@ -17,6 +17,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "retry.h"
 
 #define PAGER_PD_SUMMARY_MAX   1024   /* PagerDuty payload.summary */
 #define PAGER_OG_MESSAGE_MAX   130    /* Opsgenie message */
@@ -52,25 +54,19 @@ struct pager_notice {
     const char *deadline;     /* RFC 3339 UTC */
 };
 
-enum pager_result { PAGER_OK, PAGER_RETRY, PAGER_FAILED };
-
 bool pager_type_parse(const char *name, enum pager_type *type);
 const char *pager_type_name(enum pager_type type);
 
 /* The request body (JSON, or the whole message for email). Caller frees. */
 char *pager_payload(const struct pager_channel *ch, const struct pager_notice *n);
 
-/* 2xx: OK; 429, 5xx, or a transport error (curl_code != 0): RETRY;
- * any other status: FAILED. */
-enum pager_result pager_classify(long http_status, int curl_code);
-
-/* Exponential backoff with jitter: base * 2^attempt, capped, then a random
- * part in [50%, 100%] chosen by rnd (pass random bits; tests pass fixed). */
-long long pager_backoff_ms(int attempt, long long base_ms, long long cap_ms,
-                           unsigned rnd);
-
 /* One attempt. status is the HTTP status (or SMTP code); latency in ms. */
-enum pager_result pager_send(const struct pager_channel *ch, const struct pager_notice *n,
+enum send_result pager_send(const struct pager_channel *ch, const struct pager_notice *n,
                              long *status, double *latency_ms, char *err, size_t errlen);
+
+/* pager_send, and one log line with the outcome (cprctl test-page and the
+ * sweeper's health pages, which have no step row to record it). */
+enum send_result pager_send_logged(const struct pager_channel *ch,
+                                   const struct pager_notice *n, char *err, size_t errlen);
 
 #endif

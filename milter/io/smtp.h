@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#define SMTP_TIMEOUT_MS 30000
+#include "retry.h"      /* SMTP_TIMEOUT_MS */
 
 enum smtp_result { SMTP_SENT, SMTP_RETRY, SMTP_FAILED };
 

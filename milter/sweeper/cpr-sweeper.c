@@ -140,7 +140,7 @@ db_drop(struct loop *l, long long now)
 {
     PQfinish(l->s.conn);
     l->s.conn = NULL;
-    l->next_connect = now + l->s.retry_base_ms;
+    l->next_connect = now + l->s.esc.retry_base_ms;
     health_db_result(&l->h, false, now);
 }
 
@@ -178,11 +178,11 @@ page_health(struct loop *l, const char *dedup, const char *id_suffix,
     n.id = id;
     n.dedup_key = dedup;
     n.summary = summary;
-    for (size_t i = 0; l->s.ntiers > 0 && i < l->s.tiers[0].nchannels; i++) {
+    for (size_t i = 0; l->s.esc.ntiers > 0 && i < l->s.esc.tiers[0].nchannels; i++) {
         char err[512];
 
-        any |= sweep_notify_direct(&l->s.channels[l->s.tiers[0].channels[i]], &n,
-                                   err, sizeof(err)) == PAGER_OK;
+        any |= pager_send_logged(&l->s.esc.channels[l->s.esc.tiers[0].channels[i]], &n,
+                                   err, sizeof(err)) == SEND_OK;
     }
     return any;
 }
@@ -350,7 +350,7 @@ main(int argc, char **argv)
     log_init("cpr-sweeper", o.foreground || o.once || o.check_only);
     if ((cfg = load_config(o.config)) == NULL)
         return CPR_EX_CONFIG;
-    if (!escalation_build(cfg, &l.s, &err)) {
+    if (!escalation_build(cfg, &l.s.esc, &err)) {
         log_error("%s", err);
         g_free(err);
         config_free(cfg);
@@ -358,7 +358,7 @@ main(int argc, char **argv)
     }
     if (o.check_only) {
         printf("cpr-sweeper: %s: config OK\n", o.config);
-        escalation_free(&l.s);
+        escalation_free(&l.s.esc);
         config_free(cfg);
         return 0;
     }
@@ -375,7 +375,7 @@ main(int argc, char **argv)
     log_info("cpr-sweeper %s started as %s", PACKAGE_VERSION, l.s.worker);
     rc = run(&l, o.once);
     PQfinish(l.s.conn);
-    escalation_free(&l.s);
+    escalation_free(&l.s.esc);
     config_free(cfg);
     curl_global_cleanup();
     return rc;

@@ -56,10 +56,10 @@ static const char *
 tier_channels(const struct sweeper *s, int tier)
 {
     if (tier == 0)
-        return s->all_channels_json;
-    if (tier < 1 || (size_t)tier > s->ntiers)
+        return s->esc.all_channels_json;
+    if (tier < 1 || (size_t)tier > s->esc.ntiers)
         return NULL;
-    return s->tiers[tier - 1].channels_json;
+    return s->esc.tiers[tier - 1].channels_json;
 }
 
 static bool
@@ -69,7 +69,7 @@ offer_case(struct sweeper *s, const struct sweep_case *c, long long now,
     struct deadline_action acts[DEADLINE_MAX_ACTIONS];
     char key[DEADLINE_STEP_KEY_MAX];
     long long nd = 0;
-    size_t n = deadline_plan(&c->clocks, &s->policy, now, acts, DEADLINE_MAX_ACTIONS, &nd);
+    size_t n = deadline_plan(&c->clocks, &s->esc.policy, now, acts, DEADLINE_MAX_ACTIONS, &nd);
 
     *next = earliest(*next, nd);
     for (size_t i = 0; i < n; i++) {
@@ -130,7 +130,7 @@ still_wanted(const struct sweeper *s, const struct sweep_step *st, long long now
         return false;
     if (strstr(st->key, SWEEP_FALLBACK) != NULL)
         return strcmp(st->clock, "acknowledge") != 0 || st->kase.clocks.acked_at == 0;
-    n = deadline_plan(&st->kase.clocks, &s->policy, at, acts, DEADLINE_MAX_ACTIONS, &nd);
+    n = deadline_plan(&st->kase.clocks, &s->esc.policy, at, acts, DEADLINE_MAX_ACTIONS, &nd);
     for (size_t i = 0; i < n; i++) {
         deadline_step_key(&acts[i], key, sizeof(key));
         if (strcmp(key, st->key) == 0)
@@ -142,9 +142,9 @@ still_wanted(const struct sweeper *s, const struct sweep_step *st, long long now
 static const struct pager_channel *
 find_channel(const struct sweeper *s, const char *name)
 {
-    for (size_t i = 0; i < s->nchannels; i++)
-        if (strcmp(s->channels[i].name, name) == 0)
-            return &s->channels[i];
+    for (size_t i = 0; i < s->esc.nchannels; i++)
+        if (strcmp(s->esc.channels[i].name, name) == 0)
+            return &s->esc.channels[i];
     return NULL;
 }
 
@@ -228,7 +228,7 @@ fallback(struct sweeper *s, const struct sweep_step *st, const char *why)
     char key[DEADLINE_STEP_KEY_MAX + 16];
     int next = st->tier + 1;
 
-    if (st->tier == 0 || (size_t)next > s->ntiers) {
+    if (st->tier == 0 || (size_t)next > s->esc.ntiers) {
         log_error("%s: channel %s failed on the last tier (%s): nobody else to page",
                   st->kase.tracking, st->channel, why);
         return;
@@ -241,7 +241,7 @@ fallback(struct sweeper *s, const struct sweep_step *st, const char *why)
     a.due = st->due;
     a.deadline = st->deadline;
     snprintf(key, sizeof(key), "%s%s", st->key, SWEEP_FALLBACK);
-    if (sweepdb_offer(s->conn, &st->kase, key, s->tiers[next - 1].channels_json, &a,
+    if (sweepdb_offer(s->conn, &st->kase, key, s->esc.tiers[next - 1].channels_json, &a,
                       s->actor) < 0)
         log_error("%s: could not offer the tier-%d page; the failed step is recorded "
                   "and the next pass plans again", st->kase.tracking, next);
@@ -292,7 +292,7 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     const struct pager_channel *ch = find_channel(s, st->channel);
     struct notice_text t;
     struct pager_notice n;
-    enum pager_result r;
+    enum send_result r;
     char err[512] = "";
     long status = 0;
     double ms = 0;
@@ -311,11 +311,11 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
         return finish(s, st, "skipped", 0, 0, "channel has no resolve", 0);
     build_notice(st, &t, &n);
     r = pager_send(ch, &n, &status, &ms, err, sizeof(err));
-    if (r == PAGER_OK)
+    if (r == SEND_OK)
         return finish(s, st, "sent", status, ms, NULL, 0);
-    if (r == PAGER_RETRY && st->attempts <= s->retry_max)   /* retries after the first */
+    if (r == SEND_RETRY && st->attempts <= s->esc.retry_max)   /* retries after the first */
         return finish(s, st, "retry", status, ms, err,
-                      pager_backoff_ms(st->attempts - 1, s->retry_base_ms, s->retry_cap_ms,
+                      retry_backoff_ms(st->attempts - 1, s->esc.retry_base_ms, s->esc.retry_cap_ms,
                                        (unsigned)rand()));
     /* A failed resolve pages nobody: the alert stays open, which is safe. */
     if (strcmp(st->event, "resolve") != 0)
@@ -350,8 +350,8 @@ deliver_ready(struct sweeper *s)
 static bool
 group_send(struct sweeper *s, const struct sweep_group *g, char *err, size_t errlen)
 {
-    int tier = g->tier <= (int)s->ntiers ? g->tier : (int)s->ntiers;
-    const struct sweep_tier *t = &s->tiers[tier - 1];
+    int tier = g->tier <= (int)s->esc.ntiers ? g->tier : (int)s->esc.ntiers;
+    const struct escalation_tier *t = &s->esc.tiers[tier - 1];
     char id[64], summary[512], deadline[32];
     struct pager_notice n = { 0 };
     bool sent = false;
@@ -374,11 +374,11 @@ group_send(struct sweeper *s, const struct sweep_group *g, char *err, size_t err
     n.received_at = deadline;
     n.deadline = deadline;
     for (size_t i = 0; i < t->nchannels; i++) {
-        const struct pager_channel *ch = &s->channels[t->channels[i]];
+        const struct pager_channel *ch = &s->esc.channels[t->channels[i]];
         long status = 0;
         double ms = 0;
 
-        if (pager_send(ch, &n, &status, &ms, err, errlen) == PAGER_OK)
+        if (pager_send(ch, &n, &status, &ms, err, errlen) == SEND_OK)
             sent = true;
     }
     return sent;
@@ -389,7 +389,7 @@ group_send(struct sweeper *s, const struct sweep_group *g, char *err, size_t err
 static bool
 deliver_groups(struct sweeper *s)
 {
-    for (int i = 0; i < SWEEP_MAX_GROUPS && s->ntiers > 0; i++) {
+    for (int i = 0; i < SWEEP_MAX_GROUPS && s->esc.ntiers > 0; i++) {
         struct sweep_group g;
         char err[512] = "";
         bool found, sent, ok;
@@ -406,9 +406,9 @@ deliver_groups(struct sweeper *s)
             log_error("page group %lld (%s): tier %d page failed (%s); retrying", g.id,
                       g.domain, g.tier, err[0] ? err : "no channel");
         ok = sweepdb_group_finish(s->conn, &g, s->worker, sent ? "sent" : "failed",
-                                  !sent ? s->retry_base_ms
-                                  : (size_t)g.tier < s->ntiers ? s->policy.interval_ms
-                                  : s->policy.repeat_ms, sent ? NULL : err, s->actor);
+                                  !sent ? s->esc.retry_base_ms
+                                  : (size_t)g.tier < s->esc.ntiers ? s->esc.policy.interval_ms
+                                  : s->esc.policy.repeat_ms, sent ? NULL : err, s->actor);
         sweepdb_group_free(&g);
         if (!ok)
             return false;
@@ -434,18 +434,4 @@ sweep_pass(struct sweeper *s, bool *ok)
             next = 1;
     }
     return earliest(next, retry);
-}
-
-enum pager_result
-sweep_notify_direct(const struct pager_channel *ch, const struct pager_notice *n,
-                    char *err, size_t errlen)
-{
-    long status = 0;
-    double ms = 0;
-    enum pager_result r = pager_send(ch, n, &status, &ms, err, errlen);
-
-    log_info("notice %s via %s: %s (status %ld, %.0f ms)", n->id, ch->name,
-             r == PAGER_OK ? "sent" : r == PAGER_RETRY ? "retryable failure" : "failed",
-             status, ms);
-    return r;
 }

@@ -20,30 +20,14 @@
 
 #include <libpq-fe.h>
 
-#include "deadline.h"
-#include "pager.h"
+#include "escalation.h"
 
-
-struct sweep_tier {
-    char *name;
-    size_t *channels;          /* indexes into sweeper.channels */
-    size_t nchannels;
-    char *channels_json;       /* ["name", ...], for cpr.step_offer */
-};
 
 struct sweeper {
     PGconn *conn;
     char worker[192];          /* cpr-sweeper@host:pid:nonce, owner of claims */
     char actor[140];           /* cpr-sweeper@host, in audit events */
-    struct deadline_policy policy;
-    struct pager_channel *channels;
-    size_t nchannels;
-    struct sweep_tier *tiers;  /* tiers[0] is tier 1 */
-    size_t ntiers;
-    char *all_channels_json;   /* every channel: breaches page every tier */
-    int retry_max;
-    long long retry_base_ms;
-    long long retry_cap_ms;
+    struct escalation esc;     /* channels, tiers and deadline policy */
     int lease_ms;
     long long group_window_ms; /* [paging] group_window; 0 = no grouping */
     long long db_now;          /* the database clock at the pass's start (epoch ms) */
@@ -55,10 +39,5 @@ struct sweeper {
  * database clock, for the caller's monotonic clock (0: nothing
  * scheduled); *ok is false when a database call failed. */
 long long sweep_pass(struct sweeper *s, bool *ok);
-
-/* A test notice through one channel (cprctl test-page, health pages). */
-enum pager_result sweep_notify_direct(const struct pager_channel *ch,
-                                      const struct pager_notice *n, char *err,
-                                      size_t errlen);
 
 #endif
