@@ -22,6 +22,7 @@
 
 #include "check_unit.h"
 #include "config.h"
+#include "pager.h"
 
 #define LONG_LIST_ADDRESSES 400   /* ~10 KB on one line */
 #define MAN_PAGE "contrib/man/cpr-milter.conf.5"
@@ -1100,6 +1101,52 @@ START_TEST(test_check_channels)
 }
 END_TEST
 
+/* config accepts exactly the types the pager has drivers for: each
+ * driver's type with its required key passes, and pager_types[] holds no
+ * type without a driver. */
+START_TEST(test_channel_types_are_drivers)
+{
+    size_t n = 0;
+
+    for (; pager_driver_name(n) != NULL; n++) {
+        const struct pager_type_info *t = pager_type_find(pager_driver_name(n));
+        char *text;
+        struct cpr_config *cfg;
+        char *err = NULL;
+
+        ck_assert_msg(t != NULL, "driver %s has no pager_types[] row", pager_driver_name(n));
+        text = g_strdup_printf(LADDER "type = %s\n%s = %s\n", t->name, t->needs,
+                               strcmp(t->needs, "url") == 0 ? "https://hooks.example/x"
+                               : strcmp(t->needs, "to") == 0 ? "oncall@ca.example" : "k");
+        cfg = load_ok(text);
+        ck_assert_msg(config_check_sweeper(cfg, &err), "type %s: %s", t->name, err);
+        config_free(cfg);
+        g_free(text);
+    }
+    ck_assert_uint_eq(n, PAGER_NTYPES);
+    for (size_t i = 0; i < PAGER_NTYPES; i++) {
+        bool found = false;
+
+        for (size_t k = 0; k < n; k++)
+            found |= strcmp(pager_driver_name(k), pager_types[i].name) == 0;
+        ck_assert_msg(found, "type %s has no driver", pager_types[i].name);
+    }
+    for (const struct config_key *k = config_keys; k->key != NULL; k++) {
+        char list[128];
+        GString *choices = g_string_new(NULL);
+
+        if (strcmp(k->section, "channel *") != 0 || strcmp(k->key, "type") != 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            g_string_append_printf(choices, "%s%s", i ? "|" : "", pager_driver_name(i));
+        ck_assert_str_eq(k->choices, choices->str);
+        pager_type_list(list, sizeof(list));
+        ck_assert_msg(g_str_has_prefix(k->doc, list), "doc \"%s\" lacks \"%s\"", k->doc, list);
+        g_string_free(choices, TRUE);
+    }
+}
+END_TEST
+
 START_TEST(test_check_channel_keys)
 {
     sweeper_fails(LADDER "type = pagerduty\nrouting_key = k\n"
@@ -1501,6 +1548,7 @@ config_tcase_sweeper(void)
     tcase_add_test(tc, test_check_ladder);
     tcase_add_test(tc, test_check_channels);
     tcase_add_test(tc, test_check_channel_keys);
+    tcase_add_test(tc, test_channel_types_are_drivers);
     tcase_add_test(tc, test_check_channel_minimal);
     tcase_add_test(tc, test_check_retry);
     tcase_add_test(tc, test_secret_inline);

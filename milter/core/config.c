@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -701,6 +702,30 @@ config_phrase_ok(const char *name, size_t len)
         if (strchr(atext, name[i]) == NULL)
             return false;
     return true;
+}
+
+/* "file:line: [section] key: problem" into *err (g_free); returns false. */
+bool
+config_fail(const struct cpr_config *cfg, char **err, const char *section,
+            const char *key, const char *fmt, ...)
+{
+    const char *path = cfg->path != NULL ? cfg->path : "(defaults)";
+    int line = key != NULL ? config_line(cfg, section, key) : 0;
+    char where[32] = "";
+    char *why;
+    va_list ap;
+
+    if (line == 0)
+        line = config_line(cfg, section, NULL);
+    if (line > 0)
+        snprintf(where, sizeof(where), ":%d", line);
+    va_start(ap, fmt);
+    why = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    *err = g_strdup_printf("%s%s: [%s]%s%s: %s", path, where, section,
+                           key != NULL ? " " : "", key != NULL ? key : "", why);
+    g_free(why);
+    return false;
 }
 
 /* Why from is not one mailbox, "address" or "Name <address>", or NULL. */

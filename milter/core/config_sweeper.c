@@ -8,7 +8,7 @@
  *   Checks the escalation ladder as a whole, which config_load cannot do
  *   key by key: the tiers listed and the [tier NAME] sections agree, every
  *   channel named exists, and each channel has what its type needs and
- *   nothing it would ignore (channel_rules[]). Looks tiers and channels up
+ *   nothing it would ignore (pager_types[], core/pagertype.c). Looks tiers and channels up
  *   by name. Reads secrets from files, so that the main config can stay
  *   world-readable while the secrets are readable by cpr-sweeper only.
  * DIAGNOSTICS
@@ -17,10 +17,10 @@
  *   Secret errors name the file but never quote its content.
  */
 #include "config.h"
+#include "pagertype.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,45 +29,6 @@
 
 #define SECTION_MAX (sizeof("channel ") + CONFIG_NAME_MAX)
 #define SECRET_BUF  (CONFIG_SECRET_MAX + 3)   /* a line, CR, LF, one more */
-
-/* What each channel type reads. needs: the key it cannot do without; a key
- * with a "_file" twin may be given either way. */
-static const struct channel_rule {
-    const char *type;
-    const char *needs;
-    const char *uses;          /* every key it reads, blank-separated */
-} channel_rules[] = {
-    {"pagerduty", "routing_key",
-     " type url url_file routing_key routing_key_file ca_file "},
-    {"opsgenie", "api_key", " type url url_file api_key api_key_file ca_file "},
-    {"slack", "url", " type url url_file ca_file "},
-    {"webhook", "url",
-     " type url url_file bearer_token bearer_token_file ca_file "},
-    {"email", "to", " type to from smtp_url ca_file "},
-};
-
-bool
-config_fail(const struct cpr_config *cfg, char **err, const char *section,
-            const char *key, const char *fmt, ...)
-{
-    const char *path = cfg->path != NULL ? cfg->path : "(defaults)";
-    int line = key != NULL ? config_line(cfg, section, key) : 0;
-    char where[32] = "";
-    char *why;
-    va_list ap;
-
-    if (line == 0)
-        line = config_line(cfg, section, NULL);
-    if (line > 0)
-        snprintf(where, sizeof(where), ":%d", line);
-    va_start(ap, fmt);
-    why = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    *err = g_strdup_printf("%s%s: [%s]%s%s: %s", path, where, section,
-                           key != NULL ? " " : "", key != NULL ? key : "", why);
-    g_free(why);
-    return false;
-}
 
 /* ---- lookups ---- */
 
@@ -166,7 +127,7 @@ channel_has(const struct config_channel *ch, const char *name)
 /* Keys set in the file that the type ignores, and secrets given twice. */
 static bool
 config_check_keys(const struct cpr_config *cfg, const struct config_channel *ch,
-                  const struct channel_rule *r, const char *section, char **err)
+                  const struct pager_type_info *r, const char *section, char **err)
 {
     const struct config_key *k;
     char pad[CONFIG_NAME_MAX + 3], *twin;
@@ -198,47 +159,41 @@ config_check_keys(const struct cpr_config *cfg, const struct config_channel *ch,
  * checked when it is used. */
 static bool
 config_check_url(const struct cpr_config *cfg, const struct config_channel *ch,
-                 const char *section, char **err)
+                 const struct pager_type_info *t, const char *section, char **err)
 {
-    bool email = strcmp(ch->type, "email") == 0;
-    const char *key = email ? "smtp_url" : "url";
-    const char *url = email ? ch->smtp_url : ch->url;
-    const char *a = email ? "smtp://" : "https://";
-    const char *b = email ? "smtps://" : "http://";
+    const struct config_key *k = channel_key(t->url_key);
+    const char *url = k != NULL ? *(char *const *) ((const char *) ch + k->offset) : "";
+    const char *a = t->url_schemes[0], *b = t->url_schemes[1];
 
-    if (*url == '\0' || g_ascii_strncasecmp(url, a, strlen(a)) == 0
+    if (url == NULL || *url == '\0' || g_ascii_strncasecmp(url, a, strlen(a)) == 0
         || g_ascii_strncasecmp(url, b, strlen(b)) == 0)
         return true;
-    return config_fail(cfg, err, section, key, "must start with %s or %s", a, b);
+    return config_fail(cfg, err, section, t->url_key, "must start with %s or %s", a, b);
 }
 
 static bool
 config_check_channel(const struct cpr_config *cfg,
                      const struct config_channel *ch, char **err)
 {
-    char section[SECTION_MAX], file[CONFIG_NAME_MAX];
-    const struct channel_rule *r = NULL;
-    size_t i;
+    char section[SECTION_MAX], file[CONFIG_NAME_MAX], types[128];
+    const struct pager_type_info *r = pager_type_find(ch->type);
 
     snprintf(section, sizeof(section), "channel %s", ch->name);
-    for (i = 0; ch->type != NULL && i < G_N_ELEMENTS(channel_rules); i++)
-        if (strcmp(ch->type, channel_rules[i].type) == 0)
-            r = &channel_rules[i];
-    if (r == NULL)
-        return config_fail(cfg, err, section, "type",
-                           "required: pagerduty, opsgenie, slack, webhook or "
-                           "email");
+    if (r == NULL || strcmp(ch->type, r->name) != 0) {   /* the file says it exactly */
+        pager_type_list(types, sizeof(types));
+        return config_fail(cfg, err, section, "type", "required: %s", types);
+    }
     if (!config_check_keys(cfg, ch, r, section, err)
-        || !config_check_url(cfg, ch, section, err))
+        || !config_check_url(cfg, ch, r, section, err))
         return false;
     snprintf(file, sizeof(file), "%s_file", r->needs);
     if (channel_has(ch, r->needs) || channel_has(ch, file))
         return true;
     if (channel_key(file) == NULL)
         return config_fail(cfg, err, section, NULL, "type %s needs %s",
-                           r->type, r->needs);
+                           r->name, r->needs);
     return config_fail(cfg, err, section, NULL, "type %s needs %s or %s",
-                       r->type, r->needs, file);
+                       r->name, r->needs, file);
 }
 
 bool

@@ -13,26 +13,23 @@
 #include <glib.h>
 #include <jansson.h>
 
-/* The secret of a channel type: inline value or file, or none. */
+/* The channel's secret, inline or from a file (pager_types[] says which
+ * key); none for a type without one, or an optional one left unset. */
 static bool
 channel_secret(const struct config_channel *cc, enum pager_type type, char **out,
                char **err)
 {
+    const struct pager_type_info *t = &pager_types[type];
+    const char *inline_value, *file;
+
     *out = NULL;
-    switch (type) {
-    case PAGER_PAGERDUTY:
-        return (*out = config_read_secret(cc->routing_key, cc->routing_key_file, err)) != NULL;
-    case PAGER_OPSGENIE:
-        return (*out = config_read_secret(cc->api_key, cc->api_key_file, err)) != NULL;
-    case PAGER_WEBHOOK:
-        if (*cc->bearer_token == '\0' && *cc->bearer_token_file == '\0')
-            return true;
-        return (*out = config_read_secret(cc->bearer_token, cc->bearer_token_file, err)) != NULL;
-    case PAGER_SLACK:
-    case PAGER_EMAIL:
-        break;
-    }
-    return true;
+    if (t->secret_off == 0 && t->secret_file_off == 0)
+        return true;
+    inline_value = *(char *const *) ((const char *) cc + t->secret_off);
+    file = *(char *const *) ((const char *) cc + t->secret_file_off);
+    if (t->secret_optional && *inline_value == '\0' && *file == '\0')
+        return true;
+    return (*out = config_read_secret(inline_value, file, err)) != NULL;
 }
 
 /* A URL may be a secret too (Slack): inline or from a file; "" = default. */

@@ -38,8 +38,6 @@
 #include <jansson.h>
 
 #define PAGER_SOURCE          "cpr-sweeper"
-#define PAGER_PD_URL          "https://events.pagerduty.com/v2/enqueue"
-#define PAGER_OG_URL          "https://api.opsgenie.com/v2/alerts"
 #define PAGER_PD_DEDUP_MAX    255    /* PagerDuty dedup_key */
 #define PAGER_FIELD_MAX       998    /* any other text field, bytes */
 #define PAGER_SECRET_MAX      4096   /* key, token or URL, bytes */
@@ -62,11 +60,6 @@ static const struct pager_event pager_events[] = {
     { "health",  "health alert",     "critical", "P1" },
 };
 
-static const char *const pager_type_names[] = {
-    [PAGER_PAGERDUTY] = "pagerduty", [PAGER_OPSGENIE] = "opsgenie",
-    [PAGER_SLACK] = "slack", [PAGER_WEBHOOK] = "webhook", [PAGER_EMAIL] = "email",
-};
-
 /* A notice after cleaning: every string valid UTF-8 without controls. */
 struct clean {
     const struct pager_event *ev;
@@ -74,26 +67,6 @@ struct clean {
     char *received_at, *deadline;
     int tier;
 };
-
-bool
-pager_type_parse(const char *name, enum pager_type *type)
-{
-    for (size_t i = 0; i < sizeof(pager_type_names) / sizeof(pager_type_names[0]); i++) {
-        if (name && strcasecmp(name, pager_type_names[i]) == 0) {
-            *type = (enum pager_type) i;
-            return true;
-        }
-    }
-    return false;
-}
-
-const char *
-pager_type_name(enum pager_type type)
-{
-    if ((unsigned) type >= sizeof(pager_type_names) / sizeof(pager_type_names[0]))
-        return "unknown";
-    return pager_type_names[type];
-}
 
 static const struct pager_event *
 pager_event_find(const char *name)
@@ -438,7 +411,7 @@ pager_details(const struct clean *c, bool tier_as_string)
 }
 
 static char *
-payload_pagerduty(const char *key, struct clean *c)
+payload_pagerduty_key(const char *key, struct clean *c)
 {
     char *summary;
     json_t *root;
@@ -460,12 +433,24 @@ payload_pagerduty(const char *key, struct clean *c)
     return json_finish(root);
 }
 
+/* The routing key rides in the body; it is wiped with it after sending. */
 static char *
-payload_opsgenie(const struct clean *c)
+payload_pagerduty(const struct pager_channel *ch, struct clean *c)
+{
+    char *key = pager_clean_secret(ch->secret);
+    char *out = payload_pagerduty_key(key, c);
+
+    free(key);
+    return out;
+}
+
+static char *
+payload_opsgenie(const struct pager_channel *ch, struct clean *c)
 {
     char *message, *text;
     json_t *root;
 
+    (void) ch;
     if (pager_is_resolve(c))
         return json_finish(json_pack("{s:s, s:s}", "source", PAGER_SOURCE,
                                      "note", "acknowledged or clock stopped"));
@@ -485,17 +470,18 @@ payload_opsgenie(const struct clean *c)
 }
 
 static char *
-payload_slack(const struct clean *c)
+payload_slack(const struct pager_channel *ch, struct clean *c)
 {
     char *text = pager_text(c, true);
     json_t *root = text ? json_pack("{s:s}", "text", text) : NULL;
 
+    (void) ch;
     free(text);
     return json_finish(root);
 }
 
 static char *
-payload_webhook(const struct clean *c)
+payload_webhook(const struct pager_channel *ch, struct clean *c)
 {
     char *summary = pager_headline_core(c);
     json_t *root = json_pack("{s:s, s:s?, s:s?, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?}",
@@ -506,6 +492,7 @@ payload_webhook(const struct clean *c)
                              "summary", c->summary ? c->summary : summary,
                              "subject", c->subject);
 
+    (void) ch;
     free(summary);
     return json_finish(root);
 }
@@ -645,7 +632,7 @@ pager_mime_message(const struct clean *c, const char *from, char **rcpt, size_t 
 }
 
 static char *
-payload_email(const struct pager_channel *ch, const struct clean *c)
+payload_email(const struct pager_channel *ch, struct clean *c)
 {
     char *from = pager_clean_secret(ch->from), **rcpt = NULL, *wire, *out = NULL;
     size_t nrcpt = 0;
@@ -670,25 +657,55 @@ payload_email(const struct pager_channel *ch, const struct clean *c)
     return out;
 }
 
+/* ---- the drivers -------------------------------------------------------- */
+
+typedef char *payload_fn(const struct pager_channel *ch, struct clean *c);
+typedef enum send_result send_fn(const struct pager_channel *ch,
+                                 const struct pager_notice *n, const char *body,
+                                 long *status, char *err, size_t errlen);
+static send_fn send_http, send_email;
+
+/* One row per pager_types[] row (core/pagertype.c holds what config,
+ * escalation and the sweep need to know; this adds how to speak it). */
+static const struct pager_driver {
+    enum pager_type type;
+    payload_fn *payload;
+    send_fn *send;
+} pager_drivers[] = {
+    { PAGER_PAGERDUTY, payload_pagerduty, send_http },
+    { PAGER_OPSGENIE,  payload_opsgenie,  send_http },
+    { PAGER_SLACK,     payload_slack,     send_http },
+    { PAGER_WEBHOOK,   payload_webhook,   send_http },
+    { PAGER_EMAIL,     payload_email,     send_email },
+};
+_Static_assert(sizeof(pager_drivers) / sizeof(pager_drivers[0]) == PAGER_NTYPES,
+               "one driver per pager type");
+
+static const struct pager_driver *
+pager_driver(enum pager_type type)
+{
+    for (size_t i = 0; i < PAGER_NTYPES; i++)
+        if (pager_drivers[i].type == type)
+            return &pager_drivers[i];
+    return NULL;
+}
+
+const char *
+pager_driver_name(size_t i)
+{
+    return i < PAGER_NTYPES ? pager_type_name(pager_drivers[i].type) : NULL;
+}
+
 char *
 pager_payload(const struct pager_channel *ch, const struct pager_notice *n)
 {
+    const struct pager_driver *d = ch ? pager_driver(ch->type) : NULL;
     struct clean c;
-    char *key = NULL, *out = NULL;
+    char *out;
 
-    if (!ch || !n || !clean_notice(n, &c))
+    if (!d || !n || !clean_notice(n, &c))
         return NULL;
-    switch (ch->type) {
-    case PAGER_PAGERDUTY:
-        key = pager_clean_secret(ch->secret);
-        out = payload_pagerduty(key, &c);
-        break;
-    case PAGER_OPSGENIE: out = payload_opsgenie(&c); break;
-    case PAGER_SLACK: out = payload_slack(&c); break;
-    case PAGER_WEBHOOK: out = payload_webhook(&c); break;
-    case PAGER_EMAIL: out = payload_email(ch, &c); break;
-    }
-    free(key);
+    out = d->payload(ch, &c);
     clean_free(&c);
     return out;
 }
@@ -733,8 +750,7 @@ pager_scheme_ok(const char *url, const char *a, const char *b)
 static char *
 pager_url(CURL *curl, const struct pager_channel *ch, const struct pager_notice *n)
 {
-    const char *def = ch->type == PAGER_PAGERDUTY ? PAGER_PD_URL
-                    : ch->type == PAGER_OPSGENIE ? PAGER_OG_URL : NULL;
+    const char *def = pager_types[ch->type].default_url;
     char *base = ch->url ? pager_clean_secret(ch->url) : (def ? strdup(def) : NULL);
     char *alias, *esc, *out = NULL;
     size_t len;
@@ -775,13 +791,12 @@ pager_headers(const struct pager_channel *ch, bool *bad)
 {
     struct curl_slist *h = slist_add(NULL, "Content-Type: application/json");
     char *secret = NULL, *line = NULL;
-    const char *scheme = ch->type == PAGER_OPSGENIE ? "GenieKey"
-                       : ch->type == PAGER_WEBHOOK ? "Bearer" : NULL;
+    const char *scheme = pager_types[ch->type].auth_scheme;
 
     /* No "Expect: 100-continue": a slow receiver would cost us a second. */
     h = h ? slist_add(h, "Expect:") : NULL;
     *bad = false;
-    if (!h || !scheme || (ch->type == PAGER_WEBHOOK && !ch->secret))
+    if (!h || !scheme || (pager_types[ch->type].secret_optional && !ch->secret))
         return h;
     if (!(secret = pager_clean_secret(ch->secret))
         || !(line = pager_printf("Authorization: %s %s", scheme, secret)))
@@ -854,8 +869,8 @@ pager_smtp_url(const struct pager_channel *ch)
 
 /* Email pages go through smtp.c: one module speaks SMTP. */
 static enum send_result
-pager_send_email(const struct pager_channel *ch, const char *body, long *status,
-                 char *err, size_t errlen)
+send_email(const struct pager_channel *ch, const struct pager_notice *n, const char *body,
+           long *status, char *err, size_t errlen)
 {
     char *url = pager_smtp_url(ch), *from = pager_clean_secret(ch->from), why[160];
     size_t nrcpt = 0;
@@ -865,6 +880,7 @@ pager_send_email(const struct pager_channel *ch, const char *body, long *status,
                                 ch->ca_file };
     enum smtp_result r = SMTP_FAILED;
 
+    (void) n;
     if (!url || !from || !rcpt) {
         pager_err(err, errlen, ch, !url ? "no usable smtp_url" : "bad from or to");
     } else {
@@ -877,49 +893,27 @@ pager_send_email(const struct pager_channel *ch, const char *body, long *status,
     return r == SMTP_SENT ? SEND_OK : r == SMTP_RETRY ? SEND_RETRY : SEND_FAILED;
 }
 
-enum send_result
-pager_send(const struct pager_channel *ch, const struct pager_notice *n,
-           long *status, double *latency_ms, char *err, size_t errlen)
+static enum send_result
+send_http(const struct pager_channel *ch, const struct pager_notice *n, const char *body,
+          long *status, char *err, size_t errlen)
 {
     char errbuf[CURL_ERROR_SIZE] = "", what[64];
-    char *body;
     const char *why = NULL;
-    CURL *curl;
-    CURLcode rc = CURLE_OK;
-    double t0;
-    enum send_result r;
+    CURL *curl = curl_easy_init();
+    CURLcode rc;
 
-    *status = 0;
-    *latency_ms = 0;
-    pthread_once(&pager_once, pager_lib_init);
-    if (!(body = pager_payload(ch, n))) {
-        pager_err(err, errlen, ch, "cannot build the request (bad notice or channel settings)");
-        return SEND_FAILED;
-    }
-    t0 = pager_now_ms();
-    if (ch->type == PAGER_EMAIL) {
-        r = pager_send_email(ch, body, status, err, errlen);
-        *latency_ms = pager_now_ms() - t0;
-        free(body);
-        return r;
-    }
-    if (!(curl = curl_easy_init())) {
-        free(body);
+    if (!curl) {
         pager_err(err, errlen, ch, "curl_easy_init failed");
         return SEND_RETRY;
     }
     pager_curl_common(curl, ch, errbuf);
     rc = pager_perform_http(curl, ch, n, body, &why);
-    *latency_ms = pager_now_ms() - t0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     curl_easy_cleanup(curl);
-    explicit_bzero(body, strlen(body));   /* it may hold the routing key */
-    free(body);
     if (why) {
         pager_err(err, errlen, ch, why);
         return SEND_FAILED;
     }
-    r = retry_classify(*status, rc);
     /* errbuf can name hosts, never the URL path; still, only curl's fixed
      * error text goes out, so no secret can ride along. */
     if (rc != CURLE_OK)
@@ -927,6 +921,30 @@ pager_send(const struct pager_channel *ch, const struct pager_notice *n,
     else
         snprintf(what, sizeof(what), "status %ld", *status);
     pager_err(err, errlen, ch, what);
+    return retry_classify(*status, rc);
+}
+
+enum send_result
+pager_send(const struct pager_channel *ch, const struct pager_notice *n,
+           long *status, double *latency_ms, char *err, size_t errlen)
+{
+    const struct pager_driver *d = pager_driver(ch->type);
+    char *body;
+    double t0;
+    enum send_result r;
+
+    *status = 0;
+    *latency_ms = 0;
+    pthread_once(&pager_once, pager_lib_init);
+    if (!d || !(body = pager_payload(ch, n))) {
+        pager_err(err, errlen, ch, "cannot build the request (bad notice or channel settings)");
+        return SEND_FAILED;
+    }
+    t0 = pager_now_ms();
+    r = d->send(ch, n, body, status, err, errlen);
+    *latency_ms = pager_now_ms() - t0;
+    explicit_bzero(body, strlen(body));   /* it may hold the routing key */
+    free(body);
     return r;
 }
 

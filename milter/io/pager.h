@@ -18,15 +18,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pagertype.h"   /* enum pager_type, pager_types[] */
 #include "retry.h"
 
 #define PAGER_PD_SUMMARY_MAX   1024   /* PagerDuty payload.summary */
 #define PAGER_OG_MESSAGE_MAX   130    /* Opsgenie message */
 #define PAGER_OG_ALIAS_MAX     512    /* Opsgenie alias */
 #define PAGER_TIMEOUT_MS       10000  /* one HTTP or SMTP attempt */
-
-enum pager_type { PAGER_PAGERDUTY, PAGER_OPSGENIE, PAGER_SLACK, PAGER_WEBHOOK,
-                  PAGER_EMAIL };
 
 struct pager_channel {
     const char *name;
@@ -54,8 +52,9 @@ struct pager_notice {
     const char *deadline;     /* RFC 3339 UTC */
 };
 
-bool pager_type_parse(const char *name, enum pager_type *type);
-const char *pager_type_name(enum pager_type type);
+/* The i-th driver's type name, NULL past the last (tests compare the
+ * drivers with pager_types[]). */
+const char *pager_driver_name(size_t i);
 
 /* The request body (JSON, or the whole message for email). Caller frees. */
 char *pager_payload(const struct pager_channel *ch, const struct pager_notice *n);

@@ -250,7 +250,7 @@ fallback(struct sweeper *s, const struct sweep_step *st, const char *why)
 static bool
 cannot_resolve(const struct pager_channel *ch)
 {
-    return ch->type == PAGER_SLACK || ch->type == PAGER_EMAIL;
+    return !pager_types[ch->type].can_resolve;
 }
 
 static bool
