@@ -56,7 +56,6 @@
 #define PACKAGE_VERSION "unknown"
 #endif
 
-#define CPRCTL_CONFIG     CPR_SYSCONFDIR "/cpr-milter.conf"
 #define CPRCTL_CONNECT_TIMEOUT "10"   /* seconds, unless PGCONNECT_TIMEOUT */
 
 #define LIST_WIDTH        120  /* target line width of the list table */
@@ -64,13 +63,6 @@
 #define LIST_GAP          2    /* spaces between columns */
 #define LIST_SQL          "SELECT c FROM cpr.case_list($1::boolean) AS c"
 #define SHOW_LABEL_WIDTH  15
-
-struct cprctl_cmd {
-    const char *name;
-    int (*parse)(int argc, char **argv, struct cprctl_opts *o);
-    int (*run)(PGconn *conn, const struct cprctl_opts *o);
-    bool no_db;                /* runs without a database connection */
-};
 
 struct list_col {
     const char *title;
@@ -95,235 +87,6 @@ static const struct list_col list_cols[] = {
 };
 #define LIST_NCOLS (sizeof(list_cols) / sizeof(list_cols[0]))
 
-#define CPRCTL_SYNOPSIS \
-    "usage: cprctl [-c FILE] [--conninfo STR] migrate [--sql-dir DIR]\n" \
-    "       cprctl [-c FILE] [--conninfo STR] list [--all] [--json]\n" \
-    "       cprctl [-c FILE] [--conninfo STR] show TRACKING [--json]\n" \
-    "       cprctl [-c FILE] ack TRACKING [--by NAME]\n" \
-    "       cprctl [-c FILE] respond TRACKING --to reporter|subscriber [--waive REASON] [--by NAME]\n" \
-    "       cprctl [-c FILE] confirm TRACKING --br-item N [--crl-reason R] [--reason TEXT] [--by NAME]\n" \
-    "       cprctl [-c FILE] revoked TRACKING [--by NAME]\n" \
-    "       cprctl [-c FILE] close TRACKING --resolution TEXT [--by NAME]\n" \
-    "       cprctl [-c FILE] note TRACKING --text TEXT [--by NAME]\n" \
-    "       cprctl [-c FILE] reporter add TRACKING ADDRESS [--by NAME]\n" \
-    "       cprctl [-c FILE] ack-group GROUP [--by NAME]\n" \
-    "       cprctl [-c FILE] timeline TRACKING [--name-reporter]\n" \
-    "       cprctl [-c FILE] incident-draft TRACKING [--name-reporter]\n" \
-    "       cprctl [-c FILE] report --from DATE --to DATE [--csv|--json]\n" \
-    "       cprctl [-c FILE] search --serial HEX|--fingerprint HEX|--spki HEX|--crtsh ID [--json]\n" \
-    "       cprctl [-c FILE] verify-audit [TRACKING]\n" \
-    "       cprctl [-c FILE] audit-digest [--json] [--check FILE]\n" \
-    "       cprctl [-c FILE] test-page CHANNEL\n" \
-    "       cprctl -V | --version\n" \
-    "       cprctl -h | --help\n"
-
-static const char cprctl_usage_text[] =
-    CPRCTL_SYNOPSIS
-    "\n"
-    "  -c FILE          config file (default " CPRCTL_CONFIG ")\n"
-    "  --conninfo STR   libpq connection string; overrides the config\n"
-    "  migrate          apply pending SQL migrations (default dir " CPR_SQLDIR ")\n"
-    "  list             open cases (--all: every case, automated mail too)\n"
-    "  show TRACKING    one case with its messages and audit events\n"
-    "  ack              acknowledge: stops the acknowledge clock and its pages\n"
-    "  respond          record a preliminary report (or a Subscriber waiver)\n"
-    "  confirm          confirm a BR 4.9.1.1 item: starts the revocation clock\n"
-    "                   (changing the item of a confirmed case needs --reason)\n"
-    "  revoked          record the revocation: stops the revocation clock\n"
-    "  close            close the case with a resolution\n"
-    "  note             add a note to the case's audit trail\n"
-    "  reporter add     add an address to the case's reporter set\n"
-    "  ack-group        acknowledge every case a page group lists\n"
-    "  timeline         the case's audit events as a Markdown table (UTC)\n"
-    "  incident-draft   a CCADB incident report skeleton for the case\n"
-    "  report           the auditor's report: deadlines met, totals\n"
-    "  search           cases whose evidence names a serial, fingerprint, SPKI or crt.sh id\n"
-    "  verify-audit     recompute every audit hash chain; exit 1 on a break\n"
-    "  audit-digest     the chain heads and one SHA-256 over them, for auditors\n"
-    "  test-page        send a test notice through one configured channel\n"
-    "  --by NAME        who acts (default: the Unix user)\n"
-    "  --json           print JSON instead of text\n";
-
-/* ---- small helpers ---- */
-
-void
-cprctl_say(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("cprctl: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-/* The message, then the usage, on stderr; returns EX_USAGE. */
-int
-cprctl_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("cprctl: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n", stderr);
-    fputs(CPRCTL_SYNOPSIS, stderr);
-    return CPRCTL_EX_USAGE;
-}
-
-/* ---- printing ---- */
-
-void
-cprctl_text_print(const char *s)
-{
-    char *safe = text_sanitise(s);
-
-    fputs(safe, stdout);
-    free(safe);
-}
-
-int
-cprctl_json_print(const json_t *v)
-{
-    char *dump = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS), *safe;
-
-    if (!dump) {
-        log_error("cannot format JSON");
-        return CPRCTL_EX_FAIL;
-    }
-    safe = text_json_escape(dump);
-    puts(safe);
-    free(safe);
-    free(dump);
-    return CPRCTL_EX_OK;
-}
-
-/* One JSON value as text: strings raw, arrays joined by ", ", "-" for
- * nothing. Sanitised. */
-static void
-value_print(const json_t *v)
-{
-    char *dump;
-    size_t i;
-    json_t *e;
-
-    if (json_is_string(v) && *json_string_value(v))
-        cprctl_text_print(json_string_value(v));
-    else if (json_is_integer(v))
-        printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else if (json_is_array(v) && json_array_size(v) > 0)
-        json_array_foreach(v, i, e) {
-            fputs(i ? ", " : "", stdout);
-            value_print(e);
-        }
-    else if (json_is_object(v) || json_is_real(v) || json_is_boolean(v)) {
-        dump = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        cprctl_text_print(dump ? dump : "?");
-        free(dump);
-    } else
-        fputs("-", stdout);
-}
-
-/* ---- database ---- */
-
-bool
-cprctl_db_ok(const PGresult *res, const PGconn *conn, const char *what)
-{
-    const char *msg;
-
-    if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
-        return true;
-    msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-    if (!*msg)
-        msg = "unknown error";
-    log_error("%s: %.*s", what, (int)strcspn(msg, "\n"), msg);
-    return false;
-}
-
-long long
-cprctl_query_timeout_ms(void)
-{
-    const char *env = getenv("CPRCTL_QUERY_TIMEOUT");
-    long long secs = env ? atoll(env) : 0;
-
-    return secs >= 1 && secs <= 3600 ? secs * 1000 : CPRCTL_QUERY_TIMEOUT_MS;
-}
-
-PGresult *
-cprctl_exec(PGconn *conn, const char *sql, int n, const char *const *params)
-{
-    char err[256] = "";
-    PGresult *res = pgconn_exec(conn, NULL, sql, n, params, cprctl_query_timeout_ms(), err,
-                                sizeof(err));
-
-    if (res == NULL && err[0])
-        log_error("database: %s", err);
-    return res;
-}
-
-PGresult *
-cprctl_exec_script(PGconn *conn, const char *sql)
-{
-    char err[256] = "";
-    PGresult *res = pgconn_exec_script(conn, sql, cprctl_query_timeout_ms(), err, sizeof(err));
-
-    if (res == NULL && err[0])
-        log_error("database: %s", err);
-    return res;
-}
-
-/* Parse every row's first column as JSON into one array. */
-json_t *
-cprctl_db_rows_json(const PGresult *res)
-{
-    json_t *arr = json_array(), *v;
-    json_error_t jerr;
-
-    memset(&jerr, 0, sizeof(jerr));
-    for (int i = 0; arr && i < PQntuples(res); i++) {
-        v = json_loads(PQgetvalue(res, i, 0), 0, &jerr);
-        if (!v || json_array_append_new(arr, v) != 0) {
-            log_error("bad JSON from the database: %s", jerr.text);
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return arr;
-}
-
-json_t *
-cprctl_db_json1(PGconn *conn, const char *sql, const char *param, const char *what)
-{
-    PGresult *res = cprctl_exec(conn, sql, 1, &param);
-    json_t *rows = NULL, *v = NULL;
-
-    if (cprctl_db_ok(res, conn, what) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-        rows = cprctl_db_rows_json(res);
-    PQclear(res);
-    if (rows)
-        v = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    return v;
-}
-
-long long
-cprctl_db_now(PGconn *conn)
-{
-    PGresult *res = cprctl_exec_script(conn,
-        "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint");
-    long long now = 0;
-
-    if (cprctl_db_ok(res, conn, "the database clock") && PQntuples(res) == 1)
-        now = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return now;
-}
-
-/* A parse check first, so that libpq's parse errors, which quote parts of
- * the string (a password among them), are never printed. A bare word is a
- * database name, as in psql. */
 static bool
 db_conninfo_valid(const char *conninfo)
 {
@@ -676,7 +439,7 @@ show_kv(int indent, const char *label, const json_t *obj, const char *key)
         && json_is_string(v) && !*json_string_value(v))
         fputs("<> (null sender)", stdout);
     else
-        value_print(v);
+        cprctl_value_print(v);
     putchar('\n');
 }
 
@@ -799,7 +562,7 @@ show_event(const json_t *e)
 
     printf("  %3" JSON_INTEGER_FORMAT "  %-24s  %-12s  %-12s  ",
            json_integer_value(json_object_get(e, "seq")), at, actor, type);
-    value_print(json_object_get(e, "data"));
+    cprctl_value_print(json_object_get(e, "data"));
     show_db_user(e);
     putchar('\n');
     free(at);
@@ -825,7 +588,7 @@ show_print(const json_t *c)
         show_event(v);
     if (n > 0) {
         printf("%-*s ", SHOW_LABEL_WIDTH, "Audit head:");
-        value_print(json_object_get(json_array_get(events, n - 1), "hash"));
+        cprctl_value_print(json_object_get(json_array_get(events, n - 1), "hash"));
         putchar('\n');
     }
     return CPRCTL_EX_OK;
@@ -968,210 +731,6 @@ cmd_test_page_run(PGconn *conn, const struct cprctl_opts *o)
 
 /* ---- argument parsing ---- */
 
-enum { OPT_ALL = 1000, OPT_JSON, OPT_SQL_DIR, OPT_CONNINFO, OPT_BY, OPT_TO, OPT_WAIVE,
-       OPT_BR_ITEM, OPT_CRL_REASON, OPT_RESOLUTION, OPT_TEXT, OPT_REASON };
-
-/* getopt_long over one command's words; argv[0] is the command name. */
-int
-cprctl_getopt(int argc, char **argv, const struct option *longopts, int *opt)
-{
-    int idx;
-
-    *opt = getopt_long(argc, argv, "", longopts, &idx);
-    if (*opt == '?')
-        return cprctl_usage_error("%s: unknown option or missing argument: %s",
-                                  argv[0], argv[optind - 1 < argc ? optind - 1 : argc - 1]);
-    return CPRCTL_EX_OK;
-}
-
-static int
-cmd_migrate_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    static const struct option longopts[] = {
-        { "sql-dir", required_argument, NULL, OPT_SQL_DIR }, { NULL, 0, NULL, 0 } };
-    int opt, rc;
-
-    optind = 0;
-    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
-        o->sql_dir = optarg;
-    if (rc == 0 && optind < argc)
-        rc = cprctl_usage_error("migrate: unexpected argument %s", argv[optind]);
-    return rc;
-}
-
-static int
-cmd_list_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    static const struct option longopts[] = {
-        { "all", no_argument, NULL, OPT_ALL },
-        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
-    int opt, rc;
-
-    optind = 0;
-    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
-        *(opt == OPT_ALL ? &o->all : &o->json) = true;
-    if (rc == 0 && optind < argc)
-        rc = cprctl_usage_error("list: unexpected argument %s", argv[optind]);
-    return rc;
-}
-
-/* Accepts any spelling tracking_parse() does; queries the canonical one. */
-int
-cprctl_tracking_arg(const char *cmd, const char *arg, struct cprctl_opts *o)
-{
-    int year;
-    long long seq;
-    char *safe;
-
-    if (tracking_parse(arg, &year, &seq)
-        && tracking_format(o->tracking, sizeof(o->tracking), year, seq)) {
-        o->has_tracking = true;
-        return CPRCTL_EX_OK;
-    }
-    safe = text_sanitise(arg);
-    cprctl_usage_error("%s: not a tracking number (CPR-YYYY-NNNNNN): %s", cmd, safe);
-    free(safe);
-    return CPRCTL_EX_USAGE;
-}
-
-int
-cprctl_tracking_last(int argc, char **argv, struct cprctl_opts *o)
-{
-    if (optind != argc - 1)
-        return cprctl_usage_error("%s: %s", argv[0], optind >= argc
-                                  ? "TRACKING is required" : "too many arguments");
-    return cprctl_tracking_arg(argv[0], argv[optind], o);
-}
-
-static int
-cmd_show_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    static const struct option longopts[] = {
-        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
-    int opt, rc;
-
-    optind = 0;
-    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
-        o->json = true;
-    if (rc != 0)
-        return rc;
-    return cprctl_tracking_last(argc, argv, o);
-}
-
-
-/* The options every action takes; each command checks what it needs. */
-static int
-cmd_action_options(int argc, char **argv, struct cprctl_opts *o)
-{
-    static const struct option longopts[] = {
-        { "by", required_argument, NULL, OPT_BY },
-        { "to", required_argument, NULL, OPT_TO },
-        { "waive", required_argument, NULL, OPT_WAIVE },
-        { "br-item", required_argument, NULL, OPT_BR_ITEM },
-        { "crl-reason", required_argument, NULL, OPT_CRL_REASON },
-        { "resolution", required_argument, NULL, OPT_RESOLUTION },
-        { "text", required_argument, NULL, OPT_TEXT },
-        { "reason", required_argument, NULL, OPT_REASON },
-        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
-    const char **slot[] = { &o->by, &o->to, &o->waive, &o->br_item, &o->crl_reason,
-                            &o->resolution, &o->text, &o->reason };
-    int opt, rc;
-
-    optind = 0;
-    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1) {
-        if (opt == OPT_JSON)
-            o->json = true;
-        else
-            *slot[opt - OPT_BY] = optarg;
-    }
-    if (rc != 0)
-        return rc;
-    return cprctl_tracking_last(argc, argv, o);
-}
-
-/* Options that only some actions take must not be given to the others. */
-static int
-cmd_action_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    const char *cmd = argv[0];
-    int rc = cmd_action_options(argc, argv, o);
-
-    if (rc != 0)
-        return rc;
-    if ((o->to != NULL) != (strcmp(cmd, "respond") == 0))
-        return cprctl_usage_error("%s: --to %s", cmd, o->to ? "is only for respond"
-                                  : "reporter|subscriber is required");
-    if (o->to && strcmp(o->to, "reporter") != 0 && strcmp(o->to, "subscriber") != 0)
-        return cprctl_usage_error("respond: --to must be reporter or subscriber");
-    if (o->waive && (!o->to || strcmp(o->to, "subscriber") != 0))
-        return cprctl_usage_error("%s: --waive is only for respond --to subscriber", cmd);
-    if ((o->br_item != NULL) != (strcmp(cmd, "confirm") == 0))
-        return cprctl_usage_error("%s: --br-item %s", cmd, o->br_item
-                                  ? "is only for confirm" : "N is required (BR 4.9.1.1 item 1-16)");
-    if (o->crl_reason && strcmp(cmd, "confirm") != 0)
-        return cprctl_usage_error("%s: --crl-reason is only for confirm", cmd);
-    if (o->br_item && strspn(o->br_item, "0123456789") != strlen(o->br_item))
-        return cprctl_usage_error("confirm: --br-item must be a number from 1 to 16");
-    if (o->reason && strcmp(cmd, "confirm") != 0)
-        return cprctl_usage_error("%s: --reason is only for confirm", cmd);
-    if (o->reason && o->reason[strspn(o->reason, " \t\r\n")] == '\0')
-        return cprctl_usage_error("confirm: --reason must say why (it is empty)");
-    if ((o->resolution != NULL) != (strcmp(cmd, "close") == 0))
-        return cprctl_usage_error("%s: --resolution %s", cmd, o->resolution
-                                  ? "is only for close" : "TEXT is required");
-    if ((o->text != NULL) != (strcmp(cmd, "note") == 0))
-        return cprctl_usage_error("%s: --text %s", cmd, o->text
-                                  ? "is only for note" : "TEXT is required");
-    return CPRCTL_EX_OK;
-}
-
-/* reporter add TRACKING ADDRESS [--by NAME]: the only way an address joins
- * a case's reporter set after it opened (mail never adds one). */
-static int
-cmd_reporter_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    static const struct option longopts[] = {
-        { "by", required_argument, NULL, OPT_BY },
-        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
-    int opt, rc;
-
-    if (argc < 2 || strcmp(argv[1], "add") != 0)
-        return cprctl_usage_error("%s", "reporter: add TRACKING ADDRESS is required");
-    optind = 0;
-    while ((rc = cprctl_getopt(argc - 1, argv + 1, longopts, &opt)) == 0 && opt != -1) {
-        if (opt == OPT_JSON)
-            o->json = true;
-        else
-            o->by = optarg;
-    }
-    if (rc != 0)
-        return rc;
-    if (optind != argc - 1 - 2)
-        return cprctl_usage_error("%s", "reporter add: TRACKING ADDRESS are required");
-    o->address = argv[1 + optind + 1];
-    return cprctl_tracking_arg("reporter add", argv[1 + optind], o);
-}
-
-/* ack-group GROUP [--by NAME]: the page group's number, from its page. */
-static int
-cmd_ack_group_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    static const struct option longopts[] = {
-        { "by", required_argument, NULL, OPT_BY }, { NULL, 0, NULL, 0 } };
-    int opt, rc;
-
-    optind = 0;
-    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
-        o->by = optarg;
-    if (rc != 0)
-        return rc;
-    if (optind != argc - 1 || argv[optind][0] == '\0'
-        || strspn(argv[optind], "0123456789") != strlen(argv[optind]) || strlen(argv[optind]) > 18)
-        return cprctl_usage_error("%s", "ack-group: the page group's number is required");
-    o->group = argv[optind];
-    return CPRCTL_EX_OK;
-}
-
 static int
 cmd_ack_group_run(PGconn *conn, const struct cprctl_opts *o)
 {
@@ -1186,35 +745,95 @@ cmd_ack_group_run(PGconn *conn, const struct cprctl_opts *o)
     return rc;
 }
 
+/* ---- the commands ---- */
+
 static int
-cmd_test_page_parse(int argc, char **argv, struct cprctl_opts *o)
+check_respond(const char *cmd, struct cprctl_opts *o)
 {
-    if (argc != 2)
-        return cprctl_usage_error("%s", "test-page: exactly one CHANNEL is required");
-    o->channel = argv[1];
+    if (strcmp(o->to, "reporter") != 0 && strcmp(o->to, "subscriber") != 0)
+        return cprctl_usage_error("%s: --to must be reporter or subscriber", cmd);
+    if (o->waive && strcmp(o->to, "subscriber") != 0)
+        return cprctl_usage_error("%s: --waive is only for --to subscriber", cmd);
     return CPRCTL_EX_OK;
 }
 
-static const struct cprctl_cmd cprctl_cmds[] = {
-    { "migrate", cmd_migrate_parse, cmd_migrate_run, false },
-    { "list",    cmd_list_parse,    cmd_list_run, false },
-    { "show",    cmd_show_parse,    cmd_show_run, false },
-    { "ack",     cmd_action_parse,  cmd_ack_run, false },
-    { "respond", cmd_action_parse,  cmd_respond_run, false },
-    { "confirm", cmd_action_parse,  cmd_confirm_run, false },
-    { "revoked", cmd_action_parse,  cmd_revoked_run, false },
-    { "close",   cmd_action_parse,  cmd_close_run, false },
-    { "note",    cmd_action_parse,  cmd_note_run, false },
-    { "reporter", cmd_reporter_parse, cmd_reporter_run, false },
-    { "ack-group", cmd_ack_group_parse, cmd_ack_group_run, false },
-    { "timeline", cmd_timeline_parse, cmd_timeline_run, false },
-    { "incident-draft", cmd_timeline_parse, cmd_incident_draft_run, false },
-    { "report",  cmd_report_parse,  cmd_report_run, false },
-    { "search",  cmd_search_parse,  cmd_search_run, false },
-    { "verify-audit", cmd_verify_audit_parse, cmd_verify_audit_run, false },
-    { "audit-digest", cmd_audit_digest_parse, cmd_audit_digest_run, false },
-    { "test-page", cmd_test_page_parse, cmd_test_page_run, true },
-    { NULL, NULL, NULL, false },
+static int
+check_confirm(const char *cmd, struct cprctl_opts *o)
+{
+    if (o->br_item[0] == '\0' || strspn(o->br_item, "0123456789") != strlen(o->br_item))
+        return cprctl_usage_error("%s: --br-item must be a number from 1 to 16", cmd);
+    if (o->reason && o->reason[strspn(o->reason, " \t\r\n")] == '\0')
+        return cprctl_usage_error("%s: --reason must say why (it is empty)", cmd);
+    return CPRCTL_EX_OK;
+}
+
+#define OPT(field) offsetof(struct cprctl_opts, field)
+#define BY         { "by", "NAME", OPT(by), false, 0, false }
+#define JSON       { "json", NULL, OPT(json), false, 0, false }
+#define NEEDS(name, arg, field) { name, arg, OPT(field), true, 0, false }
+#define MAY(name, arg, field)   { name, arg, OPT(field), false, 0, false }
+#define ONE_OF(name, arg, field, group, req, names) \
+    { name, arg, OPT(field), req, group, names }
+
+/* Every command: one row and its run function. The usage text and the
+ * parser (cprctl_args.c) read this; tests/cprctl_usage.test checks it
+ * against cprctl(1). */
+const struct cprctl_cmd cprctl_cmds[] = {
+    { "migrate", "", { MAY("sql-dir", "DIR", sql_dir) },
+      "apply pending SQL migrations (default dir " CPR_SQLDIR ")",
+      NULL, cmd_migrate_run, false },
+    { "list", "", { MAY("all", NULL, all), JSON },
+      "open cases (--all: every case, automated mail too)", NULL, cmd_list_run, false },
+    { "show", "TRACKING", { JSON },
+      "one case with its messages and audit events", NULL, cmd_show_run, false },
+    { "ack", "TRACKING", { BY, JSON },
+      "acknowledge: stops the acknowledge clock and its pages", NULL, cmd_ack_run, false },
+    { "respond", "TRACKING",
+      { NEEDS("to", "reporter|subscriber", to), MAY("waive", "REASON", waive), BY, JSON },
+      "record a preliminary report (or a Subscriber waiver)",
+      check_respond, cmd_respond_run, false },
+    { "confirm", "TRACKING",
+      { NEEDS("br-item", "N", br_item), MAY("crl-reason", "R", crl_reason),
+        MAY("reason", "TEXT", reason), BY, JSON },
+      "confirm a BR 4.9.1.1 item: starts the revocation clock\n"
+      "(changing the item of a confirmed case needs --reason)",
+      check_confirm, cmd_confirm_run, false },
+    { "revoked", "TRACKING", { BY, JSON },
+      "record the revocation: stops the revocation clock", NULL, cmd_revoked_run, false },
+    { "close", "TRACKING", { NEEDS("resolution", "TEXT", resolution), BY, JSON },
+      "close the case with a resolution", NULL, cmd_close_run, false },
+    { "note", "TRACKING", { NEEDS("text", "TEXT", text), BY, JSON },
+      "add a note to the case's audit trail", NULL, cmd_note_run, false },
+    { "reporter", "add TRACKING ADDRESS", { BY, JSON },
+      "add an address to the case's reporter set (reporter add)",
+      NULL, cmd_reporter_run, false },
+    { "ack-group", "GROUP", { BY },
+      "acknowledge every case a page group lists", NULL, cmd_ack_group_run, false },
+    { "timeline", "TRACKING", { MAY("name-reporter", NULL, name_reporter) },
+      "the case's audit events as a Markdown table (UTC)", NULL, cmd_timeline_run, false },
+    { "incident-draft", "TRACKING", { MAY("name-reporter", NULL, name_reporter) },
+      "a CCADB incident report skeleton for the case",
+      NULL, cmd_incident_draft_run, false },
+    { "report", "",
+      { NEEDS("from", "DATE", from), NEEDS("to", "DATE", until),
+        ONE_OF("csv", NULL, csv, 1, false, false), ONE_OF("json", NULL, json, 1, false, false) },
+      "the auditor's report: deadlines met, totals", NULL, cmd_report_run, false },
+    { "search", "",
+      { ONE_OF("serial", "HEX", value, 1, true, true),
+        ONE_OF("fingerprint", "HEX", value, 1, true, true),
+        ONE_OF("spki", "HEX", value, 1, true, true),
+        ONE_OF("crtsh", "ID", value, 1, true, true), JSON },
+      "cases whose evidence names a serial, fingerprint, SPKI or crt.sh id",
+      NULL, cmd_search_run, false },
+    { "verify-audit", "[TRACKING]", { { NULL } },
+      "recompute every audit hash chain; exit 1 on a break",
+      NULL, cmd_verify_audit_run, false },
+    { "audit-digest", "", { JSON, MAY("check", "FILE", check_file) },
+      "the chain heads and one SHA-256 over them, for auditors",
+      cmd_audit_digest_check, cmd_audit_digest_run, false },
+    { "test-page", "CHANNEL", { { NULL } },
+      "send a test notice through one configured channel", NULL, cmd_test_page_run, true },
+    { NULL, NULL, { { NULL } }, NULL, NULL, NULL, false },
 };
 
 static const struct cprctl_cmd *
@@ -1226,12 +845,14 @@ cprctl_find(const char *name)
     return NULL;
 }
 
+enum { OPT_GLOBAL_CONNINFO = 1000 };
+
 /* Options before the command. Returns -1 to go on, else an exit status. */
 static int
 cprctl_parse_global(int argc, char **argv, struct cprctl_opts *o)
 {
     static const struct option longopts[] = {
-        { "conninfo", required_argument, NULL, OPT_CONNINFO },
+        { "conninfo", required_argument, NULL, OPT_GLOBAL_CONNINFO },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
     int opt, idx;
@@ -1239,12 +860,14 @@ cprctl_parse_global(int argc, char **argv, struct cprctl_opts *o)
     while ((opt = getopt_long(argc, argv, "+c:Vh", longopts, &idx)) != -1) {
         if (opt == 'c')
             o->config_path = optarg;
-        else if (opt == OPT_CONNINFO)
+        else if (opt == OPT_GLOBAL_CONNINFO)
             o->conninfo = optarg;
         else if (opt == 'V')
             return printf("cprctl (cpr-milter) %s\n", PACKAGE_VERSION) < 0;
-        else if (opt == 'h')
-            return fputs(cprctl_usage_text, stdout) == EOF;
+        else if (opt == 'h') {
+            cprctl_usage(stdout, cprctl_cmds, true);
+            return ferror(stdout) != 0;
+        }
         else
             return cprctl_usage_error("unknown option or missing argument: %s",
                                       argv[optind - 1]);
@@ -1277,27 +900,6 @@ cprctl_conninfo(const struct cprctl_opts *o, char **out)
     *out = strdup(o->conninfo ? o->conninfo : config_conninfo(cfg, PROGRAM_CPRCTL));
     config_free(cfg);
     return *out ? CPRCTL_EX_OK : CPRCTL_EX_FAIL;
-}
-
-int
-cprctl_policy(const struct cprctl_opts *o, struct deadline_policy *p)
-{
-    const char *path = o->config_path ? o->config_path : CPRCTL_CONFIG;
-    bool want = o->config_path || access(path, R_OK) == 0;
-    struct cpr_config *cfg;
-    char *err = NULL;
-
-    cfg = want ? config_load(path, &err) : config_defaults();
-    if (!cfg) {
-        cprctl_say("%s", err ? err : "cannot load the config");
-        g_free(err);
-        return CPR_EX_CONFIG;
-    }
-    memset(p, 0, sizeof(*p));
-    p->acknowledge_ms = cfg->acknowledge_ms;
-    p->report_ms = cfg->report_ms;
-    config_free(cfg);
-    return CPRCTL_EX_OK;
 }
 
 static int
@@ -1344,7 +946,7 @@ main(int argc, char **argv)
         return cprctl_flush(rc);
     if (!(cmd = cprctl_find(argv[optind])))
         return cprctl_usage_error("unknown command %s", argv[optind]);
-    rc = cmd->parse(argc - optind, argv + optind, &o);
+    rc = cprctl_parse_cmd(cmd, argc - optind, argv + optind, &o);
     if (rc == CPRCTL_EX_OK)
         rc = cprctl_run(cmd, &o);
     return cprctl_flush(rc);

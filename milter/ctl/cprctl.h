@@ -2,17 +2,23 @@
  * NAME
  *   cprctl - what the files of the staff command line share
  * DESCRIPTION
- *   cprctl.c holds the command table, argument parsing and the case
- *   commands (list, show, actions); cprctl_audit.c verify-audit and
- *   audit-digest; cprctl_export.c timeline, incident-draft, report and
- *   search. Each command parses its own options into struct cprctl_opts
- *   and runs on one libpq connection.
+ *   cprctl.c holds main, the command table (cprctl_cmds[]: one row per
+ *   command) and the case commands (migrate, list, show, the actions,
+ *   test-page); cprctl_args.c the one parser and usage text the table
+ *   drives; cprctl_audit.c verify-audit and audit-digest; cprctl_export.c
+ *   timeline, incident-draft, report and search; cprctl_stream.c
+ *   row-at-a-time queries; cprctl_util.c messages, output, queries and
+ *   arguments, which all the others use and which uses none of them.
+ *   Every command's options land in struct cprctl_opts; it runs on one
+ *   libpq connection.
  */
 #ifndef CPR_CPRCTL_H
 #define CPR_CPRCTL_H
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -56,17 +62,52 @@ struct cprctl_opts {
     const char *check_file;    /* --check FILE */
 };
 
+#define CPRCTL_CONFIG     CPR_SYSCONFDIR "/cpr-milter.conf"
+
+/* ---- the command table (cprctl.c) and its parser (cprctl_args.c) ---- */
+
+#define CPRCTL_MAX_OPTS 6
+
+/* One option of a command and the struct cprctl_opts field it fills:
+ * offsetof(struct cprctl_opts, FIELD), a const char * for an option with
+ * an argument, a bool for a flag. */
+struct cprctl_optdef {
+    const char *name;          /* the long option, without "--" */
+    const char *arg;           /* its argument in the synopsis; NULL: a flag */
+    size_t off;
+    bool required;
+    int group;                 /* > 0: at most one option of the group; with
+                                * required, exactly one */
+    bool names_field;          /* also sets o->field to the option's name */
+};
+
+struct cprctl_cmd {
+    const char *name;
+    const char *args;          /* positional words: TRACKING, [TRACKING],
+                                * ADDRESS, GROUP, CHANNEL, or a literal */
+    struct cprctl_optdef opts[CPRCTL_MAX_OPTS];
+    const char *help;          /* for --help; "\n" continues on a new line */
+    int (*check)(const char *cmd, struct cprctl_opts *o);  /* rules between options */
+    int (*run)(PGconn *conn, const struct cprctl_opts *o);
+    bool no_db;                /* runs without a database connection */
+};
+
+extern const struct cprctl_cmd cprctl_cmds[];   /* ends with a NULL name */
+
+/* argv[0] is the command's name: options, words, required, check. */
+int cprctl_parse_cmd(const struct cprctl_cmd *cmd, int argc, char **argv,
+                     struct cprctl_opts *o);
+/* "cprctl [-c FILE] [--conninfo STR] NAME WORDS OPTIONS" (g_free). */
+char *cprctl_synopsis(const struct cprctl_cmd *cmd);
+/* Every synopsis line; full: the option and command help as well. */
+void cprctl_usage(FILE *f, const struct cprctl_cmd *cmds, bool full);
+
 /* Messages and usage errors (the latter return CPRCTL_EX_USAGE). */
 void cprctl_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cprctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* getopt_long over one command's words; argv[0] is the command name. */
-int cprctl_getopt(int argc, char **argv, const struct option *longopts, int *opt);
-
 /* A tracking number argument, in any spelling tracking_parse() takes. */
 int cprctl_tracking_arg(const char *cmd, const char *arg, struct cprctl_opts *o);
-/* After the options (optind): exactly one TRACKING argument. */
-int cprctl_tracking_last(int argc, char **argv, struct cprctl_opts *o);
 
 /* Query helpers: result check (logs), rows' first column as a JSON array. */
 bool cprctl_db_ok(const PGresult *res, const PGconn *conn, const char *what);
@@ -110,22 +151,20 @@ int cprctl_json_array_end(struct cprctl_json_array *a);     /* "]\n", the rc */
 /* Output: JSON (terminal-safe), one sanitised string. */
 int cprctl_json_print(const json_t *v);
 void cprctl_text_print(const char *s);
+/* One JSON value as text: strings raw, arrays joined by ", ", "-" for none. */
+void cprctl_value_print(const json_t *v);
 
 /* The [deadlines] policy of the config (-c, or the default file if it can
  * be read, else the built-in defaults). */
 int cprctl_policy(const struct cprctl_opts *o, struct deadline_policy *p);
 
 /* The commands of cprctl_audit.c and cprctl_export.c. */
-int cmd_verify_audit_parse(int argc, char **argv, struct cprctl_opts *o);
 int cmd_verify_audit_run(PGconn *conn, const struct cprctl_opts *o);
-int cmd_audit_digest_parse(int argc, char **argv, struct cprctl_opts *o);
+int cmd_audit_digest_check(const char *cmd, struct cprctl_opts *o);
 int cmd_audit_digest_run(PGconn *conn, const struct cprctl_opts *o);
-int cmd_timeline_parse(int argc, char **argv, struct cprctl_opts *o);
 int cmd_timeline_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_incident_draft_run(PGconn *conn, const struct cprctl_opts *o);
-int cmd_report_parse(int argc, char **argv, struct cprctl_opts *o);
 int cmd_report_run(PGconn *conn, const struct cprctl_opts *o);
-int cmd_search_parse(int argc, char **argv, struct cprctl_opts *o);
 int cmd_search_run(PGconn *conn, const struct cprctl_opts *o);
 /* show's evidence table (cprctl_export.c). */
 void cprctl_evidence_table(const json_t *evidence);

@@ -211,16 +211,6 @@ audit_scan(PGconn *conn, const struct cprctl_opts *o, struct audit_run *r)
 }
 
 int
-cmd_verify_audit_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    if (argc > 2)
-        return cprctl_usage_error("%s", "verify-audit: at most one TRACKING");
-    if (argc == 2 && argv[1][0] == '-')
-        return cprctl_usage_error("verify-audit: unknown option %s", argv[1]);
-    return argc == 2 ? cprctl_tracking_arg(argv[0], argv[1], o) : CPRCTL_EX_OK;
-}
-
-int
 cmd_verify_audit_run(PGconn *conn, const struct cprctl_opts *o)
 {
     struct audit_run r;
@@ -249,28 +239,14 @@ cmd_verify_audit_run(PGconn *conn, const struct cprctl_opts *o)
 
 /* ---- audit-digest ---- */
 
-enum { OPT_DIGEST_JSON = 1100, OPT_DIGEST_CHECK };
 
+/* --check prints no digest, so --json with it is a mistake. */
 int
-cmd_audit_digest_parse(int argc, char **argv, struct cprctl_opts *o)
+cmd_audit_digest_check(const char *cmd, struct cprctl_opts *o)
 {
-    static const struct option longopts[] = {
-        { "json", no_argument, NULL, OPT_DIGEST_JSON },
-        { "check", required_argument, NULL, OPT_DIGEST_CHECK }, { NULL, 0, NULL, 0 } };
-    int opt, rc;
-
-    optind = 0;
-    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1) {
-        if (opt == OPT_DIGEST_JSON)
-            o->json = true;
-        else
-            o->check_file = optarg;
-    }
-    if (rc == 0 && optind < argc)
-        rc = cprctl_usage_error("audit-digest: unexpected argument %s", argv[optind]);
-    if (rc == 0 && o->json && o->check_file)
-        rc = cprctl_usage_error("%s", "audit-digest: --check prints no digest; drop --json");
-    return rc;
+    if (o->json && o->check_file)
+        return cprctl_usage_error("%s: --check prints no digest; drop --json", cmd);
+    return CPRCTL_EX_OK;
 }
 
 /* One line of an old digest: a chain line goes into the table and the

@@ -37,8 +37,6 @@
 #define EVIDENCE_ABBREV 8              /* hex digits shown of a hash */
 #define EVIDENCE_SERIAL_FULL 20        /* serials up to this long are shown whole */
 
-enum { OPT_NAME_REPORTER = 1200, OPT_FROM, OPT_TO, OPT_CSV, OPT_JSON,
-       OPT_SERIAL, OPT_FINGERPRINT, OPT_SPKI, OPT_CRTSH };
 
 static int
 export_finish(int rc)
@@ -49,21 +47,6 @@ export_finish(int rc)
 }
 
 /* ---- timeline and incident-draft ---- */
-
-int
-cmd_timeline_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    static const struct option longopts[] = {
-        { "name-reporter", no_argument, NULL, OPT_NAME_REPORTER }, { NULL, 0, NULL, 0 } };
-    int opt, rc;
-
-    optind = 0;
-    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1)
-        o->name_reporter = true;
-    if (rc != 0)
-        return rc;
-    return cprctl_tracking_last(argc, argv, o);
-}
 
 static json_t *
 export_case(PGconn *conn, const struct cprctl_opts *o, const char *what)
@@ -114,36 +97,6 @@ cmd_incident_draft_run(PGconn *conn, const struct cprctl_opts *o)
 }
 
 /* ---- report ---- */
-
-int
-cmd_report_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    static const struct option longopts[] = {
-        { "from", required_argument, NULL, OPT_FROM },
-        { "to", required_argument, NULL, OPT_TO },
-        { "csv", no_argument, NULL, OPT_CSV },
-        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
-    int opt, rc;
-
-    optind = 0;
-    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1) {
-        if (opt == OPT_FROM)
-            o->from = optarg;
-        else if (opt == OPT_TO)
-            o->until = optarg;
-        else
-            *(opt == OPT_CSV ? &o->csv : &o->json) = true;
-    }
-    if (rc != 0)
-        return rc;
-    if (optind < argc)
-        return cprctl_usage_error("report: unexpected argument %s", argv[optind]);
-    if (!o->from || !o->until)
-        return cprctl_usage_error("%s", "report: --from DATE and --to DATE are required");
-    if (o->csv && o->json)
-        return cprctl_usage_error("%s", "report: --csv or --json, not both");
-    return CPRCTL_EX_OK;
-}
 
 /* The report streams: each case is turned into its report row, printed
  * and dropped as it arrives; only the durations for the totals stay. */
@@ -317,40 +270,6 @@ cprctl_evidence_table(const json_t *evidence)
 }
 
 /* ---- search ---- */
-
-int
-cmd_search_parse(int argc, char **argv, struct cprctl_opts *o)
-{
-    static const struct option longopts[] = {
-        { "serial", required_argument, NULL, OPT_SERIAL },
-        { "fingerprint", required_argument, NULL, OPT_FINGERPRINT },
-        { "spki", required_argument, NULL, OPT_SPKI },
-        { "crtsh", required_argument, NULL, OPT_CRTSH },
-        { "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
-    static const char *const fields[] = { "serial", "fingerprint", "spki", "crtsh" };
-    int opt, rc;
-
-    optind = 0;
-    while ((rc = cprctl_getopt(argc, argv, longopts, &opt)) == 0 && opt != -1) {
-        if (opt == OPT_JSON) {
-            o->json = true;
-            continue;
-        }
-        if (o->field)
-            return cprctl_usage_error("%s", "search: give one of --serial, --fingerprint, "
-                                      "--spki, --crtsh");
-        o->field = fields[opt - OPT_SERIAL];
-        o->value = optarg;
-    }
-    if (rc != 0)
-        return rc;
-    if (optind < argc)
-        return cprctl_usage_error("search: unexpected argument %s", argv[optind]);
-    if (!o->field)
-        return cprctl_usage_error("%s", "search: one of --serial HEX, --fingerprint HEX, "
-                                  "--spki HEX, --crtsh ID is required");
-    return CPRCTL_EX_OK;
-}
 
 static void
 search_print(const json_t *hits)
