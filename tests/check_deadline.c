@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "check_unit.h"
+#include "config.h"
 #include "deadline.h"
 
 #define MIN_MS   (60LL * 1000)
@@ -972,6 +973,28 @@ START_TEST(test_walks)
 }
 END_TEST
 
+/* The one config -> policy conversion: every deadline and paging key. */
+START_TEST(test_policy_from_config)
+{
+    struct cpr_config *cfg = config_defaults();
+    struct deadline_policy p;
+
+    ck_assert_ptr_nonnull(cfg);
+    cfg->acknowledge_ms = 3 * 3600 * 1000LL;
+    cfg->report_ms = 20 * 3600 * 1000LL;
+    deadline_policy_from_config(cfg, 2, &p);
+    ck_assert_int_eq(p.acknowledge_ms, cfg->acknowledge_ms);
+    ck_assert_int_eq(p.report_ms, cfg->report_ms);
+    ck_assert_int_eq(p.ntiers, 2);
+    ck_assert_int_eq(p.interval_ms, cfg->interval_ms);
+    ck_assert_int_eq(p.repeat_ms, cfg->repeat_ms);
+    ck_assert_uint_eq(p.nwarn, cfg->nwarn < DEADLINE_MAX_WARN ? cfg->nwarn : DEADLINE_MAX_WARN);
+    for (size_t i = 0; i < p.nwarn; i++)
+        ck_assert_int_eq(p.warn_before_ms[i], cfg->warn_before_ms[i]);
+    config_free(cfg);
+}
+END_TEST
+
 Suite *
 deadline_suite(void)
 {
@@ -999,6 +1022,7 @@ deadline_suite(void)
     tcase_add_test(tc, test_automated_and_closed);
     tcase_add_test(tc, test_step_keys);
     tcase_add_test(tc, test_policy_bounds);
+    tcase_add_test(tc, test_policy_from_config);
     tcase_add_loop_test(tc, test_walks, 0, sizeof(walks) / sizeof(walks[0]));
     suite_add_tcase(s, tc);
     return s;

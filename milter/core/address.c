@@ -286,7 +286,7 @@ address_detail_cut(const char *local, size_t llen, const char *delims)
     return llen;
 }
 
-char *
+static char *
 address_canonical(const char *addr, const char *delims)
 {
     struct address_parts *pa = malloc(sizeof(*pa));

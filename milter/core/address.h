@@ -24,15 +24,12 @@ enum address_verdict {
     ADDRESS_UNSURE    /* cannot be read, but may reach a listed address */
 };
 
-/* Returns a newly allocated (malloc) canonical copy, its detail after the
- * first of the characters in delims removed (NULL or "": none), or NULL if
- * addr is empty, too long, malformed, has no '@', or an empty local part
- * or domain. The canonical form: source route dropped, quoting removed
- * where the local part is a dot-atom (else quoted with minimal escapes),
- * comments dropped, ASCII lowercased, the domain's trailing dot dropped. */
-char *address_canonical(const char *addr, const char *delims);
-
-/* address_canonical(addr, ADDRESS_DEFAULT_DELIMITERS). */
+/* A newly allocated (malloc) canonical copy, its detail after the first
+ * of ADDRESS_DEFAULT_DELIMITERS removed, or NULL if addr is empty, too
+ * long, malformed, has no '@', or an empty local part or domain. The
+ * canonical form: source route dropped, quoting removed where the local
+ * part is a dot-atom (else quoted with minimal escapes), comments dropped,
+ * ASCII lowercased, the domain's trailing dot dropped. */
 char *address_normalise(const char *addr);
 
 /* Whether addr, as an MTA would resolve it, reaches an entry of list

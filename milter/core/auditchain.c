@@ -217,15 +217,7 @@ facts_response(struct audit_facts *f, long long at, const json_t *data, bool wai
         facts_take(&f->subscriber_waiver, data, "reason");
 }
 
-void
-audit_facts_event(struct audit_facts *f, const char *type, long long at, const json_t *data)
-{
-    struct audit_event e = { 1, 0, at, NULL, NULL, type, data };
-
-    audit_facts_add(f, &e);
-}
-
-void
+static void
 audit_facts_add(struct audit_facts *f, const struct audit_event *ev)
 {
     const char *type = ev->type;

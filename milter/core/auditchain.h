@@ -102,13 +102,6 @@ typedef void (*audit_column_fn)(void *arg, const char *column, const char *store
 void audit_facts_init(struct audit_facts *f);
 void audit_facts_free(struct audit_facts *f);
 
-/* One event, in seq order. */
-void audit_facts_event(struct audit_facts *f, const char *type, long long at_us,
-                       const json_t *data);
-
-/* One event, in seq order, with its format, actor and db_user. */
-void audit_facts_add(struct audit_facts *f, const struct audit_event *e);
-
 /* Read canonical bytes (either format) into e, borrowing from *doc, which
  * the caller json_decref()s; false if they are not a canonical event. */
 bool audit_event_parse(const unsigned char *canon, size_t len, json_t **doc,

@@ -48,7 +48,7 @@ field_ms(const json_t *o, const char *key)
     return compliance_time_ms(json_string_value(json_object_get(o, key)));
 }
 
-void
+static void
 compliance_case_facts(const json_t *c, struct deadline_case *dc)
 {
     memset(dc, 0, sizeof(*dc));
@@ -62,22 +62,6 @@ compliance_case_facts(const json_t *c, struct deadline_case *dc)
     dc->closed = json_is_string(json_object_get(c, "state"))
         && strcmp(json_string_value(json_object_get(c, "state")), "closed") == 0;
     dc->closed_at = dc->closed ? field_ms(c, "closed_at") : 0;
-}
-
-static long long
-clock_stop(const struct deadline_case *dc, enum deadline_clock clock)
-{
-    switch (clock) {
-    case CLOCK_ACKNOWLEDGE:
-        return dc->acked_at;
-    case CLOCK_REPORT_REPORTER:
-        return dc->reporter_done_at;
-    case CLOCK_REPORT_SUBSCRIBER:
-        return dc->subscriber_done_at;
-    case CLOCK_REVOCATION:
-        return dc->revoked_at;
-    }
-    return 0;
 }
 
 bool
@@ -94,7 +78,7 @@ compliance_next(const json_t *c, const struct deadline_policy *p, long long now,
         enum deadline_clock k = compliance_clocks[i];
         long long d = deadline_of(&dc, p, k);
 
-        if (d == 0 || clock_stop(&dc, k) != 0 || (found && d >= out->deadline))
+        if (d == 0 || deadline_clock_stop(&dc, k) != 0 || (found && d >= out->deadline))
             continue;
         out->clock = k;
         out->deadline = d;
@@ -162,8 +146,8 @@ static json_t *
 clock_json(const json_t *c, const struct deadline_case *dc,
            const struct deadline_policy *p, enum deadline_clock k, long long now)
 {
-    long long d = deadline_of(dc, p, k), stop = clock_stop(dc, k);
-    long long start = k == CLOCK_ACKNOWLEDGE ? dc->ack_clock_from : dc->received_at;
+    long long d = deadline_of(dc, p, k), stop = deadline_clock_stop(dc, k);
+    long long start = deadline_clock_start(dc, k);
     const char *name = deadline_clock_name(k);
 
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:b}", "clock", name,

@@ -57,9 +57,6 @@ long long compliance_time_ms(const char *iso);
 /* UTC ms as "2026-11-27T03:14:00.123Z"; "" for 0. */
 void compliance_time_iso(long long ms, char *buf, size_t len);
 
-/* The case's clock facts, as deadline_plan() takes them. */
-void compliance_case_facts(const json_t *c, struct deadline_case *dc);
-
 /* The running clock with the nearest deadline; false if none runs. */
 bool compliance_next(const json_t *c, const struct deadline_policy *p, long long now,
                      struct compliance_next *out);

@@ -33,6 +33,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
+
 #define DEADLINE_HOUR_MS          (3600LL * 1000)
 #define DEADLINE_REVOKE_FAST_MS   (24 * DEADLINE_HOUR_MS)   /* items 1-5 */
 #define DEADLINE_REVOKE_SLOW_MS   (120 * DEADLINE_HOUR_MS)  /* items 6-16 */
@@ -96,13 +98,13 @@ deadline_revocation_ms(int br_item)
     return 0;
 }
 
-static long long
+long long
 deadline_clock_start(const struct deadline_case *c, enum deadline_clock clock)
 {
     return clock == CLOCK_ACKNOWLEDGE ? c->ack_clock_from : c->received_at;
 }
 
-static long long
+long long
 deadline_clock_stop(const struct deadline_case *c, enum deadline_clock clock)
 {
     switch (clock) {
@@ -478,4 +480,18 @@ deadline_step_key(const struct deadline_action *a, char *buf, size_t len)
         snprintf(clock, sizeof(clock), "%s", deadline_clock_name(a->clock));
     deadline_step_detail(a, detail, sizeof(detail));
     snprintf(buf, len, "%s:%s%s", clock, deadline_event_name(a->event), detail);
+}
+
+void
+deadline_policy_from_config(const struct cpr_config *cfg, int ntiers,
+                            struct deadline_policy *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->acknowledge_ms = cfg->acknowledge_ms;
+    p->report_ms = cfg->report_ms;
+    for (size_t i = 0; i < cfg->nwarn && i < DEADLINE_MAX_WARN; i++)
+        p->warn_before_ms[p->nwarn++] = cfg->warn_before_ms[i];
+    p->ntiers = ntiers;
+    p->interval_ms = cfg->interval_ms;
+    p->repeat_ms = cfg->repeat_ms;
 }

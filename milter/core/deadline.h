@@ -91,6 +91,13 @@ struct deadline_action {
 long long deadline_revocation_ms(int br_item);
 
 /* The deadline of a clock for this case, or 0 when the clock does not run. */
+/* When a clock starts (the ack clock's start, else receipt) and what
+ * stops it (the ack, the reporter's or Subscriber's report, the
+ * revocation; 0: not stopped). The one definition: the sweep, list and
+ * the auditor's report (compliance.c) all use these. */
+long long deadline_clock_start(const struct deadline_case *c, enum deadline_clock clock);
+long long deadline_clock_stop(const struct deadline_case *c, enum deadline_clock clock);
+
 long long deadline_of(const struct deadline_case *c, const struct deadline_policy *p,
                       enum deadline_clock clock);
 
@@ -108,5 +115,12 @@ void deadline_step_key(const struct deadline_action *a, char *buf, size_t len);
 const char *deadline_clock_name(enum deadline_clock clock);
 bool deadline_clock_parse(const char *name, enum deadline_clock *clock);
 const char *deadline_event_name(enum deadline_event event);
+
+/* [deadlines] and [escalation] of a config, with its number of tiers
+ * (cprctl, which pages nobody, passes 0). The one place a config becomes
+ * a policy. */
+struct cpr_config;
+void deadline_policy_from_config(const struct cpr_config *cfg, int ntiers,
+                                 struct deadline_policy *p);
 
 #endif

@@ -134,7 +134,7 @@ message_add_rcpt(struct cpr_message *m, const char *rcpt)
     return strv_push(&m->rcpts, &m->nrcpts, MESSAGE_MAX_RCPTS, rcpt);
 }
 
-bool
+static bool
 message_header_is_key(const char *name)
 {
     static const char *const keys[] = {
@@ -326,17 +326,6 @@ message_header(const struct cpr_message *m, const char *name)
         if (strcasecmp(m->headers[i].name, name) == 0)
             return m->headers[i].value;
     return NULL;
-}
-
-size_t
-message_header_count(const struct cpr_message *m, const char *name)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < m->nheaders; i++)
-        if (strcasecmp(m->headers[i].name, name) == 0)
-            n++;
-    return n;
 }
 
 /* Copy the first <...> token starting at or after *p, advancing *p.

@@ -107,10 +107,5 @@ char *message_decode_header(const char *raw);
 
 /* First header of that name (case-insensitive), or NULL. */
 const char *message_header(const struct cpr_message *m, const char *name);
-/* Headers the rules and threading depend on: kept even past the cap. */
-bool message_header_is_key(const char *name);
-
-/* Number of headers of that name. */
-size_t message_header_count(const struct cpr_message *m, const char *name);
 
 #endif

@@ -27,7 +27,7 @@ text_xmalloc(size_t n)
     return p;
 }
 
-size_t
+static size_t
 text_utf8_decode(const unsigned char *p, uint32_t *cp)
 {
     uint32_t c = p[0], min;
@@ -56,7 +56,7 @@ text_utf8_decode(const unsigned char *p, uint32_t *cp)
     return len;
 }
 
-bool
+static bool
 text_unsafe(uint32_t c)
 {
     return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F)

@@ -20,12 +20,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Length (1-4) of the valid UTF-8 sequence at p, or 0; sets *cp. */
-size_t text_utf8_decode(const unsigned char *p, uint32_t *cp);
-
-/* C0 and C1 controls, DEL, and the bidi controls that reorder a line. */
-bool text_unsafe(uint32_t c);
-
 /* A malloc'd copy: controls become '?' (tab and newlines a space), bytes
  * that are not UTF-8 become '?'. The result is never longer. NULL is "". */
 char *text_sanitise(const char *s);

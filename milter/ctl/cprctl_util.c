@@ -212,9 +212,7 @@ cprctl_policy(const struct cprctl_opts *o, struct deadline_policy *p)
         g_free(err);
         return CPR_EX_CONFIG;
     }
-    memset(p, 0, sizeof(*p));
-    p->acknowledge_ms = cfg->acknowledge_ms;
-    p->report_ms = cfg->report_ms;
+    deadline_policy_from_config(cfg, 0, p);
     config_free(cfg);
     return CPRCTL_EX_OK;
 }

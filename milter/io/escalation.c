@@ -114,16 +114,7 @@ tier_build(struct escalation *s, const struct config_tier *ct, struct escalation
 static void
 policy_build(const struct cpr_config *cfg, struct escalation *s)
 {
-    struct deadline_policy *p = &s->policy;
-
-    memset(p, 0, sizeof(*p));
-    p->acknowledge_ms = cfg->acknowledge_ms;
-    p->report_ms = cfg->report_ms;
-    for (size_t i = 0; i < cfg->nwarn && i < DEADLINE_MAX_WARN; i++)
-        p->warn_before_ms[p->nwarn++] = cfg->warn_before_ms[i];
-    p->ntiers = (int)s->ntiers;
-    p->interval_ms = cfg->interval_ms;
-    p->repeat_ms = cfg->repeat_ms;
+    deadline_policy_from_config(cfg, (int)s->ntiers, &s->policy);
     s->retry_max = (int)cfg->retry_max;
     s->retry_base_ms = cfg->retry_base_ms;
     s->retry_cap_ms = cfg->retry_cap_ms;
