@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   bench.sh - how cpr-milter's throughput holds up against years of history
 # SUMMARY

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   demo.sh - run cpr-milter for real: PostgreSQL, Postfix, three reports
 # SUMMARY

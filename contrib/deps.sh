@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   deps.sh - install the Debian packages cpr-milter needs
 # SUMMARY

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   fuzz.sh - build and run the libFuzzer target tests/fuzz_report.c
 # SUMMARY

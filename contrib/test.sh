@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   test.sh - build cpr-milter twice and run every test (the README test command)
 # SUMMARY

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   bench_autoreply.sh - time from receipt to the auto-reply in the mailbox
 # SUMMARY

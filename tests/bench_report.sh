@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   bench_report.sh - parse, extract and classify throughput of a report
 # SUMMARY

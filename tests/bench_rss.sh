@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   bench_rss.sh - cpr-milter's peak memory while a large report passes
 # SUMMARY

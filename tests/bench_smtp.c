@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   bench_smtp - SMTP load generator: distinct messages, N sessions

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   bench_sweeper.sh - how late cpr-sweeper's pages are behind their due time
 # SUMMARY

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   check_intake - integration tests of cpr.intake through the milter's pool

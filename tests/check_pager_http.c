@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   check_pager_http - pager_send against a real local HTTP and SMTP sink

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   check_tracking - unit tests for CPR-YYYY-NNNNNN tracking numbers

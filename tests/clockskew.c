@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   clockskew - LD_PRELOAD shim: this process's wall clock off by N seconds

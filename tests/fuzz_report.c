@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   fuzz_report - libFuzzer target over parse, extract and classify

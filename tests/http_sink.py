@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   http_sink.py - a scripted local HTTP receiver for the paging tests
 # SUMMARY

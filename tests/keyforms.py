@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   keyforms.py - one report per private key and form, for e2e_keys.test
 # SUMMARY

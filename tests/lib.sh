@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # NAME
 #   lib.sh - helpers shared by the integration and end-to-end tests

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   auditchain - check the per-case SHA-256 event chains, and digest them

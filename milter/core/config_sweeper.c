@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   config_sweeper - what cpr-sweeper asks of the configuration

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   evidence - certificates, CSRs, keys and identifiers found in a report

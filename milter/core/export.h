@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   export - a case or a report, as JSON in, as Markdown, CSV or text out

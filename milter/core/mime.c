@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   mime - a bounded, decoded UTF-8 view of one raw message (GMime 3)

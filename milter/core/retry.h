@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   retry - what one delivery attempt's outcome means, and how long to wait

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   text - reporter text made safe for a terminal, a table or a CSV file

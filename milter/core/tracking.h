@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   tracking - CPR-YYYY-NNNNNN tracking numbers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   cprctl_export - timeline, incident-draft, report, search, and show's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   cprctl_stream - query results a row at a time, JSON arrays printed as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   cprctl_util - what every cprctl command uses: messages, output, queries

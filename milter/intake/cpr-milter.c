@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   cpr-milter - stamp Certificate Problem Reports into PostgreSQL before 250

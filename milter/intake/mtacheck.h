@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   mtacheck - does Postfix accept mail for the CPR addresses' domains?

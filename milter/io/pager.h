@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   pager - paging channels: PagerDuty, Opsgenie, Slack, webhook, email

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   pgconn - PostgreSQL connect and query, each with a client-side deadline

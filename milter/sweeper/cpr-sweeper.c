@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   cpr-sweeper - page on-call staff until every CPR deadline is met

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   sweep - one pass of cpr-sweeper: plan, offer, claim, deliver

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   curl/curl.h (poisoned) - stops a pure module from using this library

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * NAME
  *   libmilter/mfapi.h (poisoned) - stops a pure module from using this library
