@@ -26,5 +26,6 @@ Suite *category_suite(void);
 Suite *evidence_suite(void);
 Suite *corpus_suite(void);
 Suite *export_suite(void);
+Suite *compose_suite(void);
 
 #endif

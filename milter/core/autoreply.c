@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "address.h"
+#include "compose.h"
 #include "tracking.h"
 
 #define AUTOREPLY_LINE_SOFT   78        /* RFC 5322 2.1.1: SHOULD */
@@ -319,125 +320,16 @@ autoreply_adds(struct autoreply_buf *b, const char *s)
     autoreply_add(b, s, strlen(s));
 }
 
-/* ---- header lines ---- */
-
-/* Where to fold line[start..len): before the last blank at or under the
- * soft limit (and after min), else before the first blank past it, else
- * len. A blank followed by another blank or the end is not a fold point,
- * so no continuation line is blank. */
-static size_t
-autoreply_fold_point(const char *line, size_t min, size_t start, size_t len)
-{
-    size_t limit = start + AUTOREPLY_LINE_SOFT, best = 0;
-
-    for (size_t i = min; i < len; i++) {
-        if (line[i] != ' ' || line[i + 1] == ' ' || line[i + 1] == '\0')
-            continue;
-        if (i <= limit)
-            best = i;
-        else
-            return best ? best : i;
-    }
-    return best ? best : len;
-}
-
-/* Append "name: value" CRLF, folded at blanks. value holds no CR or LF. */
-static void
-autoreply_header(struct autoreply_buf *b, const char *name, const char *value)
-{
-    size_t start = 0, len, cut, min;
-    char *line = g_strconcat(name, ": ", value, NULL);
-
-    len = strlen(line);
-    min = strlen(name) + 2;
-    while (len - start > AUTOREPLY_LINE_SOFT) {
-        cut = autoreply_fold_point(line, min, start, len);
-        if (cut == len)
-            break;
-        if (cut - start > AUTOREPLY_LINE_HARD)
-            break;
-        autoreply_add(b, line + start, cut - start);
-        autoreply_adds(b, "\r\n");
-        start = cut;
-        min = cut + 1;
-    }
-    if (len - start > AUTOREPLY_LINE_HARD && b->err == NULL)
-        b->err = "header line too long";
-    autoreply_add(b, line + start, len - start);
-    autoreply_adds(b, "\r\n");
-    g_free(line);
-}
-
-/* Append one character in RFC 2047 Q encoding; returns its length. */
-static size_t
-autoreply_q_char(GString *out, const char *p, size_t n)
-{
-    size_t before = out->len;
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) p[i];
-
-        if (c == ' ')
-            g_string_append_c(out, '_');
-        else if (g_ascii_isalnum(c) || strchr("!*+-/", c) != NULL)
-            g_string_append_c(out, (char) c);
-        else
-            g_string_append_printf(out, "=%02X", c);
-    }
-    return out->len - before;
-}
-
-/* RFC 2047 Q-encoded words of valid UTF-8 text, each holding whole
- * characters and at most AUTOREPLY_WORD_MAX characters, joined by blanks.
- * Q, not B: GMime (our own intake among its users) joins adjacent B words
- * before decoding and stops at the '=' padding of any but the last. */
-static char *
-autoreply_encode_words(const char *text)
-{
-    GString *out = g_string_new(NULL), *word = g_string_new(NULL);
-    const char *p = text;
-
-    while (*p != '\0') {
-        size_t n = (size_t) (g_utf8_next_char(p) - p), mark = word->len;
-
-        if (autoreply_q_char(word, p, n) + mark > AUTOREPLY_WORD_MAX - 12 && mark > 0) {
-            g_string_truncate(word, mark);
-            g_string_append_printf(out, "%s=?UTF-8?Q?%s?=", out->len ? " " : "", word->str);
-            g_string_truncate(word, 0);
-            continue;
-        }
-        p += n;
-    }
-    if (word->len > 0)
-        g_string_append_printf(out, "%s=?UTF-8?Q?%s?=", out->len ? " " : "", word->str);
-    g_string_free(word, TRUE);
-    return g_string_free(out, FALSE);
-}
-
-/* Text that a reader would decode differently from what it says: 8-bit
- * bytes, or something shaped like an encoded-word. */
-static bool
-autoreply_needs_encoding(const char *text)
-{
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-        if (*p >= 0x80)
-            return true;
-    return strstr(text, "=?") != NULL || strstr(text, "?=") != NULL;
-}
-
-/* "Auto: <subject> [TRACKING]", encoded where needed. g_malloc'd. */
+/* "Auto: <subject> [TRACKING]" (the tag once); compose encodes it. */
 static char *
 autoreply_subject_value(const char *subject, const char *tracking)
 {
-    char *tag = g_strdup_printf("[%s]", tracking), *text, *value;
+    char *tag = g_strdup_printf("[%s]", tracking), *value;
     bool tagged = strstr(subject, tag) != NULL;
 
     if (*subject == '\0')
         subject = "Your certificate problem report";
-    text = autoreply_needs_encoding(subject) ? autoreply_encode_words(subject)
-                                             : g_strdup(subject);
-    value = g_strconcat("Auto: ", text, tagged ? "" : " ", tagged ? "" : tag, NULL);
-    g_free(text);
+    value = g_strconcat("Auto: ", subject, tagged ? "" : " ", tagged ? "" : tag, NULL);
     g_free(tag);
     return value;
 }
@@ -591,34 +483,13 @@ autoreply_body(struct autoreply_buf *b, const char *text)
     }
 }
 
-static bool
-autoreply_is_ascii(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char) *s >= 0x80)
-            return false;
-    return true;
-}
-
 /* ---- the headers ---- */
 
+/* Years 1970..9999: a four-digit year in Date, and no time_t overflow. */
 static bool
-autoreply_date(long long now, char *buf, size_t len)
+autoreply_time_ok(long long now)
 {
-    static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-                                        "Fri", "Sat" };
-    static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May",
-        "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-    time_t t = (time_t) now;
-    struct tm tm;
-
-    /* Years 1970..9999: a four-digit year, and no time_t overflow. */
-    if (now < 0 || now > 253402300799LL || (long long) t != now
-        || gmtime_r(&t, &tm) == NULL)
-        return false;
-    return snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-                    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-                    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec) > 0;
+    return now >= 0 && now <= 253402300799LL && (long long) (time_t) now == now;
 }
 
 /* Append the plausible msg-ids of a References value to out, as "<id>"
@@ -655,76 +526,46 @@ autoreply_refs(GString *out, const char *refs, size_t max)
                                starts[i % AUTOREPLY_REFS_MAX]);
 }
 
-/* In-Reply-To and References, or nothing when message_id is implausible. */
-static void
-autoreply_threading(struct autoreply_buf *b, const struct autoreply_reply *r)
+/* In-Reply-To and References (g_free both), or false when message_id is
+ * implausible. */
+static bool
+autoreply_threading(const struct autoreply_reply *r, char **irt, char **refs_out)
 {
     GString *refs;
-    char *irt;
 
     if (r->message_id == NULL
         || !autoreply_msgid_ok(r->message_id, strlen(r->message_id)))
-        return;
-    irt = g_strdup_printf("<%s>", r->message_id);
+        return false;
+    *irt = g_strdup_printf("<%s>", r->message_id);
     refs = g_string_new(NULL);
     if (r->references != NULL)
         autoreply_refs(refs, r->references, AUTOREPLY_REFS_MAX - 1);
     /* A report that lists itself last is not listed twice. */
-    if (refs->len < strlen(irt)
-        || strcmp(refs->str + refs->len - strlen(irt), irt) != 0)
-        g_string_append_printf(refs, "%s%s", refs->len ? " " : "", irt);
-    autoreply_header(b, "In-Reply-To", irt);
-    autoreply_header(b, "References", refs->str);
-    g_string_free(refs, TRUE);
-    g_free(irt);
+    if (refs->len < strlen(*irt)
+        || strcmp(refs->str + refs->len - strlen(*irt), *irt) != 0)
+        g_string_append_printf(refs, "%s%s", refs->len ? " " : "", *irt);
+    *refs_out = g_string_free(refs, FALSE);
+    return true;
 }
 
-/* <TRACKING.TOKEN.autoreply@domain>: the token (cpr.reply_token, keyed in
+/* TRACKING.TOKEN.autoreply@domain: the token (cpr.reply_token, keyed in
  * the database) makes it unguessable, so nobody can thread mail onto a
  * case by quoting a Message-ID we never sent them. Without a well-formed
- * token, the old <TRACKING.autoreply@domain>, which threads nothing. */
+ * token, the old TRACKING.autoreply@domain, which threads nothing. */
 static char *
 autoreply_message_id(const struct autoreply_reply *r, const char *domain, size_t dlen)
 {
     const char *t = r->reply_token;
 
     if (t != NULL && strlen(t) == 32 && strspn(t, "0123456789abcdef") == 32)
-        return g_strdup_printf("<%s.%s.autoreply@%.*s>", r->tracking, t, (int)dlen, domain);
-    return g_strdup_printf("<%s.autoreply@%.*s>", r->tracking, (int)dlen, domain);
-}
-
-static void
-autoreply_headers(struct autoreply_buf *b, const struct autoreply_reply *r,
-                  const char *subject, const char *domain, size_t dlen,
-                  const char *date, bool ascii_body)
-{
-    char *to = g_strdup_printf("<%s>", r->to);
-    char *subj = autoreply_subject_value(subject, r->tracking);
-    char *mid = autoreply_message_id(r, domain, dlen);
-
-    autoreply_header(b, "From", r->from);
-    autoreply_header(b, "To", to);
-    autoreply_header(b, "Subject", subj);
-    autoreply_header(b, "Date", date);
-    autoreply_header(b, "Message-ID", mid);
-    autoreply_threading(b, r);
-    autoreply_header(b, "Auto-Submitted", "auto-replied");
-    /* Asks Exchange and Outlook not to answer the answer. */
-    autoreply_header(b, "X-Auto-Response-Suppress", "All");
-    /* No X-CPR-* header: cpr-milter strips every one it sees, ours too,
-     * so that none can be forged; the number is in Subject and body. */
-    autoreply_header(b, "MIME-Version", "1.0");
-    autoreply_header(b, "Content-Type", "text/plain; charset=utf-8");
-    autoreply_header(b, "Content-Transfer-Encoding", ascii_body ? "7bit" : "8bit");
-    g_free(mid);
-    g_free(subj);
-    g_free(to);
+        return g_strdup_printf("%s.%s.autoreply@%.*s", r->tracking, t, (int)dlen, domain);
+    return g_strdup_printf("%s.autoreply@%.*s", r->tracking, (int)dlen, domain);
 }
 
 /* Everything about r that can be refused before building anything. */
 static const char *
 autoreply_check(const struct autoreply_reply *r, const char *tmpl,
-                const char **dom, size_t *dlen, char *date, size_t datelen)
+                const char **dom, size_t *dlen)
 {
     const char *why;
 
@@ -738,19 +579,20 @@ autoreply_check(const struct autoreply_reply *r, const char *tmpl,
         return "to: not a plain address";
     if (r->received_at == NULL || r->report_due_at == NULL)
         return "missing receipt or due time";
-    if (!autoreply_date(r->now, date, datelen))
+    if (!autoreply_time_ok(r->now))
         return "time out of range";
     if (strnlen(tmpl, AUTOREPLY_TEMPLATE_MAX + 1) > AUTOREPLY_TEMPLATE_MAX)
         return "template too long";
     return NULL;
 }
 
-/* The rendered template as valid UTF-8 (g_malloc'd), or NULL with *err. */
+/* The rendered template as CRLF body lines, wrapped (malloc), or NULL
+ * with *err. */
 static char *
 autoreply_text(const struct autoreply_reply *r, const char *tmpl,
                const char *subject, const char **err)
 {
-    struct autoreply_buf text = { NULL, 0, 0, NULL };
+    struct autoreply_buf text = { NULL, 0, 0, NULL }, body = { NULL, 0, 0, NULL };
     char *valid;
 
     autoreply_render(&text, tmpl, r, subject);
@@ -761,20 +603,55 @@ autoreply_text(const struct autoreply_reply *r, const char *tmpl,
     }
     valid = g_utf8_make_valid(text.p ? text.p : "", -1);
     free(text.p);
-    return valid;
+    autoreply_body(&body, valid);
+    g_free(valid);
+    if (body.err != NULL) {
+        *err = body.err;
+        free(body.p);
+        return NULL;
+    }
+    return body.p ? body.p : strdup("");
+}
+
+/* The message through compose; NULL with *err. */
+static char *
+autoreply_message(const struct autoreply_reply *r, const char *subject,
+                  const char *domain, size_t dlen, const char *body, const char **err)
+{
+    char *subj = autoreply_subject_value(subject, r->tracking);
+    char *mid = autoreply_message_id(r, domain, dlen), *irt = NULL, *refs = NULL;
+    bool threaded = autoreply_threading(r, &irt, &refs);
+    /* No X-CPR-* header: cpr-milter strips every one it sees, ours too,
+     * so that none can be forged; the number is in Subject and body.
+     * X-Auto-Response-Suppress asks Exchange and Outlook not to answer. */
+    const char *threaded_hdrs[] = { "In-Reply-To", irt, "References", refs,
+                                    "Auto-Submitted", "auto-replied",
+                                    "X-Auto-Response-Suppress", "All", NULL };
+    const char *const *hdrs = threaded ? threaded_hdrs : threaded_hdrs + 4;
+    const char *to[] = { r->to, NULL };
+    struct compose_mail m = { r->from, to, subj, r->now, mid, hdrs, body };
+    char *wire = compose_message(&m), *out = wire ? strdup(wire) : NULL;
+
+    if (out == NULL)
+        *err = wire ? "out of memory" : "cannot compose the reply";
+    g_free(wire);
+    g_free(irt);
+    g_free(refs);
+    g_free(mid);
+    g_free(subj);
+    return out;
 }
 
 char *
 autoreply_compose(const struct autoreply_reply *r, const char *template_text,
                   const char **err)
 {
-    struct autoreply_buf out = { NULL, 0, 0, NULL };
     const char *tmpl = template_text ? template_text : autoreply_default_template;
     const char *domain = NULL, *why;
-    char date[64], *subject, *text;
+    char *subject, *body, *out = NULL;
     size_t dlen = 0;
 
-    if ((why = autoreply_check(r, tmpl, &domain, &dlen, date, sizeof(date))) != NULL) {
+    if ((why = autoreply_check(r, tmpl, &domain, &dlen)) != NULL) {
         *err = why;
         return NULL;
     }
@@ -782,18 +659,9 @@ autoreply_compose(const struct autoreply_reply *r, const char *template_text,
         *err = "out of memory";
         return NULL;
     }
-    if ((text = autoreply_text(r, tmpl, subject, err)) != NULL) {
-        autoreply_headers(&out, r, subject, domain, dlen, date, autoreply_is_ascii(text));
-        autoreply_adds(&out, "\r\n");
-        autoreply_body(&out, text);
-        g_free(text);
-        if (out.err != NULL)
-            *err = out.err;
-    }
+    if ((body = autoreply_text(r, tmpl, subject, err)) != NULL)
+        out = autoreply_message(r, subject, domain, dlen, body, err);
+    free(body);
     free(subject);
-    if (text == NULL || out.err != NULL) {
-        free(out.p);
-        return NULL;
-    }
-    return out.p;
+    return out;
 }

@@ -12,11 +12,13 @@
  *   List-* headers, DSNs/MDNs), to follow-ups unless configured, or to one
  *   of our own addresses. Rate limits need the database and are applied by
  *   cpr.intake. autoreply_compose() renders the template ({tracking},
- *   {received_at}, {report_due_at}, {subject}, {category}) and builds the
- *   whole RFC 5322 message: From, To, Subject "Auto: <subject> [CPR-...]"
- *   (RFC 2047 when not ASCII), Date, Message-ID derived from the tracking
- *   number, In-Reply-To, References, Auto-Submitted: auto-replied,
- *   X-CPR-Tracking, MIME-Version and a UTF-8 text/plain body.
+ *   {received_at}, {report_due_at}, {subject}, {category}), wraps it into
+ *   lines of at most 998 bytes, and has compose.c (the one composer, also
+ *   of email pages) build the message: From, To, Subject "Auto: <subject>
+ *   [CPR-...]" (RFC 2047 Q words where needed), Date, Message-Id derived
+ *   from the tracking number, In-Reply-To, References, Auto-Submitted:
+ *   auto-replied, X-Auto-Response-Suppress, MIME-Version and a UTF-8
+ *   text/plain body (7bit, else quoted-printable).
  * DIAGNOSTICS
  *   Nothing from the original message can add a header line: the subject
  *   goes through autoreply_sanitise_subject() (CR, LF, NUL and every other

@@ -21,6 +21,7 @@
  *   or address list: those are secrets or personal data.
  */
 #include "pager.h"
+#include "compose.h"
 #include "log.h"
 #include "smtp.h"
 
@@ -35,7 +36,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <gmime/gmime.h>
+#include <glib.h>
 #include <jansson.h>
 
 #define PAGER_SOURCE          "cpr-sweeper"
@@ -506,7 +507,6 @@ static void
 pager_lib_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    g_mime_init();
 }
 
 static void
@@ -583,78 +583,27 @@ pager_email_subject(const struct clean *c)
     return out;
 }
 
-/* A text/plain; charset=utf-8 part holding text, in a 7-bit encoding. */
-static GMimeObject *
-pager_mime_body(const char *text)
-{
-    GMimePart *part = g_mime_part_new_with_type("text", "plain");
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text, strlen(text));
-    GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream,
-                                                                    GMIME_CONTENT_ENCODING_DEFAULT);
-
-    g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
-    g_mime_part_set_content(part, content);
-    g_mime_part_set_content_encoding(part,
-        g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT));
-    g_object_unref(content);
-    g_object_unref(stream);
-    return GMIME_OBJECT(part);
-}
-
-static GMimeMessage *
-pager_mime_message(const struct clean *c, const char *from, char **rcpt, size_t nrcpt)
-{
-    GMimeMessage *msg;
-    GMimeObject *body;
-    GDateTime *now = g_date_time_new_now_utc();
-    char *subject = pager_email_subject(c), *text = pager_text(c, false);
-    char *msgid = pager_message_id(c, from);
-
-    if (!now || !subject || !text || !msgid) {
-        if (now)
-            g_date_time_unref(now);
-        free(subject); free(text); free(msgid);
-        return NULL;
-    }
-    msg = g_mime_message_new(TRUE);
-    g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, NULL, from);
-    for (size_t i = 0; i < nrcpt; i++)
-        g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, rcpt[i]);
-    g_mime_message_set_subject(msg, subject, "utf-8");
-    g_mime_message_set_date(msg, now);
-    g_mime_message_set_message_id(msg, msgid);
-    g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted", "auto-generated", NULL);
-    body = pager_mime_body(text);
-    g_mime_message_set_mime_part(msg, body);
-    g_object_unref(body);
-    g_date_time_unref(now);
-    free(subject); free(text); free(msgid);
-    return msg;
-}
-
+/* The whole message (compose.c, as auto-replies are), or NULL. */
 static char *
 payload_email(const struct pager_channel *ch, struct clean *c)
 {
-    char *from = pager_clean_secret(ch->from), **rcpt = NULL, *wire, *out = NULL;
+    char *from = pager_clean_secret(ch->from), **rcpt = NULL;
+    char *subject = pager_email_subject(c), *text = pager_text(c, false);
+    char *msgid = from ? pager_message_id(c, from) : NULL, *wire = NULL, *out = NULL;
+    static const char *const more[] = { "Auto-Submitted", "auto-generated", NULL };
     size_t nrcpt = 0;
-    GMimeMessage *msg = NULL;
-    GMimeFormatOptions *fo;
 
-    pthread_once(&pager_once, pager_lib_init);
-    if (from && !strpbrk(from, "<>\"\\") && (rcpt = pager_split_rcpt(ch->to, &nrcpt)))
-        msg = pager_mime_message(c, from, rcpt, nrcpt);
-    if (msg && (fo = g_mime_format_options_new()) != NULL) {
-        g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-        if ((wire = g_mime_object_to_string(GMIME_OBJECT(msg), fo)) != NULL) {
-            out = strdup(wire);
-            g_free(wire);
-        }
-        g_mime_format_options_free(fo);
+    if (from && subject && text && msgid && !strpbrk(from, "<>\"\\")
+        && (rcpt = pager_split_rcpt(ch->to, &nrcpt)) != NULL) {
+        struct compose_mail m = { from, (const char *const *) rcpt, subject,
+                                  (long long) time(NULL), msgid, more, text };
+
+        wire = compose_message(&m);
     }
-    if (msg)
-        g_object_unref(msg);
+    out = wire ? strdup(wire) : NULL;
+    g_free(wire);
     pager_free_rcpt(rcpt, nrcpt);
-    free(from);
+    free(from); free(subject); free(text); free(msgid);
     return out;
 }
 
