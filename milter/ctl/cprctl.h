@@ -17,6 +17,7 @@
 #define CPR_CPRCTL_H
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -105,6 +106,7 @@ void cprctl_usage(FILE *f, const struct cprctl_cmd *cmds, bool full);
 
 /* Messages and usage errors (the latter return CPRCTL_EX_USAGE). */
 void cprctl_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cprctl_vsay(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 int cprctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A tracking number argument, in any spelling tracking_parse() takes. */

@@ -118,11 +118,9 @@ cprctl_usage_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("cprctl: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cprctl_vsay(fmt, ap);
     va_end(ap);
-    fputs("\n", stderr);
     cprctl_usage(stderr, cprctl_cmds, false);
     return CPRCTL_EX_USAGE;
 }

@@ -33,15 +33,21 @@
 /* ---- small helpers ---- */
 
 void
+cprctl_vsay(const char *fmt, va_list ap)
+{
+    fputs("cprctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void
 cprctl_say(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("cprctl: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cprctl_vsay(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 
