@@ -31,6 +31,7 @@
 #include <glib.h>
 
 #include "address.h"
+#include "pagertype.h"
 #include "retry.h"
 
 #define CONFIG_FILE_MAX   (1024 * 1024)  /* bytes; a config is never larger */
@@ -176,9 +177,8 @@ const struct config_key config_keys[] = {
            "channels notified when this tier is paged, each a [channel NAME] "
            "section; at least one (at most 16)", 0, CONFIG_CHANNELS_MAX),
 
-    CHOICE("channel *", "type", CHANNEL(type),
-           "pagerduty|opsgenie|slack|webhook|email",
-           "pagerduty, opsgenie, slack, webhook or email; required"),
+    CHOICE("channel *", "type", CHANNEL(type), PAGER_TYPE_CHOICES,
+           PAGER_TYPE_WORDS "; required"),
     KEY("channel *", "url", CONFIG_STRING, CHANNEL(url), "",
         "API or webhook URL; empty: the PagerDuty or Opsgenie (US) API; "
         "slack and webhook need url or url_file"),

@@ -26,6 +26,11 @@
 enum pager_type { PAGER_PAGERDUTY, PAGER_OPSGENIE, PAGER_SLACK, PAGER_WEBHOOK,
                   PAGER_EMAIL, PAGER_NTYPES };
 
+/* The same names for config_keys[]'s [channel] type row (a static
+ * initialiser cannot read the table); check_config asserts they agree. */
+#define PAGER_TYPE_CHOICES "pagerduty|opsgenie|slack|webhook|email"
+#define PAGER_TYPE_WORDS   "pagerduty, opsgenie, slack, webhook or email"
+
 struct pager_type_info {
     const char *name;          /* [channel X] type = NAME (case-insensitive) */
     const char *needs;         /* the key that must be set, or its _file twin */
