@@ -13,6 +13,7 @@
 --   sent again with the same idempotency key: delivery is at least once.
 --   Every attempt is recorded in cpr.deliveries and as an audit event.
 --   Changes to a case NOTIFY cpr_sweeper, so sweepers wake at once.
+-- REPLACES cpr.case_json (003_queries.sql)
 
 ALTER TABLE cpr.cases
     ADD COLUMN reporter_done_at   timestamptz,

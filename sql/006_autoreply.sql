@@ -10,6 +10,7 @@
 --   every attempt: sent, retry (4xx, connection failure) with backoff, or
 --   failed (5xx, attempts used up). One reply per report message at most.
 --   cpr-sweeper pages when a row stays unsent too long (cpr.outbox_stuck).
+-- REPLACES cpr.queue_autoreply (002_intake.sql)
 
 CREATE TABLE cpr.outbox (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -21,6 +21,7 @@
 --   Each response is a 'response' event (actor: the SASL login); the first
 --   one stops its clock, later ones are still recorded. A retry of the
 --   same message (same Message-ID and body) records nothing new.
+-- REPLACES cpr.find_redelivery (002_intake.sql)
 
 ALTER TABLE cpr.messages DROP CONSTRAINT messages_kind_check;
 ALTER TABLE cpr.messages ADD CONSTRAINT messages_kind_check

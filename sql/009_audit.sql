@@ -20,6 +20,8 @@
 --   to cpr_staff only. Nothing here writes.
 -- DIAGNOSTICS
 --   search_evidence raises on an unknown field or an empty value.
+-- REPLACES cpr.message_json (003_queries.sql)
+-- REPLACES cpr.case_show (003_queries.sql)
 
 CREATE OR REPLACE FUNCTION cpr.message_json(m cpr.messages) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = cpr, pg_temp AS $$

@@ -20,6 +20,7 @@
 --   casts); EXECUTE is granted to cpr_staff only. Nothing here writes.
 -- DIAGNOSTICS
 --   audit_cases raises on a --from or --to that is not a time.
+-- REPLACES cpr.audit_cases (009_audit.sql)
 
 CREATE FUNCTION cpr.utc_text_us(p timestamptz) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$

@@ -27,6 +27,9 @@
 --   cpr.outbox_claim (006_autoreply.sql; it also returns the reply token),
 --   cpr.case_show (009_audit.sql; it also returns reporters and links).
 --   cpr.find_thread2 (007) is no longer called: cpr.find_thread3 replaces it.
+-- REPLACES cpr.reporter_addresses (008_staff_mail.sql)
+-- REPLACES cpr.intake (002_intake.sql, 007_evidence.sql)
+-- REPLACES cpr.case_show (003_queries.sql, 009_audit.sql)
 
 CREATE TABLE cpr.reporters (
     case_id   bigint NOT NULL REFERENCES cpr.cases (id),

@@ -40,6 +40,11 @@
 -- DIAGNOSTICS
 --   confirm raises object_not_in_prerequisite_state on a change of BR
 --   item without a reason.
+-- REPLACES cpr.append_event (001_schema.sql)
+-- REPLACES cpr.event_json (003_queries.sql)
+-- REPLACES cpr.confirm (005_sweeper.sql)
+-- REPLACES cpr.audit_chain (009_audit.sql)
+-- REPLACES cpr.audit_rows (011_audit_columns.sql)
 
 ALTER TABLE cpr.events ADD COLUMN db_user text NOT NULL DEFAULT '';
 ALTER TABLE cpr.events ALTER COLUMN db_user SET DEFAULT session_user;

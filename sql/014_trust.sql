@@ -17,6 +17,7 @@
 --     reply terms, [autoreply] hourly_budget) bounds backscatter instead.
 -- REPLACES
 --   cpr.autoreply_skip_reason (006_autoreply.sql).
+-- REPLACES cpr.autoreply_skip_reason (006_autoreply.sql)
 
 DO $$
 BEGIN

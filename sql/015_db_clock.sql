@@ -15,6 +15,8 @@
 --   next_attempt_at. Signatures and results are unchanged.
 -- DIAGNOSTICS
 --   None: an early offer is refused silently (0 new steps).
+-- REPLACES cpr.step_offer (005_sweeper.sql)
+-- REPLACES cpr.step_claim (005_sweeper.sql)
 
 CREATE OR REPLACE FUNCTION cpr.step_offer(p_case_id bigint, p_step_key text,
         p_channels jsonb, p_clock text, p_event text, p_tier integer,

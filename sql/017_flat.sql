@@ -37,6 +37,11 @@
 --       audit_cases' range in their output order, so cprctl can stream.
 -- DIAGNOSTICS
 --   None: lookups return NULL or an empty array, as before.
+-- REPLACES cpr.find_redelivery (002_intake.sql, 008_staff_mail.sql)
+-- REPLACES cpr.safe_timestamptz (007_evidence.sql)
+-- REPLACES cpr.store_evidence (007_evidence.sql)
+-- REPLACES cpr.json_text_array (002_intake.sql)
+-- REPLACES cpr.case_list (003_queries.sql)
 
 DROP INDEX IF EXISTS cpr.messages_nomsgid_idx;
 CREATE INDEX messages_redelivery_idx ON cpr.messages (body_sha256, message_id, received_at);

@@ -36,6 +36,8 @@
 --       8.1 s -> 6.6 s. Bodies unchanged.
 -- DIAGNOSTICS
 --   None new.
+-- REPLACES cpr.sweep_cases (005_sweeper.sql)
+-- REPLACES cpr.intake (002_intake.sql, 007_evidence.sql, 012_authority.sql)
 
 DROP TRIGGER IF EXISTS cases_notify ON cpr.cases;
 DROP FUNCTION IF EXISTS cpr.notify_sweeper();
