@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # NAME
 #   schema.sh - the current cpr schema, as all migrations leave it
 # SUMMARY
@@ -33,6 +34,7 @@ out=${1:-}
 # schema_normalise: pg_dump's output on stdin, the stable form on stdout.
 schema_normalise() {
     cat <<'EOF'
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   schema.sql - the cpr schema as all migrations (sql/0*.sql) leave it
 -- DESCRIPTION

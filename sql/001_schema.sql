@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   001_schema.sql - cases, messages and the hash-chained audit events
 -- DESCRIPTION

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   002_intake.sql - cpr.intake(): all of one message's work in one transaction
 -- DESCRIPTION

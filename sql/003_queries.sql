@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   003_queries.sql - read-only case queries for cprctl (list, show)
 -- SUMMARY

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   004_roles.sql - the three program roles and their grants
 -- DESCRIPTION

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   005_sweeper.sql - clocks, notification steps and staff actions
 -- DESCRIPTION

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   006_autoreply.sql - the auto-reply outbox
 -- DESCRIPTION

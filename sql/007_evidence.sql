@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   007_evidence.sql - the stored copy of each report and its evidence
 -- DESCRIPTION

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   008_staff_mail.sql - staff replies seen on the submission path
 -- DESCRIPTION

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   009_audit.sql - read-only queries for the staff view and the auditors
 -- SUMMARY

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   010_notes.sql - free-text notes in a case's audit trail
 -- DESCRIPTION

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   011_audit_columns.sql - verify-audit checks the case columns too; report dates
 -- SUMMARY

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   012_authority.sql - who may act on a case by mail
 -- DESCRIPTION

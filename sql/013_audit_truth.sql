@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   013_audit_truth.sql - events name the real login, keep their order, and a
 --   change of BR item needs a reason

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   014_trust.sql - default privileges that work, rate limits nobody can block
 -- DESCRIPTION

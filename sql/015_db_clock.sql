@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   015_db_clock.sql - deadlines, breaches and step due times on the database clock
 -- DESCRIPTION

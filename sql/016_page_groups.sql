@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   016_page_groups.sql - one page for a flood of new reports from one domain
 -- DESCRIPTION

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   017_flat.sql - every intake-path and staff lookup is an index lookup
 -- SUMMARY

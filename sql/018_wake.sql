@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   018_wake.sql - commits that do not wait on each other: no NOTIFY per
 --   intake, a lock per message instead of per body, an O(open) sweep

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   schema.sql - the cpr schema as all migrations (sql/0*.sql) leave it
 -- DESCRIPTION
