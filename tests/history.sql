@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: BSD-2-Clause
+-- SPDX-License-Identifier: BSD-2-Clause
 -- NAME
 --   history.sql - years of CPR-address history, generated in SQL
 -- SUMMARY
