@@ -309,7 +309,8 @@ start_outbox(const struct cpr_config *cfg, const char *template_text)
         .max_attempts = cfg->autoreply_max_attempts,
         .retry_base_ms = cfg->autoreply_retry_base_ms,
         .retry_cap_ms = cfg->autoreply_retry_cap_ms, .lease_ms = cfg->autoreply_lease_ms,
-        .db_timeout_ms = cfg->db_timeout_ms };
+        .db_timeout_ms = cfg->db_timeout_ms, .report_ms = cfg->report_ms,
+    };
     struct outbox *ob;
 
     if (!cfg->autoreply_enabled)

@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 
 #include "autoreply.h"
+#include "compliance.h"
 #include "log.h"
 #include "now.h"
 #include "retry.h"
@@ -96,13 +97,29 @@ outbox_still_held(struct outbox *ob, const char *id)
     return held;
 }
 
+/* The report due time the reply states: receipt + [deadlines] report, as
+ * the sweeper and cprctl count it (the claim's own column says 24 h
+ * whatever the config). NULL when the receipt cannot be read. */
+static const char *
+outbox_report_due(const struct outbox *ob, const char *received_at, char *buf, size_t len)
+{
+    long long at = received_at ? compliance_time_ms(received_at) : 0;
+
+    if (at <= 0 || ob->s.report_ms <= 0)
+        return NULL;
+    compliance_time_iso(at + ob->s.report_ms, buf, len);
+    return buf;
+}
+
 /* Compose and send one claimed row; record the outcome. */
 static void
 outbox_send_row(struct outbox *ob, const PGresult *res, int row)
 {
+    char due[40];
     struct autoreply_reply r = {
         .from = ob->s.from, .to = col(res, row, 2), .tracking = col(res, row, 3),
-        .received_at = col(res, row, 4), .report_due_at = col(res, row, 5),
+        .received_at = col(res, row, 4),
+        .report_due_at = outbox_report_due(ob, col(res, row, 4), due, sizeof(due)),
         .subject = col(res, row, 6), .category = col(res, row, 7),
         .message_id = col(res, row, 8), .references = col(res, row, 9),
         .reply_token = col(res, row, 10),

@@ -26,6 +26,7 @@ struct outbox_settings {
     long long retry_cap_ms;
     long long lease_ms;
     long long db_timeout_ms;   /* deadline of each connect and query */
+    long long report_ms;       /* [deadlines] report: the due time the reply states */
 };
 
 struct outbox;
