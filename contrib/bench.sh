@@ -30,6 +30,7 @@
 #   own CPU is printed so that it is seen not to be the limit.
 #   Compare HISTORY=0 with HISTORY=1M for "flat with history".
 #   QUICK=1: 2 pairs of small runs, HISTORY at most 100k; under 2 minutes.
+#   ONLY=history: the history's figures only (sweeper, report, list), no load.
 # DIAGNOSTICS
 #   Exit 1 when a tool fails or a run accepts nothing; a goal missed is
 #   printed as "MISSED", not an error (figures depend on the machine).
@@ -154,7 +155,7 @@ cprctl_run_report() {
         report --from "$year_ago" --to "$today" >/dev/null 2>"$RUN/report.err" \
         || { cat "$RUN/report.err" >&2; die "cprctl report failed"; }
     read -r secs kb <"$RUN/report.time"
-    single "cprctl report, last year ($(sql "SELECT count(*) FROM cpr.cases WHERE kind <> 'automated' AND received_at >= '$year_ago'") cases)" \
+    single "cprctl report, one year ($(sql "SELECT count(*) FROM cpr.cases WHERE kind <> 'automated' AND received_at >= '$year_ago' AND received_at < '$today'") cases)" \
         "60s,100MB" "${secs}s $((kb / 1024))MB" "" \
         "$(awk -v s="$secs" -v k="$kb" 'BEGIN { print (s <= 60 && k <= 102400 ? "ok" : "MISSED") }')"
     /usr/bin/time -f '%e %M' -o "$RUN/list.time" "$CPRCTL_BIN" --conninfo "$(pg_conninfo cpr_staff)" \
@@ -176,10 +177,16 @@ history_figures() {
     single "cpr.sweep_cases() ($nclosed closed, $nopen open)" "<=50ms" \
         "$ms" "ms (query only)" "$(awk -v m="$ms" 'BEGIN { print (m <= 50 ? "ok" : "MISSED") }')"
 
-    year_ago=$(date -u -d '1 year ago' +%F); today=$(date -u +%F)
+    # tests/history.sql opens its cases in the second year back and
+    # their follow-ups come in the last year: report the cases' year.
+    year_ago=$(date -u -d '730 days ago' +%F); today=$(date -u -d '365 days ago' +%F)
     cprctl_run_report
 }
 history_figures
+if [ "${ONLY:-}" = history ]; then
+    printf '%s\n' "${ROWS[@]}"
+    exit 0
+fi
 
 pairs "Postfix+milter / Postfix, CPR mail, distinct" ">=0.65" \
     'smtp_rate $MILT cpr@ca.example' 'smtp_rate $PLAIN cpr@ca.example'
