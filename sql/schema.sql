@@ -83,25 +83,6 @@ END
 $$;
 
 --
--- Name: audit_cases(text, text); Type: FUNCTION; Schema: cpr; Owner: -
---
-
-CREATE FUNCTION cpr.audit_cases(p_from text, p_to text) RETURNS SETOF jsonb
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'cpr', 'pg_temp'
-    SET "TimeZone" TO 'UTC'
-    AS $_$
-    SELECT cpr.case_show(c.tracking)
-    FROM cpr.cases c
-    WHERE c.kind <> 'automated'
-      AND c.received_at >= p_from::timestamptz
-      AND c.received_at < p_to::timestamptz
-          + CASE WHEN btrim(p_to) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN interval '1 day'
-                 ELSE interval '0' END
-    ORDER BY c.received_at, c.id
-$_$;
-
---
 -- Name: audit_chain(text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -173,6 +154,18 @@ CREATE FUNCTION cpr.audit_columns(c cpr.cases) RETURNS jsonb
 $$;
 
 --
+-- Name: audit_from(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.audit_from(p_from text) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO 'cpr', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
+    AS $$
+    SELECT p_from::timestamptz
+$$;
+
+--
 -- Name: audit_rows(text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -190,6 +183,20 @@ CREATE FUNCTION cpr.audit_rows(p_tracking text) RETURNS TABLE(tracking text, aud
     WHERE p_tracking IS NULL OR c.tracking = p_tracking
     ORDER BY c.id, e.seq, e.id
 $$;
+
+--
+-- Name: audit_until(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.audit_until(p_to text) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO 'cpr', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
+    AS $_$
+    SELECT p_to::timestamptz
+           + CASE WHEN btrim(p_to) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN interval '1 day'
+                  ELSE interval '0' END
+$_$;
 
 --
 -- Name: autoreply_count_all(timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
@@ -287,6 +294,18 @@ $$;
 CREATE FUNCTION cpr.case_json(c cpr.cases) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
+    SELECT cpr.case_json_of(c, count(m.id), max(m.received_at))
+    FROM cpr.messages m
+    WHERE m.case_id = c.id
+$$;
+
+--
+-- Name: case_json_of(cpr.cases, bigint, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.case_json_of(c cpr.cases, p_message_count bigint, p_last_message_at timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
     SELECT jsonb_build_object(
         'tracking', c.tracking,
         'received_at', cpr.utc_text(c.received_at),
@@ -296,8 +315,8 @@ CREATE FUNCTION cpr.case_json(c cpr.cases) RETURNS jsonb
         'flags', to_jsonb(c.flags),
         'reporter', c.reporter,
         'subject', c.subject,
-        'message_count', count(m.id),
-        'last_message_at', cpr.utc_text(max(m.received_at)),
+        'message_count', p_message_count,
+        'last_message_at', cpr.utc_text(p_last_message_at),
         'ack_clock_from', cpr.utc_text(c.ack_clock_from),
         'acked_at', cpr.utc_text(c.acked_at),
         'reporter_done_at', cpr.utc_text(c.reporter_done_at),
@@ -312,8 +331,6 @@ CREATE FUNCTION cpr.case_json(c cpr.cases) RETURNS jsonb
         'closed_at', cpr.utc_text(c.closed_at),
         'resolution', c.resolution,
         'incident_due_at', cpr.utc_text(c.incident_due_at))
-    FROM cpr.messages m
-    WHERE m.case_id = c.id
 $$;
 
 --
@@ -2093,6 +2110,24 @@ CREATE FUNCTION cpr.utc_text_us(p timestamp with time zone) RETURNS text
 $$;
 
 --
+-- Name: audit_case_rows; Type: VIEW; Schema: cpr; Owner: -
+--
+
+CREATE VIEW cpr.audit_case_rows AS
+ SELECT c.received_at,
+    c.id,
+    (cpr.case_json_of(c.*, m.n, m.last_at) || jsonb_build_object('events', ev.events)) AS c
+   FROM ((cpr.cases c
+     CROSS JOIN LATERAL ( SELECT count(*) AS n,
+            max(m_1.received_at) AS last_at
+           FROM cpr.messages m_1
+          WHERE (m_1.case_id = c.id)) m)
+     CROSS JOIN LATERAL ( SELECT COALESCE(jsonb_agg(cpr.event_json(e.*) ORDER BY e.seq), '[]'::jsonb) AS events
+           FROM cpr.events e
+          WHERE (e.case_id = c.id)) ev)
+  WHERE (c.kind <> 'automated'::text);
+
+--
 -- Name: case_links; Type: TABLE; Schema: cpr; Owner: -
 --
 
@@ -2873,13 +2908,6 @@ REVOKE ALL ON FUNCTION cpr.address_domain(p text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cpr.append_event(p_case_id bigint, p_actor text, p_type text, p_message_id bigint, p_data jsonb, p_at timestamp with time zone) FROM PUBLIC;
 
 --
--- Name: FUNCTION audit_cases(p_from text, p_to text); Type: ACL; Schema: cpr; Owner: -
---
-
-REVOKE ALL ON FUNCTION cpr.audit_cases(p_from text, p_to text) FROM PUBLIC;
-GRANT ALL ON FUNCTION cpr.audit_cases(p_from text, p_to text) TO cpr_staff;
-
---
 -- Name: FUNCTION audit_chain(p_tracking text); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -2900,11 +2928,25 @@ GRANT SELECT ON TABLE cpr.cases TO cpr_sweeper;
 REVOKE ALL ON FUNCTION cpr.audit_columns(c cpr.cases) FROM PUBLIC;
 
 --
+-- Name: FUNCTION audit_from(p_from text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.audit_from(p_from text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.audit_from(p_from text) TO cpr_staff;
+
+--
 -- Name: FUNCTION audit_rows(p_tracking text); Type: ACL; Schema: cpr; Owner: -
 --
 
 REVOKE ALL ON FUNCTION cpr.audit_rows(p_tracking text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.audit_rows(p_tracking text) TO cpr_staff;
+
+--
+-- Name: FUNCTION audit_until(p_to text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.audit_until(p_to text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.audit_until(p_to text) TO cpr_staff;
 
 --
 -- Name: FUNCTION autoreply_count_all(p_since timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
@@ -2941,6 +2983,13 @@ REVOKE ALL ON FUNCTION cpr.case_for_action(p_tracking text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION cpr.case_json(c cpr.cases) FROM PUBLIC;
+
+--
+-- Name: FUNCTION case_json_of(c cpr.cases, p_message_count bigint, p_last_message_at timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.case_json_of(c cpr.cases, p_message_count bigint, p_last_message_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.case_json_of(c cpr.cases, p_message_count bigint, p_last_message_at timestamp with time zone) TO cpr_staff;
 
 --
 -- Name: FUNCTION case_list(p_all boolean); Type: ACL; Schema: cpr; Owner: -
@@ -3039,6 +3088,7 @@ REVOKE ALL ON FUNCTION cpr.event_hash(p_prev bytea, p_canonical bytea) FROM PUBL
 --
 
 REVOKE ALL ON FUNCTION cpr.event_json(e cpr.events) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.event_json(e cpr.events) TO cpr_staff;
 
 --
 -- Name: TABLE evidence; Type: ACL; Schema: cpr; Owner: -
@@ -3453,12 +3503,19 @@ REVOKE ALL ON FUNCTION cpr.unknown_trackings(p_subject text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION cpr.utc_text(p timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.utc_text(p timestamp with time zone) TO cpr_staff;
 
 --
 -- Name: FUNCTION utc_text_us(p timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
 --
 
 REVOKE ALL ON FUNCTION cpr.utc_text_us(p timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: TABLE audit_case_rows; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.audit_case_rows TO cpr_staff;
 
 --
 -- Name: TABLE case_links; Type: ACL; Schema: cpr; Owner: -
