@@ -203,9 +203,12 @@ $_$;
 --
 
 CREATE FUNCTION cpr.autoreply_count_all(p_since timestamp with time zone) RETURNS bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT count(*) FROM cpr.outbox o WHERE o.state <> 'skipped' AND o.created_at > p_since
+BEGIN
+    RETURN (SELECT count(*) FROM cpr.outbox o
+            WHERE o.state <> 'skipped' AND o.created_at > p_since);
+END
 $$;
 
 --
@@ -213,10 +216,12 @@ $$;
 --
 
 CREATE FUNCTION cpr.autoreply_count_domain(p_domain text, p_since timestamp with time zone) RETURNS bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT count(*) FROM cpr.outbox o
-    WHERE o.to_domain = p_domain AND o.state <> 'skipped' AND o.created_at > p_since
+BEGIN
+    RETURN (SELECT count(*) FROM cpr.outbox o
+            WHERE o.to_domain = p_domain AND o.state <> 'skipped' AND o.created_at > p_since);
+END
 $$;
 
 --
@@ -224,10 +229,12 @@ $$;
 --
 
 CREATE FUNCTION cpr.autoreply_count_sender(p_to text, p_since timestamp with time zone) RETURNS bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT count(*) FROM cpr.outbox o
-    WHERE lower(o.to_addr) = p_to AND o.state <> 'skipped' AND o.created_at > p_since
+BEGIN
+    RETURN (SELECT count(*) FROM cpr.outbox o
+            WHERE lower(o.to_addr) = p_to AND o.state <> 'skipped' AND o.created_at > p_since);
+END
 $$;
 
 --
@@ -805,9 +812,11 @@ $$;
 --
 
 CREATE FUNCTION cpr.find_thread3(p_subject text, p_in_reply_to text, p_refs text[], p_dsn_refs text[], p_ours_only boolean, OUT case_id bigint, OUT via text, OUT ours boolean) RETURNS record
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT id, via, ours FROM (
+#variable_conflict use_column
+BEGIN
+    SELECT hits.id, hits.via, hits.ours INTO case_id, via, ours FROM (
         SELECT c.id, 'tracking number ' || t.m[1] || ' in the Subject' AS via,
                false AS ours, 0 AS pref, t.n::double precision AS ord
         FROM regexp_matches(coalesce(p_subject, ''),
@@ -840,8 +849,9 @@ CREATE FUNCTION cpr.find_thread3(p_subject text, p_in_reply_to text, p_refs text
         FROM unnest(p_dsn_refs) AS r(id)
         JOIN cpr.cases c ON c.tracking = cpr.our_reply_tracking(r.id)
     ) hits
-    WHERE ours OR NOT p_ours_only
-    ORDER BY pref, ord LIMIT 1
+    WHERE hits.ours OR NOT p_ours_only
+    ORDER BY hits.pref, hits.ord LIMIT 1;
+END
 $$;
 
 --
@@ -1122,10 +1132,12 @@ $$;
 --
 
 CREATE FUNCTION cpr.is_reporter(p_case_id bigint, p_senders text[]) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT EXISTS (SELECT 1 FROM cpr.reporters r
-                   WHERE r.case_id = p_case_id AND r.address = ANY (p_senders))
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM cpr.reporters r
+                   WHERE r.case_id = p_case_id AND r.address = ANY (p_senders));
+END
 $$;
 
 --
@@ -1259,11 +1271,13 @@ $$;
 --
 
 CREATE FUNCTION cpr.our_reply_tracking(p_id text) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT r.m[1]
-    FROM regexp_match(p_id, '^(CPR-[0-9]{4}-[0-9]{6,})\.([0-9a-f]{32})\.autoreply@') AS r(m)
-    WHERE r.m[2] = cpr.reply_token(r.m[1])
+BEGIN
+    RETURN (SELECT r.m[1]
+            FROM regexp_match(p_id, '^(CPR-[0-9]{4}-[0-9]{6,})\.([0-9a-f]{32})\.autoreply@') AS r(m)
+            WHERE r.m[2] = cpr.reply_token(r.m[1]));
+END
 $$;
 
 --
@@ -1715,10 +1729,12 @@ $$;
 --
 
 CREATE FUNCTION cpr.reply_token(p_tracking text) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT left(encode(sha256(k.key || convert_to(p_tracking, 'UTF8')), 'hex'), 32)
-    FROM cpr.reply_key k
+BEGIN
+    RETURN (SELECT left(encode(sha256(k.key || convert_to(p_tracking, 'UTF8')), 'hex'), 32)
+            FROM cpr.reply_key k LIMIT 1);
+END
 $$;
 
 --
@@ -1764,11 +1780,13 @@ $$;
 --
 
 CREATE FUNCTION cpr.reporters_add_opened(p_case_id bigint, p_senders text[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
+BEGIN
     INSERT INTO cpr.reporters (case_id, address, source, actor)
     SELECT p_case_id, a, 'opened', 'cpr-milter' FROM unnest(p_senders) AS a
-    ON CONFLICT DO NOTHING
+    ON CONFLICT DO NOTHING;
+END
 $$;
 
 --
@@ -1832,9 +1850,13 @@ $$;
 --
 
 CREATE FUNCTION cpr.safe_timestamptz(p text) RETURNS timestamp with time zone
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     AS $$
-    SELECT cpr.evidence_time(cpr.evidence_time_parts(p))
+DECLARE
+    t integer[] := cpr.evidence_time_parts(p);
+BEGIN
+    RETURN cpr.evidence_time(t);
+END
 $$;
 
 --
@@ -1874,18 +1896,21 @@ $$;
 --
 
 CREATE FUNCTION cpr.sender_addresses(p_env_from text, p_headers jsonb) RETURNS text[]
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     AS $_$
-    SELECT coalesce(array_agg(DISTINCT a) FILTER (WHERE a ~ '^[^@[:space:]]+@[^@[:space:]]+$'
-                                                  AND length(a) <= 320), '{}')
-    FROM (SELECT cpr.header_address((
-              SELECT h->>1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_headers) = 'array'
-                                                          THEN p_headers ELSE '[]' END)
-                                  WITH ORDINALITY AS t(h, n)
-              WHERE jsonb_typeof(h) = 'array' AND lower(h->>0) = 'from'
-              ORDER BY n LIMIT 1)) AS a
-          UNION ALL
-          SELECT lower(p_env_from) WHERE cpr.plain_envelope(p_env_from)) s
+BEGIN
+    RETURN (
+        SELECT coalesce(array_agg(DISTINCT a) FILTER (WHERE a ~ '^[^@[:space:]]+@[^@[:space:]]+$'
+                                                      AND length(a) <= 320), '{}')
+        FROM (SELECT cpr.header_address((
+                  SELECT h->>1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_headers) = 'array'
+                                                              THEN p_headers ELSE '[]' END)
+                                      WITH ORDINALITY AS t(h, n)
+                  WHERE jsonb_typeof(h) = 'array' AND lower(h->>0) = 'from'
+                  ORDER BY n LIMIT 1)) AS a
+              UNION ALL
+              SELECT lower(p_env_from) WHERE cpr.plain_envelope(p_env_from)) s);
+END
 $_$;
 
 --
@@ -2081,12 +2106,14 @@ $$;
 --
 
 CREATE FUNCTION cpr.unknown_trackings(p_subject text) RETURNS text[]
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT coalesce(array_agg(DISTINCT t.m[1]), '{}')
-    FROM regexp_matches(coalesce(p_subject, ''),
-             '(?:^|[^A-Za-z0-9])(CPR-[0-9]{4}-[0-9]{6,})(?![A-Za-z0-9])', 'g') AS t(m)
-    WHERE NOT EXISTS (SELECT 1 FROM cpr.cases c WHERE c.tracking = t.m[1])
+BEGIN
+    RETURN (SELECT coalesce(array_agg(DISTINCT t.m[1]), '{}')
+            FROM regexp_matches(coalesce(p_subject, ''),
+                     '(?:^|[^A-Za-z0-9])(CPR-[0-9]{4}-[0-9]{6,})(?![A-Za-z0-9])', 'g') AS t(m)
+            WHERE NOT EXISTS (SELECT 1 FROM cpr.cases c WHERE c.tracking = t.m[1]));
+END
 $$;
 
 --
