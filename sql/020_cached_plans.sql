@@ -8,7 +8,8 @@
 --   reporters_add_opened (012_authority.sql); unknown_trackings
 --   (007_evidence.sql); autoreply_count_all, autoreply_count_domain,
 --   autoreply_count_sender (014_trust.sql); safe_timestamptz
---   (007_evidence.sql, 017_flat.sql).
+--   (007_evidence.sql, 017_flat.sql). cpr.intake plans with
+--   enable_seqscan = off.
 -- DESCRIPTION
 --   A SQL-language function that is not inlined (it has a FROM, an
 --   aggregate, a UNION or a subquery) is parsed, analysed and planned
@@ -23,6 +24,16 @@
 --
 --   The bodies are the old queries, unchanged; a scalar function returns
 --   its query's first row, as a SQL function did.
+--
+--   A cached plan is only as good as the statistics it was made with. A
+--   connection that starts while the tables are nearly empty caches seq
+--   scans, and keeps them as the tables grow until an ANALYZE comes: in
+--   contrib/bench.sh at HISTORY=0 the rate fell pair by pair (481, 419,
+--   353, 326, 296 msgs/s) with 6M tuples read by seq scans in 4000
+--   messages. Every lookup of the intake has its index
+--   (tests/explain.test), so cpr.intake now plans with enable_seqscan =
+--   off: the index plan whatever the statistics. A table with no usable
+--   index still gets its seq scan; the setting only prices it out.
 -- DIAGNOSTICS
 --   None new.
 -- REPLACES cpr.find_thread3 (012_authority.sql)
@@ -36,6 +47,10 @@
 -- REPLACES cpr.autoreply_count_domain (014_trust.sql)
 -- REPLACES cpr.autoreply_count_sender (014_trust.sql)
 -- REPLACES cpr.safe_timestamptz (007_evidence.sql, 017_flat.sql)
+
+ALTER FUNCTION cpr.intake(text, text, text, jsonb, text, jsonb, text, text, text, text, text,
+                          jsonb, text, bigint, text, text, jsonb, jsonb, jsonb, jsonb)
+    SET enable_seqscan = off;
 
 CREATE OR REPLACE FUNCTION cpr.find_thread3(p_subject text, p_in_reply_to text,
     p_refs text[], p_dsn_refs text[], p_ours_only boolean,

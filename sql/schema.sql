@@ -923,6 +923,7 @@ $_$;
 CREATE FUNCTION cpr.intake(p_queue_id text, p_message_id text, p_in_reply_to text, p_refs jsonb, p_env_from text, p_rcpts jsonb, p_client_addr text, p_client_name text, p_helo text, p_auth_authen text, p_subject text, p_headers jsonb, p_body_sha256 text, p_body_bytes bigint, p_kind text, p_category text, p_flags jsonb, p_reasons jsonb, p_reply jsonb, p_report jsonb DEFAULT NULL::jsonb) RETURNS TABLE(tracking text, received_at text, kind text, category text, redelivery boolean, autoreply text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
+    SET enable_seqscan TO 'off'
     AS $$
 #variable_conflict use_column
 DECLARE
