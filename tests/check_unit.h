@@ -27,5 +27,6 @@ Suite *evidence_suite(void);
 Suite *corpus_suite(void);
 Suite *export_suite(void);
 Suite *compose_suite(void);
+Suite *probemark_suite(void);
 
 #endif

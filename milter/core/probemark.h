@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * NAME
+ *   probemark.h - the signed mark that makes a message a mail-path probe
+ * DESCRIPTION
+ *   See probemark.c.
+ */
+#ifndef CPR_PROBEMARK_H
+#define CPR_PROBEMARK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROBEMARK_HEADER "CPR-Probe"         /* header name and body line prefix */
+#define PROBEMARK_ID_MAX 64                  /* id characters, not counting NUL */
+#define PROBEMARK_MAC_HEX 64                 /* HMAC-SHA256 in lower-case hex */
+#define PROBEMARK_HASH_LEN 32                /* SHA-256 of the canonical body */
+#define PROBEMARK_SECRET_MIN 16              /* shortest secret we accept, bytes */
+#define PROBEMARK_VALUE_MAX 160              /* formatted header value, with NUL */
+
+struct probemark {
+    char id[PROBEMARK_ID_MAX + 1];
+    int64_t sent;                            /* Unix seconds, by the sender's clock */
+    char mac[PROBEMARK_MAC_HEX + 1];
+};
+
+/* What the MAC covers, besides the mark's id and time. */
+struct probemark_subject {
+    const char *recipient;                   /* the CPR address, as in RCPT TO */
+    const char *message_id;                  /* the Message-ID header, as sent */
+    unsigned char body_sha256[PROBEMARK_HASH_LEN];
+};
+
+bool probemark_body_hash(const char *body, size_t len,
+                         unsigned char out[PROBEMARK_HASH_LEN]);
+bool probemark_sign(const unsigned char *secret, size_t secret_len,
+                    struct probemark *m, const struct probemark_subject *s);
+bool probemark_verify(const unsigned char *secret, size_t secret_len,
+                      const struct probemark *m, const struct probemark_subject *s);
+bool probemark_format(char *buf, size_t size, const struct probemark *m);
+bool probemark_parse(const char *value, struct probemark *m);
+bool probemark_find_body(const char *body, size_t len, struct probemark *m);
+
+#endif
