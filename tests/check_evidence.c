@@ -11,11 +11,14 @@
  *   Check failures name the fixture or the field that differs.
  */
 #include "evidence.h"
+#include "keygate.h"
 #include "check_unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #define FIX "tests/fixtures/evidence/"
 #define EC_SPKI "dc860774b2260e329c515863ca11b0c19c7cf6be714fea2e95cc73831e3c86d8"
@@ -605,6 +608,90 @@ START_TEST(test_der_garbage)
 }
 END_TEST
 
+/* The base64 lines of a PEM fixture, without its armour lines. */
+static char *
+pem_lines(const char *name)
+{
+    size_t n;
+    char *pem = fixture_read(name, &n), *b = strchr(pem, '\n'), *e = strstr(pem, "-----END");
+    char *t;
+
+    ck_assert(b != NULL && e != NULL && e > b);
+    t = strndup(b + 1, (size_t)(e - b - 1));
+    free(pem);
+    return t;
+}
+
+static char *
+b64_of(const unsigned char *d, size_t n)
+{
+    char *t = malloc(4 * (n / 3 + 1) + 1);
+
+    ck_assert_ptr_nonnull(t);
+    EVP_EncodeBlock((unsigned char *)t, d, (int)n);
+    return t;
+}
+
+/* Each text holds the EC key after a public certificate: the gate must
+ * find it as a key, and the given 24 characters of it must not survive. */
+static void
+assert_gated(const char *text, const char *piece, const char *what)
+{
+    struct evidence_list ev;
+    bool key = false;
+    char *r;
+
+    ck_assert_msg(strstr(text, piece) != NULL, "%s: the piece is not in the text", what);
+    evidence_list_init(&ev);
+    ck_assert(evidence_scan_text(text, strlen(text), &ev));
+    ck_assert(keygate_scan(text, strlen(text), true, &ev));
+    for (size_t i = 0; i < ev.n; i++)
+        key = key || evidence_is_key(&ev.items[i]);
+    ck_assert_msg(key, "%s: no key found", what);
+    r = evidence_redact(text, strlen(text), &ev);
+    ck_assert_msg(strstr(r, piece) == NULL, "%s: key kept", what);
+    free(r);
+    evidence_list_free(&ev);
+}
+
+/* Found by fuzz_report: a key's base64 or hex lines right after a
+ * certificate's, with no armour or blank line between, or both DER
+ * structures in one base64 run, were taken as the certificate alone. */
+START_TEST(test_key_after_cert)
+{
+    size_t cn, kn;
+    char *cert = pem_lines("leaf.pem"), *key = pem_lines("ec.key"), *text, *hex, *b64;
+    char *cder = fixture_read("leaf.der", &cn), *kder = fixture_read("ec.key.der", &kn);
+    unsigned char *both = malloc(cn + kn);
+    char piece[25];
+
+    text = join3("Please revoke:\n", cert, key);
+    assert_gated(text, "0u9hEACaDor2P7gNEFX5tnFI", "base64 lines");
+    free(text);
+    hex = malloc(2 * kn + 2);
+    for (size_t i = 0; i < kn; i++)
+        sprintf(hex + 2 * i, "%02x", (unsigned char)kder[i]);
+    strcat(hex, "\n");
+    text = join3("Please revoke:\n", cert, hex);
+    assert_gated(text, "0815d6024ff617f4594ab0d2", "hex line");
+    free(text);
+    memcpy(both, cder, cn);
+    memcpy(both + cn, kder, kn);
+    b64 = b64_of(both, cn + kn);
+    text = join3("Please revoke:\n", b64, "\n");
+    snprintf(piece, sizeof(piece), "%.24s", b64 + (cn * 4 + 2) / 3 + 12);
+    assert_gated(text, piece, "one base64 run");
+    free(text);
+    free(b64);
+    free(both);
+    free(hex);
+    free(cder);
+    free(kder);
+    free(cert);
+    free(key);
+}
+END_TEST
+
 Suite *
 evidence_suite(void)
 {
@@ -635,6 +722,7 @@ evidence_suite(void)
     tcase_add_test(tc, test_huge_base64);
     tcase_add_test(tc, test_item_bounds);
     tcase_add_test(tc, test_der_garbage);
+    tcase_add_test(tc, test_key_after_cert);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,7 +13,9 @@
  *     * line-wrapped base64: consecutive lines of base64 only (after any
  *       '>' quoting and blanks), whatever armour surrounds them, however
  *       spaced or wrapped its BEGIN line (also tried from each line that
- *       starts like DER, in case a text line joined the block);
+ *       starts like DER, in case a text line joined the block, or a
+ *       certificate's lines come first), and read element after element
+ *       when it decodes to several DER structures one after another;
  *     * base64 and hex runs inside a line (bare DER, "key=MIIE...");
  *     * JWK private members ("d", "p", "q", "dp", "dq", "qi", "k") in text
  *       that names a "kty";
@@ -38,6 +40,7 @@
 #define KEYGATE_WRAP_MIN 60         /* wrapped lines are this long or more */
 #define KEYGATE_MIN_JWK 16          /* characters of a JWK member value */
 #define KEYGATE_UU_MAX_LINES 20000
+#define KEYGATE_MAX_ELEMENTS 64     /* DER elements read one after another */
 
 enum keygate_found { KG_NOTHING, KG_PUBLIC, KG_KEY };
 
@@ -139,8 +142,31 @@ keygate_hex_decode(const char *s, const char *e, size_t *n)
 
 /* ---- what decoded bytes are ---- */
 
+/* The length of the DER element at der (tag, length, contents) when it
+ * fits in n bytes, or 0. */
+static size_t
+keygate_der_element(const unsigned char *der, size_t n)
+{
+    size_t len = 0, hdr = 2, k;
+
+    if (n < 2)
+        return 0;
+    if (der[1] < 0x80) {
+        len = der[1];
+    } else {
+        k = der[1] & 0x7fu;
+        if (k == 0 || k > 4 || n < 2 + k)
+            return 0;
+        for (size_t i = 0; i < k; i++)
+            len = len << 8 | der[2 + i];
+        hdr += k;
+    }
+    return len <= n - hdr ? hdr + len : 0;
+}
+
+/* What the one DER element at der is (trailing bytes are ignored). */
 static enum keygate_found
-keygate_der(const unsigned char *der, size_t n, struct evidence_item *key)
+keygate_der_one(const unsigned char *der, size_t n, struct evidence_item *key)
 {
     struct evidence_list tmp;
     enum keygate_found f = KG_NOTHING;
@@ -162,6 +188,26 @@ keygate_der(const unsigned char *der, size_t n, struct evidence_item *key)
         }
     }
     evidence_list_free(&tmp);
+    return f;
+}
+
+/* The decoded bytes, element after element: a key glued after a
+ * certificate ("cert || key" in one base64 block) is still a key. */
+static enum keygate_found
+keygate_der(const unsigned char *der, size_t n, struct evidence_item *key)
+{
+    enum keygate_found f = KG_NOTHING;
+
+    for (size_t k = 0; k < KEYGATE_MAX_ELEMENTS && f != KG_KEY; k++) {
+        enum keygate_found one = keygate_der_one(der, n, key);
+        size_t used = keygate_der_element(der, n);
+
+        f = one > f ? one : f;
+        if (used == 0 || used >= n)
+            break;
+        der += used;
+        n -= used;
+    }
     return f;
 }
 
@@ -350,20 +396,23 @@ keygate_block(struct keygate *g, const struct keygate_line *lines, size_t n, boo
             keygate_runs(g, &lines[i], false);
         return;
     }
-    for (size_t i = 0; i < n && f == KG_NOTHING && tries < KEYGATE_LINE_RETRIES; i++) {
+    for (size_t i = 0; i < n && f != KG_KEY && tries < KEYGATE_LINE_RETRIES; i++) {
+        enum keygate_found one;
+
         if (i > 0 && g->text[lines[i].cs] != 'M')
             continue;
         tries++;
-        f = keygate_try(g, g->text + lines[i].cs, g->text + lines[n - 1].ce, false,
-                        lines[i].cs, lines[n - 1].ce);
+        one = keygate_try(g, g->text + lines[i].cs, g->text + lines[n - 1].ce, false,
+                          lines[i].cs, lines[n - 1].ce);
+        f = one > f ? one : f;
     }
     if (f == KG_NOTHING && g->fragments
         && (armoured || (chars >= KEYGATE_MIN_FRAGMENT
                          && (keygate_wrapped(lines, n) || g->text[lines[0].cs] == 'M'))))
         keygate_fragment(g, armoured ? "part of a private key" : "base64 data", chars,
                          lines[0].cs, lines[n - 1].ce);
-    for (size_t i = 0; i < n && f == KG_NOTHING; i++)
-        keygate_runs(g, &lines[i], true);   /* "key=MIIE...", hex lines */
+    for (size_t i = 0; i < n && f != KG_KEY; i++)   /* "key=MIIE...", hex lines; */
+        keygate_runs(g, &lines[i], f == KG_NOTHING); /* after a public find, hex only */
 }
 
 /* ---- JWK ---- */
