@@ -1631,6 +1631,105 @@ CREATE FUNCTION cpr.plain_envelope(p text) RETURNS boolean
 $_$;
 
 --
+-- Name: probe_in_mailbox(text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    UPDATE cpr.probes SET mailbox_at = coalesce(mailbox_at, now()),
+                          mailbox_folder = coalesce(mailbox_folder, left(p_folder, 200)),
+                          deleted_at = CASE WHEN p_deleted THEN now() ELSE deleted_at END
+     WHERE id = p_id
+$$;
+
+--
+-- Name: probe_seen(text, text, bigint, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_seen(p_id text, p_recipient text, p_mark_unix bigint, p_max_age_ms bigint) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v cpr.probes%ROWTYPE;
+BEGIN
+    SELECT * INTO v FROM cpr.probes WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unknown';
+    ELSIF v.milter_seen_at IS NOT NULL THEN
+        RETURN 'replayed';
+    ELSIF lower(v.address) <> lower(p_recipient) THEN
+        RETURN 'wrong address';
+    ELSIF v.mark_unix <> p_mark_unix THEN
+        RETURN 'wrong time';
+    ELSIF abs(extract(epoch FROM now()) - p_mark_unix) * 1000 > p_max_age_ms THEN
+        RETURN 'stale';
+    END IF;
+    UPDATE cpr.probes SET milter_seen_at = now() WHERE id = p_id;
+    RETURN 'probe';
+END
+$$;
+
+--
+-- Name: probe_sent(text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_sent(p_id text, p_error text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    UPDATE cpr.probes SET sent_at = CASE WHEN p_error IS NULL THEN now() END,
+                          send_error = left(p_error, 1000)
+     WHERE id = p_id AND sent_at IS NULL AND send_error IS NULL
+$$;
+
+--
+-- Name: probe_take(text[], text[], bigint, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_take(p_addresses text[], p_variants text[], p_interval_ms bigint, p_worker text) RETURNS TABLE(id text, address text, variant text, message_id text, mark_unix bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    a      text;
+    v_turn bigint;
+    v_id   text;
+    v_var  text;
+    v_now  bigint := floor(extract(epoch FROM now()));
+    v_n    int := coalesce(array_length(p_addresses, 1), 0);
+    v_i    int := 0;
+BEGIN
+    IF v_n = 0 OR coalesce(array_length(p_variants, 1), 0) = 0 THEN
+        RAISE EXCEPTION 'probe_take: no addresses or no variants';
+    END IF;
+    FOREACH a IN ARRAY p_addresses LOOP
+        -- a new address starts within one interval, staggered by its place
+        INSERT INTO cpr.probe_schedule (address, next_at)
+        VALUES (a, now() + (p_interval_ms * v_i / v_n) * interval '1 ms')
+        ON CONFLICT DO NOTHING;
+        v_i := v_i + 1;
+        UPDATE cpr.probe_schedule s
+           SET next_at = greatest(s.next_at + p_interval_ms * interval '1 ms', now()),
+               turn = s.turn + 1
+         WHERE s.address = a AND s.next_at <= now()
+        RETURNING s.turn - 1 INTO v_turn;
+        CONTINUE WHEN NOT FOUND;
+        v_var := p_variants[1 + (v_turn % array_length(p_variants, 1))];
+        v_id := to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"') || '-' || v_var
+                || '-' || substr(md5(random()::text || clock_timestamp()::text), 1, 10);
+        INSERT INTO cpr.probes (id, address, variant, message_id, mark_unix, worker)
+        VALUES (v_id, a, v_var, v_id || '@probe.cpr-milter.invalid', v_now, p_worker);
+        id := v_id; address := a; variant := v_var;
+        message_id := v_id || '@probe.cpr-milter.invalid'; mark_unix := v_now;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+--
 -- Name: queue_autoreply(bigint, bigint, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2326,6 +2425,39 @@ ALTER TABLE cpr.page_groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: probe_schedule; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.probe_schedule (
+    address text NOT NULL,
+    next_at timestamp with time zone NOT NULL,
+    turn bigint DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: probes; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.probes (
+    id text NOT NULL,
+    address text NOT NULL,
+    variant text NOT NULL,
+    message_id text NOT NULL,
+    mark_unix bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    worker text NOT NULL,
+    sent_at timestamp with time zone,
+    send_error text,
+    milter_seen_at timestamp with time zone,
+    mailbox_at timestamp with time zone,
+    mailbox_folder text,
+    deleted_at timestamp with time zone,
+    CONSTRAINT probes_address_check CHECK ((address <> ''::text)),
+    CONSTRAINT probes_id_check CHECK ((id ~ '^[A-Za-z0-9._-]{1,64}$'::text)),
+    CONSTRAINT probes_variant_check CHECK ((variant <> ''::text))
+);
+
+--
 -- Name: reply_key; Type: TABLE; Schema: cpr; Owner: -
 --
 
@@ -2509,6 +2641,20 @@ ALTER TABLE ONLY cpr.page_groups
     ADD CONSTRAINT page_groups_pkey PRIMARY KEY (id);
 
 --
+-- Name: probe_schedule probe_schedule_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.probe_schedule
+    ADD CONSTRAINT probe_schedule_pkey PRIMARY KEY (address);
+
+--
+-- Name: probes probes_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.probes
+    ADD CONSTRAINT probes_pkey PRIMARY KEY (id);
+
+--
 -- Name: reply_key reply_key_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -2688,6 +2834,18 @@ CREATE INDEX outbox_sent_idx ON cpr.outbox USING btree (created_at) WHERE (state
 --
 
 CREATE INDEX page_groups_due_idx ON cpr.page_groups USING btree (next_page_at) WHERE (acked_at IS NULL);
+
+--
+-- Name: probes_address_created_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX probes_address_created_idx ON cpr.probes USING btree (address, variant, created_at DESC);
+
+--
+-- Name: probes_open_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX probes_open_idx ON cpr.probes USING btree (created_at) WHERE (mailbox_at IS NULL);
 
 --
 -- Name: steps_ready_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -3403,6 +3561,34 @@ REVOKE ALL ON FUNCTION cpr.page_group_wanted(c cpr.cases, p_window_ms bigint) FR
 REVOKE ALL ON FUNCTION cpr.plain_envelope(p text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION probe_in_mailbox(p_id text, p_folder text, p_deleted boolean); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_seen(p_id text, p_recipient text, p_mark_unix bigint, p_max_age_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_seen(p_id text, p_recipient text, p_mark_unix bigint, p_max_age_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_seen(p_id text, p_recipient text, p_mark_unix bigint, p_max_age_ms bigint) TO cpr_milter;
+
+--
+-- Name: FUNCTION probe_sent(p_id text, p_error text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_sent(p_id text, p_error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_sent(p_id text, p_error text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_take(p_addresses text[], p_variants text[], p_interval_ms bigint, p_worker text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_take(p_addresses text[], p_variants text[], p_interval_ms bigint, p_worker text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_take(p_addresses text[], p_variants text[], p_interval_ms bigint, p_worker text) TO cpr_sweeper;
+
+--
 -- Name: FUNCTION queue_autoreply(p_case_id bigint, p_message bigint, p_kind text, p_reply jsonb, p_now timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -3579,6 +3765,20 @@ GRANT SELECT ON TABLE cpr.page_group_members TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.page_groups TO cpr_staff;
 GRANT SELECT ON TABLE cpr.page_groups TO cpr_sweeper;
+
+--
+-- Name: TABLE probe_schedule; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.probe_schedule TO cpr_staff;
+GRANT SELECT ON TABLE cpr.probe_schedule TO cpr_sweeper;
+
+--
+-- Name: TABLE probes; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.probes TO cpr_staff;
+GRANT SELECT ON TABLE cpr.probes TO cpr_sweeper;
 
 --
 -- Name: TABLE reporters; Type: ACL; Schema: cpr; Owner: -

@@ -1294,6 +1294,50 @@ START_TEST(test_secret_file)
 }
 END_TEST
 
+/* [probe] secret_file: off when empty, read when set, refused when short. */
+START_TEST(test_probe_secret)
+{
+    char *good = tmp_write(SECRET_MARK "-0123456789\n", strlen(SECRET_MARK) + 12);
+    char *shrt = tmp_write(SECRET_MARK "\n", strlen(SECRET_MARK) + 1);
+    char *text, *err = NULL;
+    struct cpr_config *cfg = load_ok("[milter]\naddresses = cpr@ca.example\n");
+
+    ck_assert(config_read_probe_secret(cfg, &err));
+    ck_assert_ptr_null(cfg->probe_secret);
+    ck_assert_int_eq(cfg->probe_max_age_ms, 3600000);
+    config_free(cfg);
+    text = g_strconcat("[probe]\nsecret_file = ", good, "\nmax_age = 5m\n", NULL);
+    cfg = load_ok(text);
+    ck_assert_msg(config_read_probe_secret(cfg, &err), "%s", err);
+    ck_assert_str_eq(cfg->probe_secret, SECRET_MARK "-0123456789");
+    ck_assert_int_eq(cfg->probe_max_age_ms, 300000);
+    config_free(cfg);
+    g_free(text);
+    text = g_strconcat("[probe]\nsecret_file = ", shrt, "\n", NULL);
+    cfg = load_ok(text);
+    ck_assert(!config_read_probe_secret(cfg, &err));
+    ck_assert_ptr_null(cfg->probe_secret);
+    ck_assert_ptr_nonnull(strstr(err, "[probe] secret_file"));
+    ck_assert_ptr_nonnull(strstr(err, "shorter than 16 bytes"));
+    ck_assert_ptr_null(strstr(err, SECRET_MARK));
+    g_free(err);
+    config_free(cfg);
+    g_free(text);
+    unlink(good);
+    unlink(shrt);
+    text = g_strconcat("[probe]\nsecret_file = ", good, "\n", NULL);
+    cfg = load_ok(text);
+    ck_assert(!config_read_probe_secret(cfg, &err));
+    ck_assert_ptr_nonnull(strstr(err, "No such file"));
+    g_free(err);
+    config_free(cfg);
+    g_free(text);
+    load_fails("[probe]\nmax_age = 10s\n", ":2: [probe] max_age: \"10s\" is out of range (1m..7d)");
+    g_free(good);
+    g_free(shrt);
+}
+END_TEST
+
 START_TEST(test_secret_file_errors)
 {
     static const char nul[] = SECRET_MARK "\0x\n";
@@ -1555,6 +1599,7 @@ config_tcase_sweeper(void)
     tcase_add_test(tc, test_secret_inline);
     tcase_add_test(tc, test_secret_file);
     tcase_add_test(tc, test_secret_file_errors);
+    tcase_add_test(tc, test_probe_secret);
     return tc;
 }
 

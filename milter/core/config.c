@@ -254,6 +254,14 @@ const struct config_key config_keys[] = {
            "an auto-reply still unsent this long pages tier 1 as a health "
            "event (1s..1d)", MS_SECOND, MS_DAY),
 
+    KEY("probe", "secret_file", CONFIG_STRING, OFF(probe_secret_file), "",
+        "file whose first line is the secret that signs mail-path probes, "
+        "shared by cpr-milter and the probe sender (16 bytes or more); "
+        "empty: no probes, every mark is ignored"),
+    RANGED("probe", "max_age", CONFIG_DURATION, OFF(probe_max_age_ms), "1h",
+           "a probe whose mark is older (or newer) than this by the database "
+           "clock is taken in as a report (1m..7d)", MS_MINUTE, 7 * MS_DAY),
+
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),
     KEY(NULL, NULL, CONFIG_STRING, 0, NULL, NULL)
@@ -426,6 +434,9 @@ config_free(struct cpr_config *cfg)
         config_free_sections(cfg, &config_templates[i]);
     if (cfg->lines != NULL)
         g_hash_table_destroy(cfg->lines);
+    if (cfg->probe_secret != NULL)
+        memset(cfg->probe_secret, 0, strlen(cfg->probe_secret));
+    g_free(cfg->probe_secret);
     g_free(cfg->path);
     g_free(cfg);
 }

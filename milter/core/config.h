@@ -18,8 +18,9 @@
  *
  *   config_load checks each value; config_check_milter and
  *   config_check_sweeper check what one program needs of the whole file.
- *   Three files: config.c (the table and the file), config_value.c (the
- *   value types), config_sweeper.c (the ladder check, lookups, secrets).
+ *   Four files: config.c (the table and the file), config_value.c (the
+ *   value types), config_sweeper.c (the ladder check, lookups),
+ *   config_secret.c (secret files).
  * DIAGNOSTICS
  *   config_load returns NULL and sets *err (caller frees with g_free).
  */
@@ -38,6 +39,7 @@
 #define CONFIG_TIERS_MAX     8      /* [escalation] tiers */
 #define CONFIG_CHANNELS_MAX  16     /* channels of one tier */
 #define CONFIG_SECRET_MAX    4096   /* bytes of a secret read from a file */
+#define CONFIG_PROBE_SECRET_MIN 16  /* bytes of the probe secret, at least */
 #define CONFIG_RATE_MAX      10000  /* most events a rate allows */
 
 enum config_type {
@@ -149,6 +151,11 @@ struct cpr_config {
     long long sweeper_db_timeout_ms;   /* client deadline of every query */
     long long stuck_reply_after_ms;    /* an auto-reply unsent this long
                                           pages tier 1 (health) */
+    /* [probe] */
+    char *probe_secret_file;   /* "" = probes off */
+    long long probe_max_age_ms;
+    char *probe_secret;        /* not a key: read from probe_secret_file by
+                                  config_read_probe_secret(); NULL when off */
     /* [cprctl] */
     char *cprctl_conninfo;
 };
@@ -212,6 +219,11 @@ const struct config_channel *config_channel(const struct cpr_config *cfg,
  * otherwise; *err names the file but never quotes its content. */
 char *config_read_secret(const char *inline_value, const char *path,
                          char **err);
+
+/* Reads [probe] secret_file into cfg->probe_secret (nothing when it is
+ * empty). False with *err set (g_free) when the file cannot be read or its
+ * first line is shorter than CONFIG_PROBE_SECRET_MIN bytes. */
+bool config_read_probe_secret(struct cpr_config *cfg, char **err);
 
 /* For the config_*.c modules: *err = "FILE:LINE: [section] key: why"
  * (the key's line, else the section's), and false. key may be NULL. */

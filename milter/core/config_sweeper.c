@@ -4,32 +4,26 @@
  *   config_sweeper - what cpr-sweeper asks of the configuration
  * SUMMARY
  *   if (!config_check_sweeper(cfg, &err)) exit(CPR_EX_CONFIG);
- *   key = config_read_secret(ch->routing_key, ch->routing_key_file, &err);
  * DESCRIPTION
  *   Checks the escalation ladder as a whole, which config_load cannot do
  *   key by key: the tiers listed and the [tier NAME] sections agree, every
  *   channel named exists, and each channel has what its type needs and
  *   nothing it would ignore (pager_types[], core/pagertype.c). Looks tiers and channels up
- *   by name. Reads secrets from files, so that the main config can stay
- *   world-readable while the secrets are readable by cpr-sweeper only.
+ *   by name. Secrets are read by config_secret.c, so that the main config
+ *   can stay world-readable while the secrets are readable by the
+ *   programs only.
  * DIAGNOSTICS
  *   Errors are "file:line: [section] key: problem", with the line of the
  *   key, else of the section header; without a line when neither is known.
- *   Secret errors name the file but never quote its content.
  */
 #include "config.h"
 #include "pagertype.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <glib.h>
 
 #define SECTION_MAX (sizeof("channel ") + CONFIG_NAME_MAX)
-#define SECRET_BUF  (CONFIG_SECRET_MAX + 3)   /* a line, CR, LF, one more */
 
 /* ---- lookups ---- */
 
@@ -211,100 +205,4 @@ config_check_sweeper(const struct cpr_config *cfg, char **err)
         return config_fail(cfg, err, "sweeper", "retry_cap",
                            "shorter than retry_base");
     return true;
-}
-
-/* ---- secrets ---- */
-
-/* Up to len bytes, or fewer at end of file; -1 with errno on error. */
-static ssize_t
-secret_read(int fd, char *buf, size_t len)
-{
-    size_t got = 0;
-    ssize_t n;
-
-    while (got < len) {
-        n = read(fd, buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            break;
-        got += (size_t) n;
-    }
-    return (ssize_t) got;
-}
-
-/* The first line of buf, blanks and CR around it dropped, checked. */
-static char *
-secret_line(const char *path, char *buf, size_t n, char **err)
-{
-    char *eol = memchr(buf, '\n', n), *start = buf;
-    size_t len = eol != NULL ? (size_t) (eol - buf) : n, i;
-
-    while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'
-                       || start[len - 1] == '\r'))
-        len--;
-    while (len > 0 && (*start == ' ' || *start == '\t')) {
-        start++;
-        len--;
-    }
-    if (eol == NULL && n == SECRET_BUF)
-        len = CONFIG_SECRET_MAX + 1;   /* no end of line in sight: too long */
-    if (len == 0)
-        *err = g_strdup_printf("%s: the first line is empty", path);
-    else if (len > CONFIG_SECRET_MAX)
-        *err = g_strdup_printf("%s: the first line is longer than %d bytes",
-                               path, CONFIG_SECRET_MAX);
-    for (i = 0; *err == NULL && i < len; i++)
-        if ((unsigned char) start[i] < 0x20 || start[i] == 0x7f)
-            *err = g_strdup_printf("%s: the first line has a control "
-                                   "character", path);
-    return *err == NULL ? g_strndup(start, len) : NULL;
-}
-
-static char *
-secret_file(const char *path, char **err)
-{
-    char buf[SECRET_BUF];
-    struct stat st;
-    ssize_t n = -1;
-    int fd, saved = 0;
-
-    /* O_NONBLOCK: a FIFO in place of the file must not hang start-up. */
-    if ((fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-        *err = g_strdup_printf("%s: %s", path, g_strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) != 0)
-        saved = errno;
-    else if (!S_ISREG(st.st_mode))
-        *err = g_strdup_printf("%s: not a regular file", path);
-    else if ((n = secret_read(fd, buf, sizeof(buf))) < 0)
-        saved = errno;
-    close(fd);
-    if (saved != 0)
-        *err = g_strdup_printf("%s: %s", path, g_strerror(saved));
-    return *err == NULL ? secret_line(path, buf, (size_t) n, err) : NULL;
-}
-
-char *
-config_read_secret(const char *inline_value, const char *path, char **err)
-{
-    bool have_inline = inline_value != NULL && *inline_value != '\0';
-    bool have_file = path != NULL && *path != '\0';
-
-    *err = NULL;
-    if (have_inline && have_file) {
-        *err = g_strdup_printf("%s: a secret is given inline too; give one "
-                               "of them", path);
-        return NULL;
-    }
-    if (have_inline)
-        return g_strdup(inline_value);
-    if (!have_file) {
-        *err = g_strdup("no secret given, neither inline nor in a file");
-        return NULL;
-    }
-    return secret_file(path, err);
 }

@@ -86,7 +86,7 @@ message_reset(struct cpr_message *m)
     memset(m->body_sha256, 0, sizeof(m->body_sha256));
     free(m->raw);
     m->raw = NULL;
-    m->raw_len = m->raw_cap = m->raw_max = 0;
+    m->raw_len = m->raw_cap = m->raw_max = m->raw_body_at = 0;
     m->raw_truncated = false;
     m->key_past_cap = false;
     m->cap_tail_len = 0;
@@ -306,8 +306,11 @@ raw_append_headers(struct cpr_message *m)
 bool
 message_body_update(struct cpr_message *m, const void *buf, size_t len)
 {
-    if (m->raw_max > 0 && m->raw_len == 0 && !raw_append_headers(m))
-        return false;
+    if (m->raw_max > 0 && m->raw_len == 0) {
+        if (!raw_append_headers(m))
+            return false;
+        m->raw_body_at = m->raw_truncated ? 0 : m->raw_len;
+    }
     if (m->raw_max > 0 && !raw_append(m, buf, len))
         return false;
     if (m->sha_ctx == NULL) {

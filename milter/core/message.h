@@ -71,6 +71,7 @@ struct cpr_message {
      * for the report analysis; raw_max 0 keeps nothing */
     char *raw;
     size_t raw_len, raw_cap, raw_max;
+    size_t raw_body_at;        /* where the body starts in raw; 0: unknown */
     bool raw_truncated;        /* the message was longer than raw_max */
     bool key_past_cap;         /* private-key armour seen past raw_max */
     char cap_tail[MESSAGE_CAP_TAIL];  /* last bytes seen past the cap */

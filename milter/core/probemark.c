@@ -11,7 +11,8 @@
  *   header and as a line of its body. The MAC is HMAC-SHA256, with the
  *   secret shared by the sender and cpr-milter, over a NUL-separated
  *   string: "cpr-probe-v1", the id, the decimal time, the recipient (ASCII
- *   lower case), the Message-ID (surrounding white space removed) and the
+ *   lower case), the Message-ID (its id, without the angle brackets;
+ *   surrounding white space removed) and the
  *   SHA-256 of the canonical body. A mark copied onto another message, or
  *   onto the same probe sent to another address, does not verify.
  *

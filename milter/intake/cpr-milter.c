@@ -88,6 +88,10 @@ load_config(const char *path)
     char *err = NULL;
     struct cpr_config *cfg = config_load_checked(path, config_check_milter, &err);
 
+    if (cfg != NULL && !config_read_probe_secret(cfg, &err)) {
+        config_free(cfg);
+        cfg = NULL;
+    }
     if (cfg == NULL)
         log_error("%s", err ? err : "cannot load config");
     g_free(err);

@@ -16,7 +16,9 @@
  *   reject or discard. On success: strip every incoming X-CPR-* header,
  *   add ours, and tag the Subject. Forged X-CPR-* headers are stripped
  *   from every message, CPR or not. Staff replies are recorded with
- *   staffmail_record() and never open a case.
+ *   staffmail_record() and never open a case. A verified mail-path probe
+ *   (probecheck.c) is recorded as seen and delivered with no case; a mark
+ *   that does not hold changes nothing.
  * DIAGNOSTICS
  *   One log line per recorded message: queue, tracking, kind, category and
  *   database time. Failures log the queue id and the database error.
@@ -37,6 +39,7 @@
 #include "classify.h"
 #include "log.h"
 #include "message.h"
+#include "probecheck.h"
 #include "report.h"
 #include "staffmail.h"
 #include "tracking.h"
@@ -537,6 +540,25 @@ strip_other(SMFICTX *ctx, struct cpr_message *m)
     return SMFIS_CONTINUE;
 }
 
+/* A verified probe is delivered with no case (the next stage must see it);
+ * a refused mark is logged, and the message goes on as a report. */
+static enum probecheck
+probe(struct conn *c)
+{
+    const char *qid = c->msg->queue_id ? c->msg->queue_id : "-";
+    char why[320];
+    enum probecheck p = probecheck_message(filter_pool, c->snap->cfg, c->msg, why,
+                                           sizeof(why));
+
+    if (p == PROBECHECK_PROBE)
+        log_info("queue=%s %s seen: delivered, no case", qid, why);
+    else if (p == PROBECHECK_REFUSED)
+        log_warn("queue=%s %s: taken in as a report", qid, why);
+    else if (p == PROBECHECK_DB_FAILED)
+        log_error("queue=%s %s, tempfail", qid, why);
+    return p;
+}
+
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
@@ -556,6 +578,14 @@ filter_eom(SMFICTX *ctx)
     }
     if ((c->staff && staff_reply(c)) || !m->has_cpr_rcpt)
         return strip_other(ctx, m);   /* outbound staff mail opens no case */
+    switch (probe(c)) {
+    case PROBECHECK_PROBE:
+        return strip_other(ctx, m);
+    case PROBECHECK_DB_FAILED:
+        return tempfail(ctx);
+    default:
+        break;
+    }
     if (!record(ctx, c, &r))
         return tempfail(ctx);
     if (strcmp(r.autoreply, "queued") == 0)
