@@ -7,7 +7,8 @@
 # DESCRIPTION
 #   Builds the target with clang -fsanitize=fuzzer,address,undefined over
 #   milter/core/report.c and what it uses (mime, evidence, category: parse,
-#   extract) plus classify.c, message.c and address.c (classify), seeds a
+#   extract) plus classify.c, message.c and address.c (classify) and
+#   probemark.c (the probe mark), seeds a
 #   corpus from tests/fixtures/corpus, tests/fixtures/mime and
 #   tests/fixtures/evidence, and runs it for SECONDS. A crash, leak or sanitizer report fails the run
 #   (exit non-zero) and leaves the reproducer in the work directory.
@@ -28,7 +29,7 @@ clang -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -g -O1 \
     -I"$top/milter/poison" -I"$top/milter/core" $(pkg-config --cflags gmime-3.0 libcrypto jansson) \
     "$top/tests/fuzz_report.c" "$top/milter/core/report.c" "$top/milter/core/mime.c" \
     "$top/milter/core/evidence.c" "$top/milter/core/keygate.c" "$top/milter/core/category.c" \
-    "$top/milter/core/classify.c" \
+    "$top/milter/core/classify.c" "$top/milter/core/probemark.c" \
     "$top/milter/core/message.c" "$top/milter/core/address.c" \
     $(pkg-config --libs gmime-3.0 libcrypto jansson) -o "$work/fuzz_report"
 cp "$top"/tests/fixtures/mime/* "$top"/tests/fixtures/evidence/* "$work/corpus/" 2>/dev/null || true

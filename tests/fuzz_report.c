@@ -9,9 +9,10 @@
  *   message: the header block goes into a struct cpr_message header by
  *   header (as libmilter hands them over) and the body after it, then
  *   report_analyze() (mime_parse, evidence_scan_text/der, evidence_redact,
- *   category_decide), classify_message(), and both JSON documents the
- *   database receives. The first input byte's low bit says whether the
- *   message counts as cut at the size cap. A private key is planted after
+ *   category_decide), classify_message(), both JSON documents the
+ *   database receives, and the probe mark's parser and body hash. The
+ *   first input byte's low bit says whether the message counts as cut at
+ *   the size cap. A private key is planted after
  *   the input (bare base64, hex or PEM, by the input's size): the stored
  *   copy and the evidence must not hold any 24 characters of it, and a
  *   copy that does aborts (a finding like a crash). Built with clang
@@ -28,6 +29,7 @@
 
 #include "classify.h"
 #include "message.h"
+#include "probemark.h"
 #include "report.h"
 
 #define FUZZ_NAME_MAX 128     /* longer "names" are not header lines */
@@ -139,6 +141,19 @@ fuzz_json(const struct report *r)
     json_decref(ev);
 }
 
+/* The probe mark's parser and body hash see the same hostile bytes. */
+static void
+fuzz_probemark(const char *raw, size_t len)
+{
+    unsigned char hash[PROBEMARK_HASH_LEN];
+    struct probemark pm;
+    char value[PROBEMARK_VALUE_MAX];
+
+    (void)probemark_body_hash(raw, len, hash);
+    if (probemark_find_body(raw, len, &pm) && !probemark_format(value, sizeof(value), &pm))
+        abort();    /* what parses must format back */
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -161,6 +176,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     message_finish(m);
     r = report_analyze(raw, len, m, size > 0 && (data[0] & 1), NULL);
     classify_message(m, fuzz_ours, r, &v);
+    fuzz_probemark(raw, len);
     if (r != NULL)
         fuzz_json(r);
     report_free(r);
