@@ -148,8 +148,9 @@ BEGIN
 END
 $$;
 
--- The pages and resolves due now, each leased to p_worker for p_lease_ms:
--- action 'page' or 'resolve', and what the notice names.
+-- One page or resolve due now, leased to p_worker for p_lease_ms (none
+-- when nothing is due): action 'page' or 'resolve', and what the notice
+-- names. One per call, so that the lease covers a single send.
 CREATE FUNCTION cpr.milter_alerts(p_down_after_ms bigint, p_grace_ms bigint, p_worker text,
         p_lease_ms integer)
 RETURNS TABLE (alert_id bigint, action text, host text, socket text, reason text, pid integer,
@@ -168,7 +169,7 @@ BEGIN
                AND (x.lease_until IS NULL OR x.lease_until < v_now)
                AND (x.paged_at IS NULL AND x.resolved_at IS NULL
                     OR x.paged_at IS NOT NULL AND x.resolved_at IS NOT NULL)
-             ORDER BY x.id LIMIT 64 FOR UPDATE SKIP LOCKED LOOP
+             ORDER BY x.id LIMIT 8 FOR UPDATE SKIP LOCKED LOOP
         UPDATE cpr.milter_alerts SET claimed_by = p_worker,
             lease_until = v_now + p_lease_ms * interval '1 ms', attempts = a.attempts + 1
         WHERE id = a.id;
@@ -176,6 +177,7 @@ BEGIN
             a.host, a.socket, a.reason, coalesce(m.pid, a.pid), coalesce(m.version, ''),
             coalesce(cpr.utc_text(m.beat_at), ''), cpr.utc_text(a.opened_at), a.attempts + 1
             FROM (SELECT 1) one LEFT JOIN cpr.milters m ON m.host = a.host AND m.socket = a.socket;
+        RETURN;
     END LOOP;
 END
 $$;
