@@ -1304,6 +1304,8 @@ BEGIN
            p_now, p_now
     FROM cpr.milters m
     WHERE cpr.milter_problem(m, p_down_after_ms, p_grace_ms, p_now) IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM cpr.milter_alerts a WHERE a.host = m.host
+                      AND a.socket = m.socket AND a.closed_at IS NULL)
     ON CONFLICT (host, socket) WHERE closed_at IS NULL DO NOTHING;
     -- Nobody beating: down_after since the last beat or stop of any milter
     -- (before the first milter ever beats, nothing is expected).
@@ -1311,7 +1313,9 @@ BEGIN
                    AND m.beat_at > p_now - p_down_after_ms * interval '1 ms') THEN
         SELECT max(CASE WHEN m.stopping THEN m.stopped_at ELSE m.beat_at END) INTO v_since
         FROM cpr.milters m;
-        IF v_since <= p_now - p_down_after_ms * interval '1 ms' THEN
+        IF v_since <= p_now - p_down_after_ms * interval '1 ms'
+           AND NOT EXISTS (SELECT 1 FROM cpr.milter_alerts a WHERE a.host = '*'
+                           AND a.closed_at IS NULL) THEN
             INSERT INTO cpr.milter_alerts (host, socket, reason, opened_at, next_try_at)
             VALUES ('*', '*', 'none', p_now, p_now)
             ON CONFLICT (host, socket) WHERE closed_at IS NULL DO NOTHING;
