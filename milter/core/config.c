@@ -792,6 +792,13 @@ config_check_milter(const struct cpr_config *cfg, char **err)
                                "required", cfg->path ? cfg->path : "(defaults)");
         return false;
     }
+    /* One late beat must not page: the sweeper reads this file's value
+     * when it runs on the same host, as it usually does. */
+    if (cfg->milter_heartbeat_ms * 2 > cfg->milter_down_after_ms)
+        return config_fail(cfg, err, "milter", "heartbeat_interval",
+                           "%lld ms is more than half of [sweeper] milter_down_page_after "
+                           "(%lld ms): one late beat would page", cfg->milter_heartbeat_ms,
+                           cfg->milter_down_after_ms);
     return !cfg->autoreply_enabled || config_check_autoreply(cfg, err);
 }
 
