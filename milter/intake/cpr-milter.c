@@ -383,8 +383,9 @@ main(int argc, char **argv)
     log_info("cpr-milter %s listening on %s", PACKAGE_VERSION, r.started_with->milter_socket);
     rc = smfi_main();
     log_info("cpr-milter stopping");
-    heartbeat_stop(hb, rc == MI_SUCCESS);   /* a signal: stopped on purpose */
+    heartbeat_stop_begin(hb, rc == MI_SUCCESS);   /* a signal: stopped on purpose */
     outbox_stop(outbox);
+    heartbeat_stop(hb);
     filter_shutdown();
     db_pool_free(pool);
     config_free(r.started_with);

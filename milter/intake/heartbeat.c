@@ -41,6 +41,7 @@ struct heartbeat {
     bool beaten;               /* one beat went through: started_at is set */
     bool failing;              /* the last beat failed (logged once) */
     bool stop;
+    bool on_purpose;           /* a last beat says the milter is stopping */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -123,7 +124,7 @@ beat_params(const struct heartbeat *hb, bool stopping, char buf[][24], const cha
 }
 
 static void
-beat(struct heartbeat *hb, bool stopping)
+beat(struct heartbeat *hb, bool stopping, long long timeout_ms)
 {
     char buf[HEARTBEAT_NPARAMS][24], err[256];
     const char *p[HEARTBEAT_NPARAMS];
@@ -132,8 +133,8 @@ beat(struct heartbeat *hb, bool stopping)
     if (!beat_connect(hb))
         return;
     beat_params(hb, stopping, buf, p);
-    res = pgconn_exec(hb->conn, NULL, HEARTBEAT_SQL, HEARTBEAT_NPARAMS, p,
-                      hb->s.db_timeout_ms, err, sizeof(err));
+    res = pgconn_exec(hb->conn, NULL, HEARTBEAT_SQL, HEARTBEAT_NPARAMS, p, timeout_ms,
+                      err, sizeof(err));
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         beat_failed(hb, res == NULL ? err : PQresultErrorMessage(res));
         PQclear(res);
@@ -146,22 +147,44 @@ beat(struct heartbeat *hb, bool stopping)
     hb->beaten = true;
 }
 
+/* The last beat, on the connection already open only, with a short
+ * deadline: shutdown is bounded even when the database is frozen. */
+static void
+beat_last(struct heartbeat *hb)
+{
+    long long t = hb->s.db_timeout_ms < HEARTBEAT_LAST_MS ? hb->s.db_timeout_ms
+                                                          : HEARTBEAT_LAST_MS;
+
+    if (hb->failing || hb->conn == NULL) {
+        log_warn("heartbeat: the database is not answering; the stop is not recorded "
+                 "and the sweeper will page this milter as down");
+        return;
+    }
+    beat(hb, true, t);
+    if (!hb->failing)
+        log_info("heartbeat: told the database this milter is stopping");
+}
+
 static void *
 heartbeat_run(void *arg)
 {
     struct heartbeat *hb = arg;
     struct timespec ts;
+    bool last;
 
     pthread_mutex_lock(&hb->mu);
     while (!hb->stop) {
         pthread_mutex_unlock(&hb->mu);
-        beat(hb, false);
+        beat(hb, false, hb->s.db_timeout_ms);
         pthread_mutex_lock(&hb->mu);
         now_deadline(&ts, hb->s.interval_ms);
         while (!hb->stop && pthread_cond_timedwait(&hb->cv, &hb->mu, &ts) == 0)
             ;
     }
+    last = hb->on_purpose;
     pthread_mutex_unlock(&hb->mu);
+    if (last)
+        beat_last(hb);
     return NULL;
 }
 
@@ -211,19 +234,26 @@ heartbeat_start(const struct heartbeat_settings *s)
 }
 
 void
-heartbeat_stop(struct heartbeat *hb, bool on_purpose)
+heartbeat_stop_begin(struct heartbeat *hb, bool on_purpose)
 {
     if (hb == NULL)
         return;
     pthread_mutex_lock(&hb->mu);
     hb->stop = true;
+    hb->on_purpose = on_purpose;
+    pthread_cond_signal(&hb->cv);
+    pthread_mutex_unlock(&hb->mu);
+}
+
+void
+heartbeat_stop(struct heartbeat *hb)
+{
+    if (hb == NULL)
+        return;
+    pthread_mutex_lock(&hb->mu);   /* in case heartbeat_stop_begin was not called */
+    hb->stop = true;
     pthread_cond_signal(&hb->cv);
     pthread_mutex_unlock(&hb->mu);
     pthread_join(hb->thread, NULL);
-    if (on_purpose) {
-        beat(hb, true);
-        if (!hb->failing)
-            log_info("heartbeat: told the database this milter is stopping");
-    }
     heartbeat_free(hb);
 }

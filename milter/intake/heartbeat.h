@@ -13,8 +13,9 @@
  *   and how long ago the last callback completed. Ages are measured on
  *   the monotonic clock; the database turns them into times on its own.
  *   The counters are process-wide atomics that filter.c bumps from any
- *   callback thread. heartbeat_stop with on_purpose (SIGTERM) sends a
- *   last beat that says the milter is stopping.
+ *   callback thread. heartbeat_stop_begin with on_purpose (SIGTERM)
+ *   sends a last beat that says the milter is stopping; the caller stops
+ *   its other threads meanwhile, then waits with heartbeat_stop.
  * DIAGNOSTICS
  *   A failed beat is logged once, and again when beats work again.
  */
@@ -35,11 +36,17 @@ struct heartbeat_settings {
 
 struct heartbeat;
 
+#define HEARTBEAT_LAST_MS 2000   /* deadline of the last beat, at shutdown */
+
 /* NULL when the thread cannot start. */
 struct heartbeat *heartbeat_start(const struct heartbeat_settings *s);
-/* Stops the thread; with on_purpose, one last beat marks the milter
- * stopping. NULL is fine. Frees hb. */
-void heartbeat_stop(struct heartbeat *hb, bool on_purpose);
+/* Asks the thread to stop and returns at once; with on_purpose it first
+ * sends one last beat marking the milter stopping, unless beats were
+ * failing already (a frozen database must not hold up the shutdown). */
+void heartbeat_stop_begin(struct heartbeat *hb, bool on_purpose);
+/* Waits for the thread (at most a beat's db_timeout plus
+ * HEARTBEAT_LAST_MS) and frees hb. NULL is fine for both. */
+void heartbeat_stop(struct heartbeat *hb);
 
 /* Around every libmilter callback (filter.c). */
 void heartbeat_callback_begin(void);
