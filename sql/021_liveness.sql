@@ -126,20 +126,19 @@ BEGIN
     ON CONFLICT (host, socket) WHERE closed_at IS NULL DO NOTHING;
     -- Nobody beating: down_after since the last beat or stop of any milter
     -- (before the first milter ever beats, nothing is expected).
-    IF NOT EXISTS (SELECT 1 FROM cpr.milters m WHERE NOT m.stopping
-                   AND m.beat_at > p_now - p_down_after_ms * interval '1 ms') THEN
-        SELECT max(CASE WHEN m.stopping THEN m.stopped_at ELSE m.beat_at END) INTO v_since
-        FROM cpr.milters m;
-        IF v_since <= p_now - p_down_after_ms * interval '1 ms'
-           AND NOT EXISTS (SELECT 1 FROM cpr.milter_alerts a WHERE a.host = '*'
-                           AND a.closed_at IS NULL) THEN
-            INSERT INTO cpr.milter_alerts (host, socket, reason, opened_at, next_try_at)
-            VALUES ('*', '*', 'none', p_now, p_now)
-            ON CONFLICT (host, socket) WHERE closed_at IS NULL DO NOTHING;
-        END IF;
-    ELSE
+    SELECT max(CASE WHEN m.stopping THEN m.stopped_at ELSE m.beat_at END) INTO v_since
+    FROM cpr.milters m;
+    IF EXISTS (SELECT 1 FROM cpr.milters m WHERE NOT m.stopping
+               AND m.beat_at > p_now - p_down_after_ms * interval '1 ms')
+       OR v_since IS NULL THEN   -- one beats, or none is expected (all forgotten)
         UPDATE cpr.milter_alerts SET resolved_at = p_now
         WHERE host = '*' AND closed_at IS NULL AND resolved_at IS NULL;
+    ELSIF v_since <= p_now - p_down_after_ms * interval '1 ms'
+          AND NOT EXISTS (SELECT 1 FROM cpr.milter_alerts a WHERE a.host = '*'
+                          AND a.closed_at IS NULL) THEN
+        INSERT INTO cpr.milter_alerts (host, socket, reason, opened_at, next_try_at)
+        VALUES ('*', '*', 'none', p_now, p_now)
+        ON CONFLICT (host, socket) WHERE closed_at IS NULL DO NOTHING;
     END IF;
     UPDATE cpr.milter_alerts a SET resolved_at = p_now
     WHERE a.closed_at IS NULL AND a.resolved_at IS NULL AND a.host <> '*'
@@ -212,23 +211,34 @@ END
 $$;
 
 -- How long until milter_alerts may have something to do, in ms (at least
--- 1), or NULL: a retry, an expired lease, a milter's beat growing old.
+-- 1), or NULL: a page or resolve owed (its retry or an expired lease), or
+-- a milter's beat, stop or callback growing old. Times already past are
+-- left out (their alerts are open, or opened in this pass), so an open
+-- alert waiting for its milter never makes the sweeper spin.
 CREATE FUNCTION cpr.milter_next_ms(p_down_after_ms bigint, p_grace_ms bigint) RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
-    SELECT greatest(1, min(t) - epoch_ms(clock_timestamp())) FROM (
-        SELECT epoch_ms(greatest(a.next_try_at, coalesce(a.lease_until, a.next_try_at))) AS t
-        FROM cpr.milter_alerts a WHERE a.closed_at IS NULL
+    WITH n AS (SELECT clock_timestamp() AS now)
+    -- greatest() ignores a NULL: with nothing due, NULL must stay NULL.
+    SELECT CASE WHEN min(t) IS NOT NULL
+                THEN greatest(1, epoch_ms(min(t)) - epoch_ms(min(n.now))) END FROM n, (
+        SELECT greatest(a.next_try_at, coalesce(a.lease_until, a.next_try_at)) AS t
+        FROM cpr.milter_alerts a
+        WHERE a.closed_at IS NULL
+          AND (a.paged_at IS NULL AND a.resolved_at IS NULL
+               OR a.paged_at IS NOT NULL AND a.resolved_at IS NOT NULL)
         UNION ALL
-        SELECT epoch_ms(CASE WHEN m.stopping THEN m.stopped_at + p_grace_ms * interval '1 ms'
-                             ELSE m.beat_at + p_down_after_ms * interval '1 ms' END) + 1
-        FROM cpr.milters m
-        UNION ALL
-        SELECT epoch_ms(m.last_callback_at + p_down_after_ms * interval '1 ms') + 1
-        FROM cpr.milters m WHERE NOT m.stopping AND m.in_callbacks > 0
-        UNION ALL
-        SELECT epoch_ms(max(CASE WHEN m.stopping THEN m.stopped_at ELSE m.beat_at END)
-                        + p_down_after_ms * interval '1 ms') + 1
-        FROM cpr.milters m
+        SELECT t FROM (
+            SELECT CASE WHEN m.stopping THEN m.stopped_at + p_grace_ms * interval '1 ms'
+                        ELSE m.beat_at + p_down_after_ms * interval '1 ms' END
+            FROM cpr.milters m
+            UNION ALL
+            SELECT m.last_callback_at + p_down_after_ms * interval '1 ms'
+            FROM cpr.milters m WHERE NOT m.stopping AND m.in_callbacks > 0
+            UNION ALL
+            SELECT max(CASE WHEN m.stopping THEN m.stopped_at ELSE m.beat_at END)
+                   + p_down_after_ms * interval '1 ms'
+            FROM cpr.milters m
+        ) ages(t), n WHERE ages.t > n.now
     ) due
 $$;
 
