@@ -1662,10 +1662,11 @@ CREATE FUNCTION cpr.outbox_next_ms() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    SELECT greatest(1, epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
-                                         ELSE lease_until END))
-                       - epoch_ms(clock_timestamp()))
-    FROM cpr.outbox WHERE state IN ('pending', 'sending')
+    SELECT greatest(1, t - epoch_ms(clock_timestamp())) FROM (
+        SELECT epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
+                                 ELSE lease_until END)) AS t
+        FROM cpr.outbox WHERE state IN ('pending', 'sending')
+    ) due WHERE t IS NOT NULL
 $$;
 
 --
@@ -1826,9 +1827,10 @@ CREATE FUNCTION cpr.page_group_next_ms() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    SELECT greatest(1, epoch_ms(min(greatest(next_page_at, coalesce(lease_until, next_page_at))))
-                       - epoch_ms(clock_timestamp()))
-    FROM cpr.page_groups WHERE acked_at IS NULL
+    SELECT greatest(1, t - epoch_ms(clock_timestamp())) FROM (
+        SELECT epoch_ms(min(greatest(next_page_at, coalesce(lease_until, next_page_at)))) AS t
+        FROM cpr.page_groups WHERE acked_at IS NULL
+    ) due WHERE t IS NOT NULL
 $$;
 
 --
@@ -2232,10 +2234,11 @@ CREATE FUNCTION cpr.step_next_ms() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    SELECT greatest(1, epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
-                                         ELSE lease_until END))
-                       - epoch_ms(clock_timestamp()))
-    FROM cpr.steps WHERE state IN ('pending', 'sending')
+    SELECT greatest(1, t - epoch_ms(clock_timestamp())) FROM (
+        SELECT epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
+                                 ELSE lease_until END)) AS t
+        FROM cpr.steps WHERE state IN ('pending', 'sending')
+    ) due WHERE t IS NOT NULL
 $$;
 
 --
