@@ -133,8 +133,10 @@ warn_restart_only(const struct cpr_config *old, const struct cpr_config *new)
         || strcmp(config_conninfo(old, PROGRAM_MILTER), config_conninfo(new, PROGRAM_MILTER)) != 0
         || old->db_pool_size != new->db_pool_size
         || old->db_timeout_ms != new->db_timeout_ms
-        || strcmp(old->milter_user, new->milter_user) != 0)
-        log_warn("reload: socket, user and database settings take effect only after a restart");
+        || strcmp(old->milter_user, new->milter_user) != 0
+        || old->milter_heartbeat_ms != new->milter_heartbeat_ms)
+        log_warn("reload: socket, user, heartbeat and database settings take effect only "
+                 "after a restart");
 }
 
 struct reloader {
