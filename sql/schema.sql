@@ -47,6 +47,34 @@ CREATE FUNCTION cpr.address_domain(p text) RETURNS text
 $_$;
 
 --
+-- Name: alert_done(bigint, text, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    IF p_action NOT IN ('page', 'resolve') THEN
+        RAISE EXCEPTION 'alert_done: action must be page or resolve' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE cpr.milter_alerts SET
+        paged_at = CASE WHEN p_ok AND p_action = 'page' THEN v_now ELSE paged_at END,
+        resolve_sent_at = CASE WHEN p_ok AND p_action = 'resolve' THEN v_now
+                               ELSE resolve_sent_at END,
+        closed_at = CASE WHEN p_ok AND p_action = 'resolve' THEN v_now ELSE closed_at END,
+        next_try_at = CASE WHEN p_ok THEN v_now
+                           ELSE v_now + greatest(p_retry_ms, 0) * interval '1 ms' END,
+        attempts = CASE WHEN p_ok THEN 0 ELSE attempts END,
+        claimed_by = NULL, lease_until = NULL
+    WHERE id = p_id AND claimed_by = p_worker AND lease_until >= v_now;
+    RETURN FOUND;
+END
+$$;
+
+--
 -- Name: append_event(bigint, text, text, bigint, jsonb, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1228,6 +1256,220 @@ CREATE FUNCTION cpr.message_json(m cpr.messages) RETURNS jsonb
 $$;
 
 --
+-- Name: milter_alerts(bigint, bigint, text, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.milter_alerts(p_down_after_ms bigint, p_grace_ms bigint, p_worker text, p_lease_ms integer) RETURNS TABLE(alert_id bigint, action text, host text, socket text, reason text, pid integer, version text, beat_at text, opened_at text, attempts integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    a cpr.milter_alerts%ROWTYPE;
+BEGIN
+    IF p_down_after_ms <= 0 OR p_grace_ms < 0 OR p_lease_ms <= 0 THEN
+        RAISE EXCEPTION 'milter_alerts: bad bounds' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM cpr.milter_alerts_update(p_down_after_ms, p_grace_ms, v_now);
+    FOR a IN SELECT * FROM cpr.milter_alerts x
+             WHERE x.closed_at IS NULL AND x.next_try_at <= v_now
+               AND (x.lease_until IS NULL OR x.lease_until < v_now)
+               AND (x.paged_at IS NULL AND x.resolved_at IS NULL
+                    OR x.paged_at IS NOT NULL AND x.resolved_at IS NOT NULL)
+             ORDER BY x.id LIMIT 8 FOR UPDATE SKIP LOCKED LOOP
+        UPDATE cpr.milter_alerts SET claimed_by = p_worker,
+            lease_until = v_now + p_lease_ms * interval '1 ms', attempts = a.attempts + 1
+        WHERE id = a.id;
+        RETURN QUERY SELECT a.id, CASE WHEN a.paged_at IS NULL THEN 'page' ELSE 'resolve' END,
+            a.host, a.socket, a.reason, coalesce(m.pid, a.pid), coalesce(m.version, ''),
+            coalesce(cpr.utc_text(m.beat_at), ''), cpr.utc_text(a.opened_at), a.attempts + 1
+            FROM (SELECT 1) one LEFT JOIN cpr.milters m ON m.host = a.host AND m.socket = a.socket;
+        RETURN;
+    END LOOP;
+END
+$$;
+
+--
+-- Name: milter_alerts_update(bigint, bigint, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.milter_alerts_update(p_down_after_ms bigint, p_grace_ms bigint, p_now timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_since timestamptz;
+BEGIN
+    INSERT INTO cpr.milter_alerts (host, socket, reason, pid, opened_at, next_try_at)
+    SELECT m.host, m.socket, cpr.milter_problem(m, p_down_after_ms, p_grace_ms, p_now), m.pid,
+           p_now, p_now
+    FROM cpr.milters m
+    WHERE cpr.milter_problem(m, p_down_after_ms, p_grace_ms, p_now) IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM cpr.milter_alerts a WHERE a.host = m.host
+                      AND a.socket = m.socket AND a.closed_at IS NULL)
+    ON CONFLICT (host, socket) WHERE closed_at IS NULL DO NOTHING;
+    -- Nobody beating: down_after since the last beat or stop of any milter
+    -- (before the first milter ever beats, nothing is expected).
+    SELECT max(CASE WHEN m.stopping THEN m.stopped_at ELSE m.beat_at END) INTO v_since
+    FROM cpr.milters m;
+    IF EXISTS (SELECT 1 FROM cpr.milters m WHERE NOT m.stopping
+               AND m.beat_at > p_now - p_down_after_ms * interval '1 ms')
+       OR v_since IS NULL THEN   -- one beats, or none is expected (all forgotten)
+        UPDATE cpr.milter_alerts SET resolved_at = p_now
+        WHERE host = '*' AND closed_at IS NULL AND resolved_at IS NULL;
+    ELSIF v_since <= p_now - p_down_after_ms * interval '1 ms'
+          AND NOT EXISTS (SELECT 1 FROM cpr.milter_alerts a WHERE a.host = '*'
+                          AND a.closed_at IS NULL) THEN
+        INSERT INTO cpr.milter_alerts (host, socket, reason, opened_at, next_try_at)
+        VALUES ('*', '*', 'none', p_now, p_now)
+        ON CONFLICT (host, socket) WHERE closed_at IS NULL DO NOTHING;
+    END IF;
+    UPDATE cpr.milter_alerts a SET resolved_at = p_now
+    WHERE a.closed_at IS NULL AND a.resolved_at IS NULL AND a.host <> '*'
+      AND NOT EXISTS (SELECT 1 FROM cpr.milters m WHERE m.host = a.host AND m.socket = a.socket
+                      AND cpr.milter_problem(m, p_down_after_ms, p_grace_ms, p_now) IS NOT NULL);
+    -- Resolved before anyone was paged: nothing to send.
+    UPDATE cpr.milter_alerts SET closed_at = p_now
+    WHERE closed_at IS NULL AND resolved_at IS NOT NULL AND paged_at IS NULL
+      AND (lease_until IS NULL OR lease_until < p_now);
+END
+$$;
+
+--
+-- Name: milter_beat(text, text, integer, text, boolean, bigint, bigint, integer, bigint, bigint, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.milter_beat(p_host text, p_socket text, p_pid integer, p_version text, p_first boolean, p_uptime_ms bigint, p_idle_ms bigint, p_in_callbacks integer, p_stamped bigint, p_tempfailed bigint, p_stopping boolean) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    IF p_uptime_ms < 0 OR p_idle_ms < 0 OR p_in_callbacks < 0 THEN
+        RAISE EXCEPTION 'milter_beat: negative age or count' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO cpr.milters AS m (host, socket, pid, version, started_at, beat_at,
+        last_callback_at, in_callbacks, stamped, tempfailed, stopping, stopped_at)
+    VALUES (p_host, p_socket, p_pid, p_version, v_now - p_uptime_ms * interval '1 ms', v_now,
+        v_now - p_idle_ms * interval '1 ms', p_in_callbacks, p_stamped, p_tempfailed,
+        p_stopping, CASE WHEN p_stopping THEN v_now END)
+    ON CONFLICT (host, socket) DO UPDATE SET
+        pid = EXCLUDED.pid, version = EXCLUDED.version,
+        started_at = CASE WHEN p_first OR m.pid <> EXCLUDED.pid THEN EXCLUDED.started_at
+                          ELSE m.started_at END,
+        beat_at = v_now, last_callback_at = EXCLUDED.last_callback_at,
+        in_callbacks = EXCLUDED.in_callbacks, stamped = EXCLUDED.stamped,
+        tempfailed = EXCLUDED.tempfailed, stopping = p_stopping,
+        stopped_at = CASE WHEN NOT p_stopping THEN NULL
+                          ELSE coalesce(m.stopped_at, v_now) END,
+        beat_by = session_user;
+END
+$$;
+
+--
+-- Name: milter_forget(text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.milter_forget(p_host text, p_socket text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    DELETE FROM cpr.milters WHERE host = p_host AND socket = p_socket;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: milter_list(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.milter_list() RETURNS TABLE(host text, socket text, pid integer, version text, started_at text, beat_at text, beat_age_ms bigint, last_callback_at text, in_callbacks integer, stamped bigint, tempfailed bigint, stopping boolean, stopped_at text, alert text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT m.host, m.socket, m.pid, m.version, cpr.utc_text(m.started_at),
+           cpr.utc_text(m.beat_at), epoch_ms(clock_timestamp()) - epoch_ms(m.beat_at),
+           cpr.utc_text(m.last_callback_at), m.in_callbacks, m.stamped, m.tempfailed,
+           m.stopping, cpr.utc_text(m.stopped_at),
+           (SELECT a.reason FROM cpr.milter_alerts a WHERE a.host = m.host
+            AND a.socket = m.socket AND a.closed_at IS NULL AND a.resolved_at IS NULL)
+    FROM cpr.milters m ORDER BY m.host, m.socket
+$$;
+
+--
+-- Name: milter_next_ms(bigint, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.milter_next_ms(p_down_after_ms bigint, p_grace_ms bigint) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH n AS (SELECT clock_timestamp() AS now)
+    -- greatest() ignores a NULL: with nothing due, NULL must stay NULL.
+    SELECT CASE WHEN min(t) IS NOT NULL
+                THEN greatest(1, epoch_ms(min(t)) - epoch_ms(min(n.now))) END FROM n, (
+        SELECT greatest(a.next_try_at, coalesce(a.lease_until, a.next_try_at)) AS t
+        FROM cpr.milter_alerts a
+        WHERE a.closed_at IS NULL
+          AND (a.paged_at IS NULL AND a.resolved_at IS NULL
+               OR a.paged_at IS NOT NULL AND a.resolved_at IS NOT NULL)
+        UNION ALL
+        SELECT t FROM (
+            SELECT CASE WHEN m.stopping THEN m.stopped_at + p_grace_ms * interval '1 ms'
+                        ELSE m.beat_at + p_down_after_ms * interval '1 ms' END
+            FROM cpr.milters m
+            UNION ALL
+            SELECT m.last_callback_at + p_down_after_ms * interval '1 ms'
+            FROM cpr.milters m WHERE NOT m.stopping AND m.in_callbacks > 0
+            UNION ALL
+            SELECT max(CASE WHEN m.stopping THEN m.stopped_at ELSE m.beat_at END)
+                   + p_down_after_ms * interval '1 ms'
+            FROM cpr.milters m
+        ) ages(t), n WHERE ages.t > n.now
+    ) due
+$$;
+
+--
+-- Name: milters; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.milters (
+    host text NOT NULL,
+    socket text NOT NULL,
+    pid integer NOT NULL,
+    version text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    beat_at timestamp with time zone NOT NULL,
+    last_callback_at timestamp with time zone NOT NULL,
+    in_callbacks integer DEFAULT 0 NOT NULL,
+    stamped bigint DEFAULT 0 NOT NULL,
+    tempfailed bigint DEFAULT 0 NOT NULL,
+    stopping boolean DEFAULT false NOT NULL,
+    stopped_at timestamp with time zone,
+    beat_by name DEFAULT SESSION_USER NOT NULL,
+    CONSTRAINT milters_host_check CHECK (((length(host) >= 1) AND (length(host) <= 255))),
+    CONSTRAINT milters_socket_check CHECK (((length(socket) >= 1) AND (length(socket) <= 1024))),
+    CONSTRAINT milters_version_check CHECK ((length(version) <= 64))
+);
+
+--
+-- Name: milter_problem(cpr.milters, bigint, bigint, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.milter_problem(m cpr.milters, p_down_after_ms bigint, p_grace_ms bigint, p_now timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE
+        WHEN m.stopping THEN
+            CASE WHEN m.stopped_at <= p_now - p_grace_ms * interval '1 ms' THEN 'stopped' END
+        WHEN m.beat_at <= p_now - p_down_after_ms * interval '1 ms' THEN 'down'
+        WHEN m.in_callbacks > 0
+             AND m.last_callback_at <= p_now - p_down_after_ms * interval '1 ms' THEN 'wedged'
+    END
+$$;
+
+--
 -- Name: new_tracking(timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1420,10 +1662,11 @@ CREATE FUNCTION cpr.outbox_next_ms() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    SELECT greatest(1, epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
-                                         ELSE lease_until END))
-                       - epoch_ms(clock_timestamp()))
-    FROM cpr.outbox WHERE state IN ('pending', 'sending')
+    SELECT greatest(1, t - epoch_ms(clock_timestamp())) FROM (
+        SELECT epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
+                                 ELSE lease_until END)) AS t
+        FROM cpr.outbox WHERE state IN ('pending', 'sending')
+    ) due WHERE t IS NOT NULL
 $$;
 
 --
@@ -1584,9 +1827,10 @@ CREATE FUNCTION cpr.page_group_next_ms() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    SELECT greatest(1, epoch_ms(min(greatest(next_page_at, coalesce(lease_until, next_page_at))))
-                       - epoch_ms(clock_timestamp()))
-    FROM cpr.page_groups WHERE acked_at IS NULL
+    SELECT greatest(1, t - epoch_ms(clock_timestamp())) FROM (
+        SELECT epoch_ms(min(greatest(next_page_at, coalesce(lease_until, next_page_at)))) AS t
+        FROM cpr.page_groups WHERE acked_at IS NULL
+    ) due WHERE t IS NOT NULL
 $$;
 
 --
@@ -2089,10 +2333,11 @@ CREATE FUNCTION cpr.step_next_ms() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    SELECT greatest(1, epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
-                                         ELSE lease_until END))
-                       - epoch_ms(clock_timestamp()))
-    FROM cpr.steps WHERE state IN ('pending', 'sending')
+    SELECT greatest(1, t - epoch_ms(clock_timestamp())) FROM (
+        SELECT epoch_ms(min(CASE WHEN state = 'pending' THEN next_attempt_at
+                                 ELSE lease_until END)) AS t
+        FROM cpr.steps WHERE state IN ('pending', 'sending')
+    ) due WHERE t IS NOT NULL
 $$;
 
 --
@@ -2341,6 +2586,41 @@ ALTER TABLE cpr.evidence ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 ALTER TABLE cpr.messages ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME cpr.messages_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: milter_alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.milter_alerts (
+    id bigint NOT NULL,
+    host text NOT NULL,
+    socket text NOT NULL,
+    reason text NOT NULL,
+    pid integer,
+    opened_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    paged_at timestamp with time zone,
+    resolved_at timestamp with time zone,
+    resolve_sent_at timestamp with time zone,
+    closed_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_try_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    CONSTRAINT milter_alerts_reason_check CHECK ((reason = ANY (ARRAY['down'::text, 'stopped'::text, 'wedged'::text, 'none'::text])))
+);
+
+--
+-- Name: milter_alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.milter_alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.milter_alerts_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -2599,6 +2879,20 @@ ALTER TABLE ONLY cpr.messages
     ADD CONSTRAINT messages_pkey PRIMARY KEY (id);
 
 --
+-- Name: milter_alerts milter_alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.milter_alerts
+    ADD CONSTRAINT milter_alerts_pkey PRIMARY KEY (id);
+
+--
+-- Name: milters milters_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.milters
+    ADD CONSTRAINT milters_pkey PRIMARY KEY (host, socket);
+
+--
 -- Name: outbox outbox_message_id_key; Type: CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -2804,6 +3098,12 @@ CREATE INDEX messages_outbound_msgid_idx ON cpr.messages USING btree (message_id
 --
 
 CREATE INDEX messages_redelivery_idx ON cpr.messages USING btree (body_sha256, message_id, received_at);
+
+--
+-- Name: milter_alerts_open_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE UNIQUE INDEX milter_alerts_open_idx ON cpr.milter_alerts USING btree (host, socket) WHERE (closed_at IS NULL);
 
 --
 -- Name: outbox_domain_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -3086,6 +3386,13 @@ GRANT ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) TO cpr_staff;
 --
 
 REVOKE ALL ON FUNCTION cpr.address_domain(p text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION append_event(p_case_id bigint, p_actor text, p_type text, p_message_id bigint, p_data jsonb, p_at timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
@@ -3436,6 +3743,60 @@ GRANT SELECT ON TABLE cpr.messages TO cpr_sweeper;
 REVOKE ALL ON FUNCTION cpr.message_json(m cpr.messages) FROM PUBLIC;
 
 --
+-- Name: FUNCTION milter_alerts(p_down_after_ms bigint, p_grace_ms bigint, p_worker text, p_lease_ms integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.milter_alerts(p_down_after_ms bigint, p_grace_ms bigint, p_worker text, p_lease_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.milter_alerts(p_down_after_ms bigint, p_grace_ms bigint, p_worker text, p_lease_ms integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION milter_alerts_update(p_down_after_ms bigint, p_grace_ms bigint, p_now timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.milter_alerts_update(p_down_after_ms bigint, p_grace_ms bigint, p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION milter_beat(p_host text, p_socket text, p_pid integer, p_version text, p_first boolean, p_uptime_ms bigint, p_idle_ms bigint, p_in_callbacks integer, p_stamped bigint, p_tempfailed bigint, p_stopping boolean); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.milter_beat(p_host text, p_socket text, p_pid integer, p_version text, p_first boolean, p_uptime_ms bigint, p_idle_ms bigint, p_in_callbacks integer, p_stamped bigint, p_tempfailed bigint, p_stopping boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.milter_beat(p_host text, p_socket text, p_pid integer, p_version text, p_first boolean, p_uptime_ms bigint, p_idle_ms bigint, p_in_callbacks integer, p_stamped bigint, p_tempfailed bigint, p_stopping boolean) TO cpr_milter;
+
+--
+-- Name: FUNCTION milter_forget(p_host text, p_socket text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.milter_forget(p_host text, p_socket text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.milter_forget(p_host text, p_socket text) TO cpr_staff;
+
+--
+-- Name: FUNCTION milter_list(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.milter_list() FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.milter_list() TO cpr_staff;
+
+--
+-- Name: FUNCTION milter_next_ms(p_down_after_ms bigint, p_grace_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.milter_next_ms(p_down_after_ms bigint, p_grace_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.milter_next_ms(p_down_after_ms bigint, p_grace_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: TABLE milters; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.milters TO cpr_staff;
+GRANT SELECT ON TABLE cpr.milters TO cpr_sweeper;
+
+--
+-- Name: FUNCTION milter_problem(m cpr.milters, p_down_after_ms bigint, p_grace_ms bigint, p_now timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.milter_problem(m cpr.milters, p_down_after_ms bigint, p_grace_ms bigint, p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION new_tracking(p_at timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -3744,6 +4105,13 @@ GRANT SELECT ON TABLE cpr.case_links TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.deliveries TO cpr_staff;
 GRANT SELECT ON TABLE cpr.deliveries TO cpr_sweeper;
+
+--
+-- Name: TABLE milter_alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.milter_alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.milter_alerts TO cpr_sweeper;
 
 --
 -- Name: TABLE outbox; Type: ACL; Schema: cpr; Owner: -

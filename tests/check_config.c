@@ -604,6 +604,30 @@ milter_passes(const char *body)
     g_free(text);
 }
 
+/* Issue 13: the milter's heartbeat, and the sweeper's liveness bounds. */
+START_TEST(test_check_heartbeat)
+{
+    struct cpr_config *cfg = load_ok("[milter]\naddresses = cpr@ca.example\n");
+
+    ck_assert_int_eq(cfg->milter_heartbeat_ms, 30000);
+    ck_assert_int_eq(cfg->milter_down_after_ms, 120000);
+    ck_assert_int_eq(cfg->milter_stop_grace_ms, 900000);
+    config_free(cfg);
+    milter_passes("heartbeat_interval = 1m\n[autoreply]\nenabled = no\n");
+    milter_passes("heartbeat_interval = 5s\n[sweeper]\nmilter_down_page_after = 10s\n"
+                  "milter_stop_grace = 0s\n[autoreply]\nenabled = no\n");
+    milter_fails("heartbeat_interval = 61s\n[autoreply]\nenabled = no\n",
+                 ":3: [milter] heartbeat_interval: 61000 ms is more than half of "
+                 "[sweeper] milter_down_page_after (120000 ms): one late beat would page");
+    load_fails("[milter]\nheartbeat_interval = 500ms\n",
+               ":2: [milter] heartbeat_interval: \"500ms\" is out of range (1s..10m)");
+    load_fails("[sweeper]\nmilter_down_page_after = 1s\n",
+               ":2: [sweeper] milter_down_page_after: \"1s\" is out of range (2s..1d)");
+    load_fails("[sweeper]\nmilter_stop_grace = 8d\n",
+               ":2: [sweeper] milter_stop_grace: \"8d\" is out of range (0ms..7d)");
+}
+END_TEST
+
 START_TEST(test_check_autoreply)
 {
     milter_fails("", ": [autoreply] from: required when enabled = yes");
@@ -692,6 +716,7 @@ config_tcase_autoreply(void)
     tcase_add_loop_test(tc, test_bad_rates, 0, G_N_ELEMENTS(bad_rates));
     tcase_add_test(tc, test_bad_autoreply_values);
     tcase_add_test(tc, test_check_autoreply);
+    tcase_add_test(tc, test_check_heartbeat);
     tcase_add_test(tc, test_check_from);
     return tc;
 }

@@ -102,6 +102,10 @@ const struct config_key config_keys[] = {
            "our own mail domains and their subdomains: staff mail to them is "
            "no response; the domains of [milter] addresses always count (at most 64)",
            0, 64),
+    RANGED("milter", "heartbeat_interval", CONFIG_DURATION, OFF(milter_heartbeat_ms), "30s",
+           "write this milter's heartbeat to the database this often, from a "
+           "thread of its own; below [sweeper] milter_down_page_after (1s..10m)",
+           MS_SECOND, 10 * MS_MINUTE),
 
     KEY("autoreply", "enabled", CONFIG_BOOL, OFF(autoreply_enabled), "yes",
         "answer each new report with its tracking number (RFC 3834 rules)"),
@@ -253,6 +257,15 @@ const struct config_key config_keys[] = {
            OFF(stuck_reply_after_ms), "5m",
            "an auto-reply still unsent this long pages tier 1 as a health "
            "event (1s..1d)", MS_SECOND, MS_DAY),
+    RANGED("sweeper", "milter_down_page_after", CONFIG_DURATION,
+           OFF(milter_down_after_ms), "2m",
+           "page tier 1 when a cpr-milter that was beating has not for this "
+           "long, or its callbacks have stalled this long (2s..1d)",
+           2 * MS_SECOND, MS_DAY),
+    RANGED("sweeper", "milter_stop_grace", CONFIG_DURATION,
+           OFF(milter_stop_grace_ms), "15m",
+           "page tier 1 when a cpr-milter stopped on purpose (SIGTERM) has "
+           "not started again within this long (0s..7d)", 0, 7 * MS_DAY),
 
     KEY("probe", "secret_file", CONFIG_STRING, OFF(probe_secret_file), "",
         "file whose first line is the secret that signs mail-path probes, "
@@ -790,6 +803,13 @@ config_check_milter(const struct cpr_config *cfg, char **err)
                                "required", cfg->path ? cfg->path : "(defaults)");
         return false;
     }
+    /* One late beat must not page: the sweeper reads this file's value
+     * when it runs on the same host, as it usually does. */
+    if (cfg->milter_heartbeat_ms * 2 > cfg->milter_down_after_ms)
+        return config_fail(cfg, err, "milter", "heartbeat_interval",
+                           "%lld ms is more than half of [sweeper] milter_down_page_after "
+                           "(%lld ms): one late beat would page", cfg->milter_heartbeat_ms,
+                           cfg->milter_down_after_ms);
     return !cfg->autoreply_enabled || config_check_autoreply(cfg, err);
 }
 

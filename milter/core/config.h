@@ -105,6 +105,7 @@ struct cpr_config {
     char *milter_conninfo;     /* "" = use [database] conninfo */
     char **submission_daemons; /* never NULL; {daemon_name} values */
     char **internal_domains;   /* never NULL; "" = CPR address domains */
+    long long milter_heartbeat_ms;     /* cpr.milter_beat every this long */
     /* [autoreply], read by cpr-milter; checked only when enabled */
     bool autoreply_enabled;
     char *autoreply_smtp_url;  /* smtp://HOST:PORT or smtps://HOST:PORT */
@@ -151,6 +152,8 @@ struct cpr_config {
     long long sweeper_db_timeout_ms;   /* client deadline of every query */
     long long stuck_reply_after_ms;    /* an auto-reply unsent this long
                                           pages tier 1 (health) */
+    long long milter_down_after_ms;    /* a milter silent this long pages */
+    long long milter_stop_grace_ms;    /* ... or stopped (SIGTERM) this long */
     /* [probe] */
     char *probe_secret_file;   /* "" = probes off */
     long long probe_max_age_ms;

@@ -832,6 +832,11 @@ const struct cprctl_cmd cprctl_cmds[] = {
     { "audit-digest", "", { JSON, MAY("check", "FILE", check_file) },
       "the chain heads and one SHA-256 over them, for auditors",
       cmd_audit_digest_check, cmd_audit_digest_run, false },
+    { "milters", "",
+      { JSON, MAY("forget", "HOST", forget_host), MAY("socket", "SOCKET", socket) },
+      "the cpr-milter heartbeats: pid, version, last beat, stamped, alerts\n"
+      "(--forget HOST --socket SOCKET: a milter taken out of service)",
+      cmd_milters_check, cmd_milters_run, false },
     { "test-page", "CHANNEL", { { NULL } },
       "send a test notice through one configured channel", NULL, cmd_test_page_run, true },
     { NULL, NULL, { { NULL } }, NULL, NULL, NULL, false },

@@ -62,6 +62,9 @@ struct cprctl_opts {
     const char *value;
     /* audit-digest */
     const char *check_file;    /* --check FILE */
+    /* milters */
+    const char *forget_host;   /* --forget HOST */
+    const char *socket;        /* --socket SOCKET */
 };
 
 #define CPRCTL_CONFIG     CPR_SYSCONFDIR "/cpr-milter.conf"
@@ -169,6 +172,8 @@ int cmd_timeline_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_incident_draft_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_report_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_search_run(PGconn *conn, const struct cprctl_opts *o);
+int cmd_milters_check(const char *cmd, struct cprctl_opts *o);
+int cmd_milters_run(PGconn *conn, const struct cprctl_opts *o);
 /* show's evidence table (cprctl_export.c). */
 void cprctl_evidence_table(const json_t *evidence);
 

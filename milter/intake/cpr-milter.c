@@ -38,6 +38,7 @@
 #include "config.h"
 #include "db.h"
 #include "filter.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "mtacheck.h"
 #include "outbox.h"
@@ -136,8 +137,10 @@ warn_restart_only(const struct cpr_config *old, const struct cpr_config *new)
         || strcmp(config_conninfo(old, PROGRAM_MILTER), config_conninfo(new, PROGRAM_MILTER)) != 0
         || old->db_pool_size != new->db_pool_size
         || old->db_timeout_ms != new->db_timeout_ms
-        || strcmp(old->milter_user, new->milter_user) != 0)
-        log_warn("reload: socket, user and database settings take effect only after a restart");
+        || strcmp(old->milter_user, new->milter_user) != 0
+        || old->milter_heartbeat_ms != new->milter_heartbeat_ms)
+        log_warn("reload: socket, user, heartbeat and database settings take effect only "
+                 "after a restart");
 }
 
 struct reloader {
@@ -324,6 +327,24 @@ start_outbox(const struct cpr_config *cfg, const char *template_text)
     return ob;
 }
 
+/* The heartbeat thread, on its own connection; it never stops the
+ * milter from starting (a database down at start is paged by the sweeper
+ * as silence, and the beats begin when it is back). */
+static struct heartbeat *
+start_heartbeat(const struct cpr_config *cfg)
+{
+    struct heartbeat_settings s = {
+        .conninfo = config_conninfo(cfg, PROGRAM_MILTER), .socket = cfg->milter_socket,
+        .version = PACKAGE_VERSION, .interval_ms = cfg->milter_heartbeat_ms,
+        .db_timeout_ms = cfg->db_timeout_ms,
+    };
+    struct heartbeat *hb = heartbeat_start(&s);
+
+    if (hb == NULL)
+        log_fatal(1, "cannot start the heartbeat thread");
+    return hb;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -332,6 +353,7 @@ main(int argc, char **argv)
     struct cpr_config *cfg;
     struct db_pool *pool;
     struct outbox *outbox;
+    struct heartbeat *hb;
     char *template_text = NULL;
     int rc;
 
@@ -359,6 +381,7 @@ main(int argc, char **argv)
                        cfg->db_timeout_ms);
     if (pool == NULL)
         log_fatal(1, "cannot create the database pool");
+    hb = start_heartbeat(r.started_with);   /* read-only: never reloaded */
     outbox = start_outbox(cfg, template_text);
     g_free(template_text);
     filter_setup(pool, cfg, outbox);
@@ -366,7 +389,9 @@ main(int argc, char **argv)
     log_info("cpr-milter %s listening on %s", PACKAGE_VERSION, r.started_with->milter_socket);
     rc = smfi_main();
     log_info("cpr-milter stopping");
+    heartbeat_stop_begin(hb, rc == MI_SUCCESS);   /* a signal: stopped on purpose */
     outbox_stop(outbox);
+    heartbeat_stop(hb);
     filter_shutdown();
     db_pool_free(pool);
     config_free(r.started_with);

@@ -37,6 +37,7 @@
 #include "address.h"
 #include "autoreply.h"
 #include "classify.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "message.h"
 #include "probecheck.h"
@@ -432,6 +433,7 @@ add_headers(SMFICTX *ctx, const struct cpr_message *m, const struct intake_resul
 static sfsistat
 tempfail(SMFICTX *ctx)
 {
+    heartbeat_count_tempfailed();
     smfi_setreply(ctx, "451", "4.3.0", FILTER_TEMPFAIL_TEXT);
     return SMFIS_TEMPFAIL;
 }
@@ -588,6 +590,7 @@ filter_eom(SMFICTX *ctx)
     }
     if (!record(ctx, c, &r))
         return tempfail(ctx);
+    heartbeat_count_stamped();
     if (strcmp(r.autoreply, "queued") == 0)
         outbox_wake(filter_outbox);
     log_info("queue=%s tracking=%s kind=%s category=%s db=%.2fms reply=%s%s",
@@ -621,21 +624,48 @@ filter_close(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
+/* Every callback is counted while it runs, and its end time kept: a
+ * milter whose callbacks all hang while its heartbeat thread beats on is
+ * seen as wedged (heartbeat.h). */
+#define COUNTED(fn, params, args) \
+    static sfsistat fn##_counted params \
+    { \
+        sfsistat r; \
+        heartbeat_callback_begin(); \
+        r = fn args; \
+        heartbeat_callback_end(); \
+        return r; \
+    }
+COUNTED(filter_connect, (SMFICTX *ctx, char *h, _SOCK_ADDR *a), (ctx, h, a))
+COUNTED(filter_helo, (SMFICTX *ctx, char *h), (ctx, h))
+COUNTED(filter_envfrom, (SMFICTX *ctx, char **argv), (ctx, argv))
+COUNTED(filter_envrcpt, (SMFICTX *ctx, char **argv), (ctx, argv))
+COUNTED(filter_header, (SMFICTX *ctx, char *n, char *v), (ctx, n, v))
+COUNTED(filter_eoh, (SMFICTX *ctx), (ctx))
+COUNTED(filter_body, (SMFICTX *ctx, unsigned char *b, size_t n), (ctx, b, n))
+COUNTED(filter_eom, (SMFICTX *ctx), (ctx))
+COUNTED(filter_abort, (SMFICTX *ctx), (ctx))
+COUNTED(filter_close, (SMFICTX *ctx), (ctx))
+COUNTED(filter_data, (SMFICTX *ctx), (ctx))
+COUNTED(filter_negotiate, (SMFICTX *ctx, unsigned long f0, unsigned long f1,
+        unsigned long f2, unsigned long f3, unsigned long *p0, unsigned long *p1,
+        unsigned long *p2, unsigned long *p3), (ctx, f0, f1, f2, f3, p0, p1, p2, p3))
+
 struct smfiDesc filter_desc = {
     .xxfi_name = "cpr-milter",
     .xxfi_version = SMFI_VERSION,
     .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
-    .xxfi_connect = filter_connect,
-    .xxfi_helo = filter_helo,
-    .xxfi_envfrom = filter_envfrom,
-    .xxfi_envrcpt = filter_envrcpt,
-    .xxfi_header = filter_header,
-    .xxfi_eoh = filter_eoh,
-    .xxfi_body = filter_body,
-    .xxfi_eom = filter_eom,
-    .xxfi_abort = filter_abort,
-    .xxfi_close = filter_close,
+    .xxfi_connect = filter_connect_counted,
+    .xxfi_helo = filter_helo_counted,
+    .xxfi_envfrom = filter_envfrom_counted,
+    .xxfi_envrcpt = filter_envrcpt_counted,
+    .xxfi_header = filter_header_counted,
+    .xxfi_eoh = filter_eoh_counted,
+    .xxfi_body = filter_body_counted,
+    .xxfi_eom = filter_eom_counted,
+    .xxfi_abort = filter_abort_counted,
+    .xxfi_close = filter_close_counted,
     .xxfi_unknown = NULL,
-    .xxfi_data = filter_data,
-    .xxfi_negotiate = filter_negotiate,
+    .xxfi_data = filter_data_counted,
+    .xxfi_negotiate = filter_negotiate_counted,
 };

@@ -134,6 +134,8 @@ set_identity(struct sweeper *s, const struct cpr_config *cfg)
              s->actor, (long)getpid(), (unsigned)rand());
     s->lease_ms = (int)cfg->claim_lease_ms;
     s->group_window_ms = cfg->group_window_ms;
+    s->milter_down_after_ms = cfg->milter_down_after_ms;
+    s->milter_grace_ms = cfg->milter_stop_grace_ms;
 }
 
 static void

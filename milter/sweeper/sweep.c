@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "liveness.h"
 #include "log.h"
 #include "now.h"
 #include "sweepdb.h"
@@ -420,14 +421,18 @@ deliver_groups(struct sweeper *s)
 long long
 sweep_pass(struct sweeper *s, bool *ok)
 {
-    long long next = 0, retry;
+    long long next = 0, retry, alive;
 
     *ok = offer_all(s, &next) && deliver_ready(s) && deliver_groups(s);
+    if (!*ok)
+        return 0;
+    alive = liveness_pass(s, ok);
     if (!*ok)
         return 0;
     retry = sweepdb_next_retry(s->conn);
     if (retry < 0)
         *ok = false;
+    retry = earliest(retry, alive);
     /* Both are delays by the database clock, for the caller's monotonic one. */
     if (next > 0) {
         next -= sweep_db_now(s);

@@ -10,6 +10,7 @@
  *   delivers each through its channel, recording the outcome: sent, retry
  *   with backoff, failed (then the next tier is paged at once), or skipped
  *   (no longer wanted: acked, stopped or closed since it was offered).
+ *   (3) pages tier 1 for milters that stopped beating (liveness.c).
  *   It returns when the next pass is due: the earliest future deadline step
  *   or retry. Nothing here sleeps; the caller waits.
  */
@@ -31,6 +32,8 @@ struct sweeper {
     struct escalation esc;     /* channels, tiers and deadline policy */
     int lease_ms;
     long long group_window_ms; /* [paging] group_window; 0 = no grouping */
+    long long milter_down_after_ms;   /* liveness.h */
+    long long milter_grace_ms;
     long long db_now;          /* the database clock at the pass's start (epoch ms) */
     long long db_mono;         /* ... and our monotonic clock at that moment */
 };

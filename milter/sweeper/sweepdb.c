@@ -372,3 +372,92 @@ sweepdb_stuck_replies(PGconn *conn, long long after_ms, long long *count,
     PQclear(res);
     return true;
 }
+
+bool
+sweepdb_milter_alert(PGconn *conn, long long down_after_ms, long long grace_ms,
+                     const char *worker, long long lease_ms, struct sweep_alert *a,
+                     bool *found)
+{
+    char down[24], grace[24], lease[24];
+    const char *p[] = { down, grace, worker, lease };
+    PGresult *res;
+
+    *found = false;
+    memset(a, 0, sizeof(*a));
+    snprintf(down, sizeof(down), "%lld", down_after_ms);
+    snprintf(grace, sizeof(grace), "%lld", grace_ms);
+    snprintf(lease, sizeof(lease), "%lld", lease_ms);
+    res = sweepdb_query(conn, "SELECT alert_id, action, host, socket, reason, pid, version, "
+                              "beat_at, opened_at, attempts FROM cpr.milter_alerts($1::bigint, "
+                              "$2::bigint, $3, $4::integer)", 4, p);
+    if (res == NULL)
+        return false;
+    if (PQntuples(res) > 0) {
+        a->id = atoll(PQgetvalue(res, 0, 0));
+        snprintf(a->action, sizeof(a->action), "%s", PQgetvalue(res, 0, 1));
+        a->host = col_str(res, 0, 2);
+        a->socket = col_str(res, 0, 3);
+        a->reason = col_str(res, 0, 4);
+        a->pid = (int)col_ms(res, 0, 5);
+        a->version = col_str(res, 0, 6);
+        a->beat_at = col_str(res, 0, 7);
+        a->opened_at = col_str(res, 0, 8);
+        a->attempts = (int)col_ms(res, 0, 9);
+        *found = true;
+    }
+    PQclear(res);
+    return true;
+}
+
+void
+sweepdb_alert_free(struct sweep_alert *a)
+{
+    free(a->host);
+    free(a->socket);
+    free(a->reason);
+    free(a->version);
+    free(a->beat_at);
+    free(a->opened_at);
+    memset(a, 0, sizeof(*a));
+}
+
+bool
+sweepdb_alert_done(PGconn *conn, const struct sweep_alert *a, bool ok, const char *worker,
+                   long long retry_ms)
+{
+    char id[24], retry[24];
+    const char *p[] = { id, a->action, ok ? "true" : "false", worker, retry };
+    PGresult *res;
+    bool done;
+
+    snprintf(id, sizeof(id), "%lld", a->id);
+    snprintf(retry, sizeof(retry), "%lld", retry_ms);
+    res = sweepdb_query(conn, "SELECT cpr.alert_done($1::bigint, $2, $3::boolean, $4, "
+                              "$5::bigint)", 5, p);
+    if (res == NULL)
+        return false;
+    done = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!done)
+        log_warn("milter alert %lld: the lease ran out before the %s was recorded; "
+                 "another sweeper may send it again", a->id, a->action);
+    return true;
+}
+
+long long
+sweepdb_milter_next(PGconn *conn, long long down_after_ms, long long grace_ms)
+{
+    char down[24], grace[24];
+    const char *p[] = { down, grace };
+    PGresult *res;
+    long long ms;
+
+    snprintf(down, sizeof(down), "%lld", down_after_ms);
+    snprintf(grace, sizeof(grace), "%lld", grace_ms);
+    res = sweepdb_query(conn, "SELECT cpr.milter_next_ms($1::bigint, $2::bigint)", 2, p);
+    if (res == NULL)
+        return -1;
+    ms = col_ms(res, 0, 0);
+    PQclear(res);
+    return ms;
+}

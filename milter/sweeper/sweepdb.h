@@ -101,4 +101,27 @@ bool sweepdb_group_finish(PGconn *conn, const struct sweep_group *g, const char 
                           const char *outcome, long long next_ms, const char *error,
                           const char *actor);
 
+/* Milter liveness (021_liveness.sql): one page or resolve due. */
+struct sweep_alert {
+    long long id;
+    char action[16];           /* page or resolve */
+    char *host, *socket, *reason, *version, *beat_at, *opened_at;
+    int pid;                   /* 0: unknown */
+    int attempts;              /* this one included */
+};
+
+/* Claim the next alert action due, leased for lease_ms: true with *found
+ * set (and a filled, to free with sweepdb_alert_free) or not; false on
+ * failure. */
+bool sweepdb_milter_alert(PGconn *conn, long long down_after_ms, long long grace_ms,
+                          const char *worker, long long lease_ms, struct sweep_alert *a,
+                          bool *found);
+void sweepdb_alert_free(struct sweep_alert *a);
+/* Sent (ok), or due again in retry_ms. False on failure or a lost lease. */
+bool sweepdb_alert_done(PGconn *conn, const struct sweep_alert *a, bool ok,
+                        const char *worker, long long retry_ms);
+/* How long (ms) until milter liveness may need a pass; 0 if never, -1 on
+ * failure. */
+long long sweepdb_milter_next(PGconn *conn, long long down_after_ms, long long grace_ms);
+
 #endif
