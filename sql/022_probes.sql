@@ -10,8 +10,9 @@
 --     milter_seen_at  cpr-milter verified the mark (cpr.probe_seen)
 --     mailbox_at      found over IMAP, in mailbox_folder
 --   cpr.probe_schedule keeps, per address, when the next probe is due and
---   which variant it takes; cpr.probe_take hands each due probe to exactly
---   one sender, however many sweepers run.
+--   which variant it takes (in turn, the n-th address starting at the n-th
+--   variant); cpr.probe_take hands each due probe to exactly one sender,
+--   however many sweepers run (the schedule row's lock decides).
 --
 --   cpr.probe_seen is the only way the milter touches probes. It accepts
 --   a mark once per id, for the address the probe was sent to, and only
@@ -106,7 +107,8 @@ BEGIN
          WHERE s.address = a AND s.next_at <= now()
         RETURNING s.turn - 1 INTO v_turn;
         CONTINUE WHEN NOT FOUND;
-        v_var := p_variants[1 + (v_turn % array_length(p_variants, 1))];
+        -- addresses start at different variants, so one round tries several
+        v_var := p_variants[1 + ((v_turn + v_i - 1) % array_length(p_variants, 1))];
         v_id := to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"') || '-' || v_var
                 || '-' || substr(md5(random()::text || clock_timestamp()::text), 1, 10);
         INSERT INTO cpr.probes (id, address, variant, message_id, mark_unix, worker)
@@ -116,6 +118,15 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 END
+$$;
+
+-- In how many ms the next probe is due; NULL when none is scheduled.
+CREATE FUNCTION cpr.probe_next_ms()
+RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    SELECT CASE WHEN min(next_at) IS NULL THEN NULL
+                ELSE greatest(1, ceil(extract(epoch FROM min(next_at) - now()) * 1000))::bigint END
+      FROM cpr.probe_schedule
 $$;
 
 -- The relay's answer to one probe: accepted (p_error NULL) or refused.
@@ -139,8 +150,9 @@ $$;
 
 REVOKE ALL ON FUNCTION cpr.probe_seen(text, text, bigint, bigint),
     cpr.probe_take(text[], text[], bigint, text), cpr.probe_sent(text, text),
-    cpr.probe_in_mailbox(text, text, boolean) FROM PUBLIC;
+    cpr.probe_in_mailbox(text, text, boolean), cpr.probe_next_ms() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cpr.probe_seen(text, text, bigint, bigint) TO cpr_milter;
 GRANT EXECUTE ON FUNCTION cpr.probe_take(text[], text[], bigint, text),
-    cpr.probe_sent(text, text), cpr.probe_in_mailbox(text, text, boolean) TO cpr_sweeper;
+    cpr.probe_sent(text, text), cpr.probe_in_mailbox(text, text, boolean),
+    cpr.probe_next_ms() TO cpr_sweeper;
 GRANT SELECT ON cpr.probes, cpr.probe_schedule TO cpr_staff, cpr_sweeper;

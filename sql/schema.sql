@@ -1889,6 +1889,19 @@ CREATE FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean
 $$;
 
 --
+-- Name: probe_next_ms(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_next_ms() RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN min(next_at) IS NULL THEN NULL
+                ELSE greatest(1, ceil(extract(epoch FROM min(next_at) - now()) * 1000))::bigint END
+      FROM cpr.probe_schedule
+$$;
+
+--
 -- Name: probe_seen(text, text, bigint, bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1961,7 +1974,8 @@ BEGIN
          WHERE s.address = a AND s.next_at <= now()
         RETURNING s.turn - 1 INTO v_turn;
         CONTINUE WHEN NOT FOUND;
-        v_var := p_variants[1 + (v_turn % array_length(p_variants, 1))];
+        -- addresses start at different variants, so one round tries several
+        v_var := p_variants[1 + ((v_turn + v_i - 1) % array_length(p_variants, 1))];
         v_id := to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"') || '-' || v_var
                 || '-' || substr(md5(random()::text || clock_timestamp()::text), 1, 10);
         INSERT INTO cpr.probes (id, address, variant, message_id, mark_unix, worker)
@@ -3927,6 +3941,13 @@ REVOKE ALL ON FUNCTION cpr.plain_envelope(p text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_next_ms(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_next_ms() FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_next_ms() TO cpr_sweeper;
 
 --
 -- Name: FUNCTION probe_seen(p_id text, p_recipient text, p_mark_unix bigint, p_max_age_ms bigint); Type: ACL; Schema: cpr; Owner: -

@@ -10,10 +10,15 @@
  *   trailing empty lines; parsing is strict and bounded.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "check_unit.h"
+#include "probecompose.h"
 #include "probemark.h"
+#include "probeparts.h"
 
 static const unsigned char pm_secret[] = "0123456789abcdef-probe-secret";
 #define PM_SECRET_LEN (sizeof(pm_secret) - 1)
@@ -177,6 +182,60 @@ START_TEST(test_find_body_and_bounds)
 }
 END_TEST
 
+/* Each variant, composed, verifies as the milter checks it: the header
+ * mark equals the body's, and the MAC holds over the body as written. */
+START_TEST(test_compose_verifies)
+{
+    char err[256];
+
+    for (size_t i = 0; probeparts_variants[i] != NULL; i++) {
+        struct probe_spec p = { "20261204T120000Z-x-1", probeparts_variants[i],
+                                "Probe <probe@outside.example>", "cpr@ca.example",
+                                "p1@probe.example", 1796385600, 1796385600 };
+        char *msg = probecompose(&p, pm_secret, PM_SECRET_LEN, err, sizeof(err));
+        char *body, *h, value[PROBEMARK_VALUE_MAX];
+        struct probemark hm, bm;
+        struct probemark_subject s = { "cpr@ca.example", "p1@probe.example", { 0 } };
+
+        ck_assert_msg(msg != NULL, "%s: %s", p.variant, err);
+        body = strstr(msg, "\r\n\r\n");
+        ck_assert_ptr_nonnull(body);
+        body += 4;
+        h = strstr(msg, "\r\nCPR-Probe: ");
+        ck_assert(h != NULL && h < body);
+        snprintf(value, sizeof(value), "%.*s", (int)(strchr(h + 2, '\r') - h - 13), h + 13);
+        ck_assert_msg(probemark_parse(value, &hm), "%s: header mark [%s]", p.variant, value);
+        ck_assert(probemark_find_body(body, strlen(body), &bm));
+        ck_assert_str_eq(hm.mac, bm.mac);
+        ck_assert(probemark_body_hash(body, strlen(body), s.body_sha256));
+        ck_assert_msg(probemark_verify(pm_secret, PM_SECRET_LEN, &hm, &s), "%s", p.variant);
+        ck_assert_ptr_null(strstr(msg, "Auto-Submitted"));
+        ck_assert_int_eq(strcmp(p.variant, "pem-key") == 0,
+                         strstr(body, "BEGIN PRIVATE KEY") != NULL);
+        body[strlen(body) - 3] ^= 1;     /* one byte of the end changed */
+        ck_assert(probemark_body_hash(body, strlen(body), s.body_sha256));
+        ck_assert(!probemark_verify(pm_secret, PM_SECRET_LEN, &hm, &s));
+        g_free(msg);
+    }
+}
+END_TEST
+
+START_TEST(test_compose_refuses)
+{
+    struct probe_spec p = { "p1", "plain", "probe@outside.example",
+                            "cpr@ca.example>\r\nBcc: x@evil.example", "p1@x", 1, 1 };
+    char err[256];
+
+    ck_assert_ptr_null(probecompose(&p, pm_secret, PM_SECRET_LEN, err, sizeof(err)));
+    p.to = "cpr@ca.example";
+    p.variant = "exe";
+    ck_assert_ptr_null(probecompose(&p, pm_secret, PM_SECRET_LEN, err, sizeof(err)));
+    p.variant = "plain";
+    ck_assert_ptr_null(probecompose(&p, pm_secret, 4, err, sizeof(err)));
+    ck_assert_ptr_null(strstr(err, (const char *)pm_secret));
+}
+END_TEST
+
 Suite *
 probemark_suite(void)
 {
@@ -188,6 +247,8 @@ probemark_suite(void)
     tcase_add_test(tc, test_body_canonical);
     tcase_add_test(tc, test_parse_strict);
     tcase_add_test(tc, test_find_body_and_bounds);
+    tcase_add_test(tc, test_compose_verifies);
+    tcase_add_test(tc, test_compose_refuses);
     suite_add_tcase(s, tc);
     return s;
 }

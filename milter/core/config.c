@@ -32,6 +32,7 @@
 
 #include "address.h"
 #include "pagertype.h"
+#include "probeparts.h"
 #include "retry.h"
 
 #define CONFIG_FILE_MAX   (1024 * 1024)  /* bytes; a config is never larger */
@@ -274,6 +275,26 @@ const struct config_key config_keys[] = {
     RANGED("probe", "max_age", CONFIG_DURATION, OFF(probe_max_age_ms), "1h",
            "a probe whose mark is older (or newer) than this by the database "
            "clock is taken in as a report (1m..7d)", MS_MINUTE, 7 * MS_DAY),
+    KEY("probe", "send_url", CONFIG_STRING, OFF(probe_send_url), "",
+        "the relay outside the CA's mail system that cpr-sweeper sends probes "
+        "through, smtp://HOST:PORT or smtps://HOST:PORT; empty: send none"),
+    KEY("probe", "credentials_file", CONFIG_STRING, OFF(probe_credentials_file), "",
+        "file whose first line is USER:PASSWORD for SMTP AUTH at send_url "
+        "(then TLS is required); empty: no AUTH"),
+    KEY("probe", "from", CONFIG_STRING, OFF(probe_from), "",
+        "From and envelope sender of probes, \"Name <address>\" or an "
+        "address at a domain outside the CA; required with send_url"),
+    KEY("probe", "addresses", CONFIG_RECIPIENTS, OFF(probe_addresses), "",
+        "the published CPR addresses to probe, comma-separated (add the CCADB "
+        "and CPS 1.5.2 ones where they differ), kept as written; empty: [milter] "
+        "addresses"),
+    RANGED("probe", "variants", CONFIG_NAMES, OFF(probe_variants),
+           "plain, pem-key, zip, tar-xz, der",
+           "what probes carry, in turn: plain, pem-key, zip, tar-xz, der "
+           "(at most 16)", 1, 16),
+    RANGED("probe", "interval", CONFIG_DURATION, OFF(probe_interval_ms), "1h",
+           "how often each address is probed, staggered (10s..7d)",
+           10 * MS_SECOND, 7 * MS_DAY),
 
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),
@@ -776,6 +797,37 @@ config_from_problem(const char *from)
         return bad;
     free(norm);
     return NULL;
+}
+
+static bool
+config_smtp_url_ok(const char *url)
+{
+    return g_ascii_strncasecmp(url, "smtp://", strlen("smtp://")) == 0
+           || g_ascii_strncasecmp(url, "smtps://", strlen("smtps://")) == 0;
+}
+
+bool
+config_check_probe(const struct cpr_config *cfg, char **err)
+{
+    const char *why;
+
+    if (cfg->probe_send_url[0] == '\0')
+        return true;
+    if (cfg->probe_secret_file[0] == '\0')
+        return config_fail(cfg, err, "probe", "send_url", "probes need [probe] secret_file");
+    if (!config_smtp_url_ok(cfg->probe_send_url))
+        return config_fail(cfg, err, "probe", "send_url", "must start with smtp:// or smtps://");
+    if ((why = config_from_problem(cfg->probe_from)) != NULL)
+        return config_fail(cfg, err, "probe", "from", "%s", why);
+    for (size_t i = 0; cfg->probe_variants[i] != NULL; i++)
+        if (!probeparts_known(cfg->probe_variants[i]))
+            return config_fail(cfg, err, "probe", "variants",
+                               "unknown variant \"%s\" (plain, pem-key, zip, tar-xz, der)",
+                               cfg->probe_variants[i]);
+    if (cfg->probe_addresses[0] == NULL && cfg->addresses[0] == NULL)
+        return config_fail(cfg, err, "probe", "addresses",
+                           "no address to probe (nor any in [milter] addresses)");
+    return true;
 }
 
 static bool

@@ -159,6 +159,12 @@ struct cpr_config {
     long long probe_max_age_ms;
     char *probe_secret;        /* not a key: read from probe_secret_file by
                                   config_read_probe_secret(); NULL when off */
+    char *probe_send_url;      /* "" = this program sends no probes */
+    char *probe_credentials_file;
+    char *probe_from;
+    char **probe_addresses;    /* never NULL; empty = [milter] addresses */
+    char **probe_variants;     /* never NULL, never empty */
+    long long probe_interval_ms;
     /* [cprctl] */
     char *cprctl_conninfo;
 };
@@ -203,6 +209,11 @@ bool config_check_milter(const struct cpr_config *cfg, char **err);
  * key its type ignores. False with *err set (g_free) otherwise. Does not
  * read the secret files. */
 bool config_check_sweeper(const struct cpr_config *cfg, char **err);
+
+/* [probe] for the sender: with send_url set, a secret_file, an smtp:// or
+ * smtps:// send_url, a from of one address, known variants and some
+ * address to probe. config_check_sweeper calls it. */
+bool config_check_probe(const struct cpr_config *cfg, char **err);
 
 /* Line where [section] key was set (key NULL: the section's first header),
  * or 0. section is as written, e.g. "tier oncall". */

@@ -204,5 +204,5 @@ config_check_sweeper(const struct cpr_config *cfg, char **err)
     if (cfg->retry_cap_ms < cfg->retry_base_ms)
         return config_fail(cfg, err, "sweeper", "retry_cap",
                            "shorter than retry_base");
-    return true;
+    return config_check_probe(cfg, err);
 }

@@ -128,7 +128,7 @@ outbox_send_row(struct outbox *ob, const PGresult *res, int row)
     int attempts = atoi(col(res, row, 1));
     char *msg = autoreply_compose(&r, ob->s.template_text, &why);
     char *rcpt[] = { (char *)r.to, NULL };
-    struct smtp_request req = { ob->s.smtp_url, "", rcpt, msg, 0, NULL };
+    struct smtp_request req = { ob->s.smtp_url, "", rcpt, msg, 0, NULL, NULL, NULL };
     enum smtp_result sr;
     char err[256];
     long code = 0;

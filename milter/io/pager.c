@@ -827,7 +827,7 @@ send_email(const struct pager_channel *ch, const struct pager_notice *n, const c
     char **rcpt = pager_split_rcpt(ch->to, &nrcpt);
     struct smtp_request req = { url, from, rcpt, body,
                                 ch->timeout_ms > 0 ? ch->timeout_ms : PAGER_TIMEOUT_MS,
-                                ch->ca_file };
+                                ch->ca_file, NULL, NULL };
     enum smtp_result r = SMTP_FAILED;
 
     (void) n;

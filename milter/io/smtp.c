@@ -91,7 +91,12 @@ smtp_send(const struct smtp_request *req, long *code, char *err, size_t errlen)
     }
     curl_easy_setopt(curl, CURLOPT_URL, req->url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                     (long)(req->user != NULL ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    if (req->user != NULL) {
+        curl_easy_setopt(curl, CURLOPT_USERNAME, req->user);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, req->password ? req->password : "");
+    }
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

@@ -30,6 +30,8 @@ struct smtp_request {
     const char *message;       /* the whole message, CRLF line ends */
     long timeout_ms;           /* 0 = SMTP_TIMEOUT_MS */
     const char *ca_file;       /* NULL = the system CA store */
+    const char *user;          /* SMTP AUTH; NULL = none. With it, TLS is */
+    const char *password;      /* required (smtps://, or STARTTLS) */
 };
 
 enum smtp_result smtp_send(const struct smtp_request *req, long *code,

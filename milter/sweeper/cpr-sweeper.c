@@ -35,6 +35,7 @@
 #include "health.h"
 #include "log.h"
 #include "now.h"
+#include "probesend.h"
 #include "sweep.h"
 #include "sweepdb.h"
 #include "wake.h"
@@ -114,6 +115,11 @@ load_config(const char *path)
     char *err = NULL;
     struct cpr_config *cfg = config_load_checked(path, config_check_sweeper, &err);
 
+    /* the probe secret only when this sweeper sends probes */
+    if (cfg != NULL && cfg->probe_send_url[0] != '\0' && !config_read_probe_secret(cfg, &err)) {
+        config_free(cfg);
+        cfg = NULL;
+    }
     if (cfg == NULL)
         log_error("%s", err ? err : "cannot load config");
     g_free(err);
@@ -288,6 +294,9 @@ loop_round(struct loop *l)
     l->last_pass_ok = ok;
     if (ok)
         check_stuck_replies(l, now);
+    if (ok && (next = probesend_round(l->s.conn, l->cfg, l->s.worker)) > 0
+        && now_mono_ms() + next < wake)
+        wake = now_mono_ms() + next;
     health_tick(l, now_mono_ms());
     next = health_next_wake(&l->h, now);
     if (next > 0 && next < wake)

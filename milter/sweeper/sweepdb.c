@@ -461,3 +461,69 @@ sweepdb_milter_next(PGconn *conn, long long down_after_ms, long long grace_ms)
     PQclear(res);
     return ms;
 }
+
+/* ---- probes (022_probes.sql) ---- */
+
+static void
+sweepdb_probe_row(const PGresult *res, int row, struct sweep_probe *p)
+{
+    snprintf(p->id, sizeof(p->id), "%s", PQgetvalue(res, row, 0));
+    snprintf(p->address, sizeof(p->address), "%s", PQgetvalue(res, row, 1));
+    snprintf(p->variant, sizeof(p->variant), "%s", PQgetvalue(res, row, 2));
+    snprintf(p->message_id, sizeof(p->message_id), "%s", PQgetvalue(res, row, 3));
+    p->mark_unix = col_ms(res, row, 4);
+}
+
+bool
+sweepdb_probe_take(PGconn *conn, const char *addresses_json, const char *variants_json,
+                   long long interval_ms, const char *worker, struct sweep_probe **out,
+                   size_t *n)
+{
+    char interval[24];
+    const char *p[] = { addresses_json, variants_json, interval, worker };
+    PGresult *res;
+    int rows;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(interval, sizeof(interval), "%lld", interval_ms);
+    res = sweepdb_query(conn, "SELECT id, address, variant, message_id, mark_unix "
+                        "FROM cpr.probe_take(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)), "
+                        "ARRAY(SELECT jsonb_array_elements_text($2::jsonb)), $3::bigint, $4)",
+                        4, p);
+    if (res == NULL)
+        return false;
+    rows = PQntuples(res);
+    if (rows > 0 && (*out = calloc((size_t)rows, sizeof(**out))) == NULL) {
+        PQclear(res);
+        return false;
+    }
+    for (int i = 0; i < rows; i++)
+        sweepdb_probe_row(res, i, &(*out)[i]);
+    *n = (size_t)rows;
+    PQclear(res);
+    return true;
+}
+
+bool
+sweepdb_probe_sent(PGconn *conn, const char *id, const char *error)
+{
+    const char *p[] = { id, error };
+    PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_sent($1, $2)", 2, p);
+
+    PQclear(res);
+    return res != NULL;
+}
+
+long long
+sweepdb_probe_next(PGconn *conn)
+{
+    PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_next_ms()", 0, NULL);
+    long long ms;
+
+    if (res == NULL)
+        return -1;
+    ms = PQgetisnull(res, 0, 0) ? 0 : col_ms(res, 0, 0);
+    PQclear(res);
+    return ms;
+}

@@ -124,4 +124,24 @@ bool sweepdb_alert_done(PGconn *conn, const struct sweep_alert *a, bool ok,
  * failure. */
 long long sweepdb_milter_next(PGconn *conn, long long down_after_ms, long long grace_ms);
 
+/* A probe handed to this sweeper to send (cpr.probe_take). */
+struct sweep_probe {
+    char id[72];
+    char address[320];
+    char variant[32];
+    char message_id[128];
+    long long mark_unix;
+};
+
+/* The probes due now, made and handed to worker alone; addresses and
+ * variants are JSON arrays of strings. *out is malloc'd (free it); false
+ * on failure. */
+bool sweepdb_probe_take(PGconn *conn, const char *addresses_json, const char *variants_json,
+                        long long interval_ms, const char *worker, struct sweep_probe **out,
+                        size_t *n);
+/* The relay took it (error NULL) or refused it with error. */
+bool sweepdb_probe_sent(PGconn *conn, const char *id, const char *error);
+/* ms until the next probe is due; 0 if none is scheduled, -1 on failure. */
+long long sweepdb_probe_next(PGconn *conn);
+
 #endif
