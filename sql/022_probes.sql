@@ -148,6 +148,42 @@ LANGUAGE sql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
      WHERE id = p_id
 $$;
 
+-- For cprctl probes: the last probe of each address and variant, with
+-- its stages, latency and failure. Pairs are found by a skip scan of
+-- probes_address_created_idx, so the cost grows with the pairs, not with
+-- the years of probes.
+CREATE FUNCTION cpr.probe_list()
+RETURNS TABLE (address text, variant text, id text, created_at text, sent_at text,
+               send_error text, milter_seen_at text, mailbox_at text, mailbox_folder text,
+               milter_ms bigint, mailbox_ms bigint, stage text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    WITH RECURSIVE pairs(address, variant) AS (
+        (SELECT p.address, p.variant FROM cpr.probes p ORDER BY p.address, p.variant LIMIT 1)
+        UNION ALL
+        SELECT n.address, n.variant FROM pairs x, LATERAL (
+            SELECT q.address, q.variant FROM cpr.probes q
+            WHERE (q.address, q.variant) > (x.address, x.variant)
+            ORDER BY q.address, q.variant LIMIT 1) n
+    )
+    SELECT l.address, l.variant, l.id, cpr.utc_text(l.created_at), cpr.utc_text(l.sent_at),
+           l.send_error, cpr.utc_text(l.milter_seen_at), cpr.utc_text(l.mailbox_at),
+           l.mailbox_folder,
+           (extract(epoch FROM l.milter_seen_at - l.sent_at) * 1000)::bigint,
+           (extract(epoch FROM l.mailbox_at - l.sent_at) * 1000)::bigint,
+           CASE WHEN l.send_error IS NOT NULL THEN 'send failed'
+                WHEN l.sent_at IS NULL THEN 'sending'
+                WHEN l.milter_seen_at IS NULL THEN 'not seen by cpr-milter (yet)'
+                WHEN l.mailbox_at IS NULL THEN 'seen by cpr-milter'
+                ELSE 'in ' || coalesce(l.mailbox_folder, 'the mailbox') END
+    FROM pairs, LATERAL (
+        SELECT * FROM cpr.probes p WHERE p.address = pairs.address AND p.variant = pairs.variant
+        ORDER BY p.created_at DESC LIMIT 1) l
+    ORDER BY l.address, l.variant
+$$;
+
+REVOKE ALL ON FUNCTION cpr.probe_list() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cpr.probe_list() TO cpr_staff;
+
 REVOKE ALL ON FUNCTION cpr.probe_seen(text, text, bigint, bigint),
     cpr.probe_take(text[], text[], bigint, text), cpr.probe_sent(text, text),
     cpr.probe_in_mailbox(text, text, boolean), cpr.probe_next_ms() FROM PUBLIC;

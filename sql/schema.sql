@@ -1889,6 +1889,38 @@ CREATE FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean
 $$;
 
 --
+-- Name: probe_list(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_list() RETURNS TABLE(address text, variant text, id text, created_at text, sent_at text, send_error text, milter_seen_at text, mailbox_at text, mailbox_folder text, milter_ms bigint, mailbox_ms bigint, stage text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH RECURSIVE pairs(address, variant) AS (
+        (SELECT p.address, p.variant FROM cpr.probes p ORDER BY p.address, p.variant LIMIT 1)
+        UNION ALL
+        SELECT n.address, n.variant FROM pairs x, LATERAL (
+            SELECT q.address, q.variant FROM cpr.probes q
+            WHERE (q.address, q.variant) > (x.address, x.variant)
+            ORDER BY q.address, q.variant LIMIT 1) n
+    )
+    SELECT l.address, l.variant, l.id, cpr.utc_text(l.created_at), cpr.utc_text(l.sent_at),
+           l.send_error, cpr.utc_text(l.milter_seen_at), cpr.utc_text(l.mailbox_at),
+           l.mailbox_folder,
+           (extract(epoch FROM l.milter_seen_at - l.sent_at) * 1000)::bigint,
+           (extract(epoch FROM l.mailbox_at - l.sent_at) * 1000)::bigint,
+           CASE WHEN l.send_error IS NOT NULL THEN 'send failed'
+                WHEN l.sent_at IS NULL THEN 'sending'
+                WHEN l.milter_seen_at IS NULL THEN 'not seen by cpr-milter (yet)'
+                WHEN l.mailbox_at IS NULL THEN 'seen by cpr-milter'
+                ELSE 'in ' || coalesce(l.mailbox_folder, 'the mailbox') END
+    FROM pairs, LATERAL (
+        SELECT * FROM cpr.probes p WHERE p.address = pairs.address AND p.variant = pairs.variant
+        ORDER BY p.created_at DESC LIMIT 1) l
+    ORDER BY l.address, l.variant
+$$;
+
+--
 -- Name: probe_next_ms(); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -3941,6 +3973,13 @@ REVOKE ALL ON FUNCTION cpr.plain_envelope(p text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_list(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_list() FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_list() TO cpr_staff;
 
 --
 -- Name: FUNCTION probe_next_ms(); Type: ACL; Schema: cpr; Owner: -

@@ -837,6 +837,9 @@ const struct cprctl_cmd cprctl_cmds[] = {
       "the cpr-milter heartbeats: pid, version, last beat, stamped, alerts\n"
       "(--forget HOST --socket SOCKET: a milter taken out of service)",
       cmd_milters_check, cmd_milters_run, false },
+    { "probes", "", { JSON },
+      "the last mail-path probe of each address and variant: stages, latency",
+      NULL, cmd_probes_run, false },
     { "test-page", "CHANNEL", { { NULL } },
       "send a test notice through one configured channel", NULL, cmd_test_page_run, true },
     { NULL, NULL, { { NULL } }, NULL, NULL, NULL, false },

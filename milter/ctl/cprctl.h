@@ -174,6 +174,7 @@ int cmd_report_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_search_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_milters_check(const char *cmd, struct cprctl_opts *o);
 int cmd_milters_run(PGconn *conn, const struct cprctl_opts *o);
+int cmd_probes_run(PGconn *conn, const struct cprctl_opts *o);
 /* show's evidence table (cprctl_export.c). */
 void cprctl_evidence_table(const json_t *evidence);
 
