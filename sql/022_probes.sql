@@ -39,11 +39,13 @@ CREATE TABLE cpr.probes (
     milter_seen_at  timestamptz,
     mailbox_at      timestamptz,
     mailbox_folder  text,
-    deleted_at      timestamptz
+    deleted_at      timestamptz,
+    verdict         text,                       -- 'passed' or the stage that failed
+    decided_at      timestamptz                 -- NULL while the probe is under way
 );
 
 CREATE INDEX probes_address_created_idx ON cpr.probes (address, variant, created_at DESC);
-CREATE INDEX probes_open_idx ON cpr.probes (created_at) WHERE mailbox_at IS NULL;
+CREATE INDEX probes_pending_idx ON cpr.probes (created_at) WHERE decided_at IS NULL;
 
 CREATE TABLE cpr.probe_schedule (
     address  text PRIMARY KEY,
@@ -192,3 +194,163 @@ GRANT EXECUTE ON FUNCTION cpr.probe_take(text[], text[], bigint, text),
     cpr.probe_sent(text, text), cpr.probe_in_mailbox(text, text, boolean),
     cpr.probe_next_ms() TO cpr_sweeper;
 GRANT SELECT ON cpr.probes, cpr.probe_schedule TO cpr_staff, cpr_sweeper;
+
+-- ---- pages: a stage that broke -----------------------------------------------------
+-- One alert per address and variant whose last decided probe failed; it is
+-- resolved when a later probe of the pair passes. Each page and resolve is
+-- leased to one sweeper, as for cpr.milter_alerts (021_liveness.sql).
+CREATE TABLE cpr.probe_alerts (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    address         text NOT NULL,
+    variant         text NOT NULL,
+    stage           text NOT NULL CHECK (stage IN ('send failed', 'not seen by cpr-milter')),
+    probe_id        text NOT NULL REFERENCES cpr.probes (id),
+    detail          text,                   -- the relay's reply, for send failed
+    opened_at       timestamptz NOT NULL,
+    paged_at        timestamptz,
+    resolved_at     timestamptz,
+    resolved_by     text REFERENCES cpr.probes (id),
+    resolve_sent_at timestamptz,
+    closed_at       timestamptz,
+    attempts        integer NOT NULL DEFAULT 0,
+    next_try_at     timestamptz NOT NULL,
+    claimed_by      text,
+    lease_until     timestamptz
+);
+CREATE UNIQUE INDEX probe_alerts_open_idx ON cpr.probe_alerts (address, variant)
+    WHERE closed_at IS NULL;
+
+-- What a probe has shown by p_now: 'passed', the stage that failed, or NULL
+-- while it is still under way. Until the mailbox stage exists, seen by
+-- cpr-milter is passed.
+CREATE FUNCTION cpr.probe_verdict(p cpr.probes, p_timeout_ms bigint, p_now timestamptz)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN p.milter_seen_at IS NOT NULL THEN 'passed'
+        WHEN p.send_error IS NOT NULL THEN 'send failed'
+        WHEN p.sent_at IS NULL AND p.created_at + p_timeout_ms * interval '1 ms' <= p_now
+            THEN 'send failed'
+        WHEN p.sent_at + p_timeout_ms * interval '1 ms' <= p_now THEN 'not seen by cpr-milter'
+    END
+$$;
+
+-- Decide the probes under way that can be decided, oldest first, and open
+-- or resolve the alert of each one's pair.
+CREATE FUNCTION cpr.probe_alerts_update(p_timeout_ms bigint, p_now timestamptz)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    p cpr.probes%ROWTYPE;
+    v text;
+BEGIN
+    FOR p IN SELECT * FROM cpr.probes x WHERE x.decided_at IS NULL
+             ORDER BY x.created_at FOR UPDATE SKIP LOCKED LOOP
+        v := cpr.probe_verdict(p, p_timeout_ms, p_now);
+        CONTINUE WHEN v IS NULL;
+        UPDATE cpr.probes SET verdict = v, decided_at = p_now WHERE id = p.id;
+        IF v = 'passed' THEN
+            UPDATE cpr.probe_alerts a SET resolved_at = p_now, resolved_by = p.id
+             WHERE a.address = p.address AND a.variant = p.variant
+               AND a.closed_at IS NULL AND a.resolved_at IS NULL;
+        ELSE
+            INSERT INTO cpr.probe_alerts (address, variant, stage, probe_id, detail,
+                                          opened_at, next_try_at)
+            VALUES (p.address, p.variant, v, p.id, p.send_error, p_now, p_now)
+            ON CONFLICT (address, variant) WHERE closed_at IS NULL DO NOTHING;
+        END IF;
+    END LOOP;
+    UPDATE cpr.probe_alerts SET closed_at = p_now      -- resolved before anyone was paged
+     WHERE closed_at IS NULL AND resolved_at IS NOT NULL AND paged_at IS NULL
+       AND (lease_until IS NULL OR lease_until < p_now);
+END
+$$;
+
+-- One page or resolve due now, leased to p_worker; none when nothing is
+-- due. plain_passes says whether the address's plain probes pass, so a
+-- page can say that only this variant fails.
+CREATE FUNCTION cpr.probe_alerts(p_timeout_ms bigint, p_worker text, p_lease_ms integer)
+RETURNS TABLE (alert_id bigint, action text, address text, variant text, stage text,
+               probe_id text, detail text, sent_at text, opened_at text, plain_passes boolean,
+               attempts integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    a cpr.probe_alerts%ROWTYPE;
+BEGIN
+    IF p_timeout_ms <= 0 OR p_lease_ms <= 0 THEN
+        RAISE EXCEPTION 'probe_alerts: bad bounds' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM cpr.probe_alerts_update(p_timeout_ms, v_now);
+    FOR a IN SELECT * FROM cpr.probe_alerts x
+             WHERE x.closed_at IS NULL AND x.next_try_at <= v_now
+               AND (x.lease_until IS NULL OR x.lease_until < v_now)
+               AND (x.paged_at IS NULL AND x.resolved_at IS NULL
+                    OR x.paged_at IS NOT NULL AND x.resolved_at IS NOT NULL)
+             ORDER BY x.id LIMIT 1 FOR UPDATE SKIP LOCKED LOOP
+        UPDATE cpr.probe_alerts SET claimed_by = p_worker,
+            lease_until = v_now + p_lease_ms * interval '1 ms', attempts = a.attempts + 1
+         WHERE id = a.id;
+        RETURN QUERY SELECT a.id, CASE WHEN a.paged_at IS NULL THEN 'page' ELSE 'resolve' END,
+            a.address, a.variant, a.stage, a.probe_id, a.detail, cpr.utc_text(p.sent_at),
+            cpr.utc_text(a.opened_at),
+            (SELECT q.verdict = 'passed' FROM cpr.probes q
+              WHERE q.address = a.address AND q.variant = 'plain' AND q.decided_at IS NOT NULL
+              ORDER BY q.created_at DESC LIMIT 1),
+            a.attempts + 1
+            FROM cpr.probes p WHERE p.id = a.probe_id;
+        RETURN;
+    END LOOP;
+END
+$$;
+
+-- Record a page or resolve: sent (p_ok), or due again after p_retry_ms.
+-- Only the sweeper holding the lease may; false otherwise.
+CREATE FUNCTION cpr.probe_alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text,
+        p_retry_ms bigint)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    IF p_action NOT IN ('page', 'resolve') THEN
+        RAISE EXCEPTION 'probe_alert_done: action must be page or resolve'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE cpr.probe_alerts SET
+        paged_at = CASE WHEN p_ok AND p_action = 'page' THEN v_now ELSE paged_at END,
+        resolve_sent_at = CASE WHEN p_ok AND p_action = 'resolve' THEN v_now
+                               ELSE resolve_sent_at END,
+        closed_at = CASE WHEN p_ok AND p_action = 'resolve' THEN v_now ELSE closed_at END,
+        next_try_at = CASE WHEN p_ok THEN v_now
+                           ELSE v_now + greatest(p_retry_ms, 0) * interval '1 ms' END,
+        attempts = CASE WHEN p_ok THEN 0 ELSE attempts END,
+        claimed_by = NULL, lease_until = NULL
+    WHERE id = p_id AND claimed_by = p_worker AND lease_until >= v_now;
+    RETURN FOUND;
+END
+$$;
+
+-- In how many ms the probe alerts may have something to do (at least 1),
+-- or NULL: an alert's retry or lease, or a probe under way reaching its
+-- timeout.
+CREATE FUNCTION cpr.probe_alert_next_ms(p_timeout_ms bigint) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    WITH n AS (SELECT clock_timestamp() AS now)
+    SELECT CASE WHEN min(t) IS NOT NULL
+                THEN greatest(1, epoch_ms(min(t)) - epoch_ms(min(n.now))) END FROM n, (
+        SELECT greatest(a.next_try_at, coalesce(a.lease_until, a.next_try_at)) AS t
+          FROM cpr.probe_alerts a
+         WHERE a.closed_at IS NULL
+           AND (a.paged_at IS NULL AND a.resolved_at IS NULL
+                OR a.paged_at IS NOT NULL AND a.resolved_at IS NOT NULL)
+        UNION ALL
+        SELECT coalesce(p.sent_at, p.created_at) + p_timeout_ms * interval '1 ms'
+          FROM cpr.probes p WHERE p.decided_at IS NULL
+    ) due
+$$;
+
+REVOKE ALL ON FUNCTION cpr.probe_alerts(bigint, text, integer),
+    cpr.probe_alert_done(bigint, text, boolean, text, bigint),
+    cpr.probe_alert_next_ms(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cpr.probe_alerts(bigint, text, integer),
+    cpr.probe_alert_done(bigint, text, boolean, text, bigint),
+    cpr.probe_alert_next_ms(bigint) TO cpr_sweeper;
+GRANT SELECT ON cpr.probe_alerts TO cpr_staff, cpr_sweeper;

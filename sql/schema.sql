@@ -1875,6 +1875,128 @@ CREATE FUNCTION cpr.plain_envelope(p text) RETURNS boolean
 $_$;
 
 --
+-- Name: probe_alert_done(bigint, text, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    IF p_action NOT IN ('page', 'resolve') THEN
+        RAISE EXCEPTION 'probe_alert_done: action must be page or resolve'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE cpr.probe_alerts SET
+        paged_at = CASE WHEN p_ok AND p_action = 'page' THEN v_now ELSE paged_at END,
+        resolve_sent_at = CASE WHEN p_ok AND p_action = 'resolve' THEN v_now
+                               ELSE resolve_sent_at END,
+        closed_at = CASE WHEN p_ok AND p_action = 'resolve' THEN v_now ELSE closed_at END,
+        next_try_at = CASE WHEN p_ok THEN v_now
+                           ELSE v_now + greatest(p_retry_ms, 0) * interval '1 ms' END,
+        attempts = CASE WHEN p_ok THEN 0 ELSE attempts END,
+        claimed_by = NULL, lease_until = NULL
+    WHERE id = p_id AND claimed_by = p_worker AND lease_until >= v_now;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: probe_alert_next_ms(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_alert_next_ms(p_timeout_ms bigint) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH n AS (SELECT clock_timestamp() AS now)
+    SELECT CASE WHEN min(t) IS NOT NULL
+                THEN greatest(1, epoch_ms(min(t)) - epoch_ms(min(n.now))) END FROM n, (
+        SELECT greatest(a.next_try_at, coalesce(a.lease_until, a.next_try_at)) AS t
+          FROM cpr.probe_alerts a
+         WHERE a.closed_at IS NULL
+           AND (a.paged_at IS NULL AND a.resolved_at IS NULL
+                OR a.paged_at IS NOT NULL AND a.resolved_at IS NOT NULL)
+        UNION ALL
+        SELECT coalesce(p.sent_at, p.created_at) + p_timeout_ms * interval '1 ms'
+          FROM cpr.probes p WHERE p.decided_at IS NULL
+    ) due
+$$;
+
+--
+-- Name: probe_alerts(bigint, text, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_alerts(p_timeout_ms bigint, p_worker text, p_lease_ms integer) RETURNS TABLE(alert_id bigint, action text, address text, variant text, stage text, probe_id text, detail text, sent_at text, opened_at text, plain_passes boolean, attempts integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    a cpr.probe_alerts%ROWTYPE;
+BEGIN
+    IF p_timeout_ms <= 0 OR p_lease_ms <= 0 THEN
+        RAISE EXCEPTION 'probe_alerts: bad bounds' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM cpr.probe_alerts_update(p_timeout_ms, v_now);
+    FOR a IN SELECT * FROM cpr.probe_alerts x
+             WHERE x.closed_at IS NULL AND x.next_try_at <= v_now
+               AND (x.lease_until IS NULL OR x.lease_until < v_now)
+               AND (x.paged_at IS NULL AND x.resolved_at IS NULL
+                    OR x.paged_at IS NOT NULL AND x.resolved_at IS NOT NULL)
+             ORDER BY x.id LIMIT 1 FOR UPDATE SKIP LOCKED LOOP
+        UPDATE cpr.probe_alerts SET claimed_by = p_worker,
+            lease_until = v_now + p_lease_ms * interval '1 ms', attempts = a.attempts + 1
+         WHERE id = a.id;
+        RETURN QUERY SELECT a.id, CASE WHEN a.paged_at IS NULL THEN 'page' ELSE 'resolve' END,
+            a.address, a.variant, a.stage, a.probe_id, a.detail, cpr.utc_text(p.sent_at),
+            cpr.utc_text(a.opened_at),
+            (SELECT q.verdict = 'passed' FROM cpr.probes q
+              WHERE q.address = a.address AND q.variant = 'plain' AND q.decided_at IS NOT NULL
+              ORDER BY q.created_at DESC LIMIT 1),
+            a.attempts + 1
+            FROM cpr.probes p WHERE p.id = a.probe_id;
+        RETURN;
+    END LOOP;
+END
+$$;
+
+--
+-- Name: probe_alerts_update(bigint, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_alerts_update(p_timeout_ms bigint, p_now timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    p cpr.probes%ROWTYPE;
+    v text;
+BEGIN
+    FOR p IN SELECT * FROM cpr.probes x WHERE x.decided_at IS NULL
+             ORDER BY x.created_at FOR UPDATE SKIP LOCKED LOOP
+        v := cpr.probe_verdict(p, p_timeout_ms, p_now);
+        CONTINUE WHEN v IS NULL;
+        UPDATE cpr.probes SET verdict = v, decided_at = p_now WHERE id = p.id;
+        IF v = 'passed' THEN
+            UPDATE cpr.probe_alerts a SET resolved_at = p_now, resolved_by = p.id
+             WHERE a.address = p.address AND a.variant = p.variant
+               AND a.closed_at IS NULL AND a.resolved_at IS NULL;
+        ELSE
+            INSERT INTO cpr.probe_alerts (address, variant, stage, probe_id, detail,
+                                          opened_at, next_try_at)
+            VALUES (p.address, p.variant, v, p.id, p.send_error, p_now, p_now)
+            ON CONFLICT (address, variant) WHERE closed_at IS NULL DO NOTHING;
+        END IF;
+    END LOOP;
+    UPDATE cpr.probe_alerts SET closed_at = p_now      -- resolved before anyone was paged
+     WHERE closed_at IS NULL AND resolved_at IS NOT NULL AND paged_at IS NULL
+       AND (lease_until IS NULL OR lease_until < p_now);
+END
+$$;
+
+--
 -- Name: probe_in_mailbox(text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2017,6 +2139,47 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 END
+$$;
+
+--
+-- Name: probes; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.probes (
+    id text NOT NULL,
+    address text NOT NULL,
+    variant text NOT NULL,
+    message_id text NOT NULL,
+    mark_unix bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    worker text NOT NULL,
+    sent_at timestamp with time zone,
+    send_error text,
+    milter_seen_at timestamp with time zone,
+    mailbox_at timestamp with time zone,
+    mailbox_folder text,
+    deleted_at timestamp with time zone,
+    verdict text,
+    decided_at timestamp with time zone,
+    CONSTRAINT probes_address_check CHECK ((address <> ''::text)),
+    CONSTRAINT probes_id_check CHECK ((id ~ '^[A-Za-z0-9._-]{1,64}$'::text)),
+    CONSTRAINT probes_variant_check CHECK ((variant <> ''::text))
+);
+
+--
+-- Name: probe_verdict(cpr.probes, bigint, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_verdict(p cpr.probes, p_timeout_ms bigint, p_now timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE
+        WHEN p.milter_seen_at IS NOT NULL THEN 'passed'
+        WHEN p.send_error IS NOT NULL THEN 'send failed'
+        WHEN p.sent_at IS NULL AND p.created_at + p_timeout_ms * interval '1 ms' <= p_now
+            THEN 'send failed'
+        WHEN p.sent_at + p_timeout_ms * interval '1 ms' <= p_now THEN 'not seen by cpr-milter'
+    END
 $$;
 
 --
@@ -2751,6 +2914,43 @@ ALTER TABLE cpr.page_groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: probe_alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.probe_alerts (
+    id bigint NOT NULL,
+    address text NOT NULL,
+    variant text NOT NULL,
+    stage text NOT NULL,
+    probe_id text NOT NULL,
+    detail text,
+    opened_at timestamp with time zone NOT NULL,
+    paged_at timestamp with time zone,
+    resolved_at timestamp with time zone,
+    resolved_by text,
+    resolve_sent_at timestamp with time zone,
+    closed_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_try_at timestamp with time zone NOT NULL,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    CONSTRAINT probe_alerts_stage_check CHECK ((stage = ANY (ARRAY['send failed'::text, 'not seen by cpr-milter'::text])))
+);
+
+--
+-- Name: probe_alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.probe_alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.probe_alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: probe_schedule; Type: TABLE; Schema: cpr; Owner: -
 --
 
@@ -2758,29 +2958,6 @@ CREATE TABLE cpr.probe_schedule (
     address text NOT NULL,
     next_at timestamp with time zone NOT NULL,
     turn bigint DEFAULT 0 NOT NULL
-);
-
---
--- Name: probes; Type: TABLE; Schema: cpr; Owner: -
---
-
-CREATE TABLE cpr.probes (
-    id text NOT NULL,
-    address text NOT NULL,
-    variant text NOT NULL,
-    message_id text NOT NULL,
-    mark_unix bigint NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    worker text NOT NULL,
-    sent_at timestamp with time zone,
-    send_error text,
-    milter_seen_at timestamp with time zone,
-    mailbox_at timestamp with time zone,
-    mailbox_folder text,
-    deleted_at timestamp with time zone,
-    CONSTRAINT probes_address_check CHECK ((address <> ''::text)),
-    CONSTRAINT probes_id_check CHECK ((id ~ '^[A-Za-z0-9._-]{1,64}$'::text)),
-    CONSTRAINT probes_variant_check CHECK ((variant <> ''::text))
 );
 
 --
@@ -2979,6 +3156,13 @@ ALTER TABLE ONLY cpr.page_groups
 
 ALTER TABLE ONLY cpr.page_groups
     ADD CONSTRAINT page_groups_pkey PRIMARY KEY (id);
+
+--
+-- Name: probe_alerts probe_alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.probe_alerts
+    ADD CONSTRAINT probe_alerts_pkey PRIMARY KEY (id);
 
 --
 -- Name: probe_schedule probe_schedule_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -3182,16 +3366,22 @@ CREATE INDEX outbox_sent_idx ON cpr.outbox USING btree (created_at) WHERE (state
 CREATE INDEX page_groups_due_idx ON cpr.page_groups USING btree (next_page_at) WHERE (acked_at IS NULL);
 
 --
+-- Name: probe_alerts_open_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE UNIQUE INDEX probe_alerts_open_idx ON cpr.probe_alerts USING btree (address, variant) WHERE (closed_at IS NULL);
+
+--
 -- Name: probes_address_created_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
 CREATE INDEX probes_address_created_idx ON cpr.probes USING btree (address, variant, created_at DESC);
 
 --
--- Name: probes_open_idx; Type: INDEX; Schema: cpr; Owner: -
+-- Name: probes_pending_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
-CREATE INDEX probes_open_idx ON cpr.probes USING btree (created_at) WHERE (mailbox_at IS NULL);
+CREATE INDEX probes_pending_idx ON cpr.probes USING btree (created_at) WHERE (decided_at IS NULL);
 
 --
 -- Name: steps_ready_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -3397,6 +3587,20 @@ ALTER TABLE ONLY cpr.page_group_members
 
 ALTER TABLE ONLY cpr.page_group_members
     ADD CONSTRAINT page_group_members_group_id_fkey FOREIGN KEY (group_id) REFERENCES cpr.page_groups(id);
+
+--
+-- Name: probe_alerts probe_alerts_probe_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.probe_alerts
+    ADD CONSTRAINT probe_alerts_probe_id_fkey FOREIGN KEY (probe_id) REFERENCES cpr.probes(id);
+
+--
+-- Name: probe_alerts probe_alerts_resolved_by_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.probe_alerts
+    ADD CONSTRAINT probe_alerts_resolved_by_fkey FOREIGN KEY (resolved_by) REFERENCES cpr.probes(id);
 
 --
 -- Name: reporters reporters_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
@@ -3968,6 +4172,33 @@ REVOKE ALL ON FUNCTION cpr.page_group_wanted(c cpr.cases, p_window_ms bigint) FR
 REVOKE ALL ON FUNCTION cpr.plain_envelope(p text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION probe_alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_alert_next_ms(p_timeout_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_alert_next_ms(p_timeout_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_alert_next_ms(p_timeout_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_alerts(p_timeout_ms bigint, p_worker text, p_lease_ms integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_alerts(p_timeout_ms bigint, p_worker text, p_lease_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_alerts(p_timeout_ms bigint, p_worker text, p_lease_ms integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_alerts_update(p_timeout_ms bigint, p_now timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_alerts_update(p_timeout_ms bigint, p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION probe_in_mailbox(p_id text, p_folder text, p_deleted boolean); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4008,6 +4239,19 @@ GRANT ALL ON FUNCTION cpr.probe_sent(p_id text, p_error text) TO cpr_sweeper;
 
 REVOKE ALL ON FUNCTION cpr.probe_take(p_addresses text[], p_variants text[], p_interval_ms bigint, p_worker text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.probe_take(p_addresses text[], p_variants text[], p_interval_ms bigint, p_worker text) TO cpr_sweeper;
+
+--
+-- Name: TABLE probes; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.probes TO cpr_staff;
+GRANT SELECT ON TABLE cpr.probes TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_verdict(p cpr.probes, p_timeout_ms bigint, p_now timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_verdict(p cpr.probes, p_timeout_ms bigint, p_now timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION queue_autoreply(p_case_id bigint, p_message bigint, p_kind text, p_reply jsonb, p_now timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
@@ -4195,18 +4439,18 @@ GRANT SELECT ON TABLE cpr.page_groups TO cpr_staff;
 GRANT SELECT ON TABLE cpr.page_groups TO cpr_sweeper;
 
 --
+-- Name: TABLE probe_alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.probe_alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.probe_alerts TO cpr_sweeper;
+
+--
 -- Name: TABLE probe_schedule; Type: ACL; Schema: cpr; Owner: -
 --
 
 GRANT SELECT ON TABLE cpr.probe_schedule TO cpr_staff;
 GRANT SELECT ON TABLE cpr.probe_schedule TO cpr_sweeper;
-
---
--- Name: TABLE probes; Type: ACL; Schema: cpr; Owner: -
---
-
-GRANT SELECT ON TABLE cpr.probes TO cpr_staff;
-GRANT SELECT ON TABLE cpr.probes TO cpr_sweeper;
 
 --
 -- Name: TABLE reporters; Type: ACL; Schema: cpr; Owner: -

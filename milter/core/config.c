@@ -292,6 +292,9 @@ const struct config_key config_keys[] = {
            "plain, pem-key, zip, tar-xz, der",
            "what probes carry, in turn: plain, pem-key, zip, tar-xz, der "
            "(at most 16)", 1, 16),
+    RANGED("probe", "timeout", CONFIG_DURATION, OFF(probe_timeout_ms), "15m",
+           "a probe that has not passed a stage this long after it was sent pages "
+           "tier 1, naming the stage (5s..1d)", 5 * MS_SECOND, MS_DAY),
     RANGED("probe", "interval", CONFIG_DURATION, OFF(probe_interval_ms), "1h",
            "how often each address is probed, staggered (10s..7d)",
            10 * MS_SECOND, 7 * MS_DAY),

@@ -165,6 +165,7 @@ struct cpr_config {
     char **probe_addresses;    /* never NULL; empty = [milter] addresses */
     char **probe_variants;     /* never NULL, never empty */
     long long probe_interval_ms;
+    long long probe_timeout_ms;
     /* [cprctl] */
     char *cprctl_conninfo;
 };

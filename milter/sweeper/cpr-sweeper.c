@@ -142,6 +142,7 @@ set_identity(struct sweeper *s, const struct cpr_config *cfg)
     s->group_window_ms = cfg->group_window_ms;
     s->milter_down_after_ms = cfg->milter_down_after_ms;
     s->milter_grace_ms = cfg->milter_stop_grace_ms;
+    s->probe_timeout_ms = cfg->probe_timeout_ms;
 }
 
 static void

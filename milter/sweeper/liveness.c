@@ -78,21 +78,30 @@ alert_notice(const struct sweeper *s, const struct sweep_alert *a, struct alert_
     n->received_at = a->opened_at;
 }
 
+bool
+liveness_tier1_send(const struct sweeper *s, const struct pager_notice *n)
+{
+    bool any = false;
+
+    for (size_t i = 0; s->esc.ntiers > 0 && i < s->esc.tiers[0].nchannels; i++) {
+        char err[512];
+
+        any |= pager_send_logged(&s->esc.channels[s->esc.tiers[0].channels[i]], n, err,
+                                 sizeof(err)) == SEND_OK;
+    }
+    return any;
+}
+
 /* To every channel of tier 1; true when one took it. */
 static bool
 alert_send(const struct sweeper *s, const struct sweep_alert *a)
 {
     struct alert_text t;
     struct pager_notice n;
-    bool any = false;
+    bool any;
 
     alert_notice(s, a, &t, &n);
-    for (size_t i = 0; s->esc.ntiers > 0 && i < s->esc.tiers[0].nchannels; i++) {
-        char err[512];
-
-        any |= pager_send_logged(&s->esc.channels[s->esc.tiers[0].channels[i]], &n, err,
-                                 sizeof(err)) == SEND_OK;
-    }
+    any = liveness_tier1_send(s, &n);
     if (any)
         log_info("milter alert %lld: %s sent: %s", a->id, a->action, t.summary);
     else
@@ -101,9 +110,8 @@ alert_send(const struct sweeper *s, const struct sweep_alert *a)
     return any;
 }
 
-/* Long enough for one attempt on every tier-1 channel. */
-static long long
-alert_lease_ms(const struct sweeper *s)
+long long
+liveness_lease_ms(const struct sweeper *s)
 {
     long long need = LIVENESS_LEASE_SLACK_MS;
 
@@ -123,7 +131,7 @@ liveness_pass(struct sweeper *s, bool *ok)
         bool found, sent;
 
         if (!sweepdb_milter_alert(s->conn, s->milter_down_after_ms, s->milter_grace_ms,
-                                  s->worker, alert_lease_ms(s), &a, &found)) {
+                                  s->worker, liveness_lease_ms(s), &a, &found)) {
             *ok = false;
             return 0;
         }

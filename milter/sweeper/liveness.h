@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 
+#include "pager.h"
 #include "sweep.h"
 
 #define LIVENESS_DEDUP_PREFIX "cpr-milter/"
@@ -27,5 +28,10 @@
 /* In how many ms the next liveness pass is wanted (0: nothing known);
  * *ok is false when a database call failed. */
 long long liveness_pass(struct sweeper *s, bool *ok);
+
+/* Shared with probewatch.c: send n to every tier-1 channel (true when one
+ * took it), and a lease long enough for one attempt on each of them. */
+bool liveness_tier1_send(const struct sweeper *s, const struct pager_notice *n);
+long long liveness_lease_ms(const struct sweeper *s);
 
 #endif

@@ -22,6 +22,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "now.h"
+#include "probewatch.h"
 #include "sweepdb.h"
 
 #define SWEEP_MAX_CLAIMS  256         /* steps claimed per pass */
@@ -427,6 +428,9 @@ sweep_pass(struct sweeper *s, bool *ok)
     if (!*ok)
         return 0;
     alive = liveness_pass(s, ok);
+    if (!*ok)
+        return 0;
+    alive = earliest(alive, probewatch_pass(s, ok));
     if (!*ok)
         return 0;
     retry = sweepdb_next_retry(s->conn);

@@ -34,6 +34,7 @@ struct sweeper {
     long long group_window_ms; /* [paging] group_window; 0 = no grouping */
     long long milter_down_after_ms;   /* liveness.h */
     long long milter_grace_ms;
+    long long probe_timeout_ms;       /* probewatch.h */
     long long db_now;          /* the database clock at the pass's start (epoch ms) */
     long long db_mono;         /* ... and our monotonic clock at that moment */
 };

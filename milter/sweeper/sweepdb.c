@@ -527,3 +527,88 @@ sweepdb_probe_next(PGconn *conn)
     PQclear(res);
     return ms;
 }
+
+static void
+sweepdb_copy(char *dst, size_t len, const PGresult *res, int col)
+{
+    snprintf(dst, len, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
+}
+
+static void
+sweepdb_probe_alert_row(const PGresult *res, struct sweep_probe_alert *a)
+{
+    a->id = atoll(PQgetvalue(res, 0, 0));
+    sweepdb_copy(a->action, sizeof(a->action), res, 1);
+    sweepdb_copy(a->address, sizeof(a->address), res, 2);
+    sweepdb_copy(a->variant, sizeof(a->variant), res, 3);
+    sweepdb_copy(a->stage, sizeof(a->stage), res, 4);
+    sweepdb_copy(a->probe_id, sizeof(a->probe_id), res, 5);
+    sweepdb_copy(a->detail, sizeof(a->detail), res, 6);
+    sweepdb_copy(a->sent_at, sizeof(a->sent_at), res, 7);
+    sweepdb_copy(a->opened_at, sizeof(a->opened_at), res, 8);
+    a->plain_passes = PQgetisnull(res, 0, 9) ? -1 : strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+    a->attempts = (int)col_ms(res, 0, 10);
+}
+
+bool
+sweepdb_probe_alert(PGconn *conn, long long timeout_ms, const char *worker, long long lease_ms,
+                    struct sweep_probe_alert *a, bool *found)
+{
+    char timeout[24], lease[24];
+    const char *p[] = { timeout, worker, lease };
+    PGresult *res;
+
+    *found = false;
+    memset(a, 0, sizeof(*a));
+    snprintf(timeout, sizeof(timeout), "%lld", timeout_ms);
+    snprintf(lease, sizeof(lease), "%lld", lease_ms);
+    res = sweepdb_query(conn, "SELECT alert_id, action, address, variant, stage, probe_id, "
+                              "detail, sent_at, opened_at, plain_passes, attempts "
+                              "FROM cpr.probe_alerts($1::bigint, $2, $3::integer)", 3, p);
+    if (res == NULL)
+        return false;
+    if (PQntuples(res) > 0) {
+        sweepdb_probe_alert_row(res, a);
+        *found = true;
+    }
+    PQclear(res);
+    return true;
+}
+
+bool
+sweepdb_probe_alert_done(PGconn *conn, const struct sweep_probe_alert *a, bool ok,
+                         const char *worker, long long retry_ms)
+{
+    char id[24], retry[24];
+    const char *p[] = { id, a->action, ok ? "t" : "f", worker, retry };
+    PGresult *res;
+    bool done;
+
+    snprintf(id, sizeof(id), "%lld", a->id);
+    snprintf(retry, sizeof(retry), "%lld", retry_ms);
+    res = sweepdb_query(conn, "SELECT cpr.probe_alert_done($1::bigint, $2, $3::boolean, $4, "
+                              "$5::bigint)", 5, p);
+    if (res == NULL)
+        return false;
+    done = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    if (!done)
+        log_warn("probe alert %lld: the lease was lost before it was recorded", a->id);
+    PQclear(res);
+    return true;
+}
+
+long long
+sweepdb_probe_alert_next(PGconn *conn, long long timeout_ms)
+{
+    char timeout[24];
+    const char *p[] = { timeout };
+    PGresult *res;
+    long long ms;
+
+    snprintf(timeout, sizeof(timeout), "%lld", timeout_ms);
+    if ((res = sweepdb_query(conn, "SELECT cpr.probe_alert_next_ms($1::bigint)", 1, p)) == NULL)
+        return -1;
+    ms = PQgetisnull(res, 0, 0) ? 0 : col_ms(res, 0, 0);
+    PQclear(res);
+    return ms;
+}

@@ -144,4 +144,26 @@ bool sweepdb_probe_sent(PGconn *conn, const char *id, const char *error);
 /* ms until the next probe is due; 0 if none is scheduled, -1 on failure. */
 long long sweepdb_probe_next(PGconn *conn);
 
+/* A probe page or resolve claimed by this sweeper (cpr.probe_alerts). */
+struct sweep_probe_alert {
+    long long id;
+    char action[16];           /* page or resolve */
+    char address[320];
+    char variant[32];
+    char stage[64];
+    char probe_id[72];
+    char detail[1024];         /* the relay's reply, for send failed */
+    char sent_at[40];
+    char opened_at[40];
+    int plain_passes;          /* 1 yes, 0 no, -1 unknown */
+    int attempts;
+};
+
+bool sweepdb_probe_alert(PGconn *conn, long long timeout_ms, const char *worker,
+                         long long lease_ms, struct sweep_probe_alert *a, bool *found);
+bool sweepdb_probe_alert_done(PGconn *conn, const struct sweep_probe_alert *a, bool ok,
+                              const char *worker, long long retry_ms);
+/* ms until probe alerts may need a pass; 0 if never, -1 on failure. */
+long long sweepdb_probe_alert_next(PGconn *conn, long long timeout_ms);
+
 #endif
