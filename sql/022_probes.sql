@@ -46,6 +46,7 @@ CREATE TABLE cpr.probes (
 
 CREATE INDEX probes_address_created_idx ON cpr.probes (address, variant, created_at DESC);
 CREATE INDEX probes_pending_idx ON cpr.probes (created_at) WHERE decided_at IS NULL;
+CREATE INDEX probes_created_idx ON cpr.probes (created_at);
 
 CREATE TABLE cpr.probe_schedule (
     address  text PRIMARY KEY,
@@ -354,3 +355,39 @@ GRANT EXECUTE ON FUNCTION cpr.probe_alerts(bigint, text, integer),
     cpr.probe_alert_done(bigint, text, boolean, text, bigint),
     cpr.probe_alert_next_ms(bigint) TO cpr_sweeper;
 GRANT SELECT ON cpr.probe_alerts TO cpr_staff, cpr_sweeper;
+
+-- ---- the auditor's evidence ---------------------------------------------------------
+-- For cprctl report: per probed address, the probes made between p_from
+-- and p_to (as cpr.audit_from/audit_until read them), how many passed and
+-- failed, the longest time the address was not proven working (between
+-- two passing probes, or from the period's start to the first and from
+-- the last to its end or now), and the path latency (relay accepted ->
+-- seen by cpr-milter) of the passing ones: median and p99, in ms.
+CREATE FUNCTION cpr.probe_report(p_from text, p_to text)
+RETURNS TABLE (address text, sent bigint, passed bigint, failed bigint,
+               longest_unproven_s bigint, median_ms bigint, p99_ms bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    WITH r AS (SELECT cpr.audit_from(p_from) AS lo,
+                      least(cpr.audit_until(p_to), now()) AS hi),
+    p AS (SELECT q.* FROM cpr.probes q, r WHERE q.created_at >= r.lo AND q.created_at < r.hi),
+    marks AS (SELECT p.address, p.milter_seen_at AS t FROM p WHERE p.verdict = 'passed'
+              UNION ALL SELECT DISTINCT p.address, r.lo FROM p, r
+              UNION ALL SELECT DISTINCT p.address, r.hi FROM p, r),
+    gaps AS (SELECT m.address, max(m.gap) AS gap FROM (
+                 SELECT marks.address, marks.t - lag(marks.t) OVER w AS gap FROM marks
+                 WINDOW w AS (PARTITION BY marks.address ORDER BY marks.t)) m
+             GROUP BY m.address)
+    SELECT p.address, count(*), count(*) FILTER (WHERE p.verdict = 'passed'),
+           count(*) FILTER (WHERE p.verdict <> 'passed'),
+           floor(extract(epoch FROM g.gap))::bigint,
+           (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM p.milter_seen_at - p.sent_at))
+               FILTER (WHERE p.verdict = 'passed') * 1000)::bigint,
+           (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM p.milter_seen_at - p.sent_at))
+               FILTER (WHERE p.verdict = 'passed') * 1000)::bigint
+    FROM p JOIN gaps g ON g.address = p.address
+    GROUP BY p.address, g.gap
+    ORDER BY p.address
+$$;
+
+REVOKE ALL ON FUNCTION cpr.probe_report(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cpr.probe_report(text, text) TO cpr_staff;

@@ -2056,6 +2056,36 @@ CREATE FUNCTION cpr.probe_next_ms() RETURNS bigint
 $$;
 
 --
+-- Name: probe_report(text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_report(p_from text, p_to text) RETURNS TABLE(address text, sent bigint, passed bigint, failed bigint, longest_unproven_s bigint, median_ms bigint, p99_ms bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH r AS (SELECT cpr.audit_from(p_from) AS lo,
+                      least(cpr.audit_until(p_to), now()) AS hi),
+    p AS (SELECT q.* FROM cpr.probes q, r WHERE q.created_at >= r.lo AND q.created_at < r.hi),
+    marks AS (SELECT p.address, p.milter_seen_at AS t FROM p WHERE p.verdict = 'passed'
+              UNION ALL SELECT DISTINCT p.address, r.lo FROM p, r
+              UNION ALL SELECT DISTINCT p.address, r.hi FROM p, r),
+    gaps AS (SELECT m.address, max(m.gap) AS gap FROM (
+                 SELECT marks.address, marks.t - lag(marks.t) OVER w AS gap FROM marks
+                 WINDOW w AS (PARTITION BY marks.address ORDER BY marks.t)) m
+             GROUP BY m.address)
+    SELECT p.address, count(*), count(*) FILTER (WHERE p.verdict = 'passed'),
+           count(*) FILTER (WHERE p.verdict <> 'passed'),
+           floor(extract(epoch FROM g.gap))::bigint,
+           (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM p.milter_seen_at - p.sent_at))
+               FILTER (WHERE p.verdict = 'passed') * 1000)::bigint,
+           (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM p.milter_seen_at - p.sent_at))
+               FILTER (WHERE p.verdict = 'passed') * 1000)::bigint
+    FROM p JOIN gaps g ON g.address = p.address
+    GROUP BY p.address, g.gap
+    ORDER BY p.address
+$$;
+
+--
 -- Name: probe_seen(text, text, bigint, bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -3378,6 +3408,12 @@ CREATE UNIQUE INDEX probe_alerts_open_idx ON cpr.probe_alerts USING btree (addre
 CREATE INDEX probes_address_created_idx ON cpr.probes USING btree (address, variant, created_at DESC);
 
 --
+-- Name: probes_created_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX probes_created_idx ON cpr.probes USING btree (created_at);
+
+--
 -- Name: probes_pending_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
@@ -4218,6 +4254,13 @@ GRANT ALL ON FUNCTION cpr.probe_list() TO cpr_staff;
 
 REVOKE ALL ON FUNCTION cpr.probe_next_ms() FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.probe_next_ms() TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_report(p_from text, p_to text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_report(p_from text, p_to text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_report(p_from text, p_to text) TO cpr_staff;
 
 --
 -- Name: FUNCTION probe_seen(p_id text, p_recipient text, p_mark_unix bigint, p_max_age_ms bigint); Type: ACL; Schema: cpr; Owner: -

@@ -102,6 +102,7 @@ cmd_incident_draft_run(PGconn *conn, const struct cprctl_opts *o)
 /* The report streams: each case is turned into its report row, printed
  * and dropped as it arrives; only the durations for the totals stay. */
 struct report_run {
+    PGconn *conn;
     const struct cprctl_opts *o;
     const struct deadline_policy *policy;
     long long now;
@@ -163,23 +164,67 @@ report_begin(struct report_run *r, const json_t *head)
         export_report_text_head(stdout, head);
 }
 
+#define PROBE_REPORT_SQL "SELECT to_jsonb(p) FROM cpr.probe_report($1, $2) p"
+
+/* The mail-path probes of the period, per address (022_probes.sql); NULL
+ * on a database failure. */
+static json_t *
+report_probes(struct report_run *r)
+{
+    const char *params[2] = { r->o->from, r->o->until };
+    PGresult *res = cprctl_exec(r->conn, PROBE_REPORT_SQL, 2, params);
+    json_t *rows = cprctl_db_ok(res, r->conn, "report") ? cprctl_db_rows_json(res) : NULL;
+
+    PQclear(res);
+    return rows;
+}
+
+static void
+report_probes_text(const json_t *rows)
+{
+    static const char *const cols[] = { "address", "sent", "passed", "failed",
+                                        "longest_unproven_s", "median_ms", "p99_ms", NULL };
+    size_t i;
+    json_t *row;
+
+    printf("\nMail-path probes (the 24x7 intake was monitored end to end)\n"
+           "ADDRESS\tSENT\tPASSED\tFAILED\tLONGEST_UNPROVEN_S\tMEDIAN_MS\tP99_MS\n");
+    if (json_array_size(rows) == 0)
+        printf("(no probes in this period)\n");
+    json_array_foreach(rows, i, row)
+        for (size_t c = 0; cols[c] != NULL; c++) {
+            cprctl_value_print(json_object_get(row, cols[c]));
+            fputs(cols[c + 1] ? "\t" : "\n", stdout);
+        }
+}
+
 static int
 report_end(struct report_run *r, json_t *head)
 {
     json_t *totals = compliance_totals_json(r->totals);
+    json_t *probes = r->o->csv ? NULL : report_probes(r);
     int rc;
 
-    if (!totals)
+    if (!totals || (!r->o->csv && !probes)) {
+        json_decref(totals);
+        json_decref(probes);
         return CPRCTL_EX_FAIL;
+    }
+    if (r->o->json)
+        json_object_set(head, "probes", probes);
     if (json_integer_value(json_object_get(totals, "columns_disagree")) > 0)
         cprctl_say("%s", "some cases' columns disagree with the audit trail (flagged; "
                    "their facts are the events'): run verify-audit");
     if (r->o->json)
         rc = report_json_tail(r, head, totals);
-    else
-        rc = export_finish(r->o->csv ? export_report_csv_done(stdout)
-                                     : export_report_text_tail(stdout, totals));
+    else if (r->o->csv)
+        rc = export_finish(export_report_csv_done(stdout));
+    else {
+        report_probes_text(probes);
+        rc = export_finish(export_report_text_tail(stdout, totals));
+    }
     json_decref(totals);
+    json_decref(probes);
     return rc;
 }
 
@@ -195,7 +240,7 @@ cmd_report_run(PGconn *conn, const struct cprctl_opts *o)
 {
     const char *params[2] = { o->from, o->until };
     struct deadline_policy policy;
-    struct report_run r = { .o = o, .policy = &policy };
+    struct report_run r = { .conn = conn, .o = o, .policy = &policy };
     json_t *head = NULL;
     int rc;
 
