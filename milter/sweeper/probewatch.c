@@ -34,7 +34,7 @@
 struct probewatch_text {
     char id[96];
     char dedup[400];
-    char summary[1600];
+    char summary[2048];        /* room for every field at its longest */
 };
 
 static const char *
