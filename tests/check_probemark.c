@@ -107,10 +107,12 @@ START_TEST(test_body_canonical)
         "one\ntwo\n",
         "one  \r\ntwo\t\r\n\r\n\r\n",
         "CPR-Probe: v=1; id=x; t=2; mac=ff\r\none\r\ntwo",
-        "one\r\ncpr-probe: anything\r\ntwo\r\n",
+        "cpr-probe: anything\r\none\r\ntwo\r\n",
     };
     const char *differ[] = { "one\r\n\r\ntwo\r\n", "one\r\ntwo\r\nthree\r\n", " one\r\ntwo\r\n",
-                             "onetwo\r\n" };
+                             "onetwo\r\n",
+                             /* a second mark line is content: nothing hides there */
+                             "CPR-Probe: v=1\r\none\r\nCPR-Probe: revoke now\r\ntwo\r\n" };
 
     ck_assert(probemark_body_hash(same[0], strlen(same[0]), a));
     for (size_t i = 1; i < sizeof(same) / sizeof(same[0]); i++) {

@@ -8,7 +8,7 @@
 # DESCRIPTION
 #   A second, independent implementation of milter/core/probemark.c for the
 #   tests: the canonical body (line endings and trailing blanks removed,
-#   CPR-Probe: lines left out, trailing empty lines dropped, CRLF after
+#   the first CPR-Probe: line left out, trailing empty lines dropped, CRLF after
 #   each line), HMAC-SHA256 over "cpr-probe-v1", id, time, lower-cased
 #   recipient, Message-ID (without <>) and the body's SHA-256, NUL-separated.
 #   The mark goes in a CPR-Probe header and as the body's first line.
@@ -22,10 +22,11 @@ import sys
 
 
 def canonical(body: bytes) -> bytes:
-    out, empty = [], 0
+    out, empty, marked = [], 0, False
     for line in body.split(b"\n"):
         line = line.rstrip(b" \t\r\n")
-        if line[:10].lower() == b"cpr-probe:":
+        if not marked and line[:10].lower() == b"cpr-probe:":
+            marked = True
             continue
         if not line:
             empty += 1

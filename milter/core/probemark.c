@@ -18,9 +18,10 @@
  *
  *   The canonical body is the body as it arrived (attachments and MIME
  *   boundaries included), read line by line: the line ending and trailing
- *   blanks are removed, lines that start with "CPR-Probe:" (any case; they
- *   hold the mark, which cannot cover itself) are left out, trailing empty
- *   lines are dropped, and each line is ended with CRLF. So the mark
+ *   blanks are removed, the first line that starts with "CPR-Probe:" (any
+ *   case; it holds the mark, which cannot cover itself) is left out, but
+ *   no later one (so nothing can be added to a probe in such lines),
+ *   trailing empty lines are dropped, and each line is ended with CRLF. So the mark
  *   survives a relay that rewrites line endings or pads the end, and
  *   nothing else.
  *
@@ -97,6 +98,7 @@ static bool
 probemark_hash_lines(EVP_MD_CTX *ctx, const char *body, size_t len)
 {
     size_t pos = 0, empty = 0;
+    bool marked = false;
 
     while (pos < len) {
         const char *nl = memchr(body + pos, '\n', len - pos);
@@ -105,8 +107,10 @@ probemark_hash_lines(EVP_MD_CTX *ctx, const char *body, size_t len)
         size_t n = probemark_trim_end(line, end - pos);
 
         pos = end + 1;
-        if (probemark_is_mark_line(line, n))
+        if (!marked && probemark_is_mark_line(line, n)) {
+            marked = true;      /* the mark's own line; any later one counts */
             continue;
+        }
         if (n == 0) {
             empty++;            /* held back: dropped if only empties follow */
             continue;
