@@ -2153,7 +2153,11 @@ BEGIN
         ON CONFLICT DO NOTHING;
         v_i := v_i + 1;
         UPDATE cpr.probe_schedule s
-           SET next_at = greatest(s.next_at + p_interval_ms * interval '1 ms', now()),
+           -- behind by more than an interval (the sweepers were down): the next
+           -- one an interval from now, not at once again
+           SET next_at = CASE WHEN s.next_at + p_interval_ms * interval '1 ms' > now()
+                              THEN s.next_at + p_interval_ms * interval '1 ms'
+                              ELSE now() + p_interval_ms * interval '1 ms' END,
                turn = s.turn + 1
          WHERE s.address = a AND s.next_at <= now()
         RETURNING s.turn - 1 INTO v_turn;

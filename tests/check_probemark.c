@@ -6,8 +6,10 @@
  *   A signed mark verifies against the message it was made for, and not
  *   when any covered part changes (id, time, recipient, Message-ID, one
  *   byte of the body or an attachment) or the secret differs; the body
- *   hash ignores line endings, trailing blanks, the mark lines and
- *   trailing empty lines; parsing is strict and bounded.
+ *   hash ignores line endings, trailing blanks, the mark's line and
+ *   trailing empty lines; the headers hash covers what a reader sees, and
+ *   refuses doubled or unknown Content-* headers; parsing is strict and
+ *   bounded.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "probeparts.h"
 
 static const unsigned char pm_secret[] = "0123456789abcdef-probe-secret";
+static char pm_long[4 * 998 + 2 * PROBEMARK_HASH_LEN + 1];  /* filled in test_covered */
 #define PM_SECRET_LEN (sizeof(pm_secret) - 1)
 
 static const char pm_body[] =
@@ -31,6 +34,7 @@ static const char pm_body[] =
 static void
 pm_subject(struct probemark_subject *s, const char *body)
 {
+    memset(s, 0, sizeof(*s));
     s->recipient = "cpr@ca.example";
     s->message_id = "<p1@probe.example>";
     ck_assert(probemark_body_hash(body, strlen(body), s->body_sha256));
@@ -73,6 +77,8 @@ START_TEST(test_covered)
     struct probemark_subject s, y;
     unsigned char other[] = "another-secret-of-enough-length";
 
+    memset(pm_long, 'a', sizeof(pm_long) - 1);   /* found by an attacker: wrapped bound */
+
     pm_signed(&m, &s);
     x = m;
     strcpy(x.id, "20261204T120000Z-pem-key-3f2b");
@@ -92,6 +98,12 @@ START_TEST(test_covered)
     ck_assert(!probemark_verify(pm_secret, PM_SECRET_LEN, &m, &y));
     y = s;
     y.body_sha256[31] ^= 1;
+    ck_assert(!probemark_verify(pm_secret, PM_SECRET_LEN, &m, &y));
+    y = s;
+    y.headers_sha256[0] ^= 1;
+    ck_assert(!probemark_verify(pm_secret, PM_SECRET_LEN, &m, &y));
+    y = s;
+    y.recipient = (const char *)pm_long;       /* as long as the MAC's buffer */
     ck_assert(!probemark_verify(pm_secret, PM_SECRET_LEN, &m, &y));
     pm_subject(&y, "This is a cpr-milter probe.\r\n--b\r\nContent-Type: application/zip\r\n\r\n"
                    "UEsDBAoAAAAAAB==\r\n--b--\r\n");
@@ -184,6 +196,58 @@ START_TEST(test_find_body_and_bounds)
 }
 END_TEST
 
+/* The headers of msg (up to body) hashed as the milter hashes them. */
+static void
+pm_headers_of(const char *msg, const char *body, unsigned char out[PROBEMARK_HASH_LEN])
+{
+    struct probemark_header h[32];
+    char *copy = g_strndup(msg, (gsize)(body - msg)), *line, *save = NULL;
+    const char *why = NULL;
+    size_t n = 0;
+
+    for (line = strtok_r(copy, "\r\n", &save); line && n < 32; line = strtok_r(NULL, "\r\n", &save)) {
+        char *colon = strchr(line, ':');
+
+        ck_assert_ptr_nonnull(colon);
+        *colon = '\0';
+        h[n++] = (struct probemark_header){ line, colon + 1 };
+    }
+    ck_assert_msg(probemark_headers_hash(h, n, out, &why), "%s", why);
+    g_free(copy);
+}
+
+START_TEST(test_headers_hash)
+{
+    struct probemark_header a[] = { { "From", "Probe <p@x.example>" }, { "Subject", "probe 1" },
+                                    { "Received", "from a by b" }, { "Content-Type", "text/plain" } };
+    struct probemark_header b[] = { { "received", "elsewhere" }, { "content-type", " text/plain" },
+                                    { "SUBJECT", "probe\r\n\t1 " }, { "from", "p@x.example" } };
+    struct probemark_header c[] = { { "From", "Probe <p@x.example>" }, { "Subject", "revoke now" },
+                                    { "Content-Type", "text/plain" } };
+    struct probemark_header d[] = { { "From", "Probe <p@x.example>" }, { "Subject", "probe 1" },
+                                    { "Content-Type", "text/html" } };
+    struct probemark_header twice[] = { { "Subject", "probe 1" }, { "subject", "probe 1" } };
+    struct probemark_header disp[] = { { "Subject", "probe 1" }, { "Content-Disposition", "inline" } };
+    unsigned char ha[PROBEMARK_HASH_LEN], hb[PROBEMARK_HASH_LEN], hc[PROBEMARK_HASH_LEN],
+                  hd[PROBEMARK_HASH_LEN];
+    const char *why = NULL;
+
+    ck_assert(probemark_headers_hash(a, 4, ha, &why));
+    ck_assert(probemark_headers_hash(b, 4, hb, &why));   /* order, case, folding, trace */
+    ck_assert(memcmp(ha, hb, sizeof(ha)) == 0);
+    ck_assert(probemark_headers_hash(c, 3, hc, &why));
+    ck_assert(memcmp(ha, hc, sizeof(ha)) != 0);
+    ck_assert(probemark_headers_hash(d, 3, hd, &why));
+    ck_assert(memcmp(ha, hd, sizeof(ha)) != 0);
+    ck_assert(probemark_headers_hash(a, 3, hd, &why));   /* a signed header taken away */
+    ck_assert(memcmp(ha, hd, sizeof(ha)) != 0);
+    ck_assert(!probemark_headers_hash(twice, 2, hd, &why));
+    ck_assert_ptr_nonnull(strstr(why, "twice"));
+    ck_assert(!probemark_headers_hash(disp, 2, hd, &why));
+    ck_assert_ptr_nonnull(strstr(why, "Content-"));
+}
+END_TEST
+
 /* Each variant, composed, verifies as the milter checks it: the header
  * mark equals the body's, and the MAC holds over the body as written. */
 START_TEST(test_compose_verifies)
@@ -197,7 +261,7 @@ START_TEST(test_compose_verifies)
         char *msg = probecompose(&p, pm_secret, PM_SECRET_LEN, err, sizeof(err));
         char *body, *h, value[PROBEMARK_VALUE_MAX];
         struct probemark hm, bm;
-        struct probemark_subject s = { "cpr@ca.example", "p1@probe.example", { 0 } };
+        struct probemark_subject s = { "cpr@ca.example", "p1@probe.example", { 0 }, { 0 } };
 
         ck_assert_msg(msg != NULL, "%s: %s", p.variant, err);
         body = strstr(msg, "\r\n\r\n");
@@ -210,6 +274,7 @@ START_TEST(test_compose_verifies)
         ck_assert(probemark_find_body(body, strlen(body), &bm));
         ck_assert_str_eq(hm.mac, bm.mac);
         ck_assert(probemark_body_hash(body, strlen(body), s.body_sha256));
+        pm_headers_of(msg, body, s.headers_sha256);
         ck_assert_msg(probemark_verify(pm_secret, PM_SECRET_LEN, &hm, &s), "%s", p.variant);
         ck_assert_ptr_null(strstr(msg, "Auto-Submitted"));
         ck_assert_int_eq(strcmp(p.variant, "pem-key") == 0,
@@ -249,6 +314,7 @@ probemark_suite(void)
     tcase_add_test(tc, test_body_canonical);
     tcase_add_test(tc, test_parse_strict);
     tcase_add_test(tc, test_find_body_and_bounds);
+    tcase_add_test(tc, test_headers_hash);
     tcase_add_test(tc, test_compose_verifies);
     tcase_add_test(tc, test_compose_refuses);
     suite_add_tcase(s, tc);

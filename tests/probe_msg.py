@@ -10,12 +10,14 @@
 #   tests: the canonical body (line endings and trailing blanks removed,
 #   the first CPR-Probe: line left out, trailing empty lines dropped, CRLF after
 #   each line), HMAC-SHA256 over "cpr-probe-v1", id, time, lower-cased
-#   recipient, Message-ID (without <>) and the body's SHA-256, NUL-separated.
+#   recipient, Message-ID (without <>), the body's SHA-256 and the SHA-256
+#   of the signed headers (as probemark_signed_headers), NUL-separated.
 #   The mark goes in a CPR-Probe header and as the body's first line.
 #   --body-extra appends TEXT to the body after signing (a message changed
 #   on the way); --sign-rcpt signs for another recipient than the one the
 #   message names; --key attaches a PEM private key inline in the text.
 import argparse
+import email.utils
 import hashlib
 import hmac
 import sys
@@ -37,6 +39,20 @@ def canonical(body: bytes) -> bytes:
     return b"".join(l + b"\r\n" for l in out)
 
 
+SIGNED = ["Subject", "Date", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"]
+
+
+def headers_digest(headers) -> bytes:
+    """SHA-256 of "name:value\n" for each signed header present, in SIGNED
+    order, the name in lower case and blank runs in the value made one space."""
+    out = b""
+    for name in SIGNED:
+        for n, v in headers:
+            if n.lower() == name.lower():
+                out += name.lower().encode() + b":" + " ".join(v.split()).encode() + b"\n"
+    return hashlib.sha256(out).digest()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("secret_file")
@@ -55,16 +71,18 @@ def main() -> int:
         text += "Private key of a throwaway probe key:\r\n"
         text += open(a.key).read().replace("\r\n", "\n").replace("\n", "\r\n")
     body = text.encode()
-    digest = hashlib.sha256(canonical(body)).digest()
+    date = email.utils.formatdate(a.time, usegmt=True)
+    headers = [("From", "Probe <probe@outside.example>"), ("To", f"<{a.rcpt}>"),
+               ("Subject", f"CPR mail-path probe {a.id}"), ("Date", date),
+               ("Message-ID", f"<{a.msgid}>"),
+               ("MIME-Version", "1.0"), ("Content-Type", "text/plain; charset=us-ascii")]
+    digest = hashlib.sha256(canonical(body)).digest() + headers_digest(headers)
     msg = b"\0".join([b"cpr-probe-v1", a.id.encode(), str(a.time).encode(),
                       (a.sign_rcpt or a.rcpt).lower().encode(), a.msgid.encode()]) + b"\0" + digest
     mac = hmac.new(secret, msg, hashlib.sha256).hexdigest()
     mark = f"v=1; id={a.id}; t={a.time}; mac={mac}"
     body = f"CPR-Probe: {mark}\r\n".encode() + body + a.body_extra.encode()
-    head = (f"From: Probe <probe@outside.example>\r\nTo: <{a.rcpt}>\r\n"
-            f"Subject: CPR mail-path probe {a.id}\r\nMessage-ID: <{a.msgid}>\r\n"
-            f"CPR-Probe: {mark}\r\nMIME-Version: 1.0\r\n"
-            f"Content-Type: text/plain; charset=us-ascii\r\n\r\n")
+    head = "".join(f"{n}: {v}\r\n" for n, v in headers) + f"CPR-Probe: {mark}\r\n\r\n"
     sys.stdout.buffer.write(head.encode() + body)
     return 0
 

@@ -13,7 +13,8 @@
  *   written by hand, byte for byte, so the body signed is the body sent:
  *   the mark's HMAC (probemark.c) covers the canonical body, which leaves
  *   out the mark's own line, so the body is written once to be hashed and
- *   once with the mark. It carries no Auto-Submitted header: a probe whose
+ *   once with the mark, and the headers a reader sees, hashed from the same
+ *   list they are written from. It carries no Auto-Submitted header: a probe whose
  *   mark no longer verifies must be taken in as a real report.
  * DIAGNOSTICS
  *   NULL with err set for a field holding a line break or other control
@@ -116,36 +117,64 @@ body_of(const struct probe_spec *p, const struct probe_part *part, const char *m
     return g;
 }
 
-static void
-append_headers(GString *g, const struct probe_spec *p, const struct probe_part *part,
-               const char *mark)
+#define PROBECOMPOSE_HEADERS 9
+
+/* The probe's headers, in the order they are written; values g_malloc'd.
+ * The mark goes in last, once it is known. */
+static size_t
+headers_of(const struct probe_spec *p, const struct probe_part *part,
+           struct probemark_header h[PROBECOMPOSE_HEADERS])
 {
-    char date[64];
+    char date[64], *b = boundary_of(p);
     struct tm tm;
-    char *b = boundary_of(p);
+    size_t n = 0;
 
     gmtime_r(&p->date, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    g_string_append_printf(g, "From: %s\r\nTo: <%s>\r\nSubject: CPR mail-path probe %s\r\n"
-                           "Date: %s\r\nMessage-ID: <%s>\r\nMIME-Version: 1.0\r\n"
-                           "%s: %s\r\n", p->from, p->to, p->id, date, p->message_id,
-                           PROBEMARK_HEADER, mark);
-    if (part->type == NULL)
-        g_string_append(g, "Content-Type: text/plain; charset=us-ascii\r\n"
-                           "Content-Transfer-Encoding: 7bit\r\n\r\n");
-    else
-        g_string_append_printf(g, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n", b);
+    h[n++] = (struct probemark_header){ "From", g_strdup(p->from) };
+    h[n++] = (struct probemark_header){ "To", g_strdup_printf("<%s>", p->to) };
+    h[n++] = (struct probemark_header){ "Subject",
+                                        g_strdup_printf("CPR mail-path probe %s", p->id) };
+    h[n++] = (struct probemark_header){ "Date", g_strdup(date) };
+    h[n++] = (struct probemark_header){ "Message-ID", g_strdup_printf("<%s>", p->message_id) };
+    h[n++] = (struct probemark_header){ "MIME-Version", g_strdup("1.0") };
+    if (part->type == NULL) {
+        h[n++] = (struct probemark_header){ "Content-Type",
+                                            g_strdup("text/plain; charset=us-ascii") };
+        h[n++] = (struct probemark_header){ "Content-Transfer-Encoding", g_strdup("7bit") };
+    } else {
+        h[n++] = (struct probemark_header){ "Content-Type",
+                                            g_strdup_printf("multipart/mixed; boundary=\"%s\"", b) };
+    }
     g_free(b);
+    return n;
 }
 
-/* The mark for this body, formatted; false when signing fails. */
+static void
+headers_free(struct probemark_header *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g_free((char *)h[i].value);
+}
+
+static void
+append_headers(GString *g, const struct probemark_header *h, size_t n, const char *mark)
+{
+    for (size_t i = 0; i < n; i++)
+        g_string_append_printf(g, "%s: %s\r\n", h[i].name, h[i].value);
+    g_string_append_printf(g, "%s: %s\r\n\r\n", PROBEMARK_HEADER, mark);
+}
+
+/* The mark for this body and these headers; false when signing fails. */
 static bool
-sign(const struct probe_spec *p, const struct probe_part *part, const unsigned char *secret,
+sign(const struct probe_spec *p, const struct probe_part *part,
+     const struct probemark_header *h, size_t nh, const unsigned char *secret,
      size_t secret_len, char mark[PROBEMARK_VALUE_MAX])
 {
     GString *body = body_of(p, part, "-");
     struct probemark m;
-    struct probemark_subject s = { p->to, p->message_id, { 0 } };
+    struct probemark_subject s = { p->to, p->message_id, { 0 }, { 0 } };
+    const char *why;
     bool ok;
 
     memset(&m, 0, sizeof(m));
@@ -153,6 +182,7 @@ sign(const struct probe_spec *p, const struct probe_part *part, const unsigned c
     m.sent = p->mark_unix;
     ok = strlen(p->id) < sizeof(m.id)
          && probemark_body_hash(body->str, body->len, s.body_sha256)
+         && probemark_headers_hash(h, nh, s.headers_sha256, &why)
          && probemark_sign(secret, secret_len, &m, &s)
          && probemark_format(mark, PROBEMARK_VALUE_MAX, &m);
     g_string_free(body, TRUE);
@@ -164,8 +194,10 @@ probecompose(const struct probe_spec *p, const unsigned char *secret, size_t sec
              char *err, size_t errlen)
 {
     struct probe_part part;
+    struct probemark_header h[PROBECOMPOSE_HEADERS];
     char mark[PROBEMARK_VALUE_MAX], *inside;
     GString *msg, *body;
+    size_t nh;
     bool made;
 
     if (!field_ok(p->id) || !field_ok(p->from) || !field_ok(p->to) || !field_ok(p->message_id)
@@ -181,16 +213,19 @@ probecompose(const struct probe_spec *p, const unsigned char *secret, size_t sec
         snprintf(err, errlen, "probe %s: cannot make variant %s", p->id, p->variant);
         return NULL;
     }
-    if (!sign(p, &part, secret, secret_len, mark)) {
+    nh = headers_of(p, &part, h);
+    if (!sign(p, &part, h, nh, secret, secret_len, mark)) {
         snprintf(err, errlen, "probe %s: cannot sign (id too long, or a short secret)", p->id);
+        headers_free(h, nh);
         probeparts_free(&part);
         return NULL;
     }
     msg = g_string_new(NULL);
-    append_headers(msg, p, &part, mark);
+    append_headers(msg, h, nh, mark);
     body = body_of(p, &part, mark);
     g_string_append_len(msg, body->str, (gssize)body->len);
     g_string_free(body, TRUE);
+    headers_free(h, nh);
     probeparts_free(&part);
     return g_string_free(msg, FALSE);
 }

@@ -12,18 +12,26 @@
  *   secret shared by the sender and cpr-milter, over a NUL-separated
  *   string: "cpr-probe-v1", the id, the decimal time, the recipient (ASCII
  *   lower case), the Message-ID (its id, without the angle brackets;
- *   surrounding white space removed) and the
- *   SHA-256 of the canonical body. A mark copied onto another message, or
- *   onto the same probe sent to another address, does not verify.
+ *   surrounding white space removed), the SHA-256 of the canonical body
+ *   and the SHA-256 of the headers that say what a reader sees
+ *   (probemark_signed_headers: Subject, Date, MIME-Version, Content-Type,
+ *   Content-Transfer-Encoding; each "name:value\n" with the name in lower
+ *   case and blank runs made one space, absent ones left out; not the
+ *   address headers, which an MTA may rewrite). A signed header given twice, or another Content-* header, is no
+ *   probe. So a mark copied onto another message, onto the same probe sent
+ *   to another address, or kept under new headers (a report in the
+ *   Subject, an HTML Content-Type that hides the text) does not verify.
  *
  *   The canonical body is the body as it arrived (attachments and MIME
  *   boundaries included), read line by line: the line ending and trailing
  *   blanks are removed, the first line that starts with "CPR-Probe:" (any
  *   case; it holds the mark, which cannot cover itself) is left out, but
  *   no later one (so nothing can be added to a probe in such lines),
- *   trailing empty lines are dropped, and each line is ended with CRLF. So the mark
- *   survives a relay that rewrites line endings or pads the end, and
- *   nothing else.
+ *   trailing empty lines are dropped, and each line is ended with CRLF.
+ *   The line left out must itself be the mark: probecheck.c refuses a
+ *   probe whose first such line does not parse to the header's mark. So
+ *   the mark survives a relay that rewrites line endings or pads the end,
+ *   and nothing else.
  *
  *   Freshness and once-per-id are not decided here: the time in the mark is
  *   the sender's, and the database compares it with its own clock.
@@ -37,6 +45,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -138,11 +147,106 @@ probemark_body_hash(const char *body, size_t len, unsigned char out[PROBEMARK_HA
     return ok;
 }
 
+/* Not the address headers: an MTA may rewrite those (Postfix's canonical
+ * maps and masquerading), and the milter sees them after cleanup. */
+const char *const probemark_signed_headers[] = {
+    "Subject", "Date", "MIME-Version", "Content-Type", "Content-Transfer-Encoding", NULL
+};
+
+static bool
+probemark_is_signed(const char *name)
+{
+    for (size_t i = 0; probemark_signed_headers[i] != NULL; i++)
+        if (strcasecmp(name, probemark_signed_headers[i]) == 0)
+            return true;
+    return false;
+}
+
+/* "name:value\n", name in lower case, the value's blank runs made one
+ * space and trimmed (a relay may refold it). */
+static bool
+probemark_hash_header(EVP_MD_CTX *ctx, const char *name, const char *value)
+{
+    bool ok = true, blank = false, any = false;
+
+    for (const char *c = name; *c && ok; c++) {
+        char l = probemark_lower(*c);
+
+        ok = EVP_DigestUpdate(ctx, &l, 1) == 1;
+    }
+    ok = ok && EVP_DigestUpdate(ctx, ":", 1) == 1;
+    for (const char *c = value; *c && ok; c++) {
+        if (probemark_blank(*c)) {
+            blank = any;
+            continue;
+        }
+        if (blank)
+            ok = EVP_DigestUpdate(ctx, " ", 1) == 1;
+        blank = false;
+        any = true;
+        ok = ok && EVP_DigestUpdate(ctx, c, 1) == 1;
+    }
+    return ok && EVP_DigestUpdate(ctx, "\n", 1) == 1;
+}
+
+/* The one header of that name among h, NULL if none; *twice if more. */
+static const char *
+probemark_header_of(const struct probemark_header *h, size_t n, const char *name, bool *twice)
+{
+    const char *found = NULL;
+
+    *twice = false;
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(h[i].name, name) == 0) {
+            *twice = *twice || found != NULL;
+            found = h[i].value;
+        }
+    return found;
+}
+
+static const char *
+probemark_headers_problem(const struct probemark_header *h, size_t n)
+{
+    bool twice;
+
+    for (size_t i = 0; probemark_signed_headers[i] != NULL; i++)
+        if (probemark_header_of(h, n, probemark_signed_headers[i], &twice) && twice)
+            return "a signed header (Subject, Date, Content-Type, ...) appears twice";
+    for (size_t i = 0; i < n; i++)
+        if (strncasecmp(h[i].name, "Content-", 8) == 0 && !probemark_is_signed(h[i].name))
+            return "a Content-* header that probes do not carry";
+    return NULL;
+}
+
+bool
+probemark_headers_hash(const struct probemark_header *h, size_t n,
+                       unsigned char out[PROBEMARK_HASH_LEN], const char **why)
+{
+    EVP_MD_CTX *ctx;
+    unsigned int len = 0;
+    bool ok, twice;
+
+    if ((*why = probemark_headers_problem(h, n)) != NULL)
+        return false;
+    ctx = EVP_MD_CTX_new();
+    ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && probemark_signed_headers[i] != NULL; i++) {
+        const char *v = probemark_header_of(h, n, probemark_signed_headers[i], &twice);
+
+        if (v != NULL)
+            ok = probemark_hash_header(ctx, probemark_signed_headers[i], v);
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == PROBEMARK_HASH_LEN;
+    EVP_MD_CTX_free(ctx);
+    *why = ok ? NULL : "cannot hash the headers";
+    return ok;
+}
+
 /* Appends [s, s+n) and a NUL to buf at *pos; false when it does not fit. */
 static bool
 probemark_put(char *buf, size_t size, size_t *pos, const char *s, size_t n, bool lower)
 {
-    if (n > size || *pos > size - n - 1 || memchr(s, '\0', n) != NULL)
+    if (n >= size || *pos > size - n - 1 || memchr(s, '\0', n) != NULL)
         return false;
     for (size_t i = 0; i < n; i++)
         buf[*pos + i] = lower ? probemark_lower(s[i]) : s[i];
@@ -179,10 +283,11 @@ probemark_message(char *buf, size_t size, const struct probemark *m,
         || !probemark_put(buf, size, &pos, t, strlen(t), false)
         || !probemark_put(buf, size, &pos, s->recipient, strlen(s->recipient), true)
         || !probemark_put(buf, size, &pos, mid, mid_len, false)
-        || size - pos < PROBEMARK_HASH_LEN)
+        || size - pos < 2 * PROBEMARK_HASH_LEN)
         return 0;
     memcpy(buf + pos, s->body_sha256, PROBEMARK_HASH_LEN);
-    return pos + PROBEMARK_HASH_LEN;
+    memcpy(buf + pos + PROBEMARK_HASH_LEN, s->headers_sha256, PROBEMARK_HASH_LEN);
+    return pos + 2 * PROBEMARK_HASH_LEN;
 }
 
 static bool
@@ -200,7 +305,7 @@ static bool
 probemark_mac(const unsigned char *secret, size_t secret_len, const struct probemark *m,
               const struct probemark_subject *s, char hex[PROBEMARK_MAC_HEX + 1])
 {
-    char msg[4 * PROBEMARK_FIELD_MAX + PROBEMARK_HASH_LEN];
+    char msg[4 * PROBEMARK_FIELD_MAX + 2 * PROBEMARK_HASH_LEN];
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     size_t len;

@@ -28,12 +28,26 @@ struct probemark {
 /* What the MAC covers, besides the mark's id and time. */
 struct probemark_subject {
     const char *recipient;                   /* the CPR address, as in RCPT TO */
-    const char *message_id;                  /* the Message-ID header, as sent */
+    const char *message_id;                  /* the Message-ID, without <> */
     unsigned char body_sha256[PROBEMARK_HASH_LEN];
+    unsigned char headers_sha256[PROBEMARK_HASH_LEN];
 };
+
+/* One header of a message, as it arrived. */
+struct probemark_header {
+    const char *name;
+    const char *value;
+};
+
+/* The headers a reader sees, each signed (NULL-terminated). */
+extern const char *const probemark_signed_headers[];
 
 bool probemark_body_hash(const char *body, size_t len,
                          unsigned char out[PROBEMARK_HASH_LEN]);
+/* Over all n headers of a message: false, with *why, when a signed header
+ * appears twice or a Content-* header is not a signed one. */
+bool probemark_headers_hash(const struct probemark_header *h, size_t n,
+                            unsigned char out[PROBEMARK_HASH_LEN], const char **why);
 bool probemark_sign(const unsigned char *secret, size_t secret_len,
                     struct probemark *m, const struct probemark_subject *s);
 bool probemark_verify(const unsigned char *secret, size_t secret_len,

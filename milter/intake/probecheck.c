@@ -7,12 +7,17 @@
  * DESCRIPTION
  *   A message is a probe only when all of these hold, in this order:
  *     * [probe] secret_file is set (cfg->probe_secret was read);
- *     * it carries a CPR-Probe mark: one header, a body line, or both (then
- *       equal), and no second header;
+ *     * it carries a CPR-Probe mark as the body's first "CPR-Probe:" line
+ *       (the one line the body hash leaves out, so it may hold nothing
+ *       else), equal to the CPR-Probe header when there is one, and no
+ *       second header;
+ *     * all its headers were kept, no signed header (Subject, Date,
+ *       MIME-Version, Content-Type, Content-Transfer-Encoding) is given
+ *       twice and no other Content-* header is present;
  *     * it has exactly one recipient, a Message-ID, and its whole body was
  *       kept (not cut at max_message_bytes);
  *     * the HMAC verifies (probemark_verify) over the id, time, recipient,
- *       Message-ID and canonical body as it arrived;
+ *       Message-ID, canonical body and the signed headers as they arrived;
  *     * cpr.probe_seen() accepts it: a probe the sender recorded, to this
  *       address, not seen before, with the mark's time within [probe]
  *       max_age of the database clock. That call stamps milter_seen_at.
@@ -25,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -58,30 +64,75 @@ probecheck_same(const struct probemark *a, const struct probemark *b)
     return strcmp(a->id, b->id) == 0 && a->sent == b->sent && strcmp(a->mac, b->mac) == 0;
 }
 
-/* The mark of m into *pm: 1 found, 0 none, -1 malformed or ambiguous. */
+/* Is there a line starting "CPR-Probe:" in the body (parsable or not)? */
+static bool
+probecheck_body_has_line(const char *body, size_t len)
+{
+    const char *k = PROBEMARK_HEADER ":";
+    size_t kn = strlen(k);
+
+    for (size_t i = 0; body != NULL && i + kn <= len; i++)
+        if ((i == 0 || body[i - 1] == '\n') && strncasecmp(body + i, k, kn) == 0)
+            return true;
+    return false;
+}
+
+/* The mark of m into *pm: 1 found, 0 none, -1 malformed or ambiguous. The
+ * body's first CPR-Probe: line is left out of the body hash, so it must be
+ * the mark itself, and the header's when there is one. */
 static int
 probecheck_mark(const struct cpr_message *m, struct probemark *pm, const char **why)
 {
     const char *body = m->raw_body_at > 0 ? m->raw + m->raw_body_at : NULL;
     size_t blen = body ? m->raw_len - m->raw_body_at : 0;
     const char *h;
-    struct probemark inbody;
+    struct probemark hm;
     bool many, hok, bok;
 
     h = probecheck_header(m, &many);
-    bok = probemark_find_body(body, blen, &inbody);
-    if (h == NULL && !bok)
+    bok = probemark_find_body(body, blen, pm);
+    if (h == NULL && !bok && !probecheck_body_has_line(body, blen))
         return 0;
-    hok = h != NULL && probemark_parse(h, pm);
+    hok = h != NULL && probemark_parse(h, &hm);
     *why = many ? "more than one CPR-Probe header"
          : (h != NULL && !hok) ? "malformed CPR-Probe header"
-         : (hok && bok && !probecheck_same(pm, &inbody)) ? "header and body marks differ"
+         : !bok ? "the body's first CPR-Probe: line is missing or not a mark"
+         : (hok && !probecheck_same(pm, &hm)) ? "header and body marks differ"
          : NULL;
-    if (*why != NULL)
-        return -1;
-    if (!hok)
-        *pm = inbody;
-    return 1;
+    return *why != NULL ? -1 : 1;
+}
+
+/* The headers of m for probemark_headers_hash; NULL when out of memory. */
+static struct probemark_header *
+probecheck_headers(const struct cpr_message *m)
+{
+    struct probemark_header *h = calloc(m->nheaders + 1, sizeof(*h));
+
+    for (size_t i = 0; h != NULL && i < m->nheaders; i++) {
+        h[i].name = m->headers[i].name;
+        h[i].value = m->headers[i].value;
+    }
+    return h;
+}
+
+/* Hash the body and the headers a reader sees into s; NULL or why not. */
+static const char *
+probecheck_hashes(const struct cpr_message *m, struct probemark_subject *s)
+{
+    struct probemark_header *h;
+    const char *why = NULL;
+
+    if (m->headers_truncated)
+        return "more headers than were kept";
+    if (!probemark_body_hash(m->raw + m->raw_body_at, m->raw_len - m->raw_body_at,
+                             s->body_sha256))
+        return "cannot hash the body";
+    if ((h = probecheck_headers(m)) == NULL)
+        return "out of memory";
+    if (!probemark_headers_hash(h, m->nheaders, s->headers_sha256, &why) && why == NULL)
+        why = "cannot hash the headers";
+    free(h);
+    return why;
 }
 
 /* Everything that can be checked without the database. */
@@ -91,6 +142,7 @@ probecheck_local(const struct cpr_config *cfg, const struct cpr_message *m,
 {
     struct probemark_subject s;
     const unsigned char *key = (const unsigned char *)cfg->probe_secret;
+    const char *why;
 
     if (m->nrcpts != 1 || m->message_id == NULL)
         return "not exactly one recipient, or no Message-ID";
@@ -98,9 +150,8 @@ probecheck_local(const struct cpr_config *cfg, const struct cpr_message *m,
         return "the body was not kept whole";
     s.recipient = m->rcpts[0];
     s.message_id = m->message_id;
-    if (!probemark_body_hash(m->raw + m->raw_body_at, m->raw_len - m->raw_body_at,
-                             s.body_sha256))
-        return "cannot hash the body";
+    if ((why = probecheck_hashes(m, &s)) != NULL)
+        return why;
     if (!probemark_verify(key, strlen(cfg->probe_secret), pm, &s))
         return "the mark does not verify (forged, or the message was changed)";
     return NULL;
