@@ -34,6 +34,30 @@ smtp_read(char *buf, size_t size, size_t nitems, void *arg)
     return n;
 }
 
+/* The server's last 4xx or 5xx reply line, kept printable and short: a
+ * refusal's reason ("550 5.1.1 no such user") for the caller's error text. Only
+ * what the server sent is looked at, never our commands (AUTH) or data. */
+struct smtp_reply {
+    char last[SMTP_REPLY_MAX];
+};
+
+static int
+smtp_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
+{
+    struct smtp_reply *r = arg;
+    size_t n = 0;
+
+    (void)curl;
+    if (type != CURLINFO_HEADER_IN || size == 0 || (data[0] != '4' && data[0] != '5'))
+        return 0;       /* a refusal's reply, not the 221 that follows it */
+    for (size_t i = 0; i < size && data[i] != '\r' && data[i] != '\n'
+                       && n + 1 < sizeof(r->last); i++)
+        r->last[n++] = (data[i] >= 0x20 && data[i] < 0x7f) ? data[i] : '?';
+    if (n > 0)
+        r->last[n] = '\0';
+    return 0;
+}
+
 static enum smtp_result
 smtp_classify(CURLcode rc, long code)
 {
@@ -72,6 +96,7 @@ smtp_send(const struct smtp_request *req, long *code, char *err, size_t errlen)
     struct smtp_upload up = { req->message, strlen(req->message), 0 };
     long timeout = req->timeout_ms > 0 ? req->timeout_ms : SMTP_TIMEOUT_MS;
     struct curl_slist *rcpt = NULL;
+    struct smtp_reply reply = { "" };
     CURL *curl;
     CURLcode rc;
 
@@ -110,11 +135,18 @@ smtp_send(const struct smtp_request *req, long *code, char *err, size_t errlen)
     curl_easy_setopt(curl, CURLOPT_INFILESIZE, (long)up.len);
     if (req->ca_file != NULL)
         curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
+    curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, smtp_debug);
+    curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &reply);
+    curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(curl);
-    snprintf(err, errlen, "%s (SMTP %ld)", rc == CURLE_OK ? "sent" : curl_easy_strerror(rc),
-             *code);
+    if (rc == CURLE_OK || reply.last[0] == '\0')
+        snprintf(err, errlen, "%s (SMTP %ld)", rc == CURLE_OK ? "sent" : curl_easy_strerror(rc),
+                 *code);
+    else
+        snprintf(err, errlen, "%s (SMTP %ld): the server said \"%s\"", curl_easy_strerror(rc),
+                 *code, reply.last);
     return smtp_classify(rc, *code);
 }

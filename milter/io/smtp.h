@@ -12,7 +12,9 @@
  *   retry policy: a 5xx reply is permanent, a 4xx or a connection
  *   failure is worth a retry.
  * DIAGNOSTICS
- *   err gets curl's fixed error text and the SMTP code, never the message.
+ *   err gets curl's fixed error text and the SMTP code and, on a failure,
+ *   the server's last 4xx or 5xx reply line (printable ASCII, at most SMTP_REPLY_MAX
+ *   bytes): never the message or our own commands.
  */
 #ifndef CPR_SMTP_H
 #define CPR_SMTP_H
@@ -20,6 +22,8 @@
 #include <stddef.h>
 
 #include "retry.h"      /* SMTP_TIMEOUT_MS */
+
+#define SMTP_REPLY_MAX 160     /* bytes of the server's reply kept for err */
 
 enum smtp_result { SMTP_SENT, SMTP_RETRY, SMTP_FAILED };
 
