@@ -838,8 +838,7 @@ config_check_autoreply(const struct cpr_config *cfg, char **err)
 {
     const char *url = cfg->autoreply_smtp_url, *why;
 
-    if (g_ascii_strncasecmp(url, "smtp://", strlen("smtp://")) != 0
-        && g_ascii_strncasecmp(url, "smtps://", strlen("smtps://")) != 0)
+    if (!config_smtp_url_ok(url))
         return config_fail(cfg, err, "autoreply", "smtp_url",
                              "must start with smtp:// or smtps://");
     if ((why = config_from_problem(cfg->autoreply_from)) != NULL)

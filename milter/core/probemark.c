@@ -419,6 +419,22 @@ probemark_parse(const char *value, struct probemark *m)
 }
 
 bool
+probemark_body_has_mark_line(const char *body, size_t len)
+{
+    size_t pos = 0;
+
+    while (body != NULL && pos < len) {
+        const char *nl = memchr(body + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - body) : len;
+
+        if (probemark_is_mark_line(body + pos, probemark_trim_end(body + pos, end - pos)))
+            return true;
+        pos = end + 1;
+    }
+    return false;
+}
+
+bool
 probemark_find_body(const char *body, size_t len, struct probemark *m)
 {
     size_t pos = 0;

@@ -54,6 +54,10 @@ bool probemark_verify(const unsigned char *secret, size_t secret_len,
                       const struct probemark *m, const struct probemark_subject *s);
 bool probemark_format(char *buf, size_t size, const struct probemark *m);
 bool probemark_parse(const char *value, struct probemark *m);
+/* The first "CPR-Probe:" line of the body (the one the hash leaves out),
+ * parsed; false when there is none or it is no mark. */
 bool probemark_find_body(const char *body, size_t len, struct probemark *m);
+/* Is there any "CPR-Probe:" line, a mark or not? */
+bool probemark_body_has_mark_line(const char *body, size_t len);
 
 #endif

@@ -64,19 +64,6 @@ probecheck_same(const struct probemark *a, const struct probemark *b)
     return strcmp(a->id, b->id) == 0 && a->sent == b->sent && strcmp(a->mac, b->mac) == 0;
 }
 
-/* Is there a line starting "CPR-Probe:" in the body (parsable or not)? */
-static bool
-probecheck_body_has_line(const char *body, size_t len)
-{
-    const char *k = PROBEMARK_HEADER ":";
-    size_t kn = strlen(k);
-
-    for (size_t i = 0; body != NULL && i + kn <= len; i++)
-        if ((i == 0 || body[i - 1] == '\n') && strncasecmp(body + i, k, kn) == 0)
-            return true;
-    return false;
-}
-
 /* The mark of m into *pm: 1 found, 0 none, -1 malformed or ambiguous. The
  * body's first CPR-Probe: line is left out of the body hash, so it must be
  * the mark itself, and the header's when there is one. */
@@ -91,7 +78,7 @@ probecheck_mark(const struct cpr_message *m, struct probemark *pm, const char **
 
     h = probecheck_header(m, &many);
     bok = probemark_find_body(body, blen, pm);
-    if (h == NULL && !bok && !probecheck_body_has_line(body, blen))
+    if (h == NULL && !bok && !probemark_body_has_mark_line(body, blen))
         return 0;
     hok = h != NULL && probemark_parse(h, &hm);
     *why = many ? "more than one CPR-Probe header"

@@ -165,7 +165,8 @@ probesend_round(PGconn *conn, const struct cpr_config *cfg, const char *worker)
     free(vj);
     if (!ok)
         return -1;
-    send_all(conn, cfg, v, n);
+    if (n > 0)          /* the credentials file is read only when a probe is due */
+        send_all(conn, cfg, v, n);
     free(v);
     return sweepdb_probe_next(conn);
 }

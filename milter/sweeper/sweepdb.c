@@ -421,27 +421,37 @@ sweepdb_alert_free(struct sweep_alert *a)
     memset(a, 0, sizeof(*a));
 }
 
-bool
-sweepdb_alert_done(PGconn *conn, const struct sweep_alert *a, bool ok, const char *worker,
-                   long long retry_ms)
+/* Record a leased page or resolve with sql (an alert_done function):
+ * false on failure; a lost lease is logged, as another sweeper may send it
+ * again. */
+static bool
+sweepdb_lease_done(PGconn *conn, const char *sql, const char *what, long long id,
+                   const char *action, bool ok, const char *worker, long long retry_ms)
 {
-    char id[24], retry[24];
-    const char *p[] = { id, a->action, ok ? "true" : "false", worker, retry };
+    char sid[24], retry[24];
+    const char *p[] = { sid, action, ok ? "true" : "false", worker, retry };
     PGresult *res;
     bool done;
 
-    snprintf(id, sizeof(id), "%lld", a->id);
+    snprintf(sid, sizeof(sid), "%lld", id);
     snprintf(retry, sizeof(retry), "%lld", retry_ms);
-    res = sweepdb_query(conn, "SELECT cpr.alert_done($1::bigint, $2, $3::boolean, $4, "
-                              "$5::bigint)", 5, p);
-    if (res == NULL)
+    if ((res = sweepdb_query(conn, sql, 5, p)) == NULL)
         return false;
     done = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
     if (!done)
-        log_warn("milter alert %lld: the lease ran out before the %s was recorded; "
-                 "another sweeper may send it again", a->id, a->action);
+        log_warn("%s alert %lld: the lease ran out before the %s was recorded; "
+                 "another sweeper may send it again", what, id, action);
     return true;
+}
+
+bool
+sweepdb_alert_done(PGconn *conn, const struct sweep_alert *a, bool ok, const char *worker,
+                   long long retry_ms)
+{
+    return sweepdb_lease_done(conn, "SELECT cpr.alert_done($1::bigint, $2, $3::boolean, $4, "
+                                    "$5::bigint)", "milter", a->id, a->action, ok, worker,
+                              retry_ms);
 }
 
 long long
@@ -579,22 +589,9 @@ bool
 sweepdb_probe_alert_done(PGconn *conn, const struct sweep_probe_alert *a, bool ok,
                          const char *worker, long long retry_ms)
 {
-    char id[24], retry[24];
-    const char *p[] = { id, a->action, ok ? "t" : "f", worker, retry };
-    PGresult *res;
-    bool done;
-
-    snprintf(id, sizeof(id), "%lld", a->id);
-    snprintf(retry, sizeof(retry), "%lld", retry_ms);
-    res = sweepdb_query(conn, "SELECT cpr.probe_alert_done($1::bigint, $2, $3::boolean, $4, "
-                              "$5::bigint)", 5, p);
-    if (res == NULL)
-        return false;
-    done = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    if (!done)
-        log_warn("probe alert %lld: the lease was lost before it was recorded", a->id);
-    PQclear(res);
-    return true;
+    return sweepdb_lease_done(conn, "SELECT cpr.probe_alert_done($1::bigint, $2, $3::boolean, "
+                                    "$4, $5::bigint)", "probe", a->id, a->action, ok, worker,
+                              retry_ms);
 }
 
 long long
