@@ -166,7 +166,8 @@ report_begin(struct report_run *r, const json_t *head)
 
 #define PROBE_REPORT_SQL "SELECT to_jsonb(p) FROM cpr.probe_report($1, $2) p"
 
-/* The mail-path probes of the period, per address (022_probes.sql); NULL
+/* The mail-path probes of the period, per address (023_probe_mailbox.sql:
+ * MEDIAN/P99 are sent -> cpr-milter, MAILBOX_* sent -> the mailbox); NULL
  * on a database failure. */
 static json_t *
 report_probes(struct report_run *r)
@@ -183,12 +184,14 @@ static void
 report_probes_text(const json_t *rows)
 {
     static const char *const cols[] = { "address", "sent", "passed", "failed",
-                                        "longest_unproven_s", "median_ms", "p99_ms", NULL };
+                                        "longest_unproven_s", "median_ms", "p99_ms",
+                                        "mailbox_median_ms", "mailbox_p99_ms", NULL };
     size_t i;
     json_t *row;
 
     printf("\nMail-path probes (the 24x7 intake was monitored end to end)\n"
-           "ADDRESS\tSENT\tPASSED\tFAILED\tLONGEST_UNPROVEN_S\tMEDIAN_MS\tP99_MS\n");
+           "ADDRESS\tSENT\tPASSED\tFAILED\tLONGEST_UNPROVEN_S\tMEDIAN_MS\tP99_MS"
+           "\tMAILBOX_MEDIAN_MS\tMAILBOX_P99_MS\n");
     if (json_array_size(rows) == 0)
         printf("(no probes in this period)\n");
     json_array_foreach(rows, i, row)
