@@ -1470,6 +1470,110 @@ CREATE FUNCTION cpr.milter_problem(m cpr.milters, p_down_after_ms bigint, p_grac
 $$;
 
 --
+-- Name: monitor_alert_sent(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.monitor_alert_sent() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_action text := CASE WHEN OLD.paged_at IS NULL AND NEW.paged_at IS NOT NULL
+                          THEN 'page' ELSE 'resolve' END;
+BEGIN
+    IF TG_TABLE_NAME = 'probe_alerts' THEN
+        PERFORM cpr.monitor_append('probe', NEW.id, v_action, OLD.claimed_by,
+            jsonb_build_object('address', NEW.address, 'variant', NEW.variant,
+                               'stage', NEW.stage, 'probe_id', NEW.probe_id,
+                               'detail', NEW.detail, 'resolved_by', NEW.resolved_by,
+                               'opened_at', cpr.utc_text(NEW.opened_at)));
+    ELSE
+        PERFORM cpr.monitor_append('milter', NEW.id, v_action, OLD.claimed_by,
+            jsonb_build_object('host', NEW.host, 'socket', NEW.socket, 'reason', NEW.reason,
+                               'pid', NEW.pid, 'opened_at', cpr.utc_text(NEW.opened_at)));
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: monitor_append(text, bigint, text, text, jsonb); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.monitor_append(p_source text, p_alert_id bigint, p_action text, p_actor text, p_data jsonb) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_prev bytea;
+    e cpr.monitor_events%ROWTYPE;
+BEGIN
+    SELECT hash INTO v_prev FROM cpr.monitor_audit_head FOR UPDATE;
+    e.id := nextval(pg_get_serial_sequence('cpr.monitor_events', 'id'));
+    e.at := clock_timestamp();
+    e.source := p_source; e.alert_id := p_alert_id; e.action := p_action;
+    e.actor := coalesce(p_actor, ''); e.db_user := session_user; e.data := p_data;
+    e.prev_hash := v_prev;
+    e.hash := cpr.event_hash(v_prev, cpr.monitor_event_canonical(e));
+    INSERT INTO cpr.monitor_events OVERRIDING SYSTEM VALUE SELECT e.*;
+    UPDATE cpr.monitor_audit_head SET hash = e.hash;
+END
+$$;
+
+--
+-- Name: monitor_audit_verify(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.monitor_audit_verify() RETURNS TABLE(id bigint, problem text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT c.id, c.problem FROM (
+        SELECT e.id, CASE
+            WHEN e.prev_hash IS DISTINCT FROM lag(e.hash) OVER w THEN 'broken link'
+            WHEN e.hash <> cpr.event_hash(e.prev_hash, cpr.monitor_event_canonical(e))
+                THEN 'hash mismatch' END AS problem
+          FROM cpr.monitor_events e
+        WINDOW w AS (ORDER BY e.id)) c
+    WHERE c.problem IS NOT NULL
+    UNION ALL       -- the head must be the last event's hash
+    SELECT NULL, 'head is not the last event' FROM cpr.monitor_audit_head h
+     WHERE h.hash IS DISTINCT FROM (SELECT m.hash FROM cpr.monitor_events m ORDER BY m.id DESC LIMIT 1)
+    ORDER BY 1
+$$;
+
+--
+-- Name: monitor_events; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.monitor_events (
+    id bigint NOT NULL,
+    at timestamp with time zone NOT NULL,
+    source text NOT NULL,
+    alert_id bigint NOT NULL,
+    action text NOT NULL,
+    actor text NOT NULL,
+    db_user text NOT NULL,
+    data jsonb NOT NULL,
+    prev_hash bytea,
+    hash bytea NOT NULL,
+    CONSTRAINT monitor_events_action_check CHECK ((action = ANY (ARRAY['page'::text, 'resolve'::text]))),
+    CONSTRAINT monitor_events_source_check CHECK ((source = ANY (ARRAY['probe'::text, 'milter'::text])))
+);
+
+--
+-- Name: monitor_event_canonical(cpr.monitor_events); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.monitor_event_canonical(e cpr.monitor_events) RETURNS bytea
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT convert_to(jsonb_build_array(1, e.id,
+               to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               e.source, e.alert_id, e.action, e.actor, e.db_user, e.data)::text, 'UTF8')
+$$;
+
+--
 -- Name: new_tracking(timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2922,6 +3026,29 @@ ALTER TABLE cpr.milter_alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: monitor_audit_head; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.monitor_audit_head (
+    one boolean DEFAULT true NOT NULL,
+    hash bytea,
+    CONSTRAINT monitor_audit_head_one_check CHECK (one)
+);
+
+--
+-- Name: monitor_events_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.monitor_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.monitor_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: outbox; Type: TABLE; Schema: cpr; Owner: -
 --
 
@@ -3200,6 +3327,20 @@ ALTER TABLE ONLY cpr.milters
     ADD CONSTRAINT milters_pkey PRIMARY KEY (host, socket);
 
 --
+-- Name: monitor_audit_head monitor_audit_head_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.monitor_audit_head
+    ADD CONSTRAINT monitor_audit_head_pkey PRIMARY KEY (one);
+
+--
+-- Name: monitor_events monitor_events_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.monitor_events
+    ADD CONSTRAINT monitor_events_pkey PRIMARY KEY (id);
+
+--
 -- Name: outbox outbox_message_id_key; Type: CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3420,6 +3561,12 @@ CREATE INDEX messages_redelivery_idx ON cpr.messages USING btree (body_sha256, m
 CREATE UNIQUE INDEX milter_alerts_open_idx ON cpr.milter_alerts USING btree (host, socket) WHERE (closed_at IS NULL);
 
 --
+-- Name: monitor_events_at_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX monitor_events_at_idx ON cpr.monitor_events USING btree (at);
+
+--
 -- Name: outbox_domain_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
@@ -3546,6 +3693,12 @@ CREATE TRIGGER messages_immutable BEFORE UPDATE ON cpr.messages FOR EACH ROW EXE
 CREATE TRIGGER messages_no_delete BEFORE DELETE ON cpr.messages FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: milter_alerts milter_alerts_audit; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER milter_alerts_audit AFTER UPDATE OF paged_at, resolve_sent_at ON cpr.milter_alerts FOR EACH ROW WHEN ((((old.paged_at IS NULL) AND (new.paged_at IS NOT NULL)) OR ((old.resolve_sent_at IS NULL) AND (new.resolve_sent_at IS NOT NULL)))) EXECUTE FUNCTION cpr.monitor_alert_sent();
+
+--
 -- Name: cases no_truncate_cases; Type: TRIGGER; Schema: cpr; Owner: -
 --
 
@@ -3586,6 +3739,12 @@ CREATE TRIGGER outbox_no_delete BEFORE DELETE ON cpr.outbox FOR EACH ROW EXECUTE
 --
 
 CREATE TRIGGER page_group_members_immutable BEFORE DELETE OR UPDATE ON cpr.page_group_members FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
+
+--
+-- Name: probe_alerts probe_alerts_audit; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER probe_alerts_audit AFTER UPDATE OF paged_at, resolve_sent_at ON cpr.probe_alerts FOR EACH ROW WHEN ((((old.paged_at IS NULL) AND (new.paged_at IS NOT NULL)) OR ((old.resolve_sent_at IS NULL) AND (new.resolve_sent_at IS NOT NULL)))) EXECUTE FUNCTION cpr.monitor_alert_sent();
 
 --
 -- Name: reporters reporters_immutable; Type: TRIGGER; Schema: cpr; Owner: -
@@ -4141,6 +4300,38 @@ GRANT SELECT ON TABLE cpr.milters TO cpr_sweeper;
 --
 
 REVOKE ALL ON FUNCTION cpr.milter_problem(m cpr.milters, p_down_after_ms bigint, p_grace_ms bigint, p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION monitor_alert_sent(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.monitor_alert_sent() FROM PUBLIC;
+
+--
+-- Name: FUNCTION monitor_append(p_source text, p_alert_id bigint, p_action text, p_actor text, p_data jsonb); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.monitor_append(p_source text, p_alert_id bigint, p_action text, p_actor text, p_data jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION monitor_audit_verify(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.monitor_audit_verify() FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.monitor_audit_verify() TO cpr_staff;
+
+--
+-- Name: TABLE monitor_events; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.monitor_events TO cpr_staff;
+GRANT SELECT ON TABLE cpr.monitor_events TO cpr_sweeper;
+
+--
+-- Name: FUNCTION monitor_event_canonical(e cpr.monitor_events); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.monitor_event_canonical(e cpr.monitor_events) FROM PUBLIC;
 
 --
 -- Name: FUNCTION new_tracking(p_at timestamp with time zone); Type: ACL; Schema: cpr; Owner: -

@@ -11,7 +11,9 @@
  *   each to auditchain.c, which recomputes the SHA-256 chain in C and
  *   replays the events against the case's columns (reporter_done_at,
  *   br_item, state, ...), which come on each case's first row.
- *   verify-audit names every break; audit-digest prints the chain heads
+ *   verify-audit names every break, in the cases' chains and, without
+ *   TRACKING, in the monitor log of probe and milter pages (checked by the
+ *   database: cpr.monitor_audit_verify); audit-digest prints the chain heads
  *   and one SHA-256 over them (format in auditchain.h and cprctl(1)).
  *   --check FILE compares an earlier digest with the chains now: every
  *   case in it must still exist, still reach its seq, and have the same
@@ -211,9 +213,38 @@ audit_scan(PGconn *conn, const struct cprctl_opts *o, struct audit_run *r)
     return rc;
 }
 
+/* The log of probe and milter pages (024_monitor_audit.sql), which has a
+ * chain of its own: one line, and a BREAK line for each event that fails.
+ * Returns the breaks, or -1 on a database failure. */
+static long
+audit_monitor(PGconn *conn)
+{
+    PGresult *res = cprctl_exec(conn, "SELECT (SELECT count(*) FROM cpr.monitor_events), "
+                                      "v.id, v.problem FROM (SELECT 1) one "
+                                      "LEFT JOIN cpr.monitor_audit_verify() v ON true", 0, NULL);
+    long breaks = 0;
+
+    if (!cprctl_db_ok(res, conn, "verify-audit")) {
+        PQclear(res);
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, 2))
+            continue;
+        printf("BREAK monitor event %s: %s\n", PQgetisnull(res, i, 1) ? "-"
+               : PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+        breaks++;
+    }
+    printf("%s: monitor log (probe and milter pages): %s events, %ld break%s\n",
+           breaks ? "FAILED" : "OK", PQgetvalue(res, 0, 0), breaks, breaks == 1 ? "" : "s");
+    PQclear(res);
+    return breaks;
+}
+
 int
 cmd_verify_audit_run(PGconn *conn, const struct cprctl_opts *o)
 {
+    long mbreaks = 0;
     struct audit_run r;
     int rc;
 
@@ -233,7 +264,9 @@ cmd_verify_audit_run(PGconn *conn, const struct cprctl_opts *o)
     if (r.time_findings)
         printf(", %zu time finding%s", r.time_findings, r.time_findings == 1 ? "" : "s");
     putchar('\n');
-    if (r.breaks)
+    if (!o->has_tracking && (mbreaks = audit_monitor(conn)) < 0)
+        return CPRCTL_EX_FAIL;
+    if (r.breaks || mbreaks)
         return CPRCTL_EX_FAIL;
     return r.time_findings ? CPRCTL_EX_AUDIT_TIME : CPRCTL_EX_OK;
 }
