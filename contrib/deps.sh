@@ -16,12 +16,14 @@ PKGS=(
   build-essential autoconf automake libtool pkg-config
   libmilter-dev libpq-dev libcurl4-openssl-dev check
   libgmime-3.0-dev libglib2.0-dev libjansson-dev libssl-dev
+  libmicrohttpd-dev
   postgresql postgresql-client
   postfix swaks miltertest
   # SASL AUTH on the tests' submission service: saslpasswd2, the sasldb
   # auxprop plugin, PLAIN/LOGIN (swaks does those without Authen::SASL)
   sasl2-bin libsasl2-2 libsasl2-modules libsasl2-modules-db
-  python3 procps iproute2 util-linux
+  # curl: tests/metrics.test scrapes the metrics endpoints with it
+  curl python3 procps iproute2 util-linux
   clang libclang-rt-14-dev
 )
 
