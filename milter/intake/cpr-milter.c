@@ -39,6 +39,7 @@
 #include "db.h"
 #include "filter.h"
 #include "heartbeat.h"
+#include "intakemetrics.h"
 #include "log.h"
 #include "mtacheck.h"
 #include "outbox.h"
@@ -354,6 +355,7 @@ main(int argc, char **argv)
     struct db_pool *pool;
     struct outbox *outbox;
     struct heartbeat *hb;
+    struct metrics_server *metrics;
     char *template_text = NULL;
     int rc;
 
@@ -382,6 +384,7 @@ main(int argc, char **argv)
     if (pool == NULL)
         log_fatal(1, "cannot create the database pool");
     hb = start_heartbeat(r.started_with);   /* read-only: never reloaded */
+    metrics = intakemetrics_start(r.started_with);
     outbox = start_outbox(cfg, template_text);
     g_free(template_text);
     filter_setup(pool, cfg, outbox);
@@ -392,6 +395,7 @@ main(int argc, char **argv)
     heartbeat_stop_begin(hb, rc == MI_SUCCESS);   /* a signal: stopped on purpose */
     outbox_stop(outbox);
     heartbeat_stop(hb);
+    metrics_stop(metrics);
     filter_shutdown();
     db_pool_free(pool);
     config_free(r.started_with);
