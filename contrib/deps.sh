@@ -22,8 +22,9 @@ PKGS=(
   # SASL AUTH on the tests' submission service: saslpasswd2, the sasldb
   # auxprop plugin, PLAIN/LOGIN (swaks does those without Authen::SASL)
   sasl2-bin libsasl2-2 libsasl2-modules libsasl2-modules-db
-  # curl: tests/metrics.test scrapes the metrics endpoints with it
-  curl python3 procps iproute2 util-linux
+  # curl and prometheus_client: tests/metrics.test scrapes and parses the
+  # metrics endpoints
+  curl python3 python3-prometheus-client procps iproute2 util-linux
   clang libclang-rt-14-dev
 )
 
