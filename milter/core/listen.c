@@ -57,6 +57,25 @@ listen_split(const char *spec, char *host, size_t hostlen, const char **port, bo
     return true;
 }
 
+/* The sockaddr of a numeric host; false when host is not one. */
+static bool
+listen_fill(bool v6, const char *host, unsigned short port, struct listen_addr *out)
+{
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&out->ss;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&out->ss;
+
+    if (v6) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        out->len = sizeof(*a6);
+        return inet_pton(AF_INET6, host, &a6->sin6_addr) == 1;
+    }
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    out->len = sizeof(*a4);
+    return inet_pton(AF_INET, host, &a4->sin_addr) == 1;
+}
+
 bool
 listen_parse(const char *spec, struct listen_addr *out, const char **why)
 {
@@ -74,23 +93,8 @@ listen_parse(const char *spec, struct listen_addr *out, const char **why)
         *why = "port must be a number 1..65535";
         return false;
     }
-    if (v6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->ss;
-
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(port);
-        out->len = sizeof(*a);
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) == 1)
-            return true;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&out->ss;
-
-        a->sin_family = AF_INET;
-        a->sin_port = htons(port);
-        out->len = sizeof(*a);
-        if (inet_pton(AF_INET, host, &a->sin_addr) == 1)
-            return true;
-    }
+    if (listen_fill(v6, host, port, out))
+        return true;
     *why = "host must be a numeric IPv4 or IPv6 address (no names)";
     return false;
 }

@@ -17,7 +17,6 @@
 #include <time.h>
 
 #include "category.h"
-#include "log.h"
 
 static const char *const kind_names[INTAKEMETRICS_KIND_COUNT] = {
     "new-report", "follow-up", "automated", "outbound", "staff-reply", "probe", "other",
@@ -119,14 +118,6 @@ intakemetrics_start(const struct cpr_config *cfg)
 {
     struct metrics_settings s = { cfg->milter_metrics_listen, PACKAGE_VERSION,
                                   intakemetrics_render, NULL };
-    struct metrics_server *srv;
-    char err[256];
 
-    if (cfg->milter_metrics_listen[0] == '\0')
-        return NULL;
-    if ((srv = metrics_start(&s, err, sizeof(err))) == NULL)
-        log_error("[milter] %s; running without metrics", err);
-    else
-        log_info("metrics on http://%s/metrics", cfg->milter_metrics_listen);
-    return srv;
+    return metrics_open("milter", &s);
 }

@@ -24,7 +24,7 @@
  *   metrics_start ran, at the program's start) and cpr_build_info.
  * DIAGNOSTICS
  *   metrics_start returns NULL with err set ("metrics_listen HOST:PORT:
- *   why"); the caller logs it and runs on without metrics.
+ *   why"); metrics_open logs it, and the program runs on without metrics.
  */
 #ifndef CPR_METRICS_H
 #define CPR_METRICS_H
@@ -86,6 +86,9 @@ struct metrics_server;
 
 struct metrics_server *metrics_start(const struct metrics_settings *s, char *err,
                                      size_t errlen);
+/* metrics_start for a program's [section] metrics_listen: NULL when it is
+ * empty (off), or after logging why it could not start. */
+struct metrics_server *metrics_open(const char *section, const struct metrics_settings *s);
 void metrics_stop(struct metrics_server *srv);
 
 #endif

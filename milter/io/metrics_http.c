@@ -27,6 +27,7 @@
 #include <microhttpd.h>
 
 #include "listen.h"
+#include "log.h"
 
 #define METRICS_BACKLOG 16
 
@@ -156,4 +157,19 @@ metrics_stop(struct metrics_server *srv)
         MHD_stop_daemon(srv->daemon);
     g_free(srv->version);
     g_free(srv);
+}
+
+struct metrics_server *
+metrics_open(const char *section, const struct metrics_settings *s)
+{
+    struct metrics_server *srv;
+    char err[256];
+
+    if (s->listen[0] == '\0')
+        return NULL;
+    if ((srv = metrics_start(s, err, sizeof(err))) == NULL)
+        log_error("[%s] %s; running without metrics", section, err);
+    else
+        log_info("metrics on http://%s/metrics", s->listen);
+    return srv;
 }

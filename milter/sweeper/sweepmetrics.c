@@ -19,7 +19,6 @@
 #include <stdlib.h>
 
 #include "deadline.h"
-#include "log.h"
 #include "now.h"
 
 #define SWEEPMETRICS_CLOCKS (CLOCK_REVOCATION + 1)
@@ -162,15 +161,7 @@ sweepmetrics_start(const struct cpr_config *cfg, const struct escalation *esc)
 {
     struct metrics_settings s = { cfg->sweeper_metrics_listen, PACKAGE_VERSION,
                                   sweepmetrics_render, NULL };
-    struct metrics_server *srv;
-    char err[256];
 
     sweepmetrics_init(esc);
-    if (cfg->sweeper_metrics_listen[0] == '\0')
-        return NULL;
-    if ((srv = metrics_start(&s, err, sizeof(err))) == NULL)
-        log_error("[sweeper] %s; running without metrics", err);
-    else
-        log_info("metrics on http://%s/metrics", cfg->sweeper_metrics_listen);
-    return srv;
+    return metrics_open("sweeper", &s);
 }
