@@ -19,6 +19,8 @@
  *   staffmail_record() and never open a case. A verified mail-path probe
  *   (probecheck.c) is recorded as seen and delivered with no case; a mark
  *   that does not hold changes nothing.
+ *   Each message's outcome, each tempfail's reason and each intake's
+ *   round trip are counted for the metrics endpoint (intakemetrics.h).
  * DIAGNOSTICS
  *   One log line per recorded message: queue, tracking, kind, category and
  *   database time. Failures log the queue id and the database error.

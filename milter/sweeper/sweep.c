@@ -8,6 +8,8 @@
  *   pages (each tier its own alert, so escalation really notifies someone
  *   new), TRACKING/CLOCK/warn and TRACKING/CLOCK/breach otherwise. A resolve
  *   for tier N closes TRACKING/acknowledge/tN.
+ *   Every send attempt is counted, and each pass's nearest deadlines
+ *   kept, for the metrics endpoint (sweepmetrics.h).
  * DIAGNOSTICS
  *   A failed channel is logged, recorded, and answered by paging the next
  *   tier at once; on the last tier the failure is logged as an error.
