@@ -11,9 +11,16 @@
  *   sweepmetrics.c: counters move by what happened (read before and after,
  *   never assumed to start at 0), label values come from fixed lists, and
  *   deadline seconds are measured at the time passed in.
+ *   metrics_http.c, on a loopback port: a port in use is refused with its
+ *   reason; GET /metrics answers the render's text and the process lines,
+ *   other paths 404 and other methods 405.
  */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check_unit.h"
 #include "intakemetrics.h"
@@ -251,6 +258,76 @@ START_TEST(test_sweeper_deadlines)
 }
 END_TEST
 
+/* A listening socket on 127.0.0.1 at a port the kernel picks; *port set. */
+static int
+listen_any(int *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    ck_assert(fd >= 0);
+    ck_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0);
+    ck_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* One HTTP/1.0 request; the whole response, at most len - 1 bytes. */
+static void
+http(int port, const char *request, char *out, size_t len)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    size_t got = 0;
+    ssize_t n;
+
+    ck_assert(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    ck_assert(write(fd, request, strlen(request)) == (ssize_t)strlen(request));
+    while (got < len - 1 && (n = read(fd, out + got, len - 1 - got)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fd);
+}
+
+static void
+render_test(GString *out, void *arg)
+{
+    metrics_family(out, "t_total", "counter", "Test.");
+    metrics_sample(out, "t_total", NULL, *(const double *)arg);
+}
+
+START_TEST(test_http)
+{
+    static const double value = 42;
+    struct metrics_settings s = { NULL, "1.2.3", render_test, (void *)&value };
+    struct metrics_server *srv;
+    char spec[32], err[256] = "", resp[4096];
+    int port, busy = listen_any(&port);
+
+    snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+    s.listen = spec;
+    ck_assert(metrics_start(&s, err, sizeof(err)) == NULL);   /* port in use */
+    ck_assert_msg(strstr(err, spec) != NULL && strstr(err, "in use") != NULL, "%s", err);
+    close(busy);
+    ck_assert_msg((srv = metrics_start(&s, err, sizeof(err))) != NULL, "%s", err);
+    http(port, "GET /metrics HTTP/1.0\r\n\r\n", resp, sizeof(resp));
+    ck_assert_msg(strncmp(resp, "HTTP/1.0 200", 12) == 0 || strncmp(resp, "HTTP/1.1 200", 12) == 0,
+                  "%s", resp);
+    ck_assert(strstr(resp, "Content-Type: " METRICS_CONTENT_TYPE "\r\n") != NULL);
+    ck_assert(strstr(resp, "\r\n\r\n# HELP t_total Test.\n# TYPE t_total counter\nt_total 42\n")
+              != NULL);
+    ck_assert(strstr(resp, "cpr_build_info{version=\"1.2.3\"} 1\n") != NULL);
+    http(port, "GET /metricsx HTTP/1.0\r\n\r\n", resp, sizeof(resp));
+    ck_assert_msg(strstr(resp, " 404 ") != NULL && strstr(resp, "t_total") == NULL, "%s", resp);
+    http(port, "PUT /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n", resp, sizeof(resp));
+    ck_assert_msg(strstr(resp, " 405 ") != NULL && strstr(resp, "\r\nAllow: GET\r\n") != NULL,
+                  "%s", resp);
+    metrics_stop(srv);
+}
+END_TEST
+
 Suite *
 metrics_suite(void)
 {
@@ -266,6 +343,7 @@ metrics_suite(void)
     tcase_add_test(tc, test_intake_table);
     tcase_add_test(tc, test_sweeper_pages);
     tcase_add_test(tc, test_sweeper_deadlines);
+    tcase_add_test(tc, test_http);
     suite_add_tcase(s, tc);
     return s;
 }
