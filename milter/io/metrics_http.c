@@ -140,8 +140,9 @@ metrics_start(const struct metrics_settings *s, char *err, size_t errlen)
     srv->version = g_strdup(s->version);
     srv->start_seconds = (double)time(NULL);
     if ((srv->daemon = metrics_daemon(fd, srv)) == NULL) {
+        /* Not closed here: a failed start may have closed it already, and
+         * a second close could hit another thread's new descriptor. */
         snprintf(err, errlen, "metrics_listen %s: libmicrohttpd would not start", s->listen);
-        close(fd);
         metrics_stop(srv);
         return NULL;
     }
