@@ -19,8 +19,9 @@
 #   key compromise (reasons, evidence, the redacted stored copy) and
 #   `cprctl search --spki`; then a staff member answers the reporter
 #   through the submission service and `cprctl timeline` shows the
-#   response stopping the clock. Everything keeps running until
-#   `contrib/demo.sh stop`. The system's own PostgreSQL and Postfix
+#   response stopping the clock, and cpr-milter's metrics endpoint
+#   ([milter] metrics_listen) shows what it counted. Everything keeps
+#   running until `contrib/demo.sh stop`. The system's own PostgreSQL and Postfix
 #   configuration are not touched.
 # DIAGNOSTICS
 #   Exits non-zero, after stopping what it started, if any step fails.
@@ -116,12 +117,13 @@ echo "demo: PostgreSQL running, socket in $PGSOCK; migrations applied"
 
 MPORT=$(free_port)
 SPORT=$(free_port)
+XPORT=$(free_port)
 CONF="$DEMO/cpr-milter.conf"
 # Auto-replies go out through the demo Postfix itself, to the reporters'
 # domains, which it delivers to the same Maildir.
 # Staff replies are recorded from the submission service (below).
 CPR_REPLY_URL="smtp://127.0.0.1:$SPORT" milter_conf "$CONF" "$MPORT" \
-    "submission_daemons = submission"
+    "submission_daemons = submission" "metrics_listen = 127.0.0.1:$XPORT"
 "$MILTER_BIN" -n -c "$CONF" >/dev/null
 setsid "$MILTER_BIN" -f -c "$CONF" >>"$DEMO/milter.log" 2>&1 </dev/null &
 echo $! >"$DEMO/milter.pid"
@@ -261,6 +263,10 @@ grep "staff=" "$DEMO/milter.log" | tail -n 1
 echo
 echo "==== cprctl timeline $KEYCASE"
 cprctl -c "$CONF" timeline "$KEYCASE"
+
+echo
+echo "==== cpr-milter's metrics: curl -s http://127.0.0.1:$XPORT/metrics   (series above 0)"
+curl -sS --max-time 5 "http://127.0.0.1:$XPORT/metrics" | grep -v -e '^#' -e ' 0$'
 
 echo
 echo "The demo keeps running: Postfix on 127.0.0.1:$SPORT, cpr-milter on 127.0.0.1:$MPORT."

@@ -18,6 +18,7 @@ PKGS=(
   build-essential autoconf automake libtool pkg-config
   libmilter-dev libpq-dev libcurl4-openssl-dev check
   libgmime-3.0-dev libglib2.0-dev libjansson-dev libssl-dev
+  libmicrohttpd-dev
   postgresql postgresql-client
   postfix swaks miltertest
   # SASL AUTH on the tests' submission service: saslpasswd2, the sasldb
@@ -25,7 +26,9 @@ PKGS=(
   sasl2-bin libsasl2-2 libsasl2-modules libsasl2-modules-db
   # the probes' mailbox stage: a private IMAP server with LMTP and Sieve
   dovecot-imapd dovecot-lmtpd dovecot-sieve
-  python3 procps iproute2 util-linux
+  # curl and prometheus_client: tests/metrics.test scrapes and parses the
+  # metrics endpoints
+  curl python3 python3-prometheus-client procps iproute2 util-linux
   clang libclang-rt-14-dev
 )
 

@@ -1256,6 +1256,18 @@ CREATE FUNCTION cpr.message_json(m cpr.messages) RETURNS jsonb
 $$;
 
 --
+-- Name: metrics_counts(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.metrics_counts(OUT cases_open bigint, OUT outbox_pending bigint) RETURNS record
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT (SELECT count(*) FROM cpr.cases WHERE state = 'open'),
+           (SELECT count(*) FROM cpr.outbox WHERE state IN ('pending', 'sending'))
+$$;
+
+--
 -- Name: milter_alerts(bigint, bigint, text, integer); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -4246,6 +4258,13 @@ GRANT SELECT ON TABLE cpr.messages TO cpr_sweeper;
 --
 
 REVOKE ALL ON FUNCTION cpr.message_json(m cpr.messages) FROM PUBLIC;
+
+--
+-- Name: FUNCTION metrics_counts(OUT cases_open bigint, OUT outbox_pending bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.metrics_counts(OUT cases_open bigint, OUT outbox_pending bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.metrics_counts(OUT cases_open bigint, OUT outbox_pending bigint) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION milter_alerts(p_down_after_ms bigint, p_grace_ms bigint, p_worker text, p_lease_ms integer); Type: ACL; Schema: cpr; Owner: -

@@ -1081,6 +1081,27 @@ sweeper_fails(const char *text, const char *expect)
 /* A one-tier ladder whose channel c1 opens on line 5. */
 #define LADDER "[escalation]\ntiers = t1\n[tier t1]\nchannels = c1\n[channel c1]\n"
 
+/* Issue 14: [milter] and [sweeper] metrics_listen, off by default. */
+START_TEST(test_check_metrics_listen)
+{
+    struct cpr_config *cfg = load_ok("[milter]\naddresses = cpr@ca.example\n");
+
+    ck_assert_str_eq(cfg->milter_metrics_listen, "");
+    ck_assert_str_eq(cfg->sweeper_metrics_listen, "");
+    config_free(cfg);
+    milter_passes("metrics_listen = 127.0.0.1:9478\n[autoreply]\nenabled = no\n");
+    milter_passes("metrics_listen = [::1]:9478\n[autoreply]\nenabled = no\n");
+    milter_fails("metrics_listen = localhost:9478\n[autoreply]\nenabled = no\n",
+                 ":3: [milter] metrics_listen: \"localhost:9478\": host must be a numeric "
+                 "IPv4 or IPv6 address (no names)");
+    milter_fails("metrics_listen = 127.0.0.1:0\n[autoreply]\nenabled = no\n",
+                 ":3: [milter] metrics_listen: \"127.0.0.1:0\": port must be a number "
+                 "1..65535");
+    sweeper_fails(LADDER "type = slack\nurl = https://x\n[sweeper]\nmetrics_listen = 9479\n",
+                  ":9: [sweeper] metrics_listen: \"9479\": must be HOST:PORT or [IPV6]:PORT");
+}
+END_TEST
+
 START_TEST(test_check_ladder)
 {
     sweeper_fails("[escalation]\ntiers =\n",
@@ -1699,6 +1720,7 @@ config_tcase_sweeper(void)
     tcase_add_test(tc, test_bad_templated_sections);
     tcase_add_test(tc, test_long_name);
     tcase_add_test(tc, test_check_ladder);
+    tcase_add_test(tc, test_check_metrics_listen);
     tcase_add_test(tc, test_check_channels);
     tcase_add_test(tc, test_check_channel_keys);
     tcase_add_test(tc, test_channel_types_are_drivers);

@@ -29,5 +29,6 @@ Suite *export_suite(void);
 Suite *compose_suite(void);
 Suite *probemark_suite(void);
 Suite *imap_suite(void);
+Suite *metrics_suite(void);
 
 #endif

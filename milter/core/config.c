@@ -31,6 +31,7 @@
 #include <glib.h>
 
 #include "address.h"
+#include "listen.h"
 #include "pagertype.h"
 #include "probeparts.h"
 #include "retry.h"
@@ -107,6 +108,9 @@ const struct config_key config_keys[] = {
            "write this milter's heartbeat to the database this often, from a "
            "thread of its own; below [sweeper] milter_down_page_after (1s..10m)",
            MS_SECOND, 10 * MS_MINUTE),
+    KEY("milter", "metrics_listen", CONFIG_STRING, OFF(milter_metrics_listen), "",
+        "serve Prometheus metrics at http://HOST:PORT/metrics, HOST a numeric "
+        "IPv4 or [IPv6] address (e.g. 127.0.0.1:9478); no TLS, no auth; empty: off"),
 
     KEY("autoreply", "enabled", CONFIG_BOOL, OFF(autoreply_enabled), "yes",
         "answer each new report with its tracking number (RFC 3834 rules)"),
@@ -250,6 +254,9 @@ const struct config_key config_keys[] = {
            "how long a claimed step is reserved for its sweeper; after that "
            "another sweeper sends it again (15s..1h: above one attempt's 10 s)",
            15 * MS_SECOND, MS_HOUR),
+    KEY("sweeper", "metrics_listen", CONFIG_STRING, OFF(sweeper_metrics_listen), "",
+        "serve Prometheus metrics at http://HOST:PORT/metrics, HOST a numeric "
+        "IPv4 or [IPv6] address (e.g. 127.0.0.1:9479); no TLS, no auth; empty: off"),
     RANGED("paging", "group_window", CONFIG_DURATION, OFF(group_window_ms), "5m",
            "new reports from one sender domain that follow another within this "
            "window page once per window, as a group with the count and the list "
@@ -900,6 +907,18 @@ config_check_probe(const struct cpr_config *cfg, char **err)
     return config_check_probe_imap(cfg, err);
 }
 
+bool
+config_check_listen(const struct cpr_config *cfg, char **err, const char *section,
+                    const char *spec)
+{
+    struct listen_addr a;
+    const char *why;
+
+    if (spec[0] == '\0' || listen_parse(spec, &a, &why))
+        return true;
+    return config_fail(cfg, err, section, "metrics_listen", "\"%s\": %s", spec, why);
+}
+
 static bool
 config_check_autoreply(const struct cpr_config *cfg, char **err)
 {
@@ -931,6 +950,8 @@ config_check_milter(const struct cpr_config *cfg, char **err)
                            "%lld ms is more than half of [sweeper] milter_down_page_after "
                            "(%lld ms): one late beat would page", cfg->milter_heartbeat_ms,
                            cfg->milter_down_after_ms);
+    if (!config_check_listen(cfg, err, "milter", cfg->milter_metrics_listen))
+        return false;
     return !cfg->autoreply_enabled || config_check_autoreply(cfg, err);
 }
 

@@ -106,6 +106,7 @@ struct cpr_config {
     char **submission_daemons; /* never NULL; {daemon_name} values */
     char **internal_domains;   /* never NULL; "" = CPR address domains */
     long long milter_heartbeat_ms;     /* cpr.milter_beat every this long */
+    char *milter_metrics_listen;       /* HOST:PORT; "" = no metrics */
     /* [autoreply], read by cpr-milter; checked only when enabled */
     bool autoreply_enabled;
     char *autoreply_smtp_url;  /* smtp://HOST:PORT or smtps://HOST:PORT */
@@ -154,6 +155,7 @@ struct cpr_config {
                                           pages tier 1 (health) */
     long long milter_down_after_ms;    /* a milter silent this long pages */
     long long milter_stop_grace_ms;    /* ... or stopped (SIGTERM) this long */
+    char *sweeper_metrics_listen;      /* HOST:PORT; "" = no metrics */
     /* [probe] */
     char *probe_secret_file;   /* "" = probes off */
     long long probe_max_age_ms;
@@ -215,6 +217,10 @@ bool config_check_milter(const struct cpr_config *cfg, char **err);
  * key its type ignores. False with *err set (g_free) otherwise. Does not
  * read the secret files. */
 bool config_check_sweeper(const struct cpr_config *cfg, char **err);
+
+/* A [section] metrics_listen value: empty, or what listen_parse() takes. */
+bool config_check_listen(const struct cpr_config *cfg, char **err, const char *section,
+                         const char *spec);
 
 /* [probe] for the sender: with send_url set, a secret_file, an smtp:// or
  * smtps:// send_url, a from of one address, known variants and some

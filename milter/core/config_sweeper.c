@@ -204,5 +204,7 @@ config_check_sweeper(const struct cpr_config *cfg, char **err)
     if (cfg->retry_cap_ms < cfg->retry_base_ms)
         return config_fail(cfg, err, "sweeper", "retry_cap",
                            "shorter than retry_base");
+    if (!config_check_listen(cfg, err, "sweeper", cfg->sweeper_metrics_listen))
+        return false;
     return config_check_probe(cfg, err);
 }

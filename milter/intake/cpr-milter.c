@@ -39,6 +39,7 @@
 #include "db.h"
 #include "filter.h"
 #include "heartbeat.h"
+#include "intakemetrics.h"
 #include "log.h"
 #include "mtacheck.h"
 #include "outbox.h"
@@ -138,9 +139,10 @@ warn_restart_only(const struct cpr_config *old, const struct cpr_config *new)
         || old->db_pool_size != new->db_pool_size
         || old->db_timeout_ms != new->db_timeout_ms
         || strcmp(old->milter_user, new->milter_user) != 0
-        || old->milter_heartbeat_ms != new->milter_heartbeat_ms)
-        log_warn("reload: socket, user, heartbeat and database settings take effect only "
-                 "after a restart");
+        || old->milter_heartbeat_ms != new->milter_heartbeat_ms
+        || strcmp(old->milter_metrics_listen, new->milter_metrics_listen) != 0)
+        log_warn("reload: socket, user, heartbeat, metrics and database settings take "
+                 "effect only after a restart");
 }
 
 struct reloader {
@@ -354,6 +356,7 @@ main(int argc, char **argv)
     struct db_pool *pool;
     struct outbox *outbox;
     struct heartbeat *hb;
+    struct metrics_server *metrics;
     char *template_text = NULL;
     int rc;
 
@@ -382,6 +385,7 @@ main(int argc, char **argv)
     if (pool == NULL)
         log_fatal(1, "cannot create the database pool");
     hb = start_heartbeat(r.started_with);   /* read-only: never reloaded */
+    metrics = intakemetrics_start(r.started_with);
     outbox = start_outbox(cfg, template_text);
     g_free(template_text);
     filter_setup(pool, cfg, outbox);
@@ -392,6 +396,7 @@ main(int argc, char **argv)
     heartbeat_stop_begin(hb, rc == MI_SUCCESS);   /* a signal: stopped on purpose */
     outbox_stop(outbox);
     heartbeat_stop(hb);
+    metrics_stop(metrics);
     filter_shutdown();
     db_pool_free(pool);
     config_free(r.started_with);

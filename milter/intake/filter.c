@@ -19,6 +19,8 @@
  *   staffmail_record() and never open a case. A verified mail-path probe
  *   (probecheck.c) is recorded as seen and delivered with no case; a mark
  *   that does not hold changes nothing.
+ *   Each message's outcome, each tempfail's reason and each intake's
+ *   round trip are counted for the metrics endpoint (intakemetrics.h).
  * DIAGNOSTICS
  *   One log line per recorded message: queue, tracking, kind, category and
  *   database time. Failures log the queue id and the database error.
@@ -38,6 +40,7 @@
 #include "autoreply.h"
 #include "classify.h"
 #include "heartbeat.h"
+#include "intakemetrics.h"
 #include "log.h"
 #include "message.h"
 #include "probecheck.h"
@@ -353,8 +356,10 @@ filter_eoh(SMFICTX *ctx)
 {
     struct conn *c = conn_of(ctx);
 
-    if (c->scan_only && c->msg->nxcpr == 0 && !c->msg->xcpr_overflow)
+    if (c->scan_only && c->msg->nxcpr == 0 && !c->msg->xcpr_overflow) {
+        intakemetrics_message(INTAKEMETRICS_OTHER);
         return SMFIS_ACCEPT;
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -431,9 +436,10 @@ add_headers(SMFICTX *ctx, const struct cpr_message *m, const struct intake_resul
 }
 
 static sfsistat
-tempfail(SMFICTX *ctx)
+tempfail(SMFICTX *ctx, enum intakemetrics_tempfail why)
 {
     heartbeat_count_tempfailed();
+    intakemetrics_tempfail(why);
     smfi_setreply(ctx, "451", "4.3.0", FILTER_TEMPFAIL_TEXT);
     return SMFIS_TEMPFAIL;
 }
@@ -473,7 +479,8 @@ analyse(const struct cpr_message *m)
 }
 
 static bool
-record(SMFICTX *ctx, struct conn *c, struct intake_result *r)
+record(SMFICTX *ctx, struct conn *c, struct intake_result *r,
+       enum intakemetrics_tempfail *why)
 {
     struct cpr_message *m = c->msg;
     struct report *rep = analyse(m);
@@ -481,18 +488,23 @@ record(SMFICTX *ctx, struct conn *c, struct intake_result *r)
     struct intake_reply terms;
     char err[512];
     enum db_status st;
+    double t0;
 
     classify_message(m, c->snap->cfg->addresses, rep, &v);
+    t0 = intakemetrics_clock();
     st = db_intake(filter_pool, m, &v, reply_terms(c->snap->cfg, m, &v, &terms), rep,
                    r, err, sizeof(err));
+    intakemetrics_intake(intakemetrics_clock() - t0);
     report_free(rep);
     if (st != DB_OK) {
+        *why = st == DB_UNAVAILABLE ? INTAKEMETRICS_DB_UNAVAILABLE : INTAKEMETRICS_DB_ERROR;
         log_error("queue=%s intake failed, tempfail: %s",
                   m->queue_id ? m->queue_id : "-", err);
         return false;
     }
     if (!result_is_sane(r)) {
         log_error("queue=%s intake returned a malformed result", m->queue_id ? m->queue_id : "-");
+        *why = INTAKEMETRICS_BAD_RESULT;
         return false;
     }
     add_headers(ctx, m, r, c->snap->cfg->subject_tag);
@@ -531,8 +543,9 @@ staff_reply(struct conn *c)
 
 /* Mail that opens no case: forged X-CPR-* headers go all the same. */
 static sfsistat
-strip_other(SMFICTX *ctx, struct cpr_message *m)
+strip_other(SMFICTX *ctx, struct cpr_message *m, enum intakemetrics_kind kind)
 {
+    intakemetrics_message(kind);
     if (m->nxcpr > 0 || m->xcpr_overflow) {
         strip_forged(ctx, m);
         log_info("queue=%s not a report: forged X-CPR-* headers removed",
@@ -567,30 +580,34 @@ filter_eom(SMFICTX *ctx)
     struct conn *c = conn_of(ctx);
     struct cpr_message *m = c->msg;
     struct intake_result r;
+    enum intakemetrics_tempfail why = INTAKEMETRICS_DB_ERROR;
     const char *qid = smfi_getsymval(ctx, "i");
 
     if (qid != NULL)
         message_set(&m->queue_id, qid);
     if (!m->has_cpr_rcpt && !c->staff)
-        return strip_other(ctx, m);
+        return strip_other(ctx, m, INTAKEMETRICS_OTHER);
     if (c->broken || !message_finish(m)) {
         log_error("queue=%s out of memory collecting the message, tempfail",
                   m->queue_id ? m->queue_id : "-");
-        return tempfail(ctx);
+        return tempfail(ctx, INTAKEMETRICS_NO_MEMORY);
     }
-    if ((c->staff && staff_reply(c)) || !m->has_cpr_rcpt)
-        return strip_other(ctx, m);   /* outbound staff mail opens no case */
+    if (c->staff && staff_reply(c))
+        return strip_other(ctx, m, INTAKEMETRICS_STAFF_REPLY);
+    if (!m->has_cpr_rcpt)
+        return strip_other(ctx, m, INTAKEMETRICS_OTHER);   /* outbound staff mail */
     switch (probe(c)) {
     case PROBECHECK_PROBE:
-        return strip_other(ctx, m);
+        return strip_other(ctx, m, INTAKEMETRICS_PROBE);
     case PROBECHECK_DB_FAILED:
-        return tempfail(ctx);
+        return tempfail(ctx, INTAKEMETRICS_DB_ERROR);
     default:
         break;
     }
-    if (!record(ctx, c, &r))
-        return tempfail(ctx);
+    if (!record(ctx, c, &r, &why))
+        return tempfail(ctx, why);
     heartbeat_count_stamped();
+    intakemetrics_recorded(r.kind, r.category);
     if (strcmp(r.autoreply, "queued") == 0)
         outbox_wake(filter_outbox);
     log_info("queue=%s tracking=%s kind=%s category=%s db=%.2fms reply=%s%s",

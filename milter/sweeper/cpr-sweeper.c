@@ -39,6 +39,7 @@
 #include "probesend.h"
 #include "sweep.h"
 #include "sweepdb.h"
+#include "sweepmetrics.h"
 #include "wake.h"
 
 #define DEFAULT_CONFIG   CPR_SYSCONFDIR "/cpr-milter.conf"
@@ -191,10 +192,12 @@ page_health(struct loop *l, const char *dedup, const char *id_suffix,
     n.dedup_key = dedup;
     n.summary = summary;
     for (size_t i = 0; l->s.esc.ntiers > 0 && i < l->s.esc.tiers[0].nchannels; i++) {
+        const struct pager_channel *ch = &l->s.esc.channels[l->s.esc.tiers[0].channels[i]];
         char err[512];
+        bool sent = pager_send_logged(ch, &n, err, sizeof(err)) == SEND_OK;
 
-        any |= pager_send_logged(&l->s.esc.channels[l->s.esc.tiers[0].channels[i]], &n,
-                                   err, sizeof(err)) == SEND_OK;
+        sweepmetrics_page(ch, sent ? SWEEPMETRICS_SENT : SWEEPMETRICS_FAILED);
+        any |= sent;
     }
     return any;
 }
@@ -295,6 +298,7 @@ loop_round(struct loop *l)
             health_db_result(&l->h, true, now);
     }
     l->last_pass_ok = ok;
+    sweepmetrics_round(ok ? l->s.conn : NULL);
     if (ok)
         check_stuck_replies(l, now);
     if (ok && (next = probesend_round(l->s.conn, l->cfg, l->s.worker)) > 0
@@ -361,6 +365,7 @@ main(int argc, char **argv)
     struct options o = { 0 };
     struct loop l = { 0 };
     struct cpr_config *cfg;
+    struct metrics_server *metrics;
     char *err = NULL;
     int rc;
 
@@ -391,7 +396,9 @@ main(int argc, char **argv)
     health_init(&l.h, now_mono_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
                 cfg->db_down_page_after_ms);
     log_info("cpr-sweeper %s started as %s", PACKAGE_VERSION, l.s.worker);
+    metrics = o.once ? NULL : sweepmetrics_start(cfg, &l.s.esc);
     rc = run(&l, o.once);
+    metrics_stop(metrics);
     PQfinish(l.s.conn);
     escalation_free(&l.s.esc);
     config_free(cfg);

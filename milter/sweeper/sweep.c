@@ -8,6 +8,8 @@
  *   pages (each tier its own alert, so escalation really notifies someone
  *   new), TRACKING/CLOCK/warn and TRACKING/CLOCK/breach otherwise. A resolve
  *   for tier N closes TRACKING/acknowledge/tN.
+ *   Every send attempt is counted, and each pass's nearest deadlines
+ *   kept, for the metrics endpoint (sweepmetrics.h).
  * DIAGNOSTICS
  *   A failed channel is logged, recorded, and answered by paging the next
  *   tier at once; on the last tier the failure is logged as an error.
@@ -24,6 +26,7 @@
 #include "now.h"
 #include "probewatch.h"
 #include "sweepdb.h"
+#include "sweepmetrics.h"
 
 #define SWEEP_MAX_CLAIMS  256         /* steps claimed per pass */
 #define SWEEP_MAX_GROUPS  16          /* group pages per pass */
@@ -107,6 +110,7 @@ offer_all(struct sweeper *s, long long *next)
         return false;
     s->db_mono = now_mono_ms();
     now = s->db_now;
+    sweepmetrics_deadlines(cases, n, &s->esc.policy, s->db_now, s->db_mono);
     ok = true;
     for (size_t i = 0; i < n && ok; i++)
         ok = offer_case(s, &cases[i], now, next);
@@ -299,8 +303,7 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     char err[512] = "";
     long status = 0;
     double ms = 0;
-
-    bool ok;
+    bool ok, retry;
 
     if (!still_wanted(s, st, now))
         return finish(s, st, "skipped", 0, 0, "no longer due", 0);
@@ -314,9 +317,12 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
         return finish(s, st, "skipped", 0, 0, "channel has no resolve", 0);
     build_notice(st, &t, &n);
     r = pager_send(ch, &n, &status, &ms, err, sizeof(err));
+    retry = r == SEND_RETRY && st->attempts <= s->esc.retry_max;   /* retries after the first */
+    sweepmetrics_page(ch, r == SEND_OK ? SWEEPMETRICS_SENT
+                          : retry ? SWEEPMETRICS_RETRY : SWEEPMETRICS_FAILED);
     if (r == SEND_OK)
         return finish(s, st, "sent", status, ms, NULL, 0);
-    if (r == SEND_RETRY && st->attempts <= s->esc.retry_max)   /* retries after the first */
+    if (retry)
         return finish(s, st, "retry", status, ms, err,
                       retry_backoff_ms(st->attempts - 1, s->esc.retry_base_ms, s->esc.retry_cap_ms,
                                        (unsigned)rand()));
@@ -381,8 +387,10 @@ group_send(struct sweeper *s, const struct sweep_group *g, char *err, size_t err
         long status = 0;
         double ms = 0;
 
-        if (pager_send(ch, &n, &status, &ms, err, errlen) == SEND_OK)
-            sent = true;
+        bool one = pager_send(ch, &n, &status, &ms, err, errlen) == SEND_OK;
+
+        sweepmetrics_page(ch, one ? SWEEPMETRICS_SENT : SWEEPMETRICS_FAILED);
+        sent |= one;
     }
     return sent;
 }

@@ -374,6 +374,20 @@ sweepdb_stuck_replies(PGconn *conn, long long after_ms, long long *count,
 }
 
 bool
+sweepdb_metrics_counts(PGconn *conn, long long *cases_open, long long *outbox_pending)
+{
+    PGresult *res = sweepdb_query(conn, "SELECT cases_open, outbox_pending "
+                                        "FROM cpr.metrics_counts()", 0, NULL);
+
+    if (res == NULL)
+        return false;
+    *cases_open = col_ms(res, 0, 0);
+    *outbox_pending = col_ms(res, 0, 1);
+    PQclear(res);
+    return true;
+}
+
+bool
 sweepdb_milter_alert(PGconn *conn, long long down_after_ms, long long grace_ms,
                      const char *worker, long long lease_ms, struct sweep_alert *a,
                      bool *found)

@@ -54,6 +54,9 @@ bool sweepdb_changes(PGconn *conn, long long lo, long long base, long long *n_lo
 bool sweepdb_cases(PGconn *conn, struct sweep_case **out, size_t *n, long long *db_now);
 void sweepdb_cases_free(struct sweep_case *cases, size_t n);
 
+/* The metrics gauges (025_metrics.sql): open cases, unsent auto-replies. */
+bool sweepdb_metrics_counts(PGconn *conn, long long *cases_open, long long *outbox_pending);
+
 /* Offer one step to channels (JSON array of names); -1 on failure, else new rows. */
 int sweepdb_offer(PGconn *conn, const struct sweep_case *c, const char *key,
                   const char *channels_json, const struct deadline_action *a,
