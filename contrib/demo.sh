@@ -121,9 +121,13 @@ XPORT=$(free_port)
 CONF="$DEMO/cpr-milter.conf"
 # Auto-replies go out through the demo Postfix itself, to the reporters'
 # domains, which it delivers to the same Maildir.
-# Staff replies are recorded from the submission service (below).
+# Staff replies are recorded from the submission service (below). The
+# milter listens on 127.0.0.1, where only the demo's own Postfix talks to
+# it, so its macros are believed (trust_inet_macros); in production use a
+# unix socket only the MTA can reach (see cpr-milter.conf(5)).
 CPR_REPLY_URL="smtp://127.0.0.1:$SPORT" milter_conf "$CONF" "$MPORT" \
-    "submission_daemons = submission" "metrics_listen = 127.0.0.1:$XPORT"
+    "submission_daemons = submission" "metrics_listen = 127.0.0.1:$XPORT" \
+    "trust_inet_macros = yes"
 "$MILTER_BIN" -n -c "$CONF" >/dev/null
 setsid "$MILTER_BIN" -f -c "$CONF" >>"$DEMO/milter.log" 2>&1 </dev/null &
 echo $! >"$DEMO/milter.pid"
