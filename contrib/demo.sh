@@ -6,8 +6,9 @@
 #   contrib/demo.sh          start the demo (as root, on Debian 12)
 #   contrib/demo.sh stop     stop everything and remove demo-run/
 # DESCRIPTION
-#   Installs missing packages (contrib/deps.sh), builds if needed (in place
-#   when the tree was configured in place, else in build-demo/), then starts,
+#   Installs missing packages (contrib/deps.sh), builds if needed (in
+#   $CPR_DEMO_BUILDDIR when set, in place when the tree was configured in
+#   place, else in build-demo/), then starts,
 #   all under demo-run/ and on 127.0.0.1 only: a throwaway PostgreSQL
 #   cluster (unix socket), the migrations, cpr-milter, and a private Postfix
 #   instance whose smtpd uses the milter and delivers to a Maildir, plus an
@@ -79,7 +80,9 @@ fi
 
 bash contrib/deps.sh
 
-if [ -f "$top/config.status" ]; then
+if [ -n "${CPR_DEMO_BUILDDIR:-}" ]; then
+    builddir=$(cd "$CPR_DEMO_BUILDDIR" && pwd)  # a build of this tree (contrib/test.sh)
+elif [ -f "$top/config.status" ]; then
     builddir=$top                               # configured in place (README)
 else
     builddir=$top/build-demo

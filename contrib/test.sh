@@ -14,7 +14,9 @@
 #      tests. Both builds are out of tree, so the source tree stays clean;
 #      a source tree configured in place is distcleaned first (automake
 #      refuses an out-of-tree build next to one).
-#   4. A 30-second libFuzzer smoke run (contrib/fuzz.sh), counted as one test.
+#   4. contrib/demo.sh (with the build of step 2) and contrib/demo.sh stop,
+#      counted as one test.
+#   5. A 30-second libFuzzer smoke run (contrib/fuzz.sh), counted as one test.
 #   On failure the logs of the failed tests and test-suite.log are printed.
 #   Under CI=true a skipped test is a failure. The last line is
 #   "N passed, N failed" over the test programs of both builds.
@@ -105,6 +107,16 @@ for b in build-werror build-san; do
     step "$b: make check"
     check "$b" || rc=1
 done
+# The README's other command: the demo runs to its end and stops cleanly.
+step "demo: contrib/demo.sh, then contrib/demo.sh stop"
+if CPR_DEMO_BUILDDIR=build-werror bash contrib/demo.sh >demo.log 2>&1 \
+        && bash contrib/demo.sh stop >>demo.log 2>&1; then
+    passed=$((passed + 1))
+else
+    tail -n 60 demo.log >&2
+    bash contrib/demo.sh stop >/dev/null 2>&1 || true
+    failed=$((failed + 1)); rc=1
+fi
 # A short fuzz smoke over parse, extract and classify (libFuzzer, ASan,
 # UBSan); longer runs by hand: contrib/fuzz.sh 600.
 step "fuzz smoke: contrib/fuzz.sh ${CPR_FUZZ_SECONDS:-30}"
