@@ -147,6 +147,43 @@ REVOKE ALL ON FUNCTION cpr.probe_found(text, text, boolean), cpr.probe_deleted(t
 GRANT EXECUTE ON FUNCTION cpr.probe_found(text, text, boolean), cpr.probe_deleted(text),
     cpr.probe_sent(text, text, boolean), cpr.probe_mailbox_due() TO cpr_sweeper;
 
+-- For cprctl probes (022), now with each probe's verdict ('passed', the
+-- stage that failed, NULL while under way) beside the stage it reached.
+DROP FUNCTION cpr.probe_list();
+CREATE FUNCTION cpr.probe_list()
+RETURNS TABLE (address text, variant text, id text, created_at text, sent_at text,
+               send_error text, milter_seen_at text, mailbox_at text, mailbox_folder text,
+               milter_ms bigint, mailbox_ms bigint, stage text, verdict text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    WITH RECURSIVE pairs(address, variant) AS (
+        (SELECT p.address, p.variant FROM cpr.probes p ORDER BY p.address, p.variant LIMIT 1)
+        UNION ALL
+        SELECT n.address, n.variant FROM pairs x, LATERAL (
+            SELECT q.address, q.variant FROM cpr.probes q
+            WHERE (q.address, q.variant) > (x.address, x.variant)
+            ORDER BY q.address, q.variant LIMIT 1) n
+    )
+    SELECT l.address, l.variant, l.id, cpr.utc_text(l.created_at), cpr.utc_text(l.sent_at),
+           l.send_error, cpr.utc_text(l.milter_seen_at), cpr.utc_text(l.mailbox_at),
+           l.mailbox_folder,
+           (extract(epoch FROM l.milter_seen_at - l.sent_at) * 1000)::bigint,
+           (extract(epoch FROM l.mailbox_at - l.sent_at) * 1000)::bigint,
+           CASE WHEN l.send_error IS NOT NULL THEN 'send failed'
+                WHEN l.sent_at IS NULL THEN 'sending'
+                WHEN l.milter_seen_at IS NULL AND l.mailbox_at IS NULL
+                    THEN 'not seen by cpr-milter (yet)'
+                WHEN l.mailbox_at IS NULL THEN 'seen by cpr-milter'
+                ELSE 'in ' || coalesce(l.mailbox_folder, 'the mailbox') END,
+           l.verdict
+    FROM pairs, LATERAL (
+        SELECT * FROM cpr.probes p WHERE p.address = pairs.address AND p.variant = pairs.variant
+        ORDER BY p.created_at DESC LIMIT 1) l
+    ORDER BY l.address, l.variant
+$$;
+
+REVOKE ALL ON FUNCTION cpr.probe_list() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cpr.probe_list() TO cpr_staff;
+
 -- The auditor's evidence (022), now with the mailbox: an address is proven
 -- working at each passing probe's last stage (the mailbox when it was
 -- looked for, else cpr-milter), and the latency of both stages is given.

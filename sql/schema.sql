@@ -2154,7 +2154,7 @@ $$;
 -- Name: probe_list(); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.probe_list() RETURNS TABLE(address text, variant text, id text, created_at text, sent_at text, send_error text, milter_seen_at text, mailbox_at text, mailbox_folder text, milter_ms bigint, mailbox_ms bigint, stage text)
+CREATE FUNCTION cpr.probe_list() RETURNS TABLE(address text, variant text, id text, created_at text, sent_at text, send_error text, milter_seen_at text, mailbox_at text, mailbox_folder text, milter_ms bigint, mailbox_ms bigint, stage text, verdict text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
@@ -2173,9 +2173,11 @@ CREATE FUNCTION cpr.probe_list() RETURNS TABLE(address text, variant text, id te
            (extract(epoch FROM l.mailbox_at - l.sent_at) * 1000)::bigint,
            CASE WHEN l.send_error IS NOT NULL THEN 'send failed'
                 WHEN l.sent_at IS NULL THEN 'sending'
-                WHEN l.milter_seen_at IS NULL THEN 'not seen by cpr-milter (yet)'
+                WHEN l.milter_seen_at IS NULL AND l.mailbox_at IS NULL
+                    THEN 'not seen by cpr-milter (yet)'
                 WHEN l.mailbox_at IS NULL THEN 'seen by cpr-milter'
-                ELSE 'in ' || coalesce(l.mailbox_folder, 'the mailbox') END
+                ELSE 'in ' || coalesce(l.mailbox_folder, 'the mailbox') END,
+           l.verdict
     FROM pairs, LATERAL (
         SELECT * FROM cpr.probes p WHERE p.address = pairs.address AND p.variant = pairs.variant
         ORDER BY p.created_at DESC LIMIT 1) l

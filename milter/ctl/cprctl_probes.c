@@ -8,8 +8,9 @@
  *   Lists cpr.probe_list() (022_probes.sql): for each probed address and
  *   variant its last probe, when it was made, when the relay took it (or
  *   the relay's error), when cpr-milter saw it and when it was found in
- *   the mailbox, the latencies from the send (ms), and the stage it
- *   reached. The rows come as JSON from the database (to_jsonb, never
+ *   the mailbox, the latencies from the send (ms), the stage it reached
+ *   and its verdict (passed, the stage that failed, or empty while under
+ *   way; 023_probe_mailbox.sql). The rows come as JSON from the database (to_jsonb, never
  *   built by hand).
  * DIAGNOSTICS
  *   Exit 1 on a database failure.
@@ -36,12 +37,12 @@ probes_table(const json_t *rows)
 {
     static const char *const cols[] = { "address", "variant", "id", "sent_at", "milter_seen_at",
                                         "mailbox_at", "milter_ms", "mailbox_ms", "stage",
-                                        "send_error", NULL };
+                                        "verdict", "send_error", NULL };
     size_t i;
     json_t *row;
 
     printf("ADDRESS\tVARIANT\tID\tSENT\tSEEN_BY_MILTER\tIN_MAILBOX\tMILTER_MS\tMAILBOX_MS\t"
-           "STAGE\tSEND_ERROR\n");
+           "STAGE\tVERDICT\tSEND_ERROR\n");
     json_array_foreach(rows, i, row)
         for (size_t c = 0; cols[c] != NULL; c++)
             probes_field(row, cols[c], cols[c + 1] ? "\t" : "\n");
