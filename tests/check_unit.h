@@ -28,5 +28,6 @@ Suite *corpus_suite(void);
 Suite *export_suite(void);
 Suite *compose_suite(void);
 Suite *probemark_suite(void);
+Suite *log_suite(void);
 
 #endif

@@ -31,6 +31,7 @@
 #include <glib.h>
 
 #include "address.h"
+#include "log.h"
 #include "pagertype.h"
 #include "probeparts.h"
 #include "retry.h"
@@ -301,6 +302,10 @@ const struct config_key config_keys[] = {
 
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),
+
+    {"log", "facility", CONFIG_CHOICE, OFF(log_facility), "mail",
+     "syslog facility of cpr-milter and cpr-sweeper when daemonized: mail, daemon, "
+     "user or local0..local7", 0, 0, 0, LOG_FACILITY_CHOICES},
     KEY(NULL, NULL, CONFIG_STRING, 0, NULL, NULL)
 };
 

@@ -168,6 +168,8 @@ struct cpr_config {
     long long probe_timeout_ms;
     /* [cprctl] */
     char *cprctl_conninfo;
+    /* [log] */
+    char *log_facility;        /* one of LOG_FACILITY_CHOICES (log.h) */
 };
 
 struct config_key {

@@ -361,6 +361,7 @@ main(int argc, char **argv)
     log_init("cpr-milter", o.foreground || o.check_only);
     if ((cfg = load_config(o.config)) == NULL || (r.started_with = load_config(o.config)) == NULL)
         return CPR_EX_CONFIG;
+    log_set_facility(cfg->log_facility);   /* checked by config_load */
     if (cfg->autoreply_enabled)
         template_text = load_template(cfg);
     mtacheck_domains(cfg);

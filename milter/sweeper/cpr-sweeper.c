@@ -363,6 +363,7 @@ main(int argc, char **argv)
     log_init("cpr-sweeper", o.foreground || o.once || o.check_only);
     if ((cfg = load_config(o.config)) == NULL)
         return CPR_EX_CONFIG;
+    log_set_facility(cfg->log_facility);   /* checked by config_load */
     if (!escalation_build(cfg, &l.s.esc, &err)) {
         log_error("%s", err);
         g_free(err);
