@@ -75,12 +75,13 @@ on_signal(int sig)
 static void
 usage(FILE *fp)
 {
-    fprintf(fp, "usage: cpr-sweeper [-f] [--once] [-n] [-c FILE] [-V]\n"
+    fprintf(fp, "usage: cpr-sweeper [-f] [--once] [-n] [-c FILE] [-V] [-h]\n"
                 "  -c FILE  config file (default %s)\n"
                 "  -f       stay in the foreground and log to stderr\n"
                 "  --once   run a single pass and exit\n"
                 "  -n       check the config and exit\n"
-                "  -V       print the version and exit\n", DEFAULT_CONFIG);
+                "  -V, --version  print the version and exit\n"
+                "  -h, --help     print this help and exit\n", DEFAULT_CONFIG);
 }
 
 static void
