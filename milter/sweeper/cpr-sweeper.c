@@ -33,9 +33,11 @@
 #include "config.h"
 #include "escalation.h"
 #include "health.h"
+#include "liveness.h"
 #include "log.h"
 #include "now.h"
 #include "probesend.h"
+#include "sendlog.h"
 #include "sweep.h"
 #include "sweepdb.h"
 #include "wake.h"
@@ -63,6 +65,7 @@ struct loop {
     const char *conninfo;
     long long next_connect;
     bool last_pass_ok;
+    struct log_throttle db_log;  /* database up/down lines, with back-off */
 };
 
 static void
@@ -164,13 +167,16 @@ db_ensure(struct loop *l, long long now)
         return;
     l->s.conn = sweepdb_connect(l->conninfo, l->cfg->sweeper_db_timeout_ms, err, sizeof(err));
     if (l->s.conn == NULL) {
-        log_warn("database unavailable: %s", err);
+        log_throttle_fail(&l->db_log, now, "database unavailable: %s", err);
         db_drop(l, now);
         return;
     }
     wake_reset(&l->wake);
-    log_info("connected to the database; looking for new events every %lld ms",
-             l->cfg->wake_poll_ms);
+    if (l->db_log.failing)
+        log_throttle_ok(&l->db_log, now, "connected to the database again");
+    else
+        log_info("connected to the database; looking for new events every %lld ms",
+                 l->cfg->wake_poll_ms);
 }
 
 /* Tell tier 1 directly, without the database: a health alert raised
@@ -182,20 +188,13 @@ page_health(struct loop *l, const char *dedup, const char *id_suffix,
 {
     char id[160];
     struct pager_notice n = { 0 };
-    bool any = false;
 
     snprintf(id, sizeof(id), "%s/%s", dedup, id_suffix);
     n.event = resolve ? "resolve" : "health";
     n.id = id;
     n.dedup_key = dedup;
     n.summary = summary;
-    for (size_t i = 0; l->s.esc.ntiers > 0 && i < l->s.esc.tiers[0].nchannels; i++) {
-        char err[512];
-
-        any |= pager_send_logged(&l->s.esc.channels[l->s.esc.tiers[0].channels[i]], &n,
-                                   err, sizeof(err)) == SEND_OK;
-    }
-    return any;
+    return liveness_tier1_send(&l->s, &n);
 }
 
 static bool
@@ -288,8 +287,10 @@ loop_round(struct loop *l)
         next = sweep_pass(&l->s, &ok);
         if (next > 0 && now_mono_ms() + next < wake)
             wake = now_mono_ms() + next;
-        if (!ok && PQstatus(l->s.conn) != CONNECTION_OK)
+        if (!ok && PQstatus(l->s.conn) != CONNECTION_OK) {
+            log_throttle_fail(&l->db_log, now, "database connection lost");
             db_drop(l, now_mono_ms());
+        }
         else
             health_db_result(&l->h, true, now);
     }
@@ -383,6 +384,8 @@ main(int argc, char **argv)
     install_signals();
     set_identity(&l.s, cfg);
     l.cfg = cfg;
+    log_throttle_init(&l.db_log, LOG_THROTTLE_INTERVAL_MS);
+    sendlog_init(&l.s);
     wake_init(&l.wake, WAKE_WINDOW_MS);
     l.conninfo = config_conninfo(cfg, PROGRAM_SWEEPER);
     health_init(&l.h, now_mono_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
@@ -390,6 +393,7 @@ main(int argc, char **argv)
     log_info("cpr-sweeper %s started as %s", PACKAGE_VERSION, l.s.worker);
     rc = run(&l, o.once);
     PQfinish(l.s.conn);
+    sendlog_free(&l.s);
     escalation_free(&l.s.esc);
     config_free(cfg);
     curl_global_cleanup();

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "now.h"
 #include "probewatch.h"
+#include "sendlog.h"
 #include "sweepdb.h"
 
 #define SWEEP_MAX_CLAIMS  256         /* steps claimed per pass */
@@ -313,7 +314,7 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     if (strcmp(st->event, "resolve") == 0 && cannot_resolve(ch))
         return finish(s, st, "skipped", 0, 0, "channel has no resolve", 0);
     build_notice(st, &t, &n);
-    r = pager_send(ch, &n, &status, &ms, err, sizeof(err));
+    r = sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err));
     if (r == SEND_OK)
         return finish(s, st, "sent", status, ms, NULL, 0);
     if (r == SEND_RETRY && st->attempts <= s->esc.retry_max)   /* retries after the first */
@@ -381,7 +382,7 @@ group_send(struct sweeper *s, const struct sweep_group *g, char *err, size_t err
         long status = 0;
         double ms = 0;
 
-        if (pager_send(ch, &n, &status, &ms, err, errlen) == SEND_OK)
+        if (sendlog_send(s, ch, &n, &status, &ms, err, errlen) == SEND_OK)
             sent = true;
     }
     return sent;
