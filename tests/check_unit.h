@@ -29,5 +29,6 @@ Suite *export_suite(void);
 Suite *compose_suite(void);
 Suite *probemark_suite(void);
 Suite *log_suite(void);
+Suite *privdrop_suite(void);
 
 #endif
