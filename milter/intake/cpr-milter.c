@@ -150,9 +150,10 @@ warn_restart_only(const struct cpr_config *old, const struct cpr_config *new)
         || old->db_pool_size != new->db_pool_size
         || old->db_timeout_ms != new->db_timeout_ms
         || strcmp(old->milter_user, new->milter_user) != 0
-        || old->milter_heartbeat_ms != new->milter_heartbeat_ms)
-        log_warn("reload: socket, user, heartbeat and database settings take effect only "
-                 "after a restart");
+        || old->milter_heartbeat_ms != new->milter_heartbeat_ms
+        || strcmp(old->log_facility, new->log_facility) != 0)
+        log_warn("reload: socket, user, heartbeat, log facility and database settings "
+                 "take effect only after a restart");
 }
 
 struct reloader {
