@@ -70,7 +70,7 @@ log_throttle_fail(struct log_throttle *t, long long now, const char *fmt, ...)
                  (now - t->since) / 1000);
 }
 
-void
+bool
 log_throttle_ok(struct log_throttle *t, long long now, const char *fmt, ...)
 {
     char what[LOG_LINE_MAX];
@@ -78,10 +78,11 @@ log_throttle_ok(struct log_throttle *t, long long now, const char *fmt, ...)
     va_list ap;
 
     if (log_throttle_recovered(t, now, &count, &down_ms) != LOG_THROTTLE_RECOVERED)
-        return;
+        return false;
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     log_notice("%s (after %lld.%03lld s and %lld failures)", what, down_ms / 1000,
                down_ms % 1000, count);
+    return true;
 }

@@ -48,7 +48,8 @@ enum log_throttle_say log_throttle_recovered(struct log_throttle *t, long long n
 
 void log_throttle_fail(struct log_throttle *t, long long now, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void log_throttle_ok(struct log_throttle *t, long long now, const char *fmt, ...)
+/* True when it logged (the thing was failing). */
+bool log_throttle_ok(struct log_throttle *t, long long now, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -172,9 +172,7 @@ db_ensure(struct loop *l, long long now)
         return;
     }
     wake_reset(&l->wake);
-    if (l->db_log.failing)
-        log_throttle_ok(&l->db_log, now, "connected to the database again");
-    else
+    if (!log_throttle_ok(&l->db_log, now, "connected to the database again"))
         log_info("connected to the database; looking for new events every %lld ms",
                  l->cfg->wake_poll_ms);
 }
