@@ -6,8 +6,10 @@
 #   contrib/deps.sh
 # DESCRIPTION
 #   Installs everything needed to build, test and run the demo on Debian 12:
-#   the toolchain, the libraries, PostgreSQL and Postfix (the latter
-#   preseeded as "No configuration", so no system MTA is set up or started).
+#   the toolchain, the libraries, PostgreSQL, Postfix (preseeded as "No
+#   configuration", so no system MTA is set up) and Dovecot. A policy-rc.d
+#   that refuses every start is in place while installing, so none of
+#   their system services is started.
 #   Idempotent: packages already installed are skipped, and apt-get is not
 #   called at all when nothing is missing.
 set -euo pipefail
@@ -21,6 +23,8 @@ PKGS=(
   # SASL AUTH on the tests' submission service: saslpasswd2, the sasldb
   # auxprop plugin, PLAIN/LOGIN (swaks does those without Authen::SASL)
   sasl2-bin libsasl2-2 libsasl2-modules libsasl2-modules-db
+  # the probes' mailbox stage: a private IMAP server with LMTP and Sieve
+  dovecot-imapd dovecot-lmtpd dovecot-sieve
   python3 procps iproute2 util-linux
   clang libclang-rt-14-dev
 )
@@ -46,5 +50,12 @@ echo "deps: installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # A test/demo machine must not become a mail server by accident.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# Nor a running IMAP or database server: no service may start while
+# installing (invoke-rc.d and deb-systemd-invoke ask policy-rc.d).
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update
 apt-get install -y --no-install-recommends "${missing[@]}"

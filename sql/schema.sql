@@ -1986,7 +1986,9 @@ BEGIN
         ELSE
             INSERT INTO cpr.probe_alerts (address, variant, stage, probe_id, detail,
                                           opened_at, next_try_at)
-            VALUES (p.address, p.variant, v, p.id, p.send_error, p_now, p_now)
+            VALUES (p.address, p.variant, v, p.id,
+                    CASE WHEN v = 'filed as junk' THEN p.mailbox_folder ELSE p.send_error END,
+                    p_now, p_now)
             ON CONFLICT (address, variant) WHERE closed_at IS NULL DO NOTHING;
         END IF;
     END LOOP;
@@ -1997,17 +1999,39 @@ END
 $$;
 
 --
--- Name: probe_in_mailbox(text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+-- Name: probe_deleted(text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) RETURNS void
+CREATE FUNCTION cpr.probe_deleted(p_id text) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
+    UPDATE cpr.probes SET deleted_at = coalesce(deleted_at, now()) WHERE id = p_id
+$$;
+
+--
+-- Name: probe_found(text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_found(p_message_id text, p_folder text, p_junk boolean) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_id text;
+BEGIN
     UPDATE cpr.probes SET mailbox_at = coalesce(mailbox_at, now()),
                           mailbox_folder = coalesce(mailbox_folder, left(p_folder, 200)),
-                          deleted_at = CASE WHEN p_deleted THEN now() ELSE deleted_at END
-     WHERE id = p_id
+                          mailbox_junk = coalesce(mailbox_junk, p_junk)
+     WHERE message_id = p_message_id RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM cpr.messages m WHERE m.message_id = p_message_id) THEN
+        RETURN '';
+    END IF;
+    RETURN v_id;
+END
 $$;
 
 --
@@ -2043,6 +2067,19 @@ CREATE FUNCTION cpr.probe_list() RETURNS TABLE(address text, variant text, id te
 $$;
 
 --
+-- Name: probe_mailbox_due(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.probe_mailbox_due() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM cpr.probes p
+                    WHERE p.created_at > now() - interval '1 day' AND p.mailbox_check
+                      AND p.sent_at IS NOT NULL AND p.deleted_at IS NULL)
+$$;
+
+--
 -- Name: probe_next_ms(); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2059,14 +2096,15 @@ $$;
 -- Name: probe_report(text, text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.probe_report(p_from text, p_to text) RETURNS TABLE(address text, sent bigint, passed bigint, failed bigint, longest_unproven_s bigint, median_ms bigint, p99_ms bigint)
+CREATE FUNCTION cpr.probe_report(p_from text, p_to text) RETURNS TABLE(address text, sent bigint, passed bigint, failed bigint, longest_unproven_s bigint, median_ms bigint, p99_ms bigint, mailbox_median_ms bigint, mailbox_p99_ms bigint)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
     WITH r AS (SELECT cpr.audit_from(p_from) AS lo,
                       least(cpr.audit_until(p_to), now()) AS hi),
     p AS (SELECT q.* FROM cpr.probes q, r WHERE q.created_at >= r.lo AND q.created_at < r.hi),
-    marks AS (SELECT p.address, p.milter_seen_at AS t FROM p WHERE p.verdict = 'passed'
+    marks AS (SELECT p.address, coalesce(p.mailbox_at, p.milter_seen_at) AS t FROM p
+               WHERE p.verdict = 'passed'
               UNION ALL SELECT DISTINCT p.address, r.lo FROM p, r
               UNION ALL SELECT DISTINCT p.address, r.hi FROM p, r),
     gaps AS (SELECT m.address, max(m.gap) AS gap FROM (
@@ -2079,7 +2117,11 @@ CREATE FUNCTION cpr.probe_report(p_from text, p_to text) RETURNS TABLE(address t
            (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM p.milter_seen_at - p.sent_at))
                FILTER (WHERE p.verdict = 'passed') * 1000)::bigint,
            (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM p.milter_seen_at - p.sent_at))
-               FILTER (WHERE p.verdict = 'passed') * 1000)::bigint
+               FILTER (WHERE p.verdict = 'passed') * 1000)::bigint,
+           (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM p.mailbox_at - p.sent_at))
+               FILTER (WHERE p.verdict = 'passed' AND p.mailbox_at IS NOT NULL) * 1000)::bigint,
+           (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM p.mailbox_at - p.sent_at))
+               FILTER (WHERE p.verdict = 'passed' AND p.mailbox_at IS NOT NULL) * 1000)::bigint
     FROM p JOIN gaps g ON g.address = p.address
     GROUP BY p.address, g.gap
     ORDER BY p.address
@@ -2114,15 +2156,15 @@ END
 $$;
 
 --
--- Name: probe_sent(text, text); Type: FUNCTION; Schema: cpr; Owner: -
+-- Name: probe_sent(text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.probe_sent(p_id text, p_error text) RETURNS void
+CREATE FUNCTION cpr.probe_sent(p_id text, p_error text, p_mailbox boolean) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
     UPDATE cpr.probes SET sent_at = CASE WHEN p_error IS NULL THEN now() END,
-                          send_error = left(p_error, 1000)
+                          send_error = left(p_error, 1000), mailbox_check = p_mailbox
      WHERE id = p_id AND sent_at IS NULL AND send_error IS NULL
 $$;
 
@@ -2195,6 +2237,8 @@ CREATE TABLE cpr.probes (
     deleted_at timestamp with time zone,
     verdict text,
     decided_at timestamp with time zone,
+    mailbox_check boolean DEFAULT false NOT NULL,
+    mailbox_junk boolean,
     CONSTRAINT probes_address_check CHECK ((address <> ''::text)),
     CONSTRAINT probes_id_check CHECK ((id ~ '^[A-Za-z0-9._-]{1,64}$'::text)),
     CONSTRAINT probes_variant_check CHECK ((variant <> ''::text))
@@ -2208,11 +2252,17 @@ CREATE FUNCTION cpr.probe_verdict(p cpr.probes, p_timeout_ms bigint, p_now times
     LANGUAGE sql IMMUTABLE
     AS $$
     SELECT CASE
-        WHEN p.milter_seen_at IS NOT NULL THEN 'passed'
         WHEN p.send_error IS NOT NULL THEN 'send failed'
+        WHEN p.mailbox_junk THEN 'filed as junk'
+        WHEN p.mailbox_at IS NOT NULL AND p.milter_seen_at IS NULL
+            THEN 'in the mailbox but never seen by cpr-milter'
+        WHEN p.mailbox_at IS NOT NULL THEN 'passed'
+        WHEN p.milter_seen_at IS NOT NULL AND NOT p.mailbox_check THEN 'passed'
         WHEN p.sent_at IS NULL AND p.created_at + p_timeout_ms * interval '1 ms' <= p_now
             THEN 'send failed'
-        WHEN p.sent_at + p_timeout_ms * interval '1 ms' <= p_now THEN 'not seen by cpr-milter'
+        WHEN p.sent_at IS NULL OR p.sent_at + p_timeout_ms * interval '1 ms' > p_now THEN NULL
+        WHEN p.milter_seen_at IS NULL THEN 'not seen by cpr-milter'
+        ELSE 'seen by cpr-milter but not in the mailbox'
     END
 $$;
 
@@ -2968,7 +3018,7 @@ CREATE TABLE cpr.probe_alerts (
     next_try_at timestamp with time zone NOT NULL,
     claimed_by text,
     lease_until timestamp with time zone,
-    CONSTRAINT probe_alerts_stage_check CHECK ((stage = ANY (ARRAY['send failed'::text, 'not seen by cpr-milter'::text])))
+    CONSTRAINT probe_alerts_stage_check CHECK ((stage = ANY (ARRAY['send failed'::text, 'not seen by cpr-milter'::text, 'seen by cpr-milter but not in the mailbox'::text, 'in the mailbox but never seen by cpr-milter'::text, 'filed as junk'::text])))
 );
 
 --
@@ -3416,6 +3466,12 @@ CREATE INDEX probes_address_created_idx ON cpr.probes USING btree (address, vari
 --
 
 CREATE INDEX probes_created_idx ON cpr.probes USING btree (created_at);
+
+--
+-- Name: probes_message_id_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE UNIQUE INDEX probes_message_id_idx ON cpr.probes USING btree (message_id);
 
 --
 -- Name: probes_pending_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -4239,11 +4295,18 @@ GRANT ALL ON FUNCTION cpr.probe_alerts(p_timeout_ms bigint, p_worker text, p_lea
 REVOKE ALL ON FUNCTION cpr.probe_alerts_update(p_timeout_ms bigint, p_now timestamp with time zone) FROM PUBLIC;
 
 --
--- Name: FUNCTION probe_in_mailbox(p_id text, p_folder text, p_deleted boolean); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION probe_deleted(p_id text); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted boolean) TO cpr_sweeper;
+REVOKE ALL ON FUNCTION cpr.probe_deleted(p_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_deleted(p_id text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION probe_found(p_message_id text, p_folder text, p_junk boolean); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_found(p_message_id text, p_folder text, p_junk boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_found(p_message_id text, p_folder text, p_junk boolean) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION probe_list(); Type: ACL; Schema: cpr; Owner: -
@@ -4251,6 +4314,13 @@ GRANT ALL ON FUNCTION cpr.probe_in_mailbox(p_id text, p_folder text, p_deleted b
 
 REVOKE ALL ON FUNCTION cpr.probe_list() FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.probe_list() TO cpr_staff;
+
+--
+-- Name: FUNCTION probe_mailbox_due(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.probe_mailbox_due() FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_mailbox_due() TO cpr_sweeper;
 
 --
 -- Name: FUNCTION probe_next_ms(); Type: ACL; Schema: cpr; Owner: -
@@ -4274,11 +4344,11 @@ REVOKE ALL ON FUNCTION cpr.probe_seen(p_id text, p_recipient text, p_mark_unix b
 GRANT ALL ON FUNCTION cpr.probe_seen(p_id text, p_recipient text, p_mark_unix bigint, p_max_age_ms bigint) TO cpr_milter;
 
 --
--- Name: FUNCTION probe_sent(p_id text, p_error text); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION probe_sent(p_id text, p_error text, p_mailbox boolean); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.probe_sent(p_id text, p_error text) FROM PUBLIC;
-GRANT ALL ON FUNCTION cpr.probe_sent(p_id text, p_error text) TO cpr_sweeper;
+REVOKE ALL ON FUNCTION cpr.probe_sent(p_id text, p_error text, p_mailbox boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.probe_sent(p_id text, p_error text, p_mailbox boolean) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION probe_take(p_addresses text[], p_variants text[], p_interval_ms bigint, p_worker text); Type: ACL; Schema: cpr; Owner: -

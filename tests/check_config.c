@@ -1320,6 +1320,89 @@ START_TEST(test_secret_file)
 END_TEST
 
 /* [probe] secret_file: off when empty, read when set, refused when short. */
+/* A sweeper config that sends probes, plus extra [probe] lines: it must
+ * pass config_check_sweeper (expect NULL), or fail with an error that holds
+ * expect. */
+static void
+probe_check(const char *extra, const char *expect)
+{
+    char *text = g_strconcat(LADDER "type = slack\nurl = https://x\n[milter]\n"
+                             "addresses = cpr@ca.example\n[probe]\nsecret_file = /nonexistent\n"
+                             "send_url = smtp://relay.example.org:587\n"
+                             "from = probe@monitor.example.org\n", extra, NULL);
+    struct cpr_config *cfg = load_ok(text);
+    char *err = NULL;
+    bool ok = config_check_sweeper(cfg, &err);
+
+    if (expect == NULL) {
+        ck_assert_msg(ok, "%s: %s", extra, err);
+    } else {
+        ck_assert_msg(!ok, "passed: %s", extra);
+        ck_assert_msg(strstr(err, expect) != NULL, "%s: got %s, want %s", extra, err, expect);
+    }
+    g_free(err);
+    g_free(text);
+    config_free(cfg);
+}
+
+START_TEST(test_probe_imap)
+{
+    struct cpr_config *cfg = load_ok("[milter]\naddresses = cpr@ca.example\n");
+
+    ck_assert_str_eq(cfg->probe_imap_url, "");
+    ck_assert_str_eq(cfg->probe_mailbox, "INBOX");
+    ck_assert_str_eq(cfg->probe_junk_folders, "");
+    ck_assert_int_eq(cfg->probe_mailbox_poll_ms, 30000);
+    config_free(cfg);
+    probe_check("", NULL);
+    probe_check("imap_url = imaps://imap.ca.example:993/\nimap_credentials_file = /x\n"
+                "junk_folders = Junk, [Gmail]/Spam , Junk E-mail\n", NULL);
+    probe_check("imap_url = imap://127.0.0.1:143\nimap_credentials_file = /x\n", NULL);
+    probe_check("imap_url = imaps://imap.ca.example/\n",
+                "[probe] imap_credentials_file: required with imap_url");
+    probe_check("imap_url = https://imap.ca.example/\nimap_credentials_file = /x\n",
+                "[probe] imap_url: must be imap://HOST:PORT/ or imaps://HOST:PORT/");
+    probe_check("imap_url = imaps://imap.ca.example/INBOX\nimap_credentials_file = /x\n",
+                "[probe] imap_url: must be");
+    probe_check("imap_url = imaps://staff@imap.ca.example/\nimap_credentials_file = /x\n",
+                "with no folder or user in it");
+    probe_check("imap_url = imaps:///\nimap_credentials_file = /x\n", "[probe] imap_url");
+    probe_check("imap_url = imaps://i/\nimap_credentials_file = /x\nmailbox = In\"box\n",
+                "[probe] mailbox: not a folder name");
+    probe_check("imap_url = imaps://i/\nimap_credentials_file = /x\njunk_folders = Junk, *\n",
+                "[probe] junk_folders: \"*\" is not a folder name");
+    probe_check("imap_url = imaps://i/\nimap_credentials_file = /x\njunk_folders = Junk,\n",
+                "[probe] junk_folders: \"\" is not a folder name");
+    probe_check("imap_url = imaps://i/\nimap_credentials_file = /x\njunk_folders = inbox\n",
+                "[probe] junk_folders: \"inbox\" is [probe] mailbox");
+    load_fails("[probe]\nmailbox_poll = 500ms\n",
+               ":2: [probe] mailbox_poll: \"500ms\" is out of range (1s..1h)");
+}
+END_TEST
+
+START_TEST(test_credentials)
+{
+    char *good = tmp_write("staff:pa:ss\n", 12), *bad = tmp_write(":nouser\n", 8);
+    struct config_credentials c;
+    char *err = NULL;
+
+    ck_assert_msg(config_read_credentials(good, &c, &err), "%s", err);
+    ck_assert_str_eq(c.user, "staff");
+    ck_assert_str_eq(c.password, "pa:ss");
+    config_credentials_free(&c);
+    ck_assert_ptr_null(c.line);
+    ck_assert(!config_read_credentials(bad, &c, &err));
+    ck_assert_ptr_nonnull(strstr(err, "not USER:PASSWORD"));
+    ck_assert_ptr_null(strstr(err, "nouser"));
+    ck_assert_ptr_null(c.line);
+    g_free(err);
+    unlink(good);
+    unlink(bad);
+    g_free(good);
+    g_free(bad);
+}
+END_TEST
+
 START_TEST(test_probe_secret)
 {
     char *good = tmp_write(SECRET_MARK "-0123456789\n", strlen(SECRET_MARK) + 12);
@@ -1625,6 +1708,8 @@ config_tcase_sweeper(void)
     tcase_add_test(tc, test_secret_file);
     tcase_add_test(tc, test_secret_file_errors);
     tcase_add_test(tc, test_probe_secret);
+    tcase_add_test(tc, test_probe_imap);
+    tcase_add_test(tc, test_credentials);
     return tc;
 }
 

@@ -24,6 +24,7 @@ main(void)
     srunner_add_suite(sr, address_suite());
     srunner_add_suite(sr, tracking_suite());
     srunner_add_suite(sr, probemark_suite());
+    srunner_add_suite(sr, imap_suite());
     srunner_add_suite(sr, classify_suite());
     srunner_add_suite(sr, breaker_suite());
     srunner_add_suite(sr, wake_suite());

@@ -28,6 +28,7 @@ Suite *corpus_suite(void);
 Suite *export_suite(void);
 Suite *compose_suite(void);
 Suite *probemark_suite(void);
+Suite *imap_suite(void);
 Suite *log_suite(void);
 Suite *privdrop_suite(void);
 

@@ -299,6 +299,21 @@ const struct config_key config_keys[] = {
     RANGED("probe", "interval", CONFIG_DURATION, OFF(probe_interval_ms), "1h",
            "how often each address is probed, staggered (10s..7d)",
            10 * MS_SECOND, 7 * MS_DAY),
+    KEY("probe", "imap_url", CONFIG_STRING, OFF(probe_imap_url), "",
+        "the IMAP server where staff read CPR mail, imap://HOST:PORT/ (STARTTLS "
+        "required unless HOST is a loopback address) or imaps://HOST:PORT/; the "
+        "sender looks there for each probe and deletes it; empty: no mailbox stage"),
+    KEY("probe", "imap_credentials_file", CONFIG_STRING, OFF(probe_imap_credentials_file), "",
+        "file whose first line is USER:PASSWORD for the IMAP login; required "
+        "with imap_url"),
+    KEY("probe", "mailbox", CONFIG_STRING, OFF(probe_mailbox), "INBOX",
+        "the IMAP folder staff read; a probe found there passes"),
+    KEY("probe", "junk_folders", CONFIG_STRING, OFF(probe_junk_folders), "",
+        "comma-separated IMAP folders of junk and quarantine (say Junk, "
+        "Quarantine); a probe found there fails as \"filed as junk\""),
+    RANGED("probe", "mailbox_poll", CONFIG_DURATION, OFF(probe_mailbox_poll_ms), "30s",
+           "how often the sender looks in the mailbox while probes are under "
+           "way (1s..1h)", MS_SECOND, 60 * MS_MINUTE),
 
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),
@@ -814,6 +829,58 @@ config_smtp_url_ok(const char *url)
            || g_ascii_strncasecmp(url, "smtps://", strlen("smtps://")) == 0;
 }
 
+/* An IMAP folder name we can quote and put in a URL: printable ASCII,
+ * none of the quoting or wildcard characters, not empty, not too long. */
+static bool
+config_folder_ok(const char *f)
+{
+    size_t n = strlen(f);
+
+    if (n == 0 || n > 200 || f[0] == ' ' || f[n - 1] == ' ')
+        return false;
+    for (; *f != '\0'; f++)
+        if (*f < 0x20 || *f > 0x7e || strchr("\"\\%*", *f) != NULL)
+            return false;
+    return true;
+}
+
+/* The mailbox stage: an imap:// or imaps:// URL with no folder in it,
+ * credentials, and folder names that can be sent as they are. */
+static bool
+config_check_probe_imap(const struct cpr_config *cfg, char **err)
+{
+    const char *u = cfg->probe_imap_url, *host, *slash;
+    gchar **junk;
+    bool ok = true;
+
+    if (u[0] == '\0')
+        return true;
+    host = g_str_has_prefix(u, "imap://") ? u + 7 : g_str_has_prefix(u, "imaps://") ? u + 8 : "";
+    slash = strchr(host, '/');
+    if (host[0] == '\0' || host[0] == '/' || strpbrk(host, "@?#; \t\r\n") != NULL
+        || (slash != NULL && slash[1] != '\0'))
+        return config_fail(cfg, err, "probe", "imap_url",
+                           "must be imap://HOST:PORT/ or imaps://HOST:PORT/, with no "
+                           "folder or user in it");
+    if (cfg->probe_imap_credentials_file[0] == '\0')
+        return config_fail(cfg, err, "probe", "imap_credentials_file", "required with imap_url");
+    if (!config_folder_ok(cfg->probe_mailbox))
+        return config_fail(cfg, err, "probe", "mailbox", "not a folder name this can use "
+                           "(printable ASCII without \" \\ %% *)");
+    junk = g_strsplit(cfg->probe_junk_folders, ",", -1);
+    for (size_t i = 0; ok && junk[i] != NULL; i++) {
+        g_strstrip(junk[i]);
+        if (!config_folder_ok(junk[i]))
+            ok = config_fail(cfg, err, "probe", "junk_folders", "\"%s\" is not a folder name "
+                             "this can use (printable ASCII without \" \\ %% *)", junk[i]);
+        else if (g_ascii_strcasecmp(junk[i], cfg->probe_mailbox) == 0)
+            ok = config_fail(cfg, err, "probe", "junk_folders", "\"%s\" is [probe] mailbox",
+                             junk[i]);
+    }
+    g_strfreev(junk);
+    return ok;
+}
+
 bool
 config_check_probe(const struct cpr_config *cfg, char **err)
 {
@@ -835,7 +902,7 @@ config_check_probe(const struct cpr_config *cfg, char **err)
     if (cfg->probe_addresses[0] == NULL && cfg->addresses[0] == NULL)
         return config_fail(cfg, err, "probe", "addresses",
                            "no address to probe (nor any in [milter] addresses)");
-    return true;
+    return config_check_probe_imap(cfg, err);
 }
 
 static bool

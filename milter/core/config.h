@@ -166,6 +166,11 @@ struct cpr_config {
     char **probe_variants;     /* never NULL, never empty */
     long long probe_interval_ms;
     long long probe_timeout_ms;
+    char *probe_imap_url;      /* "" = no mailbox stage */
+    char *probe_imap_credentials_file;
+    char *probe_mailbox;       /* the folder staff read */
+    char *probe_junk_folders;  /* comma-separated; "" = none */
+    long long probe_mailbox_poll_ms;
     /* [cprctl] */
     char *cprctl_conninfo;
     /* [log] */
@@ -236,6 +241,15 @@ const struct config_channel *config_channel(const struct cpr_config *cfg,
  * otherwise; *err names the file but never quotes its content. */
 char *config_read_secret(const char *inline_value, const char *path,
                          char **err);
+
+/* USER:PASSWORD from the first line of a file (config_read_secret's
+ * rules), split at the first colon. credentials_free wipes and frees it. */
+struct config_credentials {
+    char *line;                /* g_malloc'd; NULL when not read */
+    const char *user, *password;
+};
+bool config_read_credentials(const char *path, struct config_credentials *c, char **err);
+void config_credentials_free(struct config_credentials *c);
 
 /* Reads [probe] secret_file into cfg->probe_secret (nothing when it is
  * empty). False with *err set (g_free) when the file cannot be read or its

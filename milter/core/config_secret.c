@@ -142,3 +142,36 @@ config_read_probe_secret(struct cpr_config *cfg, char **err)
     }
     return cfg->probe_secret != NULL;
 }
+
+bool
+config_read_credentials(const char *path, struct config_credentials *c, char **err)
+{
+    char *colon;
+
+    memset(c, 0, sizeof(*c));
+    if ((c->line = config_read_secret(NULL, path, err)) == NULL)
+        return false;
+    if ((colon = strchr(c->line, ':')) == NULL || colon == c->line) {
+        *err = g_strdup_printf("%s: not USER:PASSWORD", path);
+        config_credentials_free(c);
+        return false;
+    }
+    *colon = '\0';
+    c->user = c->line;
+    c->password = colon + 1;
+    return true;
+}
+
+void
+config_credentials_free(struct config_credentials *c)
+{
+    if (c->line != NULL) {
+        size_t n = strlen(c->line);
+
+        if (c->password != NULL)
+            n += 1 + strlen(c->password);
+        memset(c->line, 0, n);
+        g_free(c->line);
+    }
+    memset(c, 0, sizeof(*c));
+}

@@ -36,6 +36,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "now.h"
+#include "probemailbox.h"
 #include "probesend.h"
 #include "sendlog.h"
 #include "sweep.h"
@@ -61,6 +62,7 @@ struct loop {
     struct health h;
     struct wake wake;          /* new events since the last look */
     bool stuck_paged;          /* tier 1 told of unsent auto-replies */
+    struct probemailbox mailbox;
     const struct cpr_config *cfg;
     const char *conninfo;
     long long next_connect;
@@ -296,6 +298,9 @@ loop_round(struct loop *l)
     if (ok)
         check_stuck_replies(l, now);
     if (ok && (next = probesend_round(l->s.conn, l->cfg, l->s.worker)) > 0
+        && now_mono_ms() + next < wake)
+        wake = now_mono_ms() + next;
+    if (ok && (next = probemailbox_round(&l->mailbox, l->s.conn, l->cfg, now_mono_ms())) > 0
         && now_mono_ms() + next < wake)
         wake = now_mono_ms() + next;
     health_tick(l, now_mono_ms());

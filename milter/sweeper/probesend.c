@@ -32,11 +32,6 @@
 #include "smtp.h"
 #include "sweepdb.h"
 
-struct probesend_auth {
-    char *line;                /* USER:PASSWORD, g_malloc'd; NULL: no AUTH */
-    const char *user, *password;
-};
-
 static char *
 json_of(char *const *v)
 {
@@ -59,40 +54,25 @@ envelope_of(const char *from)
     return lt && gt ? g_strndup(lt + 1, (gsize)(gt - lt - 1)) : g_strdup(from);
 }
 
+/* The SMTP AUTH login, when credentials_file is set. */
 static bool
-auth_read(const struct cpr_config *cfg, struct probesend_auth *a)
+auth_read(const struct cpr_config *cfg, struct config_credentials *a)
 {
-    char *err = NULL, *colon;
+    char *err = NULL;
 
     memset(a, 0, sizeof(*a));
     if (cfg->probe_credentials_file[0] == '\0')
         return true;
-    if ((a->line = config_read_secret(NULL, cfg->probe_credentials_file, &err)) == NULL
-        || (colon = strchr(a->line, ':')) == NULL) {
-        log_error("probe: [probe] credentials_file: %s", err ? err : "not USER:PASSWORD");
-        g_free(err);
-        g_free(a->line);
-        a->line = NULL;
-        return false;
-    }
-    *colon = '\0';
-    a->user = a->line;
-    a->password = colon + 1;
-    return true;
-}
-
-static void
-auth_free(struct probesend_auth *a)
-{
-    if (a->line != NULL) {
-        memset(a->line, 0, strlen(a->user) + strlen(a->password) + 1);
-        g_free(a->line);
-    }
+    if (config_read_credentials(cfg->probe_credentials_file, a, &err))
+        return true;
+    log_error("probe: [probe] credentials_file: %s", err);
+    g_free(err);
+    return false;
 }
 
 /* One SMTP attempt at the outside relay. */
 static enum smtp_result
-relay(const struct cpr_config *cfg, const struct sweep_probe *p, const struct probesend_auth *a,
+relay(const struct cpr_config *cfg, const struct sweep_probe *p, const struct config_credentials *a,
       const char *msg, char *err, size_t errlen)
 {
     char *from = envelope_of(cfg->probe_from);
@@ -109,7 +89,7 @@ relay(const struct cpr_config *cfg, const struct sweep_probe *p, const struct pr
 /* Compose and send; the relay's answer as an error text (NULL: sent). */
 static char *
 send_one(const struct cpr_config *cfg, const struct sweep_probe *p,
-         const struct probesend_auth *a)
+         const struct config_credentials *a)
 {
     struct probe_spec spec = { p->id, p->variant, cfg->probe_from, p->address, p->message_id,
                                p->mark_unix, (time_t)p->mark_unix };
@@ -128,7 +108,7 @@ send_one(const struct cpr_config *cfg, const struct sweep_probe *p,
 static void
 send_all(PGconn *conn, const struct cpr_config *cfg, const struct sweep_probe *v, size_t n)
 {
-    struct probesend_auth a;
+    struct config_credentials a;
     bool authed = auth_read(cfg, &a);
 
     for (size_t i = 0; i < n; i++) {
@@ -140,11 +120,11 @@ send_all(PGconn *conn, const struct cpr_config *cfg, const struct sweep_probe *v
         else
             log_warn("probe %s (%s) to %s not sent: %s", v[i].id, v[i].variant,
                      v[i].address, error);
-        if (!sweepdb_probe_sent(conn, v[i].id, error))
+        if (!sweepdb_probe_sent(conn, v[i].id, error, cfg->probe_imap_url[0] != '\0'))
             log_error("probe %s: its send was not recorded", v[i].id);
         g_free(error);
     }
-    auth_free(&a);
+    config_credentials_free(&a);
 }
 
 long long

@@ -6,10 +6,12 @@
  *   delay_ms = probewatch_pass(&sweeper, &ok);
  * DESCRIPTION
  *   Each pass lets the database decide the probes under way
- *   (cpr.probe_alerts, 022_probes.sql): a probe the relay refused, or one
- *   the relay took but cpr-milter has not seen within [probe] timeout,
- *   opens an alert for its address and variant; a later probe of the pair
- *   that passes resolves it. Each page names the address, the variant and
+ *   (cpr.probe_alerts, 022_probes.sql and 023_probe_mailbox.sql): a probe
+ *   the relay refused, one cpr-milter has not seen within [probe] timeout,
+ *   and, with the mailbox stage, one not in the mailbox by then, one in
+ *   the mailbox that cpr-milter never saw, or one filed as junk, opens an
+ *   alert for its address and variant; a later probe of the pair that
+ *   passes resolves it. Each page names the address, the variant and
  *   the stage (with the relay's reply for a refused send), and says when
  *   the address's plain probes still pass, so a quarantined attachment
  *   kind stands out. Pages and resolves go to every tier-1 channel, each
@@ -37,13 +39,25 @@ struct probewatch_text {
     char summary[2048];        /* room for every field at its longest */
 };
 
+/* What a failed stage means, for the person paged. */
 static const char *
 stage_meaning(const char *stage)
 {
-    if (strcmp(stage, "send failed") == 0)
-        return "the relay refused it";
-    return "the path before cpr-milter is broken (DNS, MX, gateway, filter, queue), "
-           "or cpr-milter is down";
+    static const struct { const char *stage, *meaning; } m[] = {
+        { "send failed", "the relay refused it" },
+        { "not seen by cpr-milter", "the path before cpr-milter is broken (DNS, MX, gateway, "
+                                    "filter, queue), or cpr-milter is down" },
+        { "seen by cpr-milter but not in the mailbox", "delivery after cpr-milter is broken "
+                                    "(an alias, a transport, a filter or the mail store)" },
+        { "in the mailbox but never seen by cpr-milter", "mail is bypassing cpr-milter (is it "
+                                    "still in smtpd_milters?), or its probe secret differs" },
+        { "filed as junk", "it was filed where staff may not look" },
+    };
+
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+        if (strcmp(stage, m[i].stage) == 0)
+            return m[i].meaning;
+    return "unknown stage";
 }
 
 static void
@@ -62,10 +76,18 @@ probewatch_summary(const struct sweep_probe_alert *a, long long timeout_ms, char
         snprintf(buf, len, "CPR mail path to %s: the %s probe %s could not be sent: %s: %s%s",
                  a->address, a->variant, a->probe_id, stage_meaning(a->stage),
                  a->detail[0] ? a->detail : "no reply", plain);
-    else
+    else if (strcmp(a->stage, "filed as junk") == 0)
+        snprintf(buf, len, "CPR mail path to %s: the %s probe %s (sent %s) was filed as junk, "
+                 "in %s: %s%s", a->address, a->variant, a->probe_id, a->sent_at, a->detail,
+                 stage_meaning(a->stage), plain);
+    else if (strcmp(a->stage, "not seen by cpr-milter") == 0)
         snprintf(buf, len, "CPR mail path to %s: the %s probe %s (sent %s) was not seen by "
                  "cpr-milter within %lld s: %s%s", a->address, a->variant, a->probe_id,
                  a->sent_at, timeout_ms / 1000, stage_meaning(a->stage), plain);
+    else
+        snprintf(buf, len, "CPR mail path to %s: the %s probe %s (sent %s) was %s "
+                 "(timeout %lld s): %s%s", a->address, a->variant, a->probe_id, a->sent_at,
+                 a->stage, timeout_ms / 1000, stage_meaning(a->stage), plain);
 }
 
 static void

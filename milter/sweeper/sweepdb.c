@@ -516,10 +516,44 @@ sweepdb_probe_take(PGconn *conn, const char *addresses_json, const char *variant
 }
 
 bool
-sweepdb_probe_sent(PGconn *conn, const char *id, const char *error)
+sweepdb_probe_sent(PGconn *conn, const char *id, const char *error, bool mailbox)
 {
-    const char *p[] = { id, error };
-    PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_sent($1, $2)", 2, p);
+    const char *p[] = { id, error, mailbox ? "t" : "f" };
+    PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_sent($1, $2, $3::boolean)", 3, p);
+
+    PQclear(res);
+    return res != NULL;
+}
+
+bool
+sweepdb_probe_mailbox_due(PGconn *conn, bool *due)
+{
+    PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_mailbox_due()", 0, NULL);
+
+    *due = res != NULL && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return res != NULL;
+}
+
+bool
+sweepdb_probe_found(PGconn *conn, const char *message_id, const char *folder, bool junk,
+                    char *id, size_t idlen)
+{
+    const char *p[] = { message_id, folder, junk ? "t" : "f" };
+    PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_found($1, $2, $3::boolean)", 3, p);
+
+    if (res == NULL)
+        return false;
+    snprintf(id, idlen, "%s", PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
+bool
+sweepdb_probe_deleted(PGconn *conn, const char *id)
+{
+    const char *p[] = { id };
+    PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_deleted($1)", 1, p);
 
     PQclear(res);
     return res != NULL;

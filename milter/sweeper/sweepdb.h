@@ -139,8 +139,16 @@ struct sweep_probe {
 bool sweepdb_probe_take(PGconn *conn, const char *addresses_json, const char *variants_json,
                         long long interval_ms, const char *worker, struct sweep_probe **out,
                         size_t *n);
-/* The relay took it (error NULL) or refused it with error. */
-bool sweepdb_probe_sent(PGconn *conn, const char *id, const char *error);
+/* The relay took it (error NULL) or refused it with error; mailbox: the
+ * sender will look for it in the mailbox. */
+bool sweepdb_probe_sent(PGconn *conn, const char *id, const char *error, bool mailbox);
+/* Whether a probe of the last day may still be in the mailbox. */
+bool sweepdb_probe_mailbox_due(PGconn *conn, bool *due);
+/* A probe message found in folder (cpr.probe_found): *id is the probe to
+ * delete, or "" when there is none to delete (not ours, or a report). */
+bool sweepdb_probe_found(PGconn *conn, const char *message_id, const char *folder, bool junk,
+                         char *id, size_t idlen);
+bool sweepdb_probe_deleted(PGconn *conn, const char *id);
 /* ms until the next probe is due; 0 if none is scheduled, -1 on failure. */
 long long sweepdb_probe_next(PGconn *conn);
 
