@@ -93,7 +93,8 @@ const struct config_key config_keys[] = {
            "database connect and statement timeout (1s..1h)",
            MS_SECOND, MS_HOUR),
     KEY("milter", "user", CONFIG_STRING, OFF(milter_user), "",
-        "user to switch to after start; empty: keep the current user"),
+        "user to switch to after start, when started as root; empty: keep the "
+        "current user"),
     KEY("milter", "conninfo", CONFIG_STRING, OFF(milter_conninfo), "",
         "libpq connection string for cpr-milter; empty: [database] conninfo"),
     RANGED("milter", "submission_daemons", CONFIG_NAMES, OFF(submission_daemons), "",
@@ -216,6 +217,9 @@ const struct config_key config_keys[] = {
 
     KEY("sweeper", "conninfo", CONFIG_STRING, OFF(sweeper_conninfo), "",
         "libpq connection string for cpr-sweeper; empty: [database] conninfo"),
+    KEY("sweeper", "user", CONFIG_STRING, OFF(sweeper_user), "",
+        "user to switch to after start, when started as root; empty: keep the "
+        "current user"),
     KEY("sweeper", "heartbeat_url", CONFIG_STRING, OFF(heartbeat_url), "",
         "dead man's switch, pinged every heartbeat_interval (URL/fail when "
         "unhealthy); empty: none"),

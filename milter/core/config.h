@@ -139,6 +139,7 @@ struct cpr_config {
     size_t nchannel_defs;
     /* [sweeper] */
     char *sweeper_conninfo;
+    char *sweeper_user;        /* "" = do not change user */
     char *heartbeat_url;       /* "" = no heartbeat */
     long long heartbeat_interval_ms;
     long long db_down_page_after_ms;

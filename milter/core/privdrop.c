@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
+
 enum privdrop_action
 privdrop_plan(bool user_set, uid_t ruid, uid_t euid, uid_t target)
 {
@@ -34,8 +36,11 @@ privdrop_check(const char *key, const char *user, struct privdrop *p, char *err,
     uid_t euid = geteuid();
 
     memset(p, 0, sizeof(*p));
-    if (user == NULL || *user == '\0')
+    if (user == NULL || *user == '\0') {
+        if (euid == 0)
+            log_warn("running as root: set %s", key);
         return true;
+    }
     if ((pw = getpwnam(user)) == NULL) {
         snprintf(err, errsize, "%s: no such user \"%s\"", key, user);
         return false;

@@ -11,7 +11,7 @@
  * DESCRIPTION
  *   privdrop_check decides, before anything is opened, so that -n catches
  *   what start-up would refuse:
- *     - no user set: nothing to do;
+ *     - no user set: nothing to do (a warning when that leaves root);
  *     - already running as that user (systemd User=): nothing to do, and
  *       nothing said;
  *     - root: drop (initgroups, setgid, setuid, in that order);

@@ -123,8 +123,6 @@ check_user(const struct cpr_config *cfg, struct privdrop *p)
 
     if (!privdrop_check("[milter] user", cfg->milter_user, p, err, sizeof(err)))
         log_fatal(CPR_EX_CONFIG, "%s", err);
-    if (p->action == PRIVDROP_NONE && geteuid() == 0)
-        log_warn("running as root: set [milter] user");
 }
 
 /* The socket belongs to the run-time user, so the MTA's group can use it. */

@@ -36,6 +36,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "now.h"
+#include "privdrop.h"
 #include "probemailbox.h"
 #include "probesend.h"
 #include "sendlog.h"
@@ -361,7 +362,8 @@ main(int argc, char **argv)
     struct options o = { 0 };
     struct loop l = { 0 };
     struct cpr_config *cfg;
-    char *err = NULL;
+    char *err = NULL, perr[512];
+    struct privdrop priv;
     int rc;
 
     parse_options(argc, argv, &o);
@@ -375,6 +377,8 @@ main(int argc, char **argv)
         config_free(cfg);
         return CPR_EX_CONFIG;
     }
+    if (!privdrop_check("[sweeper] user", cfg->sweeper_user, &priv, perr, sizeof(perr)))
+        log_fatal(CPR_EX_CONFIG, "%s", perr);
     if (o.check_only) {
         printf("cpr-sweeper: %s: config OK\n", o.config);
         escalation_free(&l.s.esc);
@@ -383,6 +387,8 @@ main(int argc, char **argv)
     }
     if (!o.foreground && !o.once && daemon(0, 0) != 0)
         log_fatal(1, "daemon: %s", strerror(errno));
+    if (!privdrop_become(&priv, perr, sizeof(perr)))
+        log_fatal(1, "%s", perr);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     install_signals();
     set_identity(&l.s, cfg);
