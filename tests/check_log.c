@@ -42,6 +42,9 @@ START_TEST(test_clean_libpq)
                      "No such file or directory Is the server running locally?");
     ck_assert_str_eq(clean("ERROR:  x\r\nDETAIL:  y\r\n", 64), "ERROR:  x DETAIL:  y");
     ck_assert_str_eq(clean("\n\nlead", 64), "lead");
+    /* a caller's "%s; more" after a message that ends in a line break */
+    ck_assert_str_eq(clean("accepting connections?\n; the sweeper pages", 64),
+                     "accepting connections?; the sweeper pages");
 }
 END_TEST
 

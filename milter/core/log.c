@@ -98,10 +98,13 @@ log_clean(char *dst, size_t size, const char *src)
         return;
     for (; *s != '\0'; s++) {
         if (*s == '\r' || *s == '\n' || *s == '\t') {
-            if (n > 0 && dst[n - 1] != ' ' && n + 1 < size)
-                dst[n++] = ' ';
             while (s[1] == '\r' || s[1] == '\n' || s[1] == '\t')
                 s++;
+            /* no blank before the "; ..." a caller put after a libpq
+             * message, which ends in a line break; strchr finds the
+             * terminator too, so none at the end either */
+            if (n > 0 && dst[n - 1] != ' ' && n + 1 < size && !strchr(";,.)", s[1]))
+                dst[n++] = ' ';
         } else if (*s < 0x20 || *s == 0x7f) {
             if (n + 4 >= size)
                 break;

@@ -14,7 +14,8 @@
  *   journald files errors as errors.
  *
  *   Every line passes one gate, log_clean(): a run of CR, LF and TAB
- *   becomes one blank and any other control character "\xHH", so a
+ *   becomes one blank (none before ; , . or ) or at the end) and any
+ *   other control character "\xHH", so a
  *   multi-line libpq error is one line and no text (a network-supplied
  *   one included) can split a line or forge a priority.
  *   Callers never pass secrets (conninfo passwords, tokens) to these.
