@@ -286,9 +286,11 @@ socket_trusted(const struct cpr_config *cfg)
 }
 
 /* libmilter says only that it failed: name the path and the reason first
- * (a missing directory; a read-only one, as under ProtectSystem=strict). */
+ * (a missing directory; a read-only one, as under ProtectSystem=strict).
+ * -n checks only that the directory is there: it may run as another user
+ * or outside the unit's sandbox. */
 static void
-socket_check_dir(const char *path)
+socket_check_dir(const char *path, bool writable)
 {
     char *dir = g_path_get_dirname(path);
     struct stat st;
@@ -302,7 +304,7 @@ socket_check_dir(const char *path)
     if (!S_ISDIR(st.st_mode))
         log_fatal(CPR_EX_CONFIG, "cannot open milter socket %s: %s is not a directory",
                   path, dir);
-    if (access(dir, W_OK | X_OK) != 0)
+    if (writable && access(dir, W_OK | X_OK) != 0)
         log_fatal(CPR_EX_CONFIG, "cannot open milter socket %s: cannot create it in %s: %s",
                   path, dir, strerror(errno));
     g_free(dir);
@@ -317,7 +319,7 @@ open_socket(const struct cpr_config *cfg)
         || smfi_register(filter_desc) != MI_SUCCESS)
         log_fatal(1, "cannot register the milter on %s", cfg->milter_socket);
     if (path != NULL)
-        socket_check_dir(path);
+        socket_check_dir(path, true);
     errno = 0;
     if (smfi_opensocket(true) != MI_SUCCESS)
         log_fatal(1, "cannot open milter socket %s: %s", cfg->milter_socket,
@@ -407,6 +409,8 @@ main(int argc, char **argv)
         template_text = load_template(cfg);
     mtacheck_domains(cfg);
     check_user(cfg, &priv);
+    if (o.check_only && socket_path(cfg->milter_socket) != NULL)
+        socket_check_dir(socket_path(cfg->milter_socket), false);
     if (o.check_only) {
         printf("cpr-milter: %s: config OK\n", o.config);
         g_free(template_text);
