@@ -7,7 +7,7 @@
  *   defaults and every kind of error, with its line number; then the
  *   sweeper's checks of the escalation ladder and secrets read from files.
  *   The documentation tests walk config_keys[] and fail when a key is
- *   missing from contrib/man/cpr-milter.conf.5 or contrib/cpr-milter.conf
+ *   missing from contrib/man/cpr-milter.conf.5.in or contrib/cpr-milter.conf
  *   (keys of [tier NAME] and [channel NAME] under any such section, even
  *   commented out), or when the example does not load, also with its
  *   commented-out lines enabled. Files of the source tree are found
@@ -26,7 +26,7 @@
 #include "pager.h"
 
 #define LONG_LIST_ADDRESSES 400   /* ~10 KB on one line */
-#define MAN_PAGE "contrib/man/cpr-milter.conf.5"
+#define MAN_PAGE "contrib/man/cpr-milter.conf.5.in"
 #define EXAMPLE "contrib/cpr-milter.conf"
 
 /* ---- helpers ---- */

@@ -6,7 +6,7 @@
  *   top_srcdir=. tests/check_unit
  * DESCRIPTION
  *   Runs the config, address, tracking, classify, breaker, wake, deadline, pager,
- *   health, autoreply, mime, category and evidence suites with one SRunner. Tests that read files from the source tree find it through
+ *   health, autoreply, mime, category, evidence, log and other suites with one SRunner. Tests that read files from the source tree find it through
  *   $top_srcdir, which `make check` exports.
  * DIAGNOSTICS
  *   Exit status 0 when every test passed, 1 otherwise.
@@ -39,6 +39,8 @@ main(void)
     srunner_add_suite(sr, export_suite());
     srunner_add_suite(sr, compose_suite());
     srunner_add_suite(sr, metrics_suite());
+    srunner_add_suite(sr, log_suite());
+    srunner_add_suite(sr, privdrop_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

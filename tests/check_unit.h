@@ -30,5 +30,7 @@ Suite *compose_suite(void);
 Suite *probemark_suite(void);
 Suite *imap_suite(void);
 Suite *metrics_suite(void);
+Suite *log_suite(void);
+Suite *privdrop_suite(void);
 
 #endif

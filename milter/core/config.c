@@ -32,6 +32,7 @@
 
 #include "address.h"
 #include "listen.h"
+#include "log.h"
 #include "pagertype.h"
 #include "probeparts.h"
 #include "retry.h"
@@ -93,7 +94,8 @@ const struct config_key config_keys[] = {
            "database connect and statement timeout (1s..1h)",
            MS_SECOND, MS_HOUR),
     KEY("milter", "user", CONFIG_STRING, OFF(milter_user), "",
-        "user to switch to after start; empty: keep the current user"),
+        "user to switch to after start, when started as root; empty: keep the "
+        "current user"),
     KEY("milter", "conninfo", CONFIG_STRING, OFF(milter_conninfo), "",
         "libpq connection string for cpr-milter; empty: [database] conninfo"),
     RANGED("milter", "submission_daemons", CONFIG_NAMES, OFF(submission_daemons), "",
@@ -219,6 +221,9 @@ const struct config_key config_keys[] = {
 
     KEY("sweeper", "conninfo", CONFIG_STRING, OFF(sweeper_conninfo), "",
         "libpq connection string for cpr-sweeper; empty: [database] conninfo"),
+    KEY("sweeper", "user", CONFIG_STRING, OFF(sweeper_user), "",
+        "user to switch to after start, when started as root; empty: keep the "
+        "current user"),
     KEY("sweeper", "heartbeat_url", CONFIG_STRING, OFF(heartbeat_url), "",
         "dead man's switch, pinged every heartbeat_interval (URL/fail when "
         "unhealthy); empty: none"),
@@ -323,6 +328,10 @@ const struct config_key config_keys[] = {
 
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),
+
+    {"log", "facility", CONFIG_CHOICE, OFF(log_facility), "mail",
+     "syslog facility of cpr-milter and cpr-sweeper when daemonized: mail, daemon, "
+     "user or local0..local7", 0, 0, 0, LOG_FACILITY_CHOICES},
     KEY(NULL, NULL, CONFIG_STRING, 0, NULL, NULL)
 };
 

@@ -140,6 +140,7 @@ struct cpr_config {
     size_t nchannel_defs;
     /* [sweeper] */
     char *sweeper_conninfo;
+    char *sweeper_user;        /* "" = do not change user */
     char *heartbeat_url;       /* "" = no heartbeat */
     long long heartbeat_interval_ms;
     long long db_down_page_after_ms;
@@ -175,6 +176,8 @@ struct cpr_config {
     long long probe_mailbox_poll_ms;
     /* [cprctl] */
     char *cprctl_conninfo;
+    /* [log] */
+    char *log_facility;        /* one of LOG_FACILITY_CHOICES (log.h) */
 };
 
 struct config_key {

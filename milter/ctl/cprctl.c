@@ -132,7 +132,7 @@ db_connect(const char *conninfo)
 static int
 cmd_migrate_run(PGconn *conn, const struct cprctl_opts *o)
 {
-    int n = migrate_apply(conn, o->sql_dir ? o->sql_dir : CPR_SQLDIR);
+    int n = migrate_apply(conn, migrate_sql_dir(o->sql_dir));
 
     if (n < 0)
         return CPRCTL_EX_FAIL;
@@ -781,7 +781,8 @@ check_confirm(const char *cmd, struct cprctl_opts *o)
  * against cprctl(1). */
 const struct cprctl_cmd cprctl_cmds[] = {
     { "migrate", "", { MAY("sql-dir", "DIR", sql_dir) },
-      "apply pending SQL migrations (default dir " CPR_SQLDIR ")",
+      "apply pending SQL migrations (default dir " CPR_SQLDIR
+      "; uninstalled, the source tree's sql/)",
       NULL, cmd_migrate_run, false },
     { "list", "", { MAY("all", NULL, all), JSON },
       "open cases (--all: every case, automated mail too)", NULL, cmd_list_run, false },

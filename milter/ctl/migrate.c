@@ -20,14 +20,23 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "pgconn.h"
+
+/* The build tree's program directory and the source tree's sql/, compiled
+ * in by Makefile.am; they are used only by the cprctl that sits there. */
+#ifndef CPR_BUILD_BINDIR
+#define CPR_BUILD_BINDIR ""
+#define CPR_BUILD_SQLDIR ""
+#endif
 
 #define MIGRATE_MAX_FILE_BYTES (8L * 1024 * 1024) /* one migration file */
 #define MIGRATE_MAX_FILES      10000              /* files in sqldir */
@@ -397,4 +406,38 @@ migrate_apply(PGconn *conn, const char *sqldir)
         applied = -1;
     migrate_list_free(&l);
     return applied;
+}
+
+static bool
+migrate_is_dir(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Is the running program in the build tree's program directory? */
+static bool
+migrate_uninstalled(void)
+{
+    char exe[PATH_MAX], bindir[PATH_MAX], *slash;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (n <= 0 || *CPR_BUILD_BINDIR == '\0' || realpath(CPR_BUILD_BINDIR, bindir) == NULL)
+        return false;
+    exe[n] = '\0';
+    if ((slash = strrchr(exe, '/')) == NULL)
+        return false;
+    *slash = '\0';
+    return strcmp(exe, bindir) == 0;
+}
+
+const char *
+migrate_sql_dir(const char *given)
+{
+    if (given != NULL)
+        return given;
+    if (!migrate_is_dir(CPR_SQLDIR) && migrate_uninstalled() && migrate_is_dir(CPR_BUILD_SQLDIR))
+        return CPR_BUILD_SQLDIR;
+    return CPR_SQLDIR;
 }

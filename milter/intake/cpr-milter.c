@@ -3,7 +3,7 @@
  * NAME
  *   cpr-milter - stamp Certificate Problem Reports into PostgreSQL before 250
  * SUMMARY
- *   cpr-milter [-f] [-n] [-c FILE] [-V]
+ *   cpr-milter [-f] [-n] [-c FILE] [-V] [-h]
  * DESCRIPTION
  *   Start-up and signals only; the callbacks live in filter.c. Order
  *   matters: load the config, open the milter socket, daemonize, drop
@@ -18,9 +18,8 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <grp.h>
+#include <getopt.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +42,7 @@
 #include "log.h"
 #include "mtacheck.h"
 #include "outbox.h"
+#include "privdrop.h"
 
 #define DEFAULT_CONFIG CPR_SYSCONFDIR "/cpr-milter.conf"
 
@@ -55,20 +55,25 @@ struct options {
 static void
 usage(FILE *fp)
 {
-    fprintf(fp, "usage: cpr-milter [-f] [-n] [-c FILE] [-V]\n"
+    fprintf(fp, "usage: cpr-milter [-f] [-n] [-c FILE] [-V] [-h]\n"
                 "  -c FILE  config file (default %s)\n"
                 "  -f       stay in the foreground and log to stderr\n"
-                "  -n       check the config and exit\n"
-                "  -V       print the version and exit\n", DEFAULT_CONFIG);
+                "  -n       check the config (and that [milter] user can be\n"
+                "           taken) and exit\n"
+                "  -V, --version  print the version and exit\n"
+                "  -h, --help     print this help and exit\n", DEFAULT_CONFIG);
 }
 
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 } };
     int ch;
 
     o->config = DEFAULT_CONFIG;
-    while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:fnVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': o->config = optarg; break;
         case 'f': o->foreground = true; break;
@@ -110,25 +115,30 @@ socket_path(const char *spec)
     return NULL;
 }
 
+/* Before the socket is opened, and for -n too: -n passing means the start
+ * will not fail here. */
+static void
+check_user(const struct cpr_config *cfg, struct privdrop *p)
+{
+    char err[512];
+
+    if (!privdrop_check("[milter] user", cfg->milter_user, p, err, sizeof(err)))
+        log_fatal(CPR_EX_CONFIG, "%s", err);
+}
+
 /* The socket belongs to the run-time user, so the MTA's group can use it. */
 static void
-drop_privileges(const char *user, const char *socket_spec)
+drop_privileges(const struct privdrop *p, const char *socket_spec)
 {
-    struct passwd *pw;
     const char *path = socket_path(socket_spec);
+    char err[512];
 
-    if (user == NULL || *user == '\0') {
-        if (geteuid() == 0)
-            log_warn("running as root: set [milter] user");
+    if (p->action != PRIVDROP_DROP)
         return;
-    }
-    if ((pw = getpwnam(user)) == NULL)
-        log_fatal(CPR_EX_CONFIG, "[milter] user: no such user \"%s\"", user);
-    if (path && chown(path, pw->pw_uid, pw->pw_gid) != 0)
+    if (path && chown(path, p->uid, p->gid) != 0)
         log_warn("chown %s: %s", path, strerror(errno));
-    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
-        || setuid(pw->pw_uid) != 0)
-        log_fatal(1, "cannot become user %s: %s", user, strerror(errno));
+    if (!privdrop_become(p, err, sizeof(err)))
+        log_fatal(1, "%s", err);
 }
 
 static void
@@ -140,9 +150,10 @@ warn_restart_only(const struct cpr_config *old, const struct cpr_config *new)
         || old->db_timeout_ms != new->db_timeout_ms
         || strcmp(old->milter_user, new->milter_user) != 0
         || old->milter_heartbeat_ms != new->milter_heartbeat_ms
-        || strcmp(old->milter_metrics_listen, new->milter_metrics_listen) != 0)
-        log_warn("reload: socket, user, heartbeat, metrics and database settings take "
-                 "effect only after a restart");
+        || strcmp(old->milter_metrics_listen, new->milter_metrics_listen) != 0
+        || strcmp(old->log_facility, new->log_facility) != 0)
+        log_warn("reload: socket, user, heartbeat, metrics, log facility and database "
+                 "settings take effect only after a restart");
 }
 
 struct reloader {
@@ -276,14 +287,45 @@ socket_trusted(const struct cpr_config *cfg)
     return cfg->trust_inet_macros;
 }
 
+/* libmilter says only that it failed: name the path and the reason first
+ * (a missing directory; a read-only one, as under ProtectSystem=strict).
+ * -n checks only that the directory is there: it may run as another user
+ * or outside the unit's sandbox. */
+static void
+socket_check_dir(const char *path, bool writable)
+{
+    char *dir = g_path_get_dirname(path);
+    struct stat st;
+
+    if (stat(dir, &st) != 0 && errno == ENOENT)
+        log_fatal(CPR_EX_CONFIG, "cannot open milter socket %s: directory %s does not exist",
+                  path, dir);
+    if (stat(dir, &st) != 0)
+        log_fatal(CPR_EX_CONFIG, "cannot open milter socket %s: directory %s: %s", path, dir,
+                  strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        log_fatal(CPR_EX_CONFIG, "cannot open milter socket %s: %s is not a directory",
+                  path, dir);
+    if (writable && access(dir, W_OK | X_OK) != 0)
+        log_fatal(CPR_EX_CONFIG, "cannot open milter socket %s: cannot create it in %s: %s",
+                  path, dir, strerror(errno));
+    g_free(dir);
+}
+
 static void
 open_socket(const struct cpr_config *cfg)
 {
+    const char *path = socket_path(cfg->milter_socket);
+
     if (smfi_setconn(cfg->milter_socket) != MI_SUCCESS
         || smfi_register(filter_desc) != MI_SUCCESS)
         log_fatal(1, "cannot register the milter on %s", cfg->milter_socket);
+    if (path != NULL)
+        socket_check_dir(path, true);
+    errno = 0;
     if (smfi_opensocket(true) != MI_SUCCESS)
-        log_fatal(1, "cannot open milter socket %s", cfg->milter_socket);
+        log_fatal(1, "cannot open milter socket %s: %s", cfg->milter_socket,
+                  errno != 0 ? strerror(errno) : "libmilter gave no reason (see syslog)");
     socket_permit_group(cfg->milter_socket);
     socket_nodelay();
     filter_trust_macros(socket_trusted(cfg));
@@ -357,6 +399,7 @@ main(int argc, char **argv)
     struct outbox *outbox;
     struct heartbeat *hb;
     struct metrics_server *metrics;
+    struct privdrop priv;
     char *template_text = NULL;
     int rc;
 
@@ -364,9 +407,13 @@ main(int argc, char **argv)
     log_init("cpr-milter", o.foreground || o.check_only);
     if ((cfg = load_config(o.config)) == NULL || (r.started_with = load_config(o.config)) == NULL)
         return CPR_EX_CONFIG;
+    log_set_facility(cfg->log_facility);   /* checked by config_load */
     if (cfg->autoreply_enabled)
         template_text = load_template(cfg);
     mtacheck_domains(cfg);
+    check_user(cfg, &priv);
+    if (o.check_only && socket_path(cfg->milter_socket) != NULL)
+        socket_check_dir(socket_path(cfg->milter_socket), false);
     if (o.check_only) {
         printf("cpr-milter: %s: config OK\n", o.config);
         g_free(template_text);
@@ -377,7 +424,7 @@ main(int argc, char **argv)
     open_socket(cfg);
     if (!o.foreground && daemon(0, 0) != 0)
         log_fatal(1, "daemon: %s", strerror(errno));
-    drop_privileges(cfg->milter_user, cfg->milter_socket);
+    drop_privileges(&priv, cfg->milter_socket);
     r.path = o.config;
     block_signals(&r);
     pool = db_pool_new(config_conninfo(cfg, PROGRAM_MILTER), (int)cfg->db_pool_size,

@@ -32,6 +32,7 @@
 #include "breaker.h"
 #include "keygate.h"
 #include "log.h"
+#include "logthrottle.h"
 #include "mime.h"
 #include "now.h"
 #include "pgconn.h"
@@ -62,6 +63,7 @@ struct db_pool {
     pthread_cond_t probe_cv;    /* the breaker opened, or stop */
     struct db_slot *slots;
     struct breaker breaker;
+    struct log_throttle probe_log;   /* failed probes, with back-off */
     pthread_t prober;
     bool stop;
 };
@@ -112,7 +114,7 @@ db_probe_once(struct db_pool *pool)
     pthread_mutex_lock(&pool->mu);
     if (conn == NULL) {
         breaker_probe_failed(&pool->breaker, now_mono_ms());
-        log_warn("database still unavailable: %s", err);
+        log_throttle_fail(&pool->probe_log, now_mono_ms(), "database still unavailable: %s", err);
         return;
     }
     db_reset_idle(pool);
@@ -123,7 +125,9 @@ db_probe_once(struct db_pool *pool)
         }
     PQfinish(conn);
     breaker_success(&pool->breaker);
-    log_info("database available again; circuit breaker closed");
+    if (!log_throttle_ok(&pool->probe_log, now_mono_ms(),
+                         "database available again; circuit breaker closed"))
+        log_info("database available again; circuit breaker closed");
 }
 
 static void *
@@ -164,6 +168,7 @@ db_pool_new(const char *conninfo, int size, long long timeout_ms)
     pool->size = size;
     pool->timeout_ms = timeout_ms;
     breaker_init(&pool->breaker, DB_RETRY_MS, DB_MAX_RETRY_MS);
+    log_throttle_init(&pool->probe_log, LOG_THROTTLE_INTERVAL_MS);
     pthread_mutex_init(&pool->mu, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

@@ -26,6 +26,7 @@
 #include "autoreply.h"
 #include "compliance.h"
 #include "log.h"
+#include "logthrottle.h"
 #include "now.h"
 #include "retry.h"
 #include "pgconn.h"
@@ -44,6 +45,7 @@ struct outbox {
     pthread_cond_t cv;
     bool woken, stop;
     PGconn *conn;
+    struct log_throttle db_log;  /* failed connects, with back-off */
 };
 
 static PGresult *
@@ -212,9 +214,11 @@ outbox_connect(struct outbox *ob)
      * waits at most that long for a frozen database (shutdown's bound). */
     ob->conn = pgconn_open(ob->s.conninfo, "cpr-milter-outbox", ob->s.db_timeout_ms,
                            err, sizeof(err));
-    if (ob->conn != NULL)
+    if (ob->conn != NULL) {
+        log_throttle_ok(&ob->db_log, now_mono_ms(), "outbox: connected to the database again");
         return true;
-    log_warn("outbox: database unavailable: %s", err);
+    }
+    log_throttle_fail(&ob->db_log, now_mono_ms(), "outbox: database unavailable: %s", err);
     return false;
 }
 
@@ -291,6 +295,7 @@ outbox_start(const struct outbox_settings *s)
     ob->s.template_text = g_strdup(s->template_text);
     gethostname(host, sizeof(host) - 1);
     snprintf(ob->worker, sizeof(ob->worker), "cpr-milter@%s:%ld", host, (long)getpid());
+    log_throttle_init(&ob->db_log, LOG_THROTTLE_INTERVAL_MS);
     pthread_mutex_init(&ob->mu, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

@@ -33,10 +33,13 @@
 #include "config.h"
 #include "escalation.h"
 #include "health.h"
+#include "liveness.h"
 #include "log.h"
 #include "now.h"
+#include "privdrop.h"
 #include "probemailbox.h"
 #include "probesend.h"
+#include "sendlog.h"
 #include "sweep.h"
 #include "sweepdb.h"
 #include "sweepmetrics.h"
@@ -66,6 +69,7 @@ struct loop {
     const char *conninfo;
     long long next_connect;
     bool last_pass_ok;
+    struct log_throttle db_log;  /* database up/down lines, with back-off */
 };
 
 static void
@@ -78,12 +82,13 @@ on_signal(int sig)
 static void
 usage(FILE *fp)
 {
-    fprintf(fp, "usage: cpr-sweeper [-f] [--once] [-n] [-c FILE] [-V]\n"
+    fprintf(fp, "usage: cpr-sweeper [-f] [--once] [-n] [-c FILE] [-V] [-h]\n"
                 "  -c FILE  config file (default %s)\n"
                 "  -f       stay in the foreground and log to stderr\n"
                 "  --once   run a single pass and exit\n"
                 "  -n       check the config and exit\n"
-                "  -V       print the version and exit\n", DEFAULT_CONFIG);
+                "  -V, --version  print the version and exit\n"
+                "  -h, --help     print this help and exit\n", DEFAULT_CONFIG);
 }
 
 static void
@@ -166,13 +171,14 @@ db_ensure(struct loop *l, long long now)
         return;
     l->s.conn = sweepdb_connect(l->conninfo, l->cfg->sweeper_db_timeout_ms, err, sizeof(err));
     if (l->s.conn == NULL) {
-        log_warn("database unavailable: %s", err);
+        log_throttle_fail(&l->db_log, now, "database unavailable: %s", err);
         db_drop(l, now);
         return;
     }
     wake_reset(&l->wake);
-    log_info("connected to the database; looking for new events every %lld ms",
-             l->cfg->wake_poll_ms);
+    if (!log_throttle_ok(&l->db_log, now, "connected to the database again"))
+        log_info("connected to the database; looking for new events every %lld ms",
+                 l->cfg->wake_poll_ms);
 }
 
 /* Tell tier 1 directly, without the database: a health alert raised
@@ -184,22 +190,13 @@ page_health(struct loop *l, const char *dedup, const char *id_suffix,
 {
     char id[160];
     struct pager_notice n = { 0 };
-    bool any = false;
 
     snprintf(id, sizeof(id), "%s/%s", dedup, id_suffix);
     n.event = resolve ? "resolve" : "health";
     n.id = id;
     n.dedup_key = dedup;
     n.summary = summary;
-    for (size_t i = 0; l->s.esc.ntiers > 0 && i < l->s.esc.tiers[0].nchannels; i++) {
-        const struct pager_channel *ch = &l->s.esc.channels[l->s.esc.tiers[0].channels[i]];
-        char err[512];
-        bool sent = pager_send_logged(ch, &n, err, sizeof(err)) == SEND_OK;
-
-        sweepmetrics_page(ch, sent ? SWEEPMETRICS_SENT : SWEEPMETRICS_FAILED);
-        any |= sent;
-    }
-    return any;
+    return liveness_tier1_send(&l->s, &n);
 }
 
 static bool
@@ -292,8 +289,10 @@ loop_round(struct loop *l)
         next = sweep_pass(&l->s, &ok);
         if (next > 0 && now_mono_ms() + next < wake)
             wake = now_mono_ms() + next;
-        if (!ok && PQstatus(l->s.conn) != CONNECTION_OK)
+        if (!ok && PQstatus(l->s.conn) != CONNECTION_OK) {
+            log_throttle_fail(&l->db_log, now, "database connection lost");
             db_drop(l, now_mono_ms());
+        }
         else
             health_db_result(&l->h, true, now);
     }
@@ -366,19 +365,23 @@ main(int argc, char **argv)
     struct loop l = { 0 };
     struct cpr_config *cfg;
     struct metrics_server *metrics;
-    char *err = NULL;
+    char *err = NULL, perr[512];
+    struct privdrop priv;
     int rc;
 
     parse_options(argc, argv, &o);
     log_init("cpr-sweeper", o.foreground || o.once || o.check_only);
     if ((cfg = load_config(o.config)) == NULL)
         return CPR_EX_CONFIG;
+    log_set_facility(cfg->log_facility);   /* checked by config_load */
     if (!escalation_build(cfg, &l.s.esc, &err)) {
         log_error("%s", err);
         g_free(err);
         config_free(cfg);
         return CPR_EX_CONFIG;
     }
+    if (!privdrop_check("[sweeper] user", cfg->sweeper_user, &priv, perr, sizeof(perr)))
+        log_fatal(CPR_EX_CONFIG, "%s", perr);
     if (o.check_only) {
         printf("cpr-sweeper: %s: config OK\n", o.config);
         escalation_free(&l.s.esc);
@@ -387,10 +390,14 @@ main(int argc, char **argv)
     }
     if (!o.foreground && !o.once && daemon(0, 0) != 0)
         log_fatal(1, "daemon: %s", strerror(errno));
+    if (!privdrop_become(&priv, perr, sizeof(perr)))
+        log_fatal(1, "%s", perr);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     install_signals();
     set_identity(&l.s, cfg);
     l.cfg = cfg;
+    log_throttle_init(&l.db_log, LOG_THROTTLE_INTERVAL_MS);
+    sendlog_init(&l.s);
     wake_init(&l.wake, WAKE_WINDOW_MS);
     l.conninfo = config_conninfo(cfg, PROGRAM_SWEEPER);
     health_init(&l.h, now_mono_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
@@ -400,6 +407,7 @@ main(int argc, char **argv)
     rc = run(&l, o.once);
     metrics_stop(metrics);
     PQfinish(l.s.conn);
+    sendlog_free(&l.s);
     escalation_free(&l.s.esc);
     config_free(cfg);
     curl_global_cleanup();

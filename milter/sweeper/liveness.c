@@ -19,6 +19,7 @@
 #include "log.h"
 #include "pager.h"
 #include "retry.h"
+#include "sendlog.h"
 #include "sweepdb.h"
 
 #define LIVENESS_LEASE_SLACK_MS 5000
@@ -86,8 +87,11 @@ liveness_tier1_send(const struct sweeper *s, const struct pager_notice *n)
     for (size_t i = 0; s->esc.ntiers > 0 && i < s->esc.tiers[0].nchannels; i++) {
         char err[512];
 
-        any |= pager_send_logged(&s->esc.channels[s->esc.tiers[0].channels[i]], n, err,
-                                 sizeof(err)) == SEND_OK;
+        long status = 0;
+        double ms = 0;
+
+        any |= sendlog_send(s, &s->esc.channels[s->esc.tiers[0].channels[i]], n, &status, &ms,
+                            err, sizeof(err)) == SEND_OK;
     }
     return any;
 }

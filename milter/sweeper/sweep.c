@@ -25,6 +25,7 @@
 #include "log.h"
 #include "now.h"
 #include "probewatch.h"
+#include "sendlog.h"
 #include "sweepdb.h"
 #include "sweepmetrics.h"
 
@@ -316,10 +317,8 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     if (strcmp(st->event, "resolve") == 0 && cannot_resolve(ch))
         return finish(s, st, "skipped", 0, 0, "channel has no resolve", 0);
     build_notice(st, &t, &n);
-    r = pager_send(ch, &n, &status, &ms, err, sizeof(err));
+    r = sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err));
     retry = r == SEND_RETRY && st->attempts <= s->esc.retry_max;   /* retries after the first */
-    sweepmetrics_page(ch, r == SEND_OK ? SWEEPMETRICS_SENT
-                          : retry ? SWEEPMETRICS_RETRY : SWEEPMETRICS_FAILED);
     if (r == SEND_OK)
         return finish(s, st, "sent", status, ms, NULL, 0);
     if (retry)
@@ -387,10 +386,8 @@ group_send(struct sweeper *s, const struct sweep_group *g, char *err, size_t err
         long status = 0;
         double ms = 0;
 
-        bool one = pager_send(ch, &n, &status, &ms, err, errlen) == SEND_OK;
-
-        sweepmetrics_page(ch, one ? SWEEPMETRICS_SENT : SWEEPMETRICS_FAILED);
-        sent |= one;
+        if (sendlog_send(s, ch, &n, &status, &ms, err, errlen) == SEND_OK)
+            sent = true;
     }
     return sent;
 }

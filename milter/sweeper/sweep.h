@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 
 #include "escalation.h"
+#include "logthrottle.h"
 
 
 struct sweeper {
@@ -30,6 +31,7 @@ struct sweeper {
     char worker[192];          /* cpr-sweeper@host:pid:nonce, owner of claims */
     char actor[140];           /* cpr-sweeper@host, in audit events */
     struct escalation esc;     /* channels, tiers and deadline policy */
+    struct log_throttle *channel_log;   /* per esc channel: sendlog.h */
     int lease_ms;
     long long group_window_ms; /* [paging] group_window; 0 = no grouping */
     long long milter_down_after_ms;   /* liveness.h */
