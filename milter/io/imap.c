@@ -207,7 +207,7 @@ imap_search(struct imap *c, const char *folder, time_t since, unsigned long *uid
 
     *n = 0;
     gmtime_r(&since, &tm);
-    snprintf(cmd, sizeof(cmd), "UID SEARCH SINCE %d-%s-%d HEADER Message-ID \"%s\"",
+    snprintf(cmd, sizeof(cmd), "UID SEARCH UNDELETED SINCE %d-%s-%d HEADER Message-ID \"%s\"",
              tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, IMAP_PROBE_DOMAIN);
     if (!imap_do(c, folder, "", cmd, err, errlen))
         return false;

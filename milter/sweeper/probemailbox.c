@@ -17,18 +17,33 @@
 
 #include "imap.h"
 #include "log.h"
+#include "now.h"
 #include "sweepdb.h"
 
 #define PROBEMAILBOX_MAX_UIDS 256          /* probe messages looked at per folder and look */
 #define PROBEMAILBOX_LOOKBACK (2 * 86400)  /* SINCE: probes of the last two days */
-#define PROBEMAILBOX_TIMEOUT_MS 30000L
+#define PROBEMAILBOX_TIMEOUT_MS 10000L   /* one IMAP command */
+#define PROBEMAILBOX_BUDGET_MS 20000LL   /* one look, all commands: the sweeper's loop waits */
 
 struct look {
     struct imap *imap;
     PGconn *conn;
+    long long deadline_ms;     /* monotonic: the rest waits for the next look */
     bool db_failed;
     char err[256];
 };
+
+/* Whether the look still has time; a slow server never holds the
+ * sweeper's pages back for long. */
+static bool
+in_time(struct look *l)
+{
+    if (now_mono_ms() < l->deadline_ms)
+        return true;
+    snprintf(l->err, sizeof(l->err), "the look took longer than %lld s; the rest waits for "
+             "the next one", PROBEMAILBOX_BUDGET_MS / 1000);
+    return false;
+}
 
 static bool
 is_probe_id(const char *msgid)
@@ -44,7 +59,7 @@ look_one(struct look *l, const char *folder, bool junk, unsigned long uid)
 {
     char msgid[256], id[80];
 
-    if (!imap_message_id(l->imap, folder, uid, msgid, sizeof(msgid), l->err, sizeof(l->err)))
+    if (!in_time(l) || !imap_message_id(l->imap, folder, uid, msgid, sizeof(msgid), l->err, sizeof(l->err)))
         return false;
     if (!is_probe_id(msgid))
         return true;
@@ -70,7 +85,7 @@ look_folder(struct look *l, const char *folder, bool junk)
     unsigned long uids[PROBEMAILBOX_MAX_UIDS];
     size_t n;
 
-    if (!imap_search(l->imap, folder, time(NULL) - PROBEMAILBOX_LOOKBACK, uids,
+    if (!in_time(l) || !imap_search(l->imap, folder, time(NULL) - PROBEMAILBOX_LOOKBACK, uids,
                      PROBEMAILBOX_MAX_UIDS, &n, l->err, sizeof(l->err)))
         return false;
     for (size_t i = 0; i < n; i++)
@@ -96,7 +111,7 @@ static bool
 look(PGconn *conn, const struct cpr_config *cfg, char *err, size_t errlen, bool *db_failed)
 {
     struct config_credentials cred;
-    struct look l = { NULL, conn, false, "" };
+    struct look l = { NULL, conn, now_mono_ms() + PROBEMAILBOX_BUDGET_MS, false, "" };
     char *cerr = NULL;
     bool ok;
 

@@ -12,7 +12,9 @@
  *   junk_folders for probe messages. Each one found is recorded
  *   (cpr.probe_found: the folder, and whether it is a junk folder; the
  *   verdict is the database's, see 023_probe_mailbox.sql) and deleted
- *   there, unless cpr-milter took its Message-ID in as a report.
+ *   there, unless cpr-milter took its Message-ID in as a report. The look
+ *   runs in the sweeper's loop, so it is bounded: 10 s per IMAP command
+ *   and 20 s in all; what is left waits for the next look.
  * RETURN VALUE
  *   ms until the next look (0: none, this sweeper has no mailbox stage),
  *   or -1 when the database failed.
