@@ -23,6 +23,10 @@ PKGS=(
   sasl2-bin libsasl2-2 libsasl2-modules libsasl2-modules-db
   python3 procps iproute2 util-linux
   clang libclang-rt-14-dev
+  # sd_notify for Type=notify units; systemd-analyze for tests/units.test
+  libsystemd-dev systemd
+  # the Debian package (contrib/package.sh, tests/package.test)
+  dpkg-dev debhelper fakeroot lintian
 )
 
 missing=()
