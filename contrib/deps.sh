@@ -26,7 +26,7 @@ PKGS=(
   # sd_notify for Type=notify units; systemd-analyze for tests/units.test
   libsystemd-dev systemd
   # the Debian package (contrib/package.sh, tests/package.test)
-  dpkg-dev debhelper fakeroot lintian
+  dpkg-dev debhelper fakeroot lintian git
 )
 
 missing=()
