@@ -76,12 +76,6 @@ sdnotify_watchdog(void)
     notify("WATCHDOG=1", &warned_watchdog);
 }
 
-void
-sdnotify_stopping(void)
-{
-    notify("STOPPING=1", &warned_ready);
-}
-
 long long
 sdnotify_watchdog_ms(void)
 {

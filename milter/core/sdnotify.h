@@ -29,8 +29,6 @@ void sdnotify_ready(const char *status);
 void sdnotify_status(const char *status);
 /* WATCHDOG=1: call only after a real check has passed. */
 void sdnotify_watchdog(void);
-/* STOPPING=1. */
-void sdnotify_stopping(void);
 /* WatchdogSec in ms, or 0. */
 long long sdnotify_watchdog_ms(void);
 
