@@ -30,6 +30,10 @@ PKGS=(
   # metrics endpoints
   curl python3 python3-prometheus-client procps iproute2 util-linux
   clang libclang-rt-14-dev
+  # sd_notify for Type=notify units; systemd-analyze for tests/units.test
+  libsystemd-dev systemd
+  # the Debian package (contrib/package.sh, tests/package.test)
+  dpkg-dev debhelper fakeroot lintian git
 )
 
 missing=()

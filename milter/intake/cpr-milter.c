@@ -43,6 +43,7 @@
 #include "mtacheck.h"
 #include "outbox.h"
 #include "privdrop.h"
+#include "selfcheck.h"
 
 #define DEFAULT_CONFIG CPR_SYSCONFDIR "/cpr-milter.conf"
 
@@ -438,6 +439,7 @@ main(int argc, char **argv)
     filter_setup(pool, cfg, outbox);
     start_reloader(&r);   /* after setup: a reload never races the start-up config */
     log_info("cpr-milter %s listening on %s", PACKAGE_VERSION, r.started_with->milter_socket);
+    selfcheck_start(r.started_with->milter_socket);   /* systemd: READY=1, WATCHDOG=1 */
     rc = smfi_main();
     log_info("cpr-milter stopping");
     heartbeat_stop_begin(hb, rc == MI_SUCCESS);   /* a signal: stopped on purpose */

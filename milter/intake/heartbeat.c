@@ -61,6 +61,19 @@ heartbeat_callback_end(void)
 }
 
 void
+heartbeat_callback_end_quiet(void)
+{
+    atomic_fetch_sub(&hb_in_callbacks, 1);
+}
+
+bool
+heartbeat_callback_stuck(long long limit_ms)
+{
+    return atomic_load(&hb_in_callbacks) > 0
+           && now_mono_ms() - atomic_load(&hb_last_done_mono) > limit_ms;
+}
+
+void
 heartbeat_count_stamped(void)
 {
     atomic_fetch_add(&hb_stamped, 1);

@@ -51,6 +51,12 @@ void heartbeat_stop(struct heartbeat *hb);
 /* Around every libmilter callback (filter.c). */
 void heartbeat_callback_begin(void);
 void heartbeat_callback_end(void);
+/* The end of a callback that is no proof of progress (negotiate, close:
+ * selfcheck.c's probes run them): counted, but the last-completed time
+ * is left alone, so a probe cannot hide a wedged callback. */
+void heartbeat_callback_end_quiet(void);
+/* A callback is running and none has completed for over limit_ms. */
+bool heartbeat_callback_stuck(long long limit_ms);
 /* One message stamped (its intake committed), or answered 451. */
 void heartbeat_count_stamped(void);
 void heartbeat_count_tempfailed(void);

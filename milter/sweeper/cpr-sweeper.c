@@ -40,6 +40,7 @@
 #include "probemailbox.h"
 #include "probesend.h"
 #include "sendlog.h"
+#include "sdnotify.h"
 #include "sweep.h"
 #include "sweepdb.h"
 #include "sweepmetrics.h"
@@ -332,11 +333,32 @@ loop_wait(struct loop *l, long long wake)
     }
 }
 
+/* systemd (Type=notify): READY=1 after the first round, WATCHDOG=1 after
+ * each later one, since a round that returned is the loop's proof of
+ * life. Ready even when the round could not reach the database: the
+ * sweeper is what pages about that, so it must not sit in "starting"
+ * until TimeoutStartSec kills it. */
+static void
+notify_round(const struct loop *l)
+{
+    static bool ready;
+
+    if (ready) {
+        sdnotify_watchdog();
+        return;
+    }
+    sdnotify_ready(l->s.conn != NULL ? "connected to the database"
+                                     : "database unreachable; paging when it stays down");
+    ready = true;
+}
+
 static int
 run(struct loop *l, bool once)
 {
     while (!stopping) {
         long long wake = loop_round(l);
+
+        notify_round(l);
 
         if (once)
             return l->last_pass_ok ? 0 : 1;
