@@ -46,7 +46,10 @@ mkdir "$src"
 cp -a "$src/contrib/debian" "$src/debian"
 
 echo "package.sh: building cpr-milter $version in $src"
-(cd "$src" && dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1 \
+# Run from make check, the outer make's flags and TESTS would leak into
+# the package's own build and test run: start it with none of them.
+(cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u TESTS \
+    dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1 \
     || { tail -n 60 "$tmp/build.log" >&2; echo "package.sh: dpkg-buildpackage failed" >&2; exit 1; }
 
 changes=$(ls "$tmp"/cpr-milter_"$version"_*.changes)
