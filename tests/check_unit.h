@@ -12,6 +12,7 @@
 #include <check.h>
 
 Suite *config_suite(void);
+Suite *revstatus_suite(void);
 Suite *address_suite(void);
 Suite *tracking_suite(void);
 Suite *classify_suite(void);

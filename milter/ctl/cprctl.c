@@ -841,6 +841,12 @@ const struct cprctl_cmd cprctl_cmds[] = {
     { "probes", "", { JSON },
       "the last mail-path probe of each address and variant: stages, latency",
       NULL, cmd_probes_run, false },
+    { "revocation-status", "CERT",
+      { NEEDS("issuer", "FILE", issuer_file), MAY("ocsp-url", "URL", ocsp_url),
+        MAY("crl-url", "URL", crl_url), MAY("at", "TIME", at), JSON },
+      "a certificate's published status by OCSP and CRL (no database);\n"
+      "exit 0 all revoked, 3 any good, 1 unknown",
+      cmd_revocation_check, cmd_revocation_run, true },
     { "test-page", "CHANNEL", { { NULL } },
       "send a test notice through one configured channel", NULL, cmd_test_page_run, true },
     { NULL, NULL, { { NULL } }, NULL, NULL, NULL, false },

@@ -30,6 +30,7 @@
 
 #define CPRCTL_EX_OK      0
 #define CPRCTL_EX_FAIL    1    /* not found, database error, audit break */
+#define CPRCTL_EX_GOOD    3    /* revocation-status: a mechanism says good */
 #define CPRCTL_EX_USAGE   64   /* EX_USAGE */
 
 struct cprctl_opts {
@@ -65,6 +66,12 @@ struct cprctl_opts {
     /* milters */
     const char *forget_host;   /* --forget HOST */
     const char *socket;        /* --socket SOCKET */
+    /* revocation-status */
+    const char *cert_file;     /* CERT */
+    const char *issuer_file;   /* --issuer FILE */
+    const char *ocsp_url;      /* --ocsp-url URL */
+    const char *crl_url;       /* --crl-url URL */
+    const char *at;            /* --at TIME: the clock, for tests and audits */
 };
 
 #define CPRCTL_CONFIG     CPR_SYSCONFDIR "/cpr-milter.conf"
@@ -175,6 +182,8 @@ int cmd_search_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_milters_check(const char *cmd, struct cprctl_opts *o);
 int cmd_milters_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_probes_run(PGconn *conn, const struct cprctl_opts *o);
+int cmd_revocation_check(const char *cmd, struct cprctl_opts *o);
+int cmd_revocation_run(PGconn *conn, const struct cprctl_opts *o);
 /* show's evidence table (cprctl_export.c). */
 void cprctl_evidence_table(const json_t *evidence);
 

@@ -16,7 +16,7 @@
  *
  *   Positional words: TRACKING (any spelling tracking_parse takes, stored
  *   canonical), [TRACKING] (optional), ADDRESS, GROUP (a page group's
- *   number), CHANNEL, and lower-case literals such as "add".
+ *   number), CHANNEL, CERT (a file), and lower-case literals such as "add".
  * DIAGNOSTICS
  *   Usage errors say what is wrong, print the synopsis and return
  *   CPRCTL_EX_USAGE (64).
@@ -221,6 +221,8 @@ parse_word(const struct cprctl_cmd *cmd, const char *spec, const char *arg,
         return cprctl_tracking_arg(cmd->name, arg, o);
     if (strcmp(spec, "ADDRESS") == 0)
         o->address = arg;
+    else if (strcmp(spec, "CERT") == 0)
+        o->cert_file = arg;
     else if (strcmp(spec, "CHANNEL") == 0)
         o->channel = arg;
     else if (strcmp(spec, "GROUP") == 0) {
