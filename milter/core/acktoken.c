@@ -272,3 +272,21 @@ acktoken_verify(const char *token, const unsigned char *key, size_t keylen, long
     *out = t;
     return ACKTOKEN_OK;
 }
+
+bool
+acktoken_form_nonce(const unsigned char *key, size_t keylen, const char *token, char *out,
+                    size_t outlen)
+{
+    unsigned char buf[sizeof(ACKTOKEN_FORM_DOMAIN) + ACKTOKEN_MAX], mac[ACKTOKEN_MAC_LEN];
+    size_t n = strnlen(token, ACKTOKEN_MAX);
+    unsigned int maclen = 0;
+
+    if (keylen < ACKTOKEN_KEY_MIN || n >= ACKTOKEN_MAX)
+        return false;
+    memcpy(buf, ACKTOKEN_FORM_DOMAIN, sizeof(ACKTOKEN_FORM_DOMAIN));
+    memcpy(buf + sizeof(ACKTOKEN_FORM_DOMAIN), token, n);
+    if (HMAC(EVP_sha256(), key, (int) keylen, buf, sizeof(ACKTOKEN_FORM_DOMAIN) + n, mac,
+             &maclen) == NULL || maclen != ACKTOKEN_MAC_LEN)
+        return false;
+    return acktoken_b64_encode(mac, sizeof(mac), out, outlen);
+}

@@ -70,6 +70,16 @@ bool acktoken_make(const unsigned char *key, size_t keylen, const struct acktoke
 enum acktoken_status acktoken_verify(const char *token, const unsigned char *key,
                                      size_t keylen, long long now_ms, struct acktoken *out);
 
+/* The form nonce of a token's page: base64url of HMAC-SHA256(key,
+ * ACKTOKEN_FORM_DOMAIN NUL token), 43 characters, into out
+ * (ACKTOKEN_FORM_MAX bytes). The page's form carries it; a POST without
+ * it was not made from the page (cpr-web's CSRF rule, with Sec-Fetch-Site
+ * and Origin). */
+#define ACKTOKEN_FORM_DOMAIN "cpr-ack-form-v1"
+#define ACKTOKEN_FORM_MAX 44
+bool acktoken_form_nonce(const unsigned char *key, size_t keylen, const char *token,
+                         char *out, size_t outlen);
+
 /* acknowledge, report-reporter, report-subscriber or revocation. */
 bool acktoken_clock_known(const char *clock);
 
