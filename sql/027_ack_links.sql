@@ -25,6 +25,7 @@
 --   SQLSTATEs, which cpr-web maps to its pages: P0002 no such case,
 --   55000 nothing to acknowledge, 23505 link used, 22023 link expired or
 --   malformed.
+-- REPLACES cpr.ack (005_sweeper.sql)
 
 DO $$
 BEGIN
