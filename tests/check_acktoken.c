@@ -24,6 +24,7 @@
 #include <openssl/hmac.h>
 
 #include "acklink.h"
+#include "ackpage.h"
 #include "acktoken.h"
 #include "check_unit.h"
 #include "config.h"
@@ -359,6 +360,61 @@ START_TEST(test_secret_and_for)
 }
 END_TEST
 
+START_TEST(test_form_nonce)
+{
+    char a[ACKTOKEN_FORM_MAX], b[ACKTOKEN_FORM_MAX], t1[ACKTOKEN_MAX], t2[ACKTOKEN_MAX];
+
+    at_make("CPR-2026-000042", t1);
+    at_make("CPR-2026-000043", t2);
+    ck_assert(acktoken_form_nonce(at_key, AT_KEYLEN, t1, a, sizeof(a)));
+    ck_assert_uint_eq(strlen(a), 43);
+    ck_assert(acktoken_form_nonce(at_key, AT_KEYLEN, t2, b, sizeof(b)));
+    ck_assert_str_ne(a, b);
+    ck_assert(acktoken_form_nonce(at_key2, AT_KEYLEN, t1, b, sizeof(b)));
+    ck_assert_str_ne(a, b);
+    ck_assert(!acktoken_form_nonce(at_key, 8, t1, b, sizeof(b)));
+}
+END_TEST
+
+/* The reporter's Subject cannot become markup, an attribute or a line. */
+START_TEST(test_page_escapes)
+{
+    GString *out = g_string_new(NULL);
+    struct ackpage_clocks k = { 30 * 60000LL, AT_DAY };
+    struct ackpage_case c = { 0 };
+
+    c.tracking = "CPR-2026-000042";
+    c.category = "key-compromise";
+    c.state = "open";
+    c.subject = "<script>x()</script>\" onmouseover='y' &amp;\r\n\x01\xff";
+    c.received_at = "2026-12-07T00:00:00Z";
+    c.ack_clock_from = c.received_at;
+    c.received_ms = c.ack_clock_from_ms = AT_NOW;
+    c.now_ms = AT_NOW + 35 * 60000LL;
+    c.clock = "acknowledge";
+    ackpage_case(out, &c, &k, "NONCE\"><x");
+    ck_assert_ptr_null(strstr(out->str, "<script"));
+    ck_assert_ptr_nonnull(strstr(out->str, "&lt;script&gt;x()&lt;/script&gt;&quot; onmouseover=&#39;y&#39; &amp;amp;"));
+    ck_assert_ptr_null(strstr(out->str, "\r"));
+    ck_assert_ptr_null(strstr(out->str, "\x01"));
+    ck_assert(g_utf8_validate(out->str, -1, NULL));
+    ck_assert_ptr_nonnull(strstr(out->str, "value=\"NONCE&quot;&gt;&lt;x\""));
+    ck_assert_ptr_nonnull(strstr(out->str, "overdue 5m"));
+    ck_assert_ptr_nonnull(strstr(out->str, "due in 23h25m"));
+    ck_assert_ptr_nonnull(strstr(out->str, "<form method=\"post\""));
+    g_string_truncate(out, 0);
+    c.acked_at = "2026-12-07T00:10:00Z";
+    c.acked_by = "<b>alice</b>";
+    ackpage_case(out, &c, &k, "N");
+    ck_assert_ptr_null(strstr(out->str, "<form"));
+    ck_assert_ptr_nonnull(strstr(out->str, "&lt;b&gt;alice"));
+    g_string_truncate(out, 0);
+    ackpage_duration(out, 2 * AT_DAY + 3 * 3600000LL);
+    ck_assert_str_eq(out->str, "2d3h");
+    g_string_free(out, TRUE);
+}
+END_TEST
+
 Suite *
 acktoken_suite(void)
 {
@@ -376,6 +432,8 @@ acktoken_suite(void)
     tcase_add_test(tc, test_b64);
     tcase_add_test(tc, test_url);
     tcase_add_test(tc, test_secret_and_for);
+    tcase_add_test(tc, test_form_nonce);
+    tcase_add_test(tc, test_page_escapes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -21,7 +21,8 @@
 void
 html_escape(GString *out, const char *s)
 {
-    const unsigned char *p = (const unsigned char *) (s != NULL ? s : "-");
+    char *valid = s != NULL && !g_utf8_validate(s, -1, NULL) ? g_utf8_make_valid(s, -1) : NULL;
+    const unsigned char *p = (const unsigned char *) (valid != NULL ? valid : s != NULL ? s : "-");
 
     for (; *p != '\0'; p++) {
         switch (*p) {
@@ -37,6 +38,7 @@ html_escape(GString *out, const char *s)
                 g_string_append_c(out, (char) *p);
         }
     }
+    g_free(valid);
 }
 
 void

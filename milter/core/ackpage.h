@@ -36,7 +36,8 @@ struct ackpage_clocks {
     long long acknowledge_ms, report_ms;
 };
 
-/* &, <, >, " and ' as entities; control characters (but tab) as U+FFFD. */
+/* &, <, >, " and ' as entities; control characters (but tab) and
+ * invalid UTF-8 as U+FFFD; NULL as "-". */
 void html_escape(GString *out, const char *s);
 
 /* "5m", "23h25m", "2d3h": a duration of ms >= 0, for humans. */
