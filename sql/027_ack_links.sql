@@ -7,11 +7,14 @@
 --     cpr.link_case(tracking)   what the GET page shows: the case's
 --                               summary only (no reporter address, no
 --                               messages, no evidence);
---     cpr.ack_link(tracking, clock, channel, nonce, expires, actor)
+--     cpr.ack_link(tracking, clock, channel, nonce, issued, expires, actor)
 --                               the POST: in one transaction, records the
 --                               token's nonce as used (a second use is a
 --                               unique_violation, 23505), refuses a link
---                               expired by the database clock (22023),
+--                               expired by the database clock (22023) or
+--                               made before the case's acknowledge clock
+--                               last started (CP001: a link is for its own
+--                               clock, not for one a follow-up restarted),
 --                               and acknowledges through cpr.ack_via, the
 --                               one acknowledgement every path takes.
 --   cpr.ack_via(tracking, actor, path, data) is cpr.ack's body with the
@@ -24,7 +27,7 @@
 -- DIAGNOSTICS
 --   SQLSTATEs, which cpr-web maps to its pages: P0002 no such case,
 --   55000 nothing to acknowledge, 23505 link used, 22023 link expired or
---   malformed.
+--   malformed, CP001 link made before the current acknowledge clock.
 -- REPLACES cpr.ack (005_sweeper.sql)
 
 DO $$
@@ -43,6 +46,7 @@ CREATE TABLE cpr.ack_link_uses (
     clock     text NOT NULL,
     channel   text NOT NULL,
     actor     text NOT NULL,
+    issued_at timestamptz NOT NULL,
     expires_at timestamptz NOT NULL,
     used_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     db_user   text NOT NULL DEFAULT session_user
@@ -104,12 +108,14 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
 $$;
 
 CREATE FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea,
-                             p_expires timestamptz, p_actor text)
+                             p_issued timestamptz, p_expires timestamptz, p_actor text)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
 DECLARE
-    v_case bigint := (SELECT id FROM cpr.cases WHERE tracking = p_tracking);
+    v_case bigint;
+    v_from timestamptz;
 BEGIN
+    SELECT id, ack_clock_from INTO v_case, v_from FROM cpr.cases WHERE tracking = p_tracking;
     IF v_case IS NULL THEN
         RAISE EXCEPTION 'no case %', p_tracking USING ERRCODE = 'no_data_found';
     END IF;
@@ -121,8 +127,15 @@ BEGIN
         RAISE EXCEPTION 'ack_link: the link expired at %', cpr.utc_text(p_expires)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    INSERT INTO cpr.ack_link_uses (nonce, case_id, clock, channel, actor, expires_at)
-    VALUES (p_nonce, v_case, p_clock, p_channel, p_actor, p_expires);
+    IF p_issued IS NULL OR p_issued > p_expires THEN
+        RAISE EXCEPTION 'ack_link: malformed link' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_from IS NOT NULL AND p_issued < v_from THEN
+        RAISE EXCEPTION 'ack_link: the link (%) is older than the acknowledge clock (%)',
+            cpr.utc_text(p_issued), cpr.utc_text(v_from) USING ERRCODE = 'CP001';
+    END IF;
+    INSERT INTO cpr.ack_link_uses (nonce, case_id, clock, channel, actor, issued_at, expires_at)
+    VALUES (p_nonce, v_case, p_clock, p_channel, p_actor, p_issued, p_expires);
     RETURN cpr.ack_via(p_tracking, p_actor, 'link',
         jsonb_build_object('clock', p_clock, 'channel', p_channel,
                            'link_expires_at', cpr.utc_text(p_expires)));
@@ -130,7 +143,7 @@ END
 $$;
 
 REVOKE EXECUTE ON FUNCTION cpr.ack_via(text, text, text, jsonb), cpr.link_case(text),
-    cpr.ack_link(text, text, text, bytea, timestamptz, text) FROM PUBLIC;
+    cpr.ack_link(text, text, text, bytea, timestamptz, timestamptz, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cpr.ack_via(text, text, text, jsonb) TO cpr_staff, cpr_sweeper;
 GRANT EXECUTE ON FUNCTION cpr.link_case(text),
-    cpr.ack_link(text, text, text, bytea, timestamptz, text) TO cpr_web;
+    cpr.ack_link(text, text, text, bytea, timestamptz, timestamptz, text) TO cpr_web;

@@ -26,16 +26,18 @@ CREATE FUNCTION cpr.ack(p_tracking text, p_actor text) RETURNS jsonb
 $$;
 
 --
--- Name: ack_link(text, text, text, bytea, timestamp with time zone, text); Type: FUNCTION; Schema: cpr; Owner: -
+-- Name: ack_link(text, text, text, bytea, timestamp with time zone, timestamp with time zone, text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_expires timestamp with time zone, p_actor text) RETURNS jsonb
+CREATE FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_issued timestamp with time zone, p_expires timestamp with time zone, p_actor text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
 DECLARE
-    v_case bigint := (SELECT id FROM cpr.cases WHERE tracking = p_tracking);
+    v_case bigint;
+    v_from timestamptz;
 BEGIN
+    SELECT id, ack_clock_from INTO v_case, v_from FROM cpr.cases WHERE tracking = p_tracking;
     IF v_case IS NULL THEN
         RAISE EXCEPTION 'no case %', p_tracking USING ERRCODE = 'no_data_found';
     END IF;
@@ -47,8 +49,15 @@ BEGIN
         RAISE EXCEPTION 'ack_link: the link expired at %', cpr.utc_text(p_expires)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    INSERT INTO cpr.ack_link_uses (nonce, case_id, clock, channel, actor, expires_at)
-    VALUES (p_nonce, v_case, p_clock, p_channel, p_actor, p_expires);
+    IF p_issued IS NULL OR p_issued > p_expires THEN
+        RAISE EXCEPTION 'ack_link: malformed link' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_from IS NOT NULL AND p_issued < v_from THEN
+        RAISE EXCEPTION 'ack_link: the link (%) is older than the acknowledge clock (%)',
+            cpr.utc_text(p_issued), cpr.utc_text(v_from) USING ERRCODE = 'CP001';
+    END IF;
+    INSERT INTO cpr.ack_link_uses (nonce, case_id, clock, channel, actor, issued_at, expires_at)
+    VALUES (p_nonce, v_case, p_clock, p_channel, p_actor, p_issued, p_expires);
     RETURN cpr.ack_via(p_tracking, p_actor, 'link',
         jsonb_build_object('clock', p_clock, 'channel', p_channel,
                            'link_expires_at', cpr.utc_text(p_expires)));
@@ -2981,6 +2990,7 @@ CREATE TABLE cpr.ack_link_uses (
     clock text NOT NULL,
     channel text NOT NULL,
     actor text NOT NULL,
+    issued_at timestamp with time zone NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     used_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     db_user text DEFAULT SESSION_USER NOT NULL,
@@ -4011,11 +4021,11 @@ REVOKE ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) TO cpr_staff;
 
 --
--- Name: FUNCTION ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_expires timestamp with time zone, p_actor text); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_issued timestamp with time zone, p_expires timestamp with time zone, p_actor text); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_expires timestamp with time zone, p_actor text) FROM PUBLIC;
-GRANT ALL ON FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_expires timestamp with time zone, p_actor text) TO cpr_web;
+REVOKE ALL ON FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_issued timestamp with time zone, p_expires timestamp with time zone, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_issued timestamp with time zone, p_expires timestamp with time zone, p_actor text) TO cpr_web;
 
 --
 -- Name: FUNCTION ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb); Type: ACL; Schema: cpr; Owner: -

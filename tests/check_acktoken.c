@@ -42,6 +42,7 @@ at_fill(struct acktoken *t, const char *tracking)
     g_strlcpy(t->tracking, tracking, sizeof(t->tracking));
     g_strlcpy(t->clock, "acknowledge", sizeof(t->clock));
     g_strlcpy(t->channel, "oncall-pd", sizeof(t->channel));
+    t->issued_ms = AT_NOW;
     t->expires_ms = AT_NOW + AT_DAY;
     for (int i = 0; i < ACKTOKEN_NONCE_LEN; i++)
         t->nonce[i] = (unsigned char) (0xa0 + i);
@@ -69,6 +70,7 @@ START_TEST(test_round_trip)
     ck_assert_str_eq(t.clock, "acknowledge");
     ck_assert_str_eq(t.channel, "oncall-pd");
     ck_assert(t.expires_ms == AT_NOW + AT_DAY);
+    ck_assert(t.issued_ms == AT_NOW);
     ck_assert(memcmp(t.nonce, in.nonce, ACKTOKEN_NONCE_LEN) == 0);
     /* the longest fields still fit ACKTOKEN_MAX */
     memset(in.channel, 'c', ACKTOKEN_CHANNEL_MAX);
@@ -235,6 +237,12 @@ START_TEST(test_malformed)
     ck_assert(!acktoken_make(at_key, AT_KEYLEN, &t, buf, sizeof(buf)));
     at_fill(&t, "CPR-2026-000042");
     g_strlcpy(t.channel, "a b", sizeof(t.channel));
+    ck_assert(!acktoken_make(at_key, AT_KEYLEN, &t, buf, sizeof(buf)));
+    at_fill(&t, "CPR-2026-000042");
+    t.issued_ms = t.expires_ms;                      /* no life */
+    ck_assert(!acktoken_make(at_key, AT_KEYLEN, &t, buf, sizeof(buf)));
+    at_fill(&t, "CPR-2026-000042");
+    t.expires_ms = t.issued_ms + ACKTOKEN_TTL_MAX_MS + 1;   /* too long a life */
     ck_assert(!acktoken_make(at_key, AT_KEYLEN, &t, buf, sizeof(buf)));
 }
 END_TEST

@@ -75,12 +75,13 @@ acklink_token(const unsigned char *key, size_t keylen, const char *tracking, con
     bool ok;
 
     memset(&t, 0, sizeof(t));
-    if (ttl_ms <= 0 || ttl_ms > ACKTOKEN_TTL_MAX_MS || strlen(tracking) >= sizeof(t.tracking)
+    if (now_ms <= 0 || ttl_ms <= 0 || ttl_ms > ACKTOKEN_TTL_MAX_MS || strlen(tracking) >= sizeof(t.tracking)
         || strlen(clock) >= sizeof(t.clock) || strlen(channel) >= sizeof(t.channel))
         return false;
     strcpy(t.tracking, tracking);
     strcpy(t.clock, clock);
     strcpy(t.channel, channel);
+    t.issued_ms = now_ms;
     t.expires_ms = now_ms + ttl_ms;
     if (RAND_bytes(t.nonce, ACKTOKEN_NONCE_LEN) != 1)
         return false;

@@ -21,7 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define ACKTOKEN_HEAD (1 + 8 + ACKTOKEN_NONCE_LEN)   /* version, expiry, nonce */
+#define ACKTOKEN_HEAD (1 + 8 + 8 + ACKTOKEN_NONCE_LEN)   /* version, times, nonce */
 
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -173,6 +173,30 @@ put_field(unsigned char *p, const char *s)
     return n + 1;
 }
 
+static size_t
+put_time(unsigned char *p, long long ms)
+{
+    uint64_t v = (uint64_t) ms;
+
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char) (v >> ((7 - i) * 8) & 0xff);
+    return 8;
+}
+
+/* 8 big-endian bytes; false above INT64_MAX. */
+static bool
+get_time(const unsigned char *p, long long *ms)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    if (v > (uint64_t) INT64_MAX)
+        return false;
+    *ms = (long long) v;
+    return true;
+}
+
 static bool
 acktoken_fields_ok(const struct acktoken *t)
 {
@@ -185,14 +209,14 @@ acktoken_make(const unsigned char *key, size_t keylen, const struct acktoken *t,
               size_t outlen)
 {
     unsigned char raw[ACKTOKEN_RAW_MAX];
-    uint64_t e = (uint64_t) t->expires_ms;
     size_t n = 0;
 
-    if (keylen < ACKTOKEN_KEY_MIN || t->expires_ms <= 0 || !acktoken_fields_ok(t))
+    if (keylen < ACKTOKEN_KEY_MIN || t->issued_ms <= 0 || t->expires_ms <= t->issued_ms
+        || t->expires_ms - t->issued_ms > ACKTOKEN_TTL_MAX_MS || !acktoken_fields_ok(t))
         return false;
     raw[n++] = ACKTOKEN_VERSION;
-    for (int i = 7; i >= 0; i--)
-        raw[n++] = (unsigned char) (e >> (i * 8) & 0xff);
+    n += put_time(raw + n, t->issued_ms);
+    n += put_time(raw + n, t->expires_ms);
     memcpy(raw + n, t->nonce, ACKTOKEN_NONCE_LEN);
     n += ACKTOKEN_NONCE_LEN;
     n += put_field(raw + n, t->tracking);
@@ -224,16 +248,11 @@ static bool
 acktoken_unpack(const unsigned char *raw, size_t body, struct acktoken *t)
 {
     size_t pos = ACKTOKEN_HEAD;
-    uint64_t e = 0;
 
-    if (body < ACKTOKEN_HEAD)
+    if (body < ACKTOKEN_HEAD || !get_time(raw + 1, &t->issued_ms)
+        || !get_time(raw + 9, &t->expires_ms))
         return false;
-    for (int i = 1; i <= 8; i++)
-        e = e << 8 | raw[i];
-    if (e > (uint64_t) INT64_MAX)
-        return false;
-    t->expires_ms = (long long) e;
-    memcpy(t->nonce, raw + 9, ACKTOKEN_NONCE_LEN);
+    memcpy(t->nonce, raw + 17, ACKTOKEN_NONCE_LEN);
     return get_field(raw, body, &pos, t->tracking, TRACKING_MAX - 1)
            && get_field(raw, body, &pos, t->clock, ACKTOKEN_CLOCK_MAX)
            && get_field(raw, body, &pos, t->channel, ACKTOKEN_CHANNEL_MAX) && pos == body;
@@ -263,7 +282,8 @@ acktoken_verify(const char *token, const unsigned char *key, size_t keylen, long
         return ACKTOKEN_BAD_MAC;
     if (raw[0] != ACKTOKEN_VERSION)
         return ACKTOKEN_BAD_VERSION;
-    if (!acktoken_fields_ok(&t))
+    if (!acktoken_fields_ok(&t) || t.issued_ms <= 0 || t.expires_ms <= t.issued_ms
+        || t.expires_ms - t.issued_ms > ACKTOKEN_TTL_MAX_MS)
         return ACKTOKEN_MALFORMED;
     if (now_ms >= t.expires_ms)
         return ACKTOKEN_EXPIRED;

@@ -7,20 +7,24 @@
  *   if (acktoken_verify(buf, key, keylen, now_ms, &t) == ACKTOKEN_OK) ...
  * DESCRIPTION
  *   A token is base64url (RFC 4648 section 5, no padding) of
- *     version (1 byte, ACKTOKEN_VERSION) || expiry (8 bytes, big-endian
- *     ms since the epoch, UTC) || nonce (16 bytes) || tracking || clock ||
+ *     version (1 byte, ACKTOKEN_VERSION) || issued || expiry (8 bytes
+ *     each, big-endian ms since the epoch, UTC) || nonce (16 bytes) ||
+ *     tracking || clock ||
  *     channel (each one length byte and its bytes) || HMAC-SHA256
  *   where the HMAC is keyed with the [web] secret and taken over
  *   ACKTOKEN_DOMAIN, a NUL, and every byte before it. The clock is the case
  *   clock the page was about (acktoken_clock_known); the channel is the
- *   paged channel, the actor when no trusted proxy names a person.
+ *   paged channel, the actor when no trusted proxy names a person. The
+ *   issue time lets the database refuse a link made before the case's
+ *   acknowledge clock (re)started: a link is for its own clock only.
  *   Once-only use is not decided here: the nonce is recorded by the
  *   database (sql/027_ack_links.sql) in the same transaction as the ack.
  * DIAGNOSTICS
  *   acktoken_verify checks, in order: the length and alphabet (strict
  *   base64url, canonical trailing bits), the field lengths, the MAC
  *   (CRYPTO_memcmp, constant time), the version, the fields' syntax, then
- *   the expiry against now. The first failure is the status returned; out
+ *   the expiry against now (and that the token lives no longer than
+ *   ACKTOKEN_TTL_MAX_MS). The first failure is the status returned; out
  *   is filled only on ACKTOKEN_OK.
  */
 #ifndef CPR_ACKTOKEN_H
@@ -39,13 +43,14 @@
 #define ACKTOKEN_CLOCK_MAX   32     /* bytes of a clock name */
 #define ACKTOKEN_CHANNEL_MAX 64     /* bytes of a channel name (CONFIG_NAME_MAX) */
 #define ACKTOKEN_TTL_MAX_MS  (7LL * 24 * 3600 * 1000)   /* no link lives longer */
-#define ACKTOKEN_RAW_MAX (1 + 8 + ACKTOKEN_NONCE_LEN + 1 + (TRACKING_MAX - 1) + 1 \
+#define ACKTOKEN_RAW_MAX (1 + 8 + 8 + ACKTOKEN_NONCE_LEN + 1 + (TRACKING_MAX - 1) + 1 \
                           + ACKTOKEN_CLOCK_MAX + 1 + ACKTOKEN_CHANNEL_MAX + ACKTOKEN_MAC_LEN)
 /* Characters of the longest token, with the NUL. */
 #define ACKTOKEN_MAX ((ACKTOKEN_RAW_MAX * 4 + 2) / 3 + 1)
 
 struct acktoken {
-    long long expires_ms;                       /* UTC ms since the epoch */
+    long long issued_ms;                        /* UTC ms since the epoch */
+    long long expires_ms;                       /* after issued_ms */
     unsigned char nonce[ACKTOKEN_NONCE_LEN];
     char tracking[TRACKING_MAX];
     char clock[ACKTOKEN_CLOCK_MAX + 1];

@@ -27,7 +27,7 @@
 static const char sql_case[] = "SELECT cpr.link_case($1)";
 static const char sql_ack[] =
     "SELECT cpr.ack_link($1, $2, $3, decode($4, 'hex'), "
-    "to_timestamp($5::bigint / 1000.0), $6)";
+    "to_timestamp($5::bigint / 1000.0), to_timestamp($6::bigint / 1000.0), $7)";
 
 void
 webdb_init(struct webdb *db, const char *conninfo, long long timeout_ms)
@@ -98,6 +98,8 @@ webdb_state(const char *state)
         return WEBDB_USED;
     if (strcmp(state, "22023") == 0)
         return WEBDB_EXPIRED;
+    if (strcmp(state, "CP001") == 0)
+        return WEBDB_STALE;
     return WEBDB_DOWN;
 }
 
@@ -145,11 +147,12 @@ webdb_case(struct webdb *db, const char *tracking, json_t **out)
 enum webdb_result
 webdb_ack(struct webdb *db, const struct acktoken *t, const char *actor, json_t **out)
 {
-    char nonce[2 * ACKTOKEN_NONCE_LEN + 1], expires[24];
-    const char *v[6] = { t->tracking, t->clock, t->channel, nonce, expires, actor };
+    char nonce[2 * ACKTOKEN_NONCE_LEN + 1], issued[24], expires[24];
+    const char *v[7] = { t->tracking, t->clock, t->channel, nonce, issued, expires, actor };
 
     for (int i = 0; i < ACKTOKEN_NONCE_LEN; i++)
         snprintf(nonce + 2 * i, 3, "%02x", t->nonce[i]);
+    snprintf(issued, sizeof(issued), "%lld", t->issued_ms);
     snprintf(expires, sizeof(expires), "%lld", t->expires_ms);
-    return webdb_call(db, "ack_link", 6, v, out);
+    return webdb_call(db, "ack_link", 7, v, out);
 }

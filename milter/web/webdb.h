@@ -31,6 +31,7 @@ enum webdb_result {
     WEBDB_NOTHING,     /* 55000: already acknowledged, or no clock open */
     WEBDB_USED,        /* 23505: this link's nonce was used before */
     WEBDB_EXPIRED,     /* 22023: expired by the database clock */
+    WEBDB_STALE,       /* CP001: made before the acknowledge clock started */
     WEBDB_DOWN
 };
 

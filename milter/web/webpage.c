@@ -112,9 +112,26 @@ peer_text(const struct sockaddr *sa, char *buf, size_t len)
         snprintf(buf, len, "unknown");
 }
 
-static bool
-peer_trusted(const struct webpage_ctx *ctx, const struct sockaddr *sa)
+/* An IPv4-mapped IPv6 peer (a listener on [::]) as the IPv4 it is. */
+static const struct sockaddr *
+peer_unmapped(const struct sockaddr *sa, struct sockaddr_in *v4)
 {
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *) sa;
+
+    if (sa == NULL || sa->sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
+        return sa;
+    memset(v4, 0, sizeof(*v4));
+    v4->sin_family = AF_INET;
+    memcpy(&v4->sin_addr, &v6->sin6_addr.s6_addr[12], sizeof(v4->sin_addr));
+    return (const struct sockaddr *) v4;
+}
+
+static bool
+peer_trusted(const struct webpage_ctx *ctx, const struct sockaddr *peer)
+{
+    struct sockaddr_in v4;
+    const struct sockaddr *sa = peer_unmapped(peer, &v4);
+
     for (size_t i = 0; sa != NULL && i < ctx->nproxies; i++) {
         const struct sockaddr_storage *p = &ctx->proxies[i];
 
@@ -296,6 +313,10 @@ db_refused(enum webdb_result res, const char *tracking)
                       tracking);
     case WEBDB_EXPIRED:
         return answer(410, "Link expired", "This link has expired.", tracking);
+    case WEBDB_STALE:
+        return answer(409, "Link for an earlier clock",
+                      "This link was made before the case's acknowledge clock last started "
+                      "(a later follow-up): use the newest page.", tracking);
     default:
         return answer(503, "Unavailable",
                       "The database cannot be reached; nothing was changed. Try again, or "

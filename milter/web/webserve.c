@@ -86,7 +86,7 @@ web_peer(struct MHD_Connection *conn)
 }
 
 /* The first call of a request: set up its context, size the body. */
-static enum MHD_Result
+static void
 web_begin(struct MHD_Connection *conn, void **req)
 {
     struct webreq *r = g_new0(struct webreq, 1);
@@ -97,7 +97,6 @@ web_begin(struct MHD_Connection *conn, void **req)
     if (cl != NULL && (strlen(cl) > 6 || atol(cl) > WEB_BODY_MAX))
         r->too_big = true;
     *req = r;
-    return MHD_YES;
 }
 
 static enum MHD_Result
@@ -109,13 +108,16 @@ web_answer(void *cls, struct MHD_Connection *conn, const char *url, const char *
     struct webpage_request pr;
 
     (void) version;
-    if (r == NULL)
-        return web_begin(conn, req);
-    if (*upload_size > 0) {
+    if (r == NULL) {
+        web_begin(conn, req);
+        if (!((struct webreq *) *req)->too_big)
+            return MHD_YES;
+        r = *req;     /* a declared Content-Length too large: answer now */
+    } else if (*upload_size > 0) {
+        /* A chunked body that grows too large: drop the connection. */
         if (r->body->len + *upload_size > WEB_BODY_MAX)
-            r->too_big = true;
-        else
-            g_string_append_len(r->body, upload, (gssize) *upload_size);
+            return MHD_NO;
+        g_string_append_len(r->body, upload, (gssize) *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
