@@ -13,13 +13,11 @@
  */
 #include "webserve.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -27,8 +25,8 @@
 
 #include "ackpage.h"
 #include "acktoken.h"
-#include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "webpage.h"
 
 struct webserve {
@@ -156,25 +154,7 @@ web_completed(void *cls, struct MHD_Connection *conn, void **req,
 int
 webserve_socket(const char *spec, char *err, size_t errlen)
 {
-    struct listen_addr a;
-    const char *why;
-    int fd, one = 1;
-
-    if (!listen_parse(spec, &a, &why)) {
-        snprintf(err, errlen, "[web] listen %s: %s", spec, why);
-        return -1;
-    }
-    if ((fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-        snprintf(err, errlen, "[web] listen %s: socket: %s", spec, strerror(errno));
-        return -1;
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *) &a.ss, a.len) != 0 || listen(fd, WEB_BACKLOG) != 0) {
-        snprintf(err, errlen, "[web] listen %s: %s", spec, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return metrics_listen_socket("[web] listen", spec, WEB_BACKLOG, err, errlen);
 }
 
 /* The server thread inherits the mask it is created with: all blocked. */
