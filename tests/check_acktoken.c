@@ -417,6 +417,11 @@ START_TEST(test_page_escapes)
     ck_assert_ptr_null(strstr(out->str, "<form"));
     ck_assert_ptr_nonnull(strstr(out->str, "&lt;b&gt;alice"));
     g_string_truncate(out, 0);
+    c.acked_at = c.ack_clock_from = NULL;          /* an automated case */
+    ackpage_case(out, &c, &k, "N");
+    ck_assert_ptr_null(strstr(out->str, "<form"));
+    ck_assert_ptr_nonnull(strstr(out->str, "nothing to acknowledge"));
+    g_string_truncate(out, 0);
     ackpage_duration(out, 2 * AT_DAY + 3 * 3600000LL);
     ck_assert_str_eq(out->str, "2d3h");
     g_string_free(out, TRUE);

@@ -115,7 +115,9 @@ ackpage_case(GString *out, const struct ackpage_case *c, const struct ackpage_cl
 {
     bool open = c->acked_at == NULL && c->ack_clock_from != NULL;
     char *title = g_strdup_printf("%s: %s", c->tracking != NULL ? c->tracking : "-",
-                                  open ? "acknowledge?" : "acknowledged");
+                                  open ? "acknowledge?"
+                                  : c->acked_at != NULL ? "acknowledged"
+                                  : "nothing to acknowledge");
 
     page_head(out, title);
     g_free(title);
