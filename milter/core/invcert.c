@@ -28,7 +28,7 @@
 bool
 invcert_serial_norm(const char *in, char *out, size_t len)
 {
-    size_t o = 0;
+    size_t o = 0, digits = 0;
     bool lead = true;
 
     if (!in || len < 2)
@@ -38,6 +38,7 @@ invcert_serial_norm(const char *in, char *out, size_t len)
             continue;
         if (!isxdigit((unsigned char)*p))
             return false;
+        digits++;
         if (lead && *p == '0')
             continue;
         lead = false;
@@ -45,6 +46,8 @@ invcert_serial_norm(const char *in, char *out, size_t len)
             return false;
         out[o++] = (char)tolower((unsigned char)*p);
     }
+    if (digits == 0)
+        return false;
     if (o == 0)
         out[o++] = '0';
     out[o] = '\0';
