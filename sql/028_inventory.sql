@@ -196,6 +196,7 @@ CREATE TABLE cpr.inventory_alerts (
 );
 CREATE INDEX inventory_alerts_due_idx ON cpr.inventory_alerts (next_try_at)
     WHERE paged_at IS NULL;
+CREATE INDEX inventory_alerts_case_idx ON cpr.inventory_alerts (case_id, kind);
 
 -- ---- the worker's calls ---------------------------------------------------------------
 -- Up to p_limit due cases, leased to p_worker for p_lease_ms. recheck: the

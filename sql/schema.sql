@@ -4156,6 +4156,12 @@ CREATE INDEX evidence_spki_idx ON cpr.evidence USING btree (spki_sha256) WHERE (
 CREATE INDEX evidence_value_idx ON cpr.evidence USING btree (kind, value) WHERE (value IS NOT NULL);
 
 --
+-- Name: inventory_alerts_case_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX inventory_alerts_case_idx ON cpr.inventory_alerts USING btree (case_id, kind);
+
+--
 -- Name: inventory_alerts_due_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
