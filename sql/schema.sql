@@ -1389,6 +1389,7 @@ DECLARE
     v_missing text[] := '{}';
     v_flag    text;
     v_key     boolean;
+    v_keys    text[];
 BEGIN
     SELECT * INTO l FROM cpr.lookups x WHERE x.case_id = p_case_id FOR UPDATE;
     IF NOT FOUND OR l.claimed_by IS DISTINCT FROM p_worker OR l.lease_until < v_now THEN
@@ -1398,7 +1399,7 @@ BEGIN
     v_recheck := l.first_done_at IS NOT NULL;
     FOR a IN SELECT * FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_result->'found') = 'array'
                                               THEN p_result->'found' ELSE '[]' END) LOOP
-        r := cpr.lookup_store_cert(c, a, v_recheck);
+        r := cpr.lookup_store_cert(c, a, l.keys_seen);
         IF r.is_new THEN
             v_new := v_new + 1;
             IF r.after_report THEN
@@ -1436,9 +1437,10 @@ BEGIN
                 'refused', p_result->'refused', 'sources', p_result->'sources',
                 'ms', p_result->'ms', 'worker', p_worker)));
     END IF;
-    v_key := EXISTS (SELECT 1 FROM cpr.evidence e WHERE e.case_id = p_case_id
-                     AND cpr.verified_key(e));
-    UPDATE cpr.lookups SET
+    v_keys := ARRAY(SELECT DISTINCT e.spki_sha256 FROM cpr.evidence e
+                    WHERE e.case_id = p_case_id AND cpr.verified_key(e) ORDER BY 1);
+    v_key := cardinality(v_keys) > 0;
+    UPDATE cpr.lookups SET keys_seen = v_keys,
         due_at = CASE WHEN v_key AND p_recheck_ms > 0
                       THEN v_now + p_recheck_ms * interval '1 ms' END,
         attempts = 0, last_error = NULL, claimed_by = NULL, lease_until = NULL,
@@ -1548,10 +1550,10 @@ CREATE FUNCTION cpr.lookup_state(p_tracking text) RETURNS jsonb
 $$;
 
 --
--- Name: lookup_store_cert(cpr.cases, jsonb, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+-- Name: lookup_store_cert(cpr.cases, jsonb, text[]); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean, OUT is_new boolean, OUT after_report boolean) RETURNS record
+CREATE FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[], OUT is_new boolean, OUT after_report boolean) RETURNS record
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -1560,7 +1562,8 @@ DECLARE
     v_ev   bigint := CASE WHEN a->>'evidence_id' ~ '^[0-9]{1,18}$'
                           THEN (a->>'evidence_id')::bigint END;
 BEGIN
-    after_report := v_key AND (p_recheck OR v_nb > p_case.received_at);
+    after_report := v_key AND (coalesce(a->>'spki_sha256' = ANY (p_seen), false)
+                               OR coalesce(v_nb > p_case.received_at, false));
     INSERT INTO cpr.affected (case_id, cert_sha256, serial, issuer, subject, sans,
         spki_sha256, not_before, not_after, precert, der, found_kind, found_value,
         evidence_id, source, subscriber, after_report)
@@ -3538,7 +3541,8 @@ CREATE TABLE cpr.lookups (
     claimed_by text,
     lease_until timestamp with time zone,
     first_done_at timestamp with time zone,
-    last_done_at timestamp with time zone
+    last_done_at timestamp with time zone,
+    keys_seen text[] DEFAULT '{}'::text[] NOT NULL
 );
 
 --
@@ -5044,10 +5048,10 @@ REVOKE ALL ON FUNCTION cpr.lookup_state(p_tracking text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.lookup_state(p_tracking text) TO cpr_staff;
 
 --
--- Name: FUNCTION lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean, OUT is_new boolean, OUT after_report boolean); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[], OUT is_new boolean, OUT after_report boolean); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean, OUT is_new boolean, OUT after_report boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[], OUT is_new boolean, OUT after_report boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION lookups_mark(); Type: ACL; Schema: cpr; Owner: -
