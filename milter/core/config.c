@@ -380,8 +380,8 @@ const struct config_key config_keys[] = {
         "more per file; FILE.contact holds the Subscriber address), indexed at "
         "start, on SIGHUP and when it changes; required"),
     RANGED("source *", "max_files", CONFIG_INT, SOURCE(max_files), "100000",
-           "directory: certificates indexed, at most; past it the index is "
-           "refused (1..10000000)", 1, 10000000),
+           "directory: certificates indexed, at most (and twice as many files "
+           "examined); past it the index is refused (1..10000000)", 1, 10000000),
     RANGED("source *", "max_file_bytes", CONFIG_BYTES, SOURCE(max_file_bytes), "65536",
            "directory: larger files are skipped and logged (1024..16777216)",
            1024, 16777216),
