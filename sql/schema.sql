@@ -103,6 +103,34 @@ CREATE FUNCTION cpr.address_domain(p text) RETURNS text
 $_$;
 
 --
+-- Name: affected_list(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.affected_list(p_tracking text) RETURNS SETOF jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'sha256', a.cert_sha256, 'serial', a.serial, 'issuer', a.issuer,
+        'subject', a.subject, 'sans', a.sans, 'spki_sha256', a.spki_sha256,
+        'not_before', cpr.utc_text(a.not_before), 'not_after', cpr.utc_text(a.not_after),
+        'precert', a.precert, 'found_kind', a.found_kind, 'found_value', a.found_value,
+        'source', a.source, 'subscriber', a.subscriber,
+        'found_at', cpr.utc_text(a.found_at), 'after_report', a.after_report,
+        'ocsp', jsonb_build_object('state', a.ocsp_state,
+                    'revoked_at', cpr.utc_text(a.ocsp_revoked_at), 'reason', a.ocsp_reason,
+                    'checked_at', cpr.utc_text(a.ocsp_checked_at), 'why', a.ocsp_why),
+        'crl', jsonb_build_object('state', a.crl_state,
+                    'revoked_at', cpr.utc_text(a.crl_revoked_at), 'reason', a.crl_reason,
+                    'checked_at', cpr.utc_text(a.crl_checked_at), 'why', a.crl_why),
+        'revoked_at', cpr.utc_text(a.revoked_at), 'reason', a.reason,
+        'checked_at', cpr.utc_text(a.checked_at), 'why', a.why))
+    FROM cpr.affected a JOIN cpr.cases c ON c.id = a.case_id
+    WHERE c.tracking = p_tracking
+    ORDER BY a.id
+$$;
+
+--
 -- Name: alert_done(bigint, text, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -358,6 +386,29 @@ BEGIN
     END IF;
     RETURN NULL;
 END
+$$;
+
+--
+-- Name: blocklist(timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.blocklist(p_since timestamp with time zone) RETURNS TABLE(spki_sha256 text, tracking text, evidence text, reported_at text, der bytea)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT b.spki_sha256, b.tracking, b.evidence, cpr.utc_text(b.at),
+           (SELECT a.der FROM cpr.affected a
+            WHERE a.spki_sha256 = b.spki_sha256 AND a.der IS NOT NULL LIMIT 1)
+    FROM (SELECT DISTINCT ON (e.spki_sha256, c.id) e.spki_sha256, c.tracking,
+                 CASE WHEN e.kind = 'private-key' THEN 'private-key' ELSE e.proof END AS evidence,
+                 m.received_at AS at
+          FROM cpr.evidence e
+          JOIN cpr.messages m ON m.id = e.message_id
+          JOIN cpr.cases c ON c.id = e.case_id
+          WHERE e.spki_sha256 IS NOT NULL AND cpr.verified_key(e)
+            AND m.received_at >= coalesce(p_since, '-infinity')
+          ORDER BY e.spki_sha256, c.id, m.received_at) b
+    ORDER BY b.at, b.spki_sha256
 $$;
 
 --
@@ -939,6 +990,34 @@ END
 $$;
 
 --
+-- Name: guard_affected(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.guard_affected() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n cpr.affected := NEW;
+BEGIN
+    n.ocsp_state := OLD.ocsp_state; n.ocsp_revoked_at := OLD.ocsp_revoked_at;
+    n.ocsp_reason := OLD.ocsp_reason; n.ocsp_checked_at := OLD.ocsp_checked_at;
+    n.ocsp_why := OLD.ocsp_why;
+    n.crl_state := OLD.crl_state; n.crl_revoked_at := OLD.crl_revoked_at;
+    n.crl_reason := OLD.crl_reason; n.crl_checked_at := OLD.crl_checked_at;
+    n.crl_why := OLD.crl_why;
+    n.revoked_at := OLD.revoked_at; n.reason := OLD.reason;
+    n.checked_at := OLD.checked_at; n.why := OLD.why;
+    n.check_due_at := OLD.check_due_at; n.check_claimed_by := OLD.check_claimed_by;
+    n.check_lease_until := OLD.check_lease_until; n.check_attempts := OLD.check_attempts;
+    IF n IS DISTINCT FROM OLD THEN
+        RAISE EXCEPTION 'cpr: affected certificate % is immutable (only its revocation status changes)',
+            OLD.id;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: guard_case(); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1213,6 +1292,78 @@ END
 $$;
 
 --
+-- Name: inventory_alert_claim(text, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.inventory_alert_claim(p_worker text, p_lease_ms integer) RETURNS TABLE(alert_id bigint, tracking text, kind text, summary text, opened_at text, attempts integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    a cpr.inventory_alerts%ROWTYPE;
+BEGIN
+    FOR a IN SELECT * FROM cpr.inventory_alerts x
+             WHERE x.paged_at IS NULL AND x.next_try_at <= v_now
+               AND (x.lease_until IS NULL OR x.lease_until < v_now)
+             ORDER BY x.next_try_at, x.id LIMIT 1 FOR UPDATE SKIP LOCKED LOOP
+        UPDATE cpr.inventory_alerts SET claimed_by = p_worker, attempts = a.attempts + 1,
+            lease_until = v_now + p_lease_ms * interval '1 ms'
+        WHERE id = a.id;
+        RETURN QUERY SELECT a.id, c.tracking, a.kind, a.summary, cpr.utc_text(a.opened_at),
+                            a.attempts + 1
+                     FROM cpr.cases c WHERE c.id = a.case_id;
+    END LOOP;
+END
+$$;
+
+--
+-- Name: inventory_alert_done(bigint, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.inventory_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now  timestamptz := clock_timestamp();
+    v_case bigint;
+    v_kind text;
+BEGIN
+    UPDATE cpr.inventory_alerts SET
+        paged_at = CASE WHEN p_ok THEN v_now END,
+        next_try_at = CASE WHEN p_ok THEN next_try_at
+                           ELSE v_now + greatest(p_retry_ms, 0) * interval '1 ms' END,
+        claimed_by = NULL, lease_until = NULL
+    WHERE id = p_id AND claimed_by = p_worker AND lease_until >= v_now
+    RETURNING case_id, kind INTO v_case, v_kind;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF p_ok THEN
+        PERFORM cpr.append_event(v_case, 'cpr-sweeper', 'inventory-page', NULL,
+            jsonb_build_object('kind', v_kind, 'alert', p_id));
+    END IF;
+    RETURN true;
+END
+$$;
+
+--
+-- Name: inventory_alert_open(bigint, text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.inventory_alert_open(p_case_id bigint, p_kind text, p_summary text) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO cpr.inventory_alerts (case_id, kind, summary)
+    SELECT p_case_id, p_kind, left(p_summary, 2000)
+    WHERE NOT EXISTS (SELECT 1 FROM cpr.inventory_alerts a
+                      WHERE a.case_id = p_case_id AND a.kind = p_kind
+                        AND a.summary = left(p_summary, 2000))
+$$;
+
+--
 -- Name: is_reporter(bigint, text[]); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1271,6 +1422,272 @@ CREATE FUNCTION cpr.link_case(p_tracking text) RETURNS jsonb
         'now_ms', (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
     FROM cpr.cases c
     WHERE c.tracking = p_tracking
+$$;
+
+--
+-- Name: lookup_claim(text, integer, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_claim(p_worker text, p_lease_ms integer, p_limit integer) RETURNS TABLE(case_id bigint, tracking text, received_ms bigint, category text, attempts integer, recheck boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    IF p_lease_ms <= 0 OR p_limit <= 0 OR p_limit > 1000 THEN
+        RAISE EXCEPTION 'lookup_claim: bad bounds' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    WITH due AS (
+        SELECT l.case_id FROM cpr.lookups l
+        WHERE l.due_at IS NOT NULL AND l.due_at <= v_now
+          AND (l.lease_until IS NULL OR l.lease_until < v_now)
+        ORDER BY l.due_at LIMIT p_limit FOR UPDATE SKIP LOCKED),
+    upd AS (
+        UPDATE cpr.lookups l SET claimed_by = p_worker,
+            lease_until = v_now + p_lease_ms * interval '1 ms'
+        FROM due WHERE l.case_id = due.case_id
+        RETURNING l.case_id, l.attempts, l.first_done_at)
+    SELECT u.case_id, c.tracking, epoch_ms(c.received_at), c.category, u.attempts,
+           u.first_done_at IS NOT NULL
+    FROM upd u JOIN cpr.cases c ON c.id = u.case_id
+    ORDER BY u.case_id;
+END
+$$;
+
+--
+-- Name: lookup_done(bigint, text, jsonb, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_done(p_case_id bigint, p_worker text, p_result jsonb, p_recheck_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now     timestamptz := clock_timestamp();
+    l         cpr.lookups%ROWTYPE;
+    c         cpr.cases%ROWTYPE;
+    a         jsonb;
+    r         record;
+    v_recheck boolean;
+    v_new     integer := 0;
+    v_after   text[] := '{}';
+    v_missing text[] := '{}';
+    v_flag    text;
+    v_key     boolean;
+    v_keys    text[];
+BEGIN
+    SELECT * INTO l FROM cpr.lookups x WHERE x.case_id = p_case_id FOR UPDATE;
+    IF NOT FOUND OR l.claimed_by IS DISTINCT FROM p_worker OR l.lease_until < v_now THEN
+        RETURN false;
+    END IF;
+    SELECT * INTO c FROM cpr.cases x WHERE x.id = p_case_id;
+    v_recheck := l.first_done_at IS NOT NULL;
+    FOR a IN SELECT * FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_result->'found') = 'array'
+                                              THEN p_result->'found' ELSE '[]' END) LOOP
+        r := cpr.lookup_store_cert(c, a, l.keys_seen);
+        IF r.is_new THEN
+            v_new := v_new + 1;
+            IF r.after_report THEN
+                v_after := v_after || (a->>'serial');
+            END IF;
+        END IF;
+    END LOOP;
+    FOR v_flag IN SELECT 'no certificate of ours found for ' || m
+                  FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p_result->'missing') = 'array'
+                                                 THEN p_result->'missing' ELSE '[]' END) m LOOP
+        v_flag := left(v_flag, 200);
+        IF NOT v_flag = ANY (c.flags) AND NOT v_flag = ANY (v_missing) THEN
+            v_missing := v_missing || v_flag;
+        END IF;
+    END LOOP;
+    IF cardinality(v_missing) > 0 THEN
+        UPDATE cpr.cases SET flags = flags || v_missing WHERE id = p_case_id;
+        PERFORM cpr.inventory_alert_open(p_case_id, 'not-found',
+            c.tracking || ': ' || array_to_string(v_missing, '; '));
+    END IF;
+    IF cardinality(v_after) > 0 THEN
+        PERFORM cpr.inventory_alert_open(p_case_id, 'issued-after-report',
+            c.tracking || ': ' || cardinality(v_after) || ' certificate(s) on the reported '
+            || 'compromised key issued after the report (the blocklist failed): serial '
+            || array_to_string(v_after, ', '));
+    END IF;
+    IF NOT v_recheck OR v_new > 0 OR cardinality(v_missing) > 0
+       OR jsonb_array_length(coalesce(p_result->'refused', '[]')) > 0 THEN
+        PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'lookup', NULL,
+            jsonb_strip_nulls(jsonb_build_object('outcome', 'done',
+                'recheck', v_recheck, 'new', v_new,
+                'total', (SELECT count(*) FROM cpr.affected x WHERE x.case_id = p_case_id),
+                'after_report', CASE WHEN cardinality(v_after) > 0 THEN to_jsonb(v_after) END,
+                'missing', CASE WHEN cardinality(v_missing) > 0 THEN to_jsonb(v_missing) END,
+                'refused', p_result->'refused', 'sources', p_result->'sources',
+                'ms', p_result->'ms', 'worker', p_worker)));
+    END IF;
+    v_keys := ARRAY(SELECT DISTINCT e.spki_sha256 FROM cpr.evidence e
+                    WHERE e.case_id = p_case_id AND cpr.verified_key(e) ORDER BY 1);
+    v_key := cardinality(v_keys) > 0;
+    UPDATE cpr.lookups SET keys_seen = v_keys,
+        due_at = CASE WHEN v_key AND p_recheck_ms > 0
+                      THEN v_now + p_recheck_ms * interval '1 ms' END,
+        attempts = 0, last_error = NULL, claimed_by = NULL, lease_until = NULL,
+        first_done_at = coalesce(first_done_at, v_now), last_done_at = v_now
+    WHERE case_id = p_case_id;
+    RETURN true;
+END
+$$;
+
+--
+-- Name: lookup_evidence(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_evidence(p_case_id bigint) RETURNS TABLE(evidence_id bigint, kind text, sha256 text, spki_sha256 text, serial text, issuer text, value text, proof text, verified_key boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT e.id, e.kind, e.sha256, e.spki_sha256, e.serial, e.issuer, e.value, e.proof,
+           cpr.verified_key(e)
+    FROM cpr.evidence e
+    WHERE e.case_id = p_case_id AND cpr.lookup_kind(e.kind)
+    ORDER BY e.id LIMIT 256
+$$;
+
+--
+-- Name: lookup_failed(bigint, text, text, bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_failed(p_case_id bigint, p_worker text, p_error text, p_retry_ms bigint, p_page_after integer) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    v_n   integer;
+    v_err text := left(coalesce(p_error, 'unknown'), 500);
+BEGIN
+    UPDATE cpr.lookups SET attempts = attempts + 1, last_error = v_err,
+        due_at = v_now + greatest(p_retry_ms, 0) * interval '1 ms',
+        claimed_by = NULL, lease_until = NULL
+    WHERE case_id = p_case_id AND claimed_by = p_worker AND lease_until >= v_now
+    RETURNING attempts INTO v_n;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'lookup', NULL,
+        jsonb_build_object('outcome', 'failed', 'error', v_err, 'attempt', v_n,
+                           'retry_ms', p_retry_ms, 'worker', p_worker));
+    IF v_n = p_page_after THEN
+        PERFORM cpr.inventory_alert_open(p_case_id, 'lookup-failing',
+            (SELECT tracking FROM cpr.cases WHERE id = p_case_id)
+            || ': the certificate inventory lookup failed ' || v_n
+            || ' times in a row: ' || v_err);
+    END IF;
+    RETURN true;
+END
+$$;
+
+--
+-- Name: lookup_kind(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_kind(p_kind text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT p_kind IN ('certificate', 'serial', 'fingerprint', 'private-key', 'csr')
+$$;
+
+--
+-- Name: lookup_next_ms(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_next_ms() RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT greatest(1, ceil(extract(epoch FROM (t - clock_timestamp())) * 1000))::bigint
+    FROM (SELECT least(
+            (SELECT min(greatest(l.due_at, coalesce(l.lease_until, l.due_at)))
+             FROM cpr.lookups l WHERE l.due_at IS NOT NULL),
+            (SELECT min(greatest(a.next_try_at, coalesce(a.lease_until, a.next_try_at)))
+             FROM cpr.inventory_alerts a WHERE a.paged_at IS NULL)) AS t) s
+    WHERE t IS NOT NULL
+$$;
+
+--
+-- Name: lookup_state(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_state(p_tracking text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object('tracking', c.tracking,
+        'state', CASE WHEN l.case_id IS NULL THEN 'no evidence to look up'
+                      WHEN l.first_done_at IS NULL AND l.attempts > 0 THEN 'failing'
+                      WHEN l.first_done_at IS NULL THEN 'pending'
+                      ELSE 'done' END,
+        'attempts', l.attempts, 'last_error', l.last_error,
+        'looked_up_at', cpr.utc_text(l.last_done_at), 'due_at', cpr.utc_text(l.due_at),
+        'missing', (SELECT jsonb_agg(f) FROM unnest(c.flags) f
+                    WHERE f LIKE 'no certificate of ours found%'),
+        'subscribers', (SELECT jsonb_agg(s.address ORDER BY s.added_at, s.address)
+                        FROM cpr.subscribers s WHERE s.case_id = c.id)))
+    FROM cpr.cases c LEFT JOIN cpr.lookups l ON l.case_id = c.id
+    WHERE c.tracking = p_tracking
+$$;
+
+--
+-- Name: lookup_store_cert(cpr.cases, jsonb, text[]); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[], OUT is_new boolean, OUT after_report boolean) RETURNS record
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    v_nb   timestamptz := cpr.safe_timestamptz(a->>'not_before');
+    v_key  boolean := a->>'found_kind' IN ('private-key', 'csr', 'pock', 'pwnedkeys');
+    v_ev   bigint := CASE WHEN a->>'evidence_id' ~ '^[0-9]{1,18}$'
+                          THEN (a->>'evidence_id')::bigint END;
+BEGIN
+    after_report := v_key AND (coalesce(a->>'spki_sha256' = ANY (p_seen), false)
+                               OR coalesce(v_nb > p_case.received_at, false));
+    INSERT INTO cpr.affected (case_id, cert_sha256, serial, issuer, subject, sans,
+        spki_sha256, not_before, not_after, precert, der, found_kind, found_value,
+        evidence_id, source, subscriber, after_report)
+    VALUES (p_case.id, a->>'sha256', a->>'serial', a->>'issuer', a->>'subject', a->>'sans',
+        a->>'spki_sha256', v_nb, cpr.safe_timestamptz(a->>'not_after'),
+        coalesce((a->>'precert')::boolean, false),
+        CASE WHEN a->>'der' ~ '^[0-9a-f]+$' THEN decode(a->>'der', 'hex') END,
+        a->>'found_kind', a->>'found_value',
+        (SELECT e.id FROM cpr.evidence e WHERE e.id = v_ev AND e.case_id = p_case.id),
+        a->>'source', lower(nullif(a->>'contact', '')), after_report)
+    ON CONFLICT (case_id, cert_sha256) DO NOTHING;
+    is_new := FOUND;
+    IF is_new AND a->>'contact' ~ '^[^@[:space:]]+@[^@[:space:]]+$'
+       AND length(a->>'contact') <= 320 THEN
+        INSERT INTO cpr.subscribers (case_id, address, source, cert_sha256)
+        VALUES (p_case.id, lower(a->>'contact'), a->>'source', a->>'sha256')
+        ON CONFLICT DO NOTHING;
+    END IF;
+END
+$_$;
+
+--
+-- Name: lookups_mark(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookups_mark() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    -- one row per case (DISTINCT before the clock: each call differs)
+    INSERT INTO cpr.lookups AS l (case_id, due_at)
+    SELECT d.case_id, clock_timestamp()
+    FROM (SELECT DISTINCT n.case_id FROM new_evidence n WHERE cpr.lookup_kind(n.kind)) d
+    ON CONFLICT (case_id) DO UPDATE SET due_at = clock_timestamp(), attempts = 0;
+    RETURN NULL;
+END
 $$;
 
 --
@@ -1771,13 +2188,20 @@ $$;
 CREATE FUNCTION cpr.outbound_roles(p_case_id bigint, p_rcpts text[], p_internal text[], OUT address text, OUT role text) RETURNS SETOF record
     LANGUAGE sql STABLE
     AS $$
-    SELECT r.a,
-           CASE WHEN cpr.domain_internal(cpr.address_domain(r.a), p_internal) THEN 'internal'
-                WHEN r.a = ANY (cpr.reporter_addresses(p_case_id)) THEN 'reporter'
-                ELSE 'subscriber' END
+    SELECT r.a, x.role
     FROM (SELECT DISTINCT lower(x) AS a, min(n) AS n
           FROM unnest(p_rcpts) WITH ORDINALITY AS t(x, n) GROUP BY lower(x)) r
-    ORDER BY r.n
+    CROSS JOIN LATERAL (
+        SELECT cpr.domain_internal(cpr.address_domain(r.a), p_internal) AS internal,
+               r.a = ANY (cpr.reporter_addresses(p_case_id)) AS reporter,
+               EXISTS (SELECT 1 FROM cpr.subscribers s
+                       WHERE s.case_id = p_case_id AND s.address = r.a) AS subscriber) k
+    CROSS JOIN LATERAL (
+        SELECT 'internal' AS role, 0 AS o WHERE k.internal
+        UNION ALL SELECT 'reporter', 1 WHERE NOT k.internal AND k.reporter
+        UNION ALL SELECT 'subscriber', 2 WHERE NOT k.internal
+                                          AND (NOT k.reporter OR k.subscriber)) x
+    ORDER BY r.n, x.o
 $$;
 
 --
@@ -2981,6 +3405,18 @@ CREATE FUNCTION cpr.utc_text_us(p timestamp with time zone) RETURNS text
 $$;
 
 --
+-- Name: verified_key(cpr.evidence); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.verified_key(e cpr.evidence) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT e.spki_sha256 IS NOT NULL
+       AND (e.kind = 'private-key'
+            OR (e.proof IN ('csr', 'pwnedkeys', 'pock') AND e.sig_ok IS TRUE))
+$$;
+
+--
 -- Name: ack_link_uses; Type: TABLE; Schema: cpr; Owner: -
 --
 
@@ -2995,6 +3431,76 @@ CREATE TABLE cpr.ack_link_uses (
     used_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     db_user text DEFAULT SESSION_USER NOT NULL,
     CONSTRAINT ack_link_uses_nonce_check CHECK ((length(nonce) = 16))
+);
+
+--
+-- Name: affected; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.affected (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    cert_sha256 text NOT NULL,
+    serial text NOT NULL,
+    issuer text NOT NULL,
+    subject text NOT NULL,
+    sans text,
+    spki_sha256 text,
+    not_before timestamp with time zone,
+    not_after timestamp with time zone,
+    precert boolean DEFAULT false NOT NULL,
+    der bytea,
+    found_kind text NOT NULL,
+    found_value text NOT NULL,
+    evidence_id bigint,
+    source text NOT NULL,
+    subscriber text,
+    found_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    after_report boolean DEFAULT false NOT NULL,
+    ocsp_state text,
+    ocsp_revoked_at timestamp with time zone,
+    ocsp_reason text,
+    ocsp_checked_at timestamp with time zone,
+    ocsp_why text,
+    crl_state text,
+    crl_revoked_at timestamp with time zone,
+    crl_reason text,
+    crl_checked_at timestamp with time zone,
+    crl_why text,
+    revoked_at timestamp with time zone,
+    reason text,
+    checked_at timestamp with time zone,
+    why text,
+    check_due_at timestamp with time zone,
+    check_claimed_by text,
+    check_lease_until timestamp with time zone,
+    check_attempts integer DEFAULT 0 NOT NULL,
+    CONSTRAINT affected_cert_sha256_check CHECK ((cert_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT affected_crl_state_check CHECK ((crl_state = ANY (ARRAY['good'::text, 'revoked'::text, 'unknown'::text, 'none'::text]))),
+    CONSTRAINT affected_der_check CHECK ((octet_length(der) <= 65536)),
+    CONSTRAINT affected_found_kind_check CHECK ((found_kind = ANY (ARRAY['certificate'::text, 'serial'::text, 'fingerprint'::text, 'private-key'::text, 'csr'::text, 'pock'::text, 'pwnedkeys'::text, 'issuer-serial'::text]))),
+    CONSTRAINT affected_found_value_check CHECK ((length(found_value) <= 300)),
+    CONSTRAINT affected_issuer_check CHECK ((length(issuer) <= 1024)),
+    CONSTRAINT affected_ocsp_state_check CHECK ((ocsp_state = ANY (ARRAY['good'::text, 'revoked'::text, 'unknown'::text, 'none'::text]))),
+    CONSTRAINT affected_sans_check CHECK ((length(sans) <= 4096)),
+    CONSTRAINT affected_serial_check CHECK ((serial ~ '^[0-9a-f]{1,128}$'::text)),
+    CONSTRAINT affected_source_check CHECK ((length(source) <= 64)),
+    CONSTRAINT affected_spki_sha256_check CHECK ((spki_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT affected_subject_check CHECK ((length(subject) <= 1024)),
+    CONSTRAINT affected_subscriber_check CHECK ((length(subscriber) <= 320))
+);
+
+--
+-- Name: affected_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.affected ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.affected_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 --
@@ -3094,6 +3600,54 @@ ALTER TABLE cpr.evidence ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+--
+-- Name: inventory_alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.inventory_alerts (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    kind text NOT NULL,
+    summary text NOT NULL,
+    opened_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    paged_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_try_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    CONSTRAINT inventory_alerts_kind_check CHECK ((kind = ANY (ARRAY['not-found'::text, 'issued-after-report'::text, 'lookup-failing'::text]))),
+    CONSTRAINT inventory_alerts_summary_check CHECK ((length(summary) <= 2000))
+);
+
+--
+-- Name: inventory_alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.inventory_alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.inventory_alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: lookups; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.lookups (
+    case_id bigint NOT NULL,
+    due_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    first_done_at timestamp with time zone,
+    last_done_at timestamp with time zone,
+    keys_seen text[] DEFAULT '{}'::text[] NOT NULL
 );
 
 --
@@ -3365,6 +3919,21 @@ ALTER TABLE cpr.steps ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: subscribers; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.subscribers (
+    case_id bigint NOT NULL,
+    address text NOT NULL,
+    source text NOT NULL,
+    cert_sha256 text NOT NULL,
+    added_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT subscribers_address_check CHECK (((address = lower(address)) AND (address ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text) AND (length(address) <= 320))),
+    CONSTRAINT subscribers_cert_sha256_check CHECK ((cert_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT subscribers_source_check CHECK ((length(source) <= 64))
+);
+
+--
 -- Name: tracking_seq; Type: SEQUENCE; Schema: cpr; Owner: -
 --
 
@@ -3381,6 +3950,20 @@ CREATE SEQUENCE cpr.tracking_seq
 
 ALTER TABLE ONLY cpr.ack_link_uses
     ADD CONSTRAINT ack_link_uses_pkey PRIMARY KEY (nonce);
+
+--
+-- Name: affected affected_case_id_cert_sha256_key; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.affected
+    ADD CONSTRAINT affected_case_id_cert_sha256_key UNIQUE (case_id, cert_sha256);
+
+--
+-- Name: affected affected_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.affected
+    ADD CONSTRAINT affected_pkey PRIMARY KEY (id);
 
 --
 -- Name: case_links case_links_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -3430,6 +4013,20 @@ ALTER TABLE ONLY cpr.events
 
 ALTER TABLE ONLY cpr.evidence
     ADD CONSTRAINT evidence_pkey PRIMARY KEY (id);
+
+--
+-- Name: inventory_alerts inventory_alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.inventory_alerts
+    ADD CONSTRAINT inventory_alerts_pkey PRIMARY KEY (id);
+
+--
+-- Name: lookups lookups_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.lookups
+    ADD CONSTRAINT lookups_pkey PRIMARY KEY (case_id);
 
 --
 -- Name: messages messages_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -3565,6 +4162,31 @@ ALTER TABLE ONLY cpr.steps
     ADD CONSTRAINT steps_pkey PRIMARY KEY (id);
 
 --
+-- Name: subscribers subscribers_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.subscribers
+    ADD CONSTRAINT subscribers_pkey PRIMARY KEY (case_id, address);
+
+--
+-- Name: affected_check_due_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX affected_check_due_idx ON cpr.affected USING btree (check_due_at) WHERE (check_due_at IS NOT NULL);
+
+--
+-- Name: affected_sha256_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX affected_sha256_idx ON cpr.affected USING btree (cert_sha256);
+
+--
+-- Name: affected_spki_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX affected_spki_idx ON cpr.affected USING btree (spki_sha256) WHERE (spki_sha256 IS NOT NULL);
+
+--
 -- Name: case_links_names_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
@@ -3655,6 +4277,24 @@ CREATE INDEX evidence_spki_idx ON cpr.evidence USING btree (spki_sha256) WHERE (
 --
 
 CREATE INDEX evidence_value_idx ON cpr.evidence USING btree (kind, value) WHERE (value IS NOT NULL);
+
+--
+-- Name: inventory_alerts_case_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX inventory_alerts_case_idx ON cpr.inventory_alerts USING btree (case_id, kind);
+
+--
+-- Name: inventory_alerts_due_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX inventory_alerts_due_idx ON cpr.inventory_alerts USING btree (next_try_at) WHERE (paged_at IS NULL);
+
+--
+-- Name: lookups_due_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX lookups_due_idx ON cpr.lookups USING btree (due_at) WHERE (due_at IS NOT NULL);
 
 --
 -- Name: messages_case_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -3759,6 +4399,18 @@ CREATE INDEX probes_pending_idx ON cpr.probes USING btree (created_at) WHERE (de
 CREATE INDEX steps_ready_idx ON cpr.steps USING btree (next_attempt_at) WHERE (state = ANY (ARRAY['pending'::text, 'sending'::text]));
 
 --
+-- Name: affected affected_guard; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER affected_guard BEFORE UPDATE ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.guard_affected();
+
+--
+-- Name: affected affected_no_delete; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER affected_no_delete BEFORE DELETE ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
+
+--
 -- Name: case_links case_links_immutable; Type: TRIGGER; Schema: cpr; Owner: -
 --
 
@@ -3801,6 +4453,12 @@ CREATE TRIGGER events_immutable BEFORE DELETE OR UPDATE ON cpr.events FOR EACH R
 CREATE TRIGGER evidence_immutable BEFORE DELETE OR UPDATE ON cpr.evidence FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: evidence evidence_lookup; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER evidence_lookup AFTER INSERT ON cpr.evidence REFERENCING NEW TABLE AS new_evidence FOR EACH STATEMENT EXECUTE FUNCTION cpr.lookups_mark();
+
+--
 -- Name: messages messages_guard; Type: TRIGGER; Schema: cpr; Owner: -
 --
 
@@ -3823,6 +4481,12 @@ CREATE TRIGGER messages_no_delete BEFORE DELETE ON cpr.messages FOR EACH ROW EXE
 --
 
 CREATE TRIGGER milter_alerts_audit AFTER UPDATE OF paged_at, resolve_sent_at ON cpr.milter_alerts FOR EACH ROW WHEN ((((old.paged_at IS NULL) AND (new.paged_at IS NOT NULL)) OR ((old.resolve_sent_at IS NULL) AND (new.resolve_sent_at IS NOT NULL)))) EXECUTE FUNCTION cpr.monitor_alert_sent();
+
+--
+-- Name: affected no_truncate_affected; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER no_truncate_affected BEFORE TRUNCATE ON cpr.affected FOR EACH STATEMENT EXECUTE FUNCTION cpr.reject_change();
 
 --
 -- Name: cases no_truncate_cases; Type: TRIGGER; Schema: cpr; Owner: -
@@ -3855,6 +4519,12 @@ CREATE TRIGGER no_truncate_messages BEFORE TRUNCATE ON cpr.messages FOR EACH STA
 CREATE TRIGGER no_truncate_reporters BEFORE TRUNCATE ON cpr.reporters FOR EACH STATEMENT EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: subscribers no_truncate_subscribers; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER no_truncate_subscribers BEFORE TRUNCATE ON cpr.subscribers FOR EACH STATEMENT EXECUTE FUNCTION cpr.reject_change();
+
+--
 -- Name: outbox outbox_no_delete; Type: TRIGGER; Schema: cpr; Owner: -
 --
 
@@ -3879,11 +4549,31 @@ CREATE TRIGGER probe_alerts_audit AFTER UPDATE OF paged_at, resolve_sent_at ON c
 CREATE TRIGGER reporters_immutable BEFORE DELETE OR UPDATE ON cpr.reporters FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: subscribers subscribers_immutable; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER subscribers_immutable BEFORE DELETE OR UPDATE ON cpr.subscribers FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
+
+--
 -- Name: ack_link_uses ack_link_uses_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
 --
 
 ALTER TABLE ONLY cpr.ack_link_uses
     ADD CONSTRAINT ack_link_uses_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
+-- Name: affected affected_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.affected
+    ADD CONSTRAINT affected_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
+-- Name: affected affected_evidence_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.affected
+    ADD CONSTRAINT affected_evidence_id_fkey FOREIGN KEY (evidence_id) REFERENCES cpr.evidence(id);
 
 --
 -- Name: case_links case_links_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
@@ -3940,6 +4630,20 @@ ALTER TABLE ONLY cpr.evidence
 
 ALTER TABLE ONLY cpr.evidence
     ADD CONSTRAINT evidence_message_id_fkey FOREIGN KEY (message_id) REFERENCES cpr.messages(id);
+
+--
+-- Name: inventory_alerts inventory_alerts_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.inventory_alerts
+    ADD CONSTRAINT inventory_alerts_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
+-- Name: lookups lookups_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.lookups
+    ADD CONSTRAINT lookups_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
 
 --
 -- Name: messages messages_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
@@ -4005,6 +4709,13 @@ ALTER TABLE ONLY cpr.steps
     ADD CONSTRAINT steps_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
 
 --
+-- Name: subscribers subscribers_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.subscribers
+    ADD CONSTRAINT subscribers_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
 -- Name: SCHEMA cpr; Type: ACL; Schema: -; Owner: -
 --
 
@@ -4040,6 +4751,13 @@ GRANT ALL ON FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_
 --
 
 REVOKE ALL ON FUNCTION cpr.address_domain(p text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION affected_list(p_tracking text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.affected_list(p_tracking text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.affected_list(p_tracking text) TO cpr_staff;
 
 --
 -- Name: FUNCTION alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
@@ -4118,6 +4836,13 @@ REVOKE ALL ON FUNCTION cpr.autoreply_count_sender(p_to text, p_since timestamp w
 --
 
 REVOKE ALL ON FUNCTION cpr.autoreply_skip_reason(p_kind text, p_reply jsonb, p_to text, p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION blocklist(p_since timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.blocklist(p_since timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.blocklist(p_since timestamp with time zone) TO cpr_staff;
 
 --
 -- Name: FUNCTION case_for_action(p_tracking text); Type: ACL; Schema: cpr; Owner: -
@@ -4311,6 +5036,12 @@ REVOKE ALL ON FUNCTION cpr.find_thread2(p_subject text, p_in_reply_to text, p_re
 REVOKE ALL ON FUNCTION cpr.find_thread3(p_subject text, p_in_reply_to text, p_refs text[], p_dsn_refs text[], p_ours_only boolean, OUT case_id bigint, OUT via text, OUT ours boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION guard_affected(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.guard_affected() FROM PUBLIC;
+
+--
 -- Name: FUNCTION guard_case(); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4372,6 +5103,26 @@ REVOKE ALL ON FUNCTION cpr.intake_recategorise(p_case cpr.cases, p_category text
 REVOKE ALL ON FUNCTION cpr.intake_redelivery(p_msg bigint, p_queue_id text, p_now timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION inventory_alert_claim(p_worker text, p_lease_ms integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.inventory_alert_claim(p_worker text, p_lease_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.inventory_alert_claim(p_worker text, p_lease_ms integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION inventory_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.inventory_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.inventory_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION inventory_alert_open(p_case_id bigint, p_kind text, p_summary text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.inventory_alert_open(p_case_id bigint, p_kind text, p_summary text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION is_reporter(p_case_id bigint, p_senders text[]); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4389,6 +5140,66 @@ REVOKE ALL ON FUNCTION cpr.json_text_array(p jsonb) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION cpr.link_case(p_tracking text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.link_case(p_tracking text) TO cpr_web;
+
+--
+-- Name: FUNCTION lookup_claim(p_worker text, p_lease_ms integer, p_limit integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_claim(p_worker text, p_lease_ms integer, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_claim(p_worker text, p_lease_ms integer, p_limit integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_done(p_case_id bigint, p_worker text, p_result jsonb, p_recheck_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_done(p_case_id bigint, p_worker text, p_result jsonb, p_recheck_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_done(p_case_id bigint, p_worker text, p_result jsonb, p_recheck_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_evidence(p_case_id bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_evidence(p_case_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_evidence(p_case_id bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_failed(p_case_id bigint, p_worker text, p_error text, p_retry_ms bigint, p_page_after integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_failed(p_case_id bigint, p_worker text, p_error text, p_retry_ms bigint, p_page_after integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_failed(p_case_id bigint, p_worker text, p_error text, p_retry_ms bigint, p_page_after integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_kind(p_kind text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_kind(p_kind text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION lookup_next_ms(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_next_ms() FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_next_ms() TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_state(p_tracking text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_state(p_tracking text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_state(p_tracking text) TO cpr_staff;
+
+--
+-- Name: FUNCTION lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[], OUT is_new boolean, OUT after_report boolean); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[], OUT is_new boolean, OUT after_report boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION lookups_mark(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookups_mark() FROM PUBLIC;
 
 --
 -- Name: TABLE messages; Type: ACL; Schema: cpr; Owner: -
@@ -4862,6 +5673,19 @@ GRANT ALL ON FUNCTION cpr.utc_text(p timestamp with time zone) TO cpr_staff;
 REVOKE ALL ON FUNCTION cpr.utc_text_us(p timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION verified_key(e cpr.evidence); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.verified_key(e cpr.evidence) FROM PUBLIC;
+
+--
+-- Name: TABLE affected; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.affected TO cpr_staff;
+GRANT SELECT ON TABLE cpr.affected TO cpr_sweeper;
+
+--
 -- Name: TABLE audit_case_rows; Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4880,6 +5704,20 @@ GRANT SELECT ON TABLE cpr.case_links TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.deliveries TO cpr_staff;
 GRANT SELECT ON TABLE cpr.deliveries TO cpr_sweeper;
+
+--
+-- Name: TABLE inventory_alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.inventory_alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.inventory_alerts TO cpr_sweeper;
+
+--
+-- Name: TABLE lookups; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.lookups TO cpr_staff;
+GRANT SELECT ON TABLE cpr.lookups TO cpr_sweeper;
 
 --
 -- Name: TABLE milter_alerts; Type: ACL; Schema: cpr; Owner: -
@@ -4936,3 +5774,10 @@ GRANT SELECT ON TABLE cpr.reporters TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.steps TO cpr_staff;
 GRANT SELECT ON TABLE cpr.steps TO cpr_sweeper;
+
+--
+-- Name: TABLE subscribers; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.subscribers TO cpr_staff;
+GRANT SELECT ON TABLE cpr.subscribers TO cpr_sweeper;
