@@ -75,6 +75,87 @@ END
 $$;
 
 --
+-- Name: alert_state(bigint, text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    a cpr.alerts%ROWTYPE;
+BEGIN
+    IF p_state NOT IN ('acknowledged', 'resolved') THEN
+        RAISE EXCEPTION 'alert_state: % is not acknowledged or resolved', p_state;
+    END IF;
+    SELECT * INTO a FROM cpr.alerts WHERE id = p_alert_id FOR UPDATE;
+    IF NOT FOUND OR a.state = 'resolved' OR a.state = p_state THEN
+        RETURN false;
+    END IF;
+    IF p_state = 'acknowledged' THEN
+        UPDATE cpr.alerts SET state = p_state, acknowledged_at = clock_timestamp(),
+            acknowledged_by = p_actor,
+            ack_sent_at = CASE WHEN p_sent THEN clock_timestamp() END
+        WHERE id = p_alert_id;
+    ELSE
+        UPDATE cpr.alerts SET state = p_state, resolved_at = clock_timestamp(),
+            resolved_by = p_actor,
+            resolve_sent_at = CASE WHEN p_sent THEN clock_timestamp() END
+        WHERE id = p_alert_id;
+    END IF;
+    PERFORM cpr.append_event(a.case_id, p_actor, 'alert-' || p_state, NULL,
+        jsonb_build_object('alert', a.alert_key, 'channel', a.channel, 'clock', a.clock,
+                           'sent', p_sent));
+    RETURN true;
+END
+$$;
+
+--
+-- Name: alert_triggered(bigint, text, bigint, text, text, text, text, text, integer, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_id bigint;
+    v_new boolean;
+BEGIN
+    INSERT INTO cpr.alerts AS a (case_id, clock, clock_start, base_key, alert_key, channel,
+                                 channel_type, event, tier)
+    VALUES (p_case_id, p_clock, to_timestamp(p_clock_start_ms / 1000.0), p_base_key,
+            p_alert_key, p_channel, p_channel_type, p_event, p_tier)
+    ON CONFLICT (alert_key, channel) DO UPDATE
+        SET last_sent_at = clock_timestamp(), sends = a.sends + 1,
+            state = CASE WHEN a.state = 'resolved' THEN 'triggered' ELSE a.state END
+    RETURNING id, (xmax = 0) INTO v_id, v_new;
+    IF v_new THEN
+        PERFORM cpr.append_event(p_case_id, p_actor, 'alert-triggered', NULL,
+            jsonb_build_object('alert', p_alert_key, 'channel', p_channel,
+                               'clock', p_clock, 'event', p_event, 'tier', p_tier));
+    END IF;
+    RETURN v_id;
+END
+$$;
+
+--
+-- Name: alerts_open(bigint, text, bigint, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) RETURNS TABLE(alert_id bigint, alert_key text, state text, event text, tier integer)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT a.id, a.alert_key, a.state, a.event, a.tier
+    FROM cpr.alerts a
+    WHERE a.case_id = p_case_id AND a.clock = p_clock AND a.channel = p_channel
+      AND a.state <> 'resolved'
+      AND a.clock_start <= to_timestamp(p_clock_start_ms / 1000.0)
+    ORDER BY a.id
+$$;
+
+--
 -- Name: append_event(bigint, text, text, bigint, jsonb, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1570,7 +1651,7 @@ CREATE TABLE cpr.monitor_events (
     prev_hash bytea,
     hash bytea NOT NULL,
     CONSTRAINT monitor_events_action_check CHECK ((action = ANY (ARRAY['page'::text, 'resolve'::text]))),
-    CONSTRAINT monitor_events_source_check CHECK ((source = ANY (ARRAY['probe'::text, 'milter'::text])))
+    CONSTRAINT monitor_events_source_check CHECK ((source = ANY (ARRAY['probe'::text, 'milter'::text, 'test-page'::text])))
 );
 
 --
@@ -2858,6 +2939,23 @@ END
 $$;
 
 --
+-- Name: test_page_record(text, text, text, text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_action NOT IN ('page', 'resolve') THEN
+        RAISE EXCEPTION 'test_page_record: action must be page or resolve';
+    END IF;
+    PERFORM cpr.monitor_append('test-page', 0, p_action, p_actor,
+        jsonb_build_object('channel', p_channel, 'outcome', p_outcome, 'id', p_id));
+END
+$$;
+
+--
 -- Name: unknown_trackings(text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2891,6 +2989,53 @@ CREATE FUNCTION cpr.utc_text_us(p timestamp with time zone) RETURNS text
     AS $$
     SELECT to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
+
+--
+-- Name: alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.alerts (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    clock text NOT NULL,
+    clock_start timestamp with time zone NOT NULL,
+    base_key text NOT NULL,
+    alert_key text NOT NULL,
+    channel text NOT NULL,
+    channel_type text NOT NULL,
+    event text NOT NULL,
+    tier integer NOT NULL,
+    state text DEFAULT 'triggered'::text NOT NULL,
+    triggered_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    last_sent_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    sends integer DEFAULT 1 NOT NULL,
+    acknowledged_at timestamp with time zone,
+    acknowledged_by text,
+    ack_sent_at timestamp with time zone,
+    resolved_at timestamp with time zone,
+    resolved_by text,
+    resolve_sent_at timestamp with time zone,
+    service_id text,
+    polled_at timestamp with time zone,
+    CONSTRAINT alerts_channel_type_check CHECK ((channel_type = ANY (ARRAY['pagerduty'::text, 'opsgenie'::text, 'slack'::text, 'webhook'::text, 'email'::text]))),
+    CONSTRAINT alerts_check CHECK ((alert_key ~~ (base_key || '%'::text))),
+    CONSTRAINT alerts_clock_check CHECK ((clock = ANY (ARRAY['acknowledge'::text, 'report-reporter'::text, 'report-subscriber'::text, 'revocation'::text]))),
+    CONSTRAINT alerts_event_check CHECK ((event = ANY (ARRAY['page'::text, 'warn'::text, 'breach'::text]))),
+    CONSTRAINT alerts_state_check CHECK ((state = ANY (ARRAY['triggered'::text, 'acknowledged'::text, 'resolved'::text])))
+);
+
+--
+-- Name: alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: audit_case_rows; Type: VIEW; Schema: cpr; Owner: -
@@ -3271,6 +3416,20 @@ CREATE SEQUENCE cpr.tracking_seq
     CACHE 1;
 
 --
+-- Name: alerts alerts_alert_key_channel_key; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.alerts
+    ADD CONSTRAINT alerts_alert_key_channel_key UNIQUE (alert_key, channel);
+
+--
+-- Name: alerts alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
+
+--
 -- Name: case_links case_links_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3451,6 +3610,18 @@ ALTER TABLE ONLY cpr.steps
 
 ALTER TABLE ONLY cpr.steps
     ADD CONSTRAINT steps_pkey PRIMARY KEY (id);
+
+--
+-- Name: alerts_open_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX alerts_open_idx ON cpr.alerts USING btree (case_id, clock, channel) WHERE (state <> 'resolved'::text);
+
+--
+-- Name: alerts_poll_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX alerts_poll_idx ON cpr.alerts USING btree (channel_type, polled_at NULLS FIRST) WHERE (state <> 'resolved'::text);
 
 --
 -- Name: case_links_names_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -3767,6 +3938,13 @@ CREATE TRIGGER probe_alerts_audit AFTER UPDATE OF paged_at, resolve_sent_at ON c
 CREATE TRIGGER reporters_immutable BEFORE DELETE OR UPDATE ON cpr.reporters FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: alerts alerts_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.alerts
+    ADD CONSTRAINT alerts_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
 -- Name: case_links case_links_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3912,6 +4090,27 @@ REVOKE ALL ON FUNCTION cpr.address_domain(p text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION cpr.alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION append_event(p_case_id bigint, p_actor text, p_type text, p_message_id bigint, p_data jsonb, p_at timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
@@ -4701,6 +4900,13 @@ REVOKE ALL ON FUNCTION cpr.sweep_cases() FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.sweep_cases() TO cpr_sweeper;
 
 --
+-- Name: FUNCTION test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) TO cpr_staff;
+
+--
 -- Name: FUNCTION unknown_trackings(p_subject text); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4718,6 +4924,13 @@ GRANT ALL ON FUNCTION cpr.utc_text(p timestamp with time zone) TO cpr_staff;
 --
 
 REVOKE ALL ON FUNCTION cpr.utc_text_us(p timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: TABLE alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.alerts TO cpr_sweeper;
 
 --
 -- Name: TABLE audit_case_rows; Type: ACL; Schema: cpr; Owner: -
