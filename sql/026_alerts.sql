@@ -211,5 +211,6 @@ GRANT EXECUTE ON FUNCTION
     cpr.alert_state(bigint, text, text, boolean),
     cpr.page_facts(bigint)
     TO cpr_sweeper;
-GRANT EXECUTE ON FUNCTION cpr.test_page_record(text, text, text, text, text) TO cpr_staff;
+GRANT EXECUTE ON FUNCTION cpr.test_page_record(text, text, text, text, text)
+    TO cpr_staff, cpr_sweeper;
 GRANT SELECT ON cpr.alerts TO cpr_staff, cpr_sweeper;

@@ -4935,6 +4935,7 @@ GRANT ALL ON FUNCTION cpr.sweep_cases() TO cpr_sweeper;
 
 REVOKE ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) TO cpr_staff;
+GRANT ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION unknown_trackings(p_subject text); Type: ACL; Schema: cpr; Owner: -
