@@ -23,11 +23,34 @@
  * thread: see sweepdb.h); set by sweepdb_connect. */
 static long long sweepdb_timeout_ms = 10000;
 
+/* Server notices, and the FATAL a shutdown sends to an idle connection,
+ * as one log line each: libpq's default writes them raw to stderr. */
+static void
+sweepdb_notice(void *arg, const char *message)
+{
+    char line[512];
+    size_t i;
+
+    (void) arg;
+    snprintf(line, sizeof(line), "%s", message ? message : "");
+    for (i = 0; line[i]; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    while (i > 0 && line[i - 1] == ' ')
+        line[--i] = '\0';
+    log_warn("database: %s", line);
+}
+
 PGconn *
 sweepdb_connect(const char *conninfo, long long timeout_ms, char *err, size_t errlen)
 {
+    PGconn *conn;
+
     sweepdb_timeout_ms = timeout_ms;
-    return pgconn_open(conninfo, "cpr-sweeper", timeout_ms, err, errlen);
+    conn = pgconn_open(conninfo, "cpr-sweeper", timeout_ms, err, errlen);
+    if (conn != NULL)
+        PQsetNoticeProcessor(conn, sweepdb_notice, NULL);
+    return conn;
 }
 
 static PGresult *
