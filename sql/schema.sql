@@ -159,6 +159,87 @@ END
 $$;
 
 --
+-- Name: alert_state(bigint, text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    a cpr.alerts%ROWTYPE;
+BEGIN
+    IF p_state NOT IN ('acknowledged', 'resolved') THEN
+        RAISE EXCEPTION 'alert_state: % is not acknowledged or resolved', p_state;
+    END IF;
+    SELECT * INTO a FROM cpr.alerts WHERE id = p_alert_id FOR UPDATE;
+    IF NOT FOUND OR a.state = 'resolved' OR a.state = p_state THEN
+        RETURN false;
+    END IF;
+    IF p_state = 'acknowledged' THEN
+        UPDATE cpr.alerts SET state = p_state, acknowledged_at = clock_timestamp(),
+            acknowledged_by = p_actor,
+            ack_sent_at = CASE WHEN p_sent THEN clock_timestamp() END
+        WHERE id = p_alert_id;
+    ELSE
+        UPDATE cpr.alerts SET state = p_state, resolved_at = clock_timestamp(),
+            resolved_by = p_actor,
+            resolve_sent_at = CASE WHEN p_sent THEN clock_timestamp() END
+        WHERE id = p_alert_id;
+    END IF;
+    PERFORM cpr.append_event(a.case_id, p_actor, 'alert-' || p_state, NULL,
+        jsonb_build_object('alert', a.alert_key, 'channel', a.channel, 'clock', a.clock,
+                           'sent', p_sent));
+    RETURN true;
+END
+$$;
+
+--
+-- Name: alert_triggered(bigint, text, bigint, text, text, text, text, text, integer, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_id bigint;
+    v_new boolean;
+BEGIN
+    INSERT INTO cpr.alerts AS a (case_id, clock, clock_start, base_key, alert_key, channel,
+                                 channel_type, event, tier)
+    VALUES (p_case_id, p_clock, to_timestamp(p_clock_start_ms / 1000.0), p_base_key,
+            p_alert_key, p_channel, p_channel_type, p_event, p_tier)
+    ON CONFLICT (alert_key, channel) DO UPDATE
+        SET last_sent_at = clock_timestamp(), sends = a.sends + 1,
+            state = CASE WHEN a.state = 'resolved' THEN 'triggered' ELSE a.state END
+    RETURNING id, (xmax = 0) INTO v_id, v_new;
+    IF v_new THEN
+        PERFORM cpr.append_event(p_case_id, p_actor, 'alert-triggered', NULL,
+            jsonb_build_object('alert', p_alert_key, 'channel', p_channel,
+                               'clock', p_clock, 'event', p_event, 'tier', p_tier));
+    END IF;
+    RETURN v_id;
+END
+$$;
+
+--
+-- Name: alerts_open(bigint, text, bigint, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) RETURNS TABLE(alert_id bigint, alert_key text, state text, event text, tier integer)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT a.id, a.alert_key, a.state, a.event, a.tier
+    FROM cpr.alerts a
+    WHERE a.case_id = p_case_id AND a.clock = p_clock AND a.channel = p_channel
+      AND a.state <> 'resolved'
+      AND a.clock_start <= to_timestamp(p_clock_start_ms / 1000.0)
+    ORDER BY a.id
+$$;
+
+--
 -- Name: append_event(bigint, text, text, bigint, jsonb, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2075,7 +2156,7 @@ CREATE TABLE cpr.monitor_events (
     prev_hash bytea,
     hash bytea NOT NULL,
     CONSTRAINT monitor_events_action_check CHECK ((action = ANY (ARRAY['page'::text, 'resolve'::text]))),
-    CONSTRAINT monitor_events_source_check CHECK ((source = ANY (ARRAY['probe'::text, 'milter'::text])))
+    CONSTRAINT monitor_events_source_check CHECK ((source = ANY (ARRAY['probe'::text, 'milter'::text, 'test-page'::text])))
 );
 
 --
@@ -2314,6 +2395,29 @@ CREATE FUNCTION cpr.outbox_stuck(p_after_ms bigint) RETURNS TABLE(stuck bigint, 
 $$;
 
 --
+-- Name: page_facts(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.page_facts(p_case_id bigint, OUT reporter text, OUT private_keys integer, OUT first_spki text, OUT certificates integer, OUT csrs integer, OUT other integer) RETURNS record
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT c.reporter,
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind LIKE 'private-key%')::integer,
+           (SELECT e.spki_sha256 FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind LIKE 'private-key%' AND e.spki_sha256 IS NOT NULL
+             ORDER BY e.id LIMIT 1),
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind = 'certificate')::integer,
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind = 'csr')::integer,
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind IN ('crtsh', 'fingerprint', 'serial'))::integer
+    FROM cpr.cases c WHERE c.id = p_case_id
+$$;
+
+--
 -- Name: page_group_ack(bigint, text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2472,6 +2576,40 @@ CREATE FUNCTION cpr.page_group_open(p_group bigint, p_list integer, OUT open_cou
            (array_agg(c.tracking ORDER BY c.received_at, c.id))[1:p_list]
     FROM cpr.page_group_members m JOIN cpr.cases c ON c.id = m.case_id
     WHERE m.group_id = p_group AND c.acked_at IS NULL AND c.state = 'open'
+$$;
+
+--
+-- Name: page_group_resolve_claim(integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.page_group_resolve_claim(p_lease_ms integer, OUT group_id bigint, OUT tier integer, OUT acked_by text) RETURNS SETOF record
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH g AS (
+        SELECT pg.id FROM cpr.page_groups pg
+        WHERE pg.acked_at IS NOT NULL AND pg.resolved_at IS NULL AND pg.tier > 0
+          AND (pg.resolve_lease IS NULL OR pg.resolve_lease < clock_timestamp())
+        ORDER BY pg.acked_at, pg.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    UPDATE cpr.page_groups pg
+    SET resolve_lease = clock_timestamp() + p_lease_ms * interval '1 ms'
+    FROM g WHERE pg.id = g.id
+    RETURNING pg.id, pg.tier, pg.acked_by
+$$;
+
+--
+-- Name: page_group_resolved(bigint, boolean, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.page_group_resolved(p_group bigint, p_ok boolean, p_retry_ms bigint) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    UPDATE cpr.page_groups
+    SET resolved_at = CASE WHEN p_ok THEN clock_timestamp() END,
+        resolve_lease = CASE WHEN p_ok THEN NULL
+                             ELSE clock_timestamp() + p_retry_ms * interval '1 ms' END
+    WHERE id = p_group
 $$;
 
 --
@@ -3370,6 +3508,23 @@ END
 $$;
 
 --
+-- Name: test_page_record(text, text, text, text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_action NOT IN ('page', 'resolve') THEN
+        RAISE EXCEPTION 'test_page_record: action must be page or resolve';
+    END IF;
+    PERFORM cpr.monitor_append('test-page', 0, p_action, p_actor,
+        jsonb_build_object('channel', p_channel, 'outcome', p_outcome, 'id', p_id));
+END
+$$;
+
+--
 -- Name: unknown_trackings(text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -3496,6 +3651,53 @@ CREATE TABLE cpr.affected (
 
 ALTER TABLE cpr.affected ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME cpr.affected_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.alerts (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    clock text NOT NULL,
+    clock_start timestamp with time zone NOT NULL,
+    base_key text NOT NULL,
+    alert_key text NOT NULL,
+    channel text NOT NULL,
+    channel_type text NOT NULL,
+    event text NOT NULL,
+    tier integer NOT NULL,
+    state text DEFAULT 'triggered'::text NOT NULL,
+    triggered_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    last_sent_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    sends integer DEFAULT 1 NOT NULL,
+    acknowledged_at timestamp with time zone,
+    acknowledged_by text,
+    ack_sent_at timestamp with time zone,
+    resolved_at timestamp with time zone,
+    resolved_by text,
+    resolve_sent_at timestamp with time zone,
+    service_id text,
+    polled_at timestamp with time zone,
+    CONSTRAINT alerts_channel_type_check CHECK ((channel_type = ANY (ARRAY['pagerduty'::text, 'opsgenie'::text, 'slack'::text, 'webhook'::text, 'email'::text]))),
+    CONSTRAINT alerts_check CHECK ((alert_key ~~ (base_key || '%'::text))),
+    CONSTRAINT alerts_clock_check CHECK ((clock = ANY (ARRAY['acknowledge'::text, 'report-reporter'::text, 'report-subscriber'::text, 'revocation'::text]))),
+    CONSTRAINT alerts_event_check CHECK ((event = ANY (ARRAY['page'::text, 'warn'::text, 'breach'::text]))),
+    CONSTRAINT alerts_state_check CHECK ((state = ANY (ARRAY['triggered'::text, 'acknowledged'::text, 'resolved'::text])))
+);
+
+--
+-- Name: alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.alerts_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -3781,7 +3983,9 @@ CREATE TABLE cpr.page_groups (
     claimed_by text,
     lease_until timestamp with time zone,
     acked_at timestamp with time zone,
-    acked_by text
+    acked_by text,
+    resolved_at timestamp with time zone,
+    resolve_lease timestamp with time zone
 );
 
 --
@@ -3964,6 +4168,20 @@ ALTER TABLE ONLY cpr.affected
 
 ALTER TABLE ONLY cpr.affected
     ADD CONSTRAINT affected_pkey PRIMARY KEY (id);
+
+--
+-- Name: alerts alerts_alert_key_channel_key; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.alerts
+    ADD CONSTRAINT alerts_alert_key_channel_key UNIQUE (alert_key, channel);
+
+--
+-- Name: alerts alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
 
 --
 -- Name: case_links case_links_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -4187,6 +4405,18 @@ CREATE INDEX affected_sha256_idx ON cpr.affected USING btree (cert_sha256);
 CREATE INDEX affected_spki_idx ON cpr.affected USING btree (spki_sha256) WHERE (spki_sha256 IS NOT NULL);
 
 --
+-- Name: alerts_open_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX alerts_open_idx ON cpr.alerts USING btree (case_id, clock, channel) WHERE (state <> 'resolved'::text);
+
+--
+-- Name: alerts_poll_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX alerts_poll_idx ON cpr.alerts USING btree (channel_type, polled_at NULLS FIRST) WHERE (state <> 'resolved'::text);
+
+--
 -- Name: case_links_names_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
@@ -4361,6 +4591,12 @@ CREATE INDEX outbox_sent_idx ON cpr.outbox USING btree (created_at) WHERE (state
 --
 
 CREATE INDEX page_groups_due_idx ON cpr.page_groups USING btree (next_page_at) WHERE (acked_at IS NULL);
+
+--
+-- Name: page_groups_resolve_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX page_groups_resolve_idx ON cpr.page_groups USING btree (acked_at) WHERE ((acked_at IS NOT NULL) AND (resolved_at IS NULL) AND (tier > 0));
 
 --
 -- Name: probe_alerts_open_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -4576,6 +4812,13 @@ ALTER TABLE ONLY cpr.affected
     ADD CONSTRAINT affected_evidence_id_fkey FOREIGN KEY (evidence_id) REFERENCES cpr.evidence(id);
 
 --
+-- Name: alerts alerts_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.alerts
+    ADD CONSTRAINT alerts_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
 -- Name: case_links case_links_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -4765,6 +5008,27 @@ GRANT ALL ON FUNCTION cpr.affected_list(p_tracking text) TO cpr_staff;
 
 REVOKE ALL ON FUNCTION cpr.alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION append_event(p_case_id bigint, p_actor text, p_type text, p_message_id bigint, p_data jsonb, p_at timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
@@ -5380,6 +5644,13 @@ REVOKE ALL ON FUNCTION cpr.outbox_stuck(p_after_ms bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.outbox_stuck(p_after_ms bigint) TO cpr_sweeper;
 
 --
+-- Name: FUNCTION page_facts(p_case_id bigint, OUT reporter text, OUT private_keys integer, OUT first_spki text, OUT certificates integer, OUT csrs integer, OUT other integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.page_facts(p_case_id bigint, OUT reporter text, OUT private_keys integer, OUT first_spki text, OUT certificates integer, OUT csrs integer, OUT other integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.page_facts(p_case_id bigint, OUT reporter text, OUT private_keys integer, OUT first_spki text, OUT certificates integer, OUT csrs integer, OUT other integer) TO cpr_sweeper;
+
+--
 -- Name: FUNCTION page_group_ack(p_group bigint, p_actor text); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -5419,6 +5690,20 @@ GRANT ALL ON FUNCTION cpr.page_group_next_ms() TO cpr_sweeper;
 --
 
 REVOKE ALL ON FUNCTION cpr.page_group_open(p_group bigint, p_list integer, OUT open_count integer, OUT trackings text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION page_group_resolve_claim(p_lease_ms integer, OUT group_id bigint, OUT tier integer, OUT acked_by text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.page_group_resolve_claim(p_lease_ms integer, OUT group_id bigint, OUT tier integer, OUT acked_by text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.page_group_resolve_claim(p_lease_ms integer, OUT group_id bigint, OUT tier integer, OUT acked_by text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION page_group_resolved(p_group bigint, p_ok boolean, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.page_group_resolved(p_group bigint, p_ok boolean, p_retry_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.page_group_resolved(p_group bigint, p_ok boolean, p_retry_ms bigint) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION page_group_wanted(c cpr.cases, p_window_ms bigint); Type: ACL; Schema: cpr; Owner: -
@@ -5654,6 +5939,14 @@ REVOKE ALL ON FUNCTION cpr.sweep_cases() FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.sweep_cases() TO cpr_sweeper;
 
 --
+-- Name: FUNCTION test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) TO cpr_staff;
+GRANT ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) TO cpr_sweeper;
+
+--
 -- Name: FUNCTION unknown_trackings(p_subject text); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -5684,6 +5977,13 @@ REVOKE ALL ON FUNCTION cpr.verified_key(e cpr.evidence) FROM PUBLIC;
 
 GRANT SELECT ON TABLE cpr.affected TO cpr_staff;
 GRANT SELECT ON TABLE cpr.affected TO cpr_sweeper;
+
+--
+-- Name: TABLE alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.alerts TO cpr_sweeper;
 
 --
 -- Name: TABLE audit_case_rows; Type: ACL; Schema: cpr; Owner: -

@@ -17,17 +17,44 @@
 #   answers 202 after MS milliseconds.
 #   POST /_control {"script": [...]} replaces the script and restarts it;
 #   {"truncate": true} empties the log. Control requests are not logged.
+#
+#   The receiving services' dedup rules are modelled (class Services), so
+#   a test can ask whether a page NOTIFIED someone, not just arrived:
+#     PagerDuty Events API v2 (a JSON body with routing_key and
+#     event_action): a trigger whose dedup_key names an open (triggered or
+#     acknowledged) incident is merged into it and notifies nobody; a
+#     trigger for any other key opens a new incident and notifies;
+#     acknowledge and resolve act on the open incident of that key, and
+#     are ignored when there is none. A trigger after a resolve opens a
+#     new incident that notifies.
+#     Opsgenie Alert API (POST /v2/alerts, .../{alias}/acknowledge|close
+#     ?identifierType=alias): an alert whose alias names an open alert
+#     (acknowledged is still open) is deduplicated, count+1, no
+#     notification; close ends it; the next alert with that alias is new
+#     and notifies.
+#     Slack and webhooks: every accepted message notifies.
+#   Only answers below 300 reach the model. Each log line gains
+#   "service", "outcome" (triggered, merged, acknowledged, resolved,
+#   ignored, message) and "notified" (true/false).
+#   GET /_state gives the model: {"pagerduty": {"incidents": [...]},
+#   "opsgenie": {"alerts": [...]}}, every incident or alert ever opened,
+#   with its key, status, count, log and actors. POST /_control
+#   {"ack": {"service": S, "key": K, "actor": A}} or {"resolve": ...}
+#   acts on the open one "by hand" in the service's app, recording the
+#   actor (the REST poller's tests use this).
 #   The sink exits on SIGTERM or SIGINT, and after --max-seconds anyway,
 #   so it can never outlive a test. Python 3 standard library only.
 # DIAGNOSTICS
 #   Exit status 0 on a signal or the lifetime bound, 2 on bad arguments.
 import argparse
+import itertools
 import json
 import os
 import signal
 import sys
 import threading
 import time
+from urllib.parse import parse_qs, unquote, urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 1 << 20          # bytes of a request body we read
@@ -42,6 +69,7 @@ class Sink:
         self.max_hang = max_hang
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        self.services = Services()
         self.set_script(script)
         open(log_path, "a").close()
 
@@ -66,6 +94,97 @@ class Sink:
     def truncate(self):
         with self.lock:
             open(self.log_path, "w").close()
+
+
+class Services:
+    """PagerDuty incidents and Opsgenie alerts, with their documented dedup.
+
+    Every incident or alert is a dict kept for ever in a list, with an
+    index of the open one per key; callers hold Sink.lock. Kept as plain
+    dicts so that a REST API (GET incidents by incident_key, GET alert by
+    alias) can be served from the same state."""
+
+    def __init__(self):
+        self.ids = itertools.count(1)
+        self.items = {"pagerduty": [], "opsgenie": []}
+        self.open = {"pagerduty": {}, "opsgenie": {}}
+
+    def _new(self, service, key, body):
+        item = {"id": "%s-%d" % (service[:2].upper(), next(self.ids)), "key": key,
+                "status": "triggered", "count": 1, "created": time.time(),
+                "acknowledged_by": None, "resolved_by": None,
+                "log": [{"time": time.time(), "action": "trigger", "body": body}]}
+        self.items[service].append(item)
+        self.open[service][key] = item
+        return item
+
+    def trigger(self, service, key, body):
+        """Returns (outcome, notified, item)."""
+        item = self.open[service].get(key)
+        if item is not None:
+            item["count"] += 1
+            item["log"].append({"time": time.time(), "action": "merged", "body": body})
+            return "merged", False, item
+        return "triggered", True, self._new(service, key, body)
+
+    def act(self, service, key, action, actor):
+        """acknowledge or resolve the open item of key: (outcome, item)."""
+        item = self.open[service].get(key)
+        if item is None:
+            return "ignored", None
+        item["log"].append({"time": time.time(), "action": action, "actor": actor})
+        if action == "acknowledge":
+            if item["status"] == "triggered":
+                item["status"] = "acknowledged"
+                item["acknowledged_by"] = actor
+            return "acknowledged", item
+        item["status"] = "resolved"
+        item["resolved_by"] = actor
+        del self.open[service][key]
+        return "resolved", item
+
+    def pagerduty(self, req):
+        if not isinstance(req, dict) or "routing_key" not in req:
+            return "ignored", False
+        action, key = req.get("event_action"), req.get("dedup_key")
+        if action == "trigger":
+            if not key:
+                key = "generated-%d" % next(self.ids)
+            outcome, notified, _ = self.trigger("pagerduty", key, req)
+            return outcome, notified
+        if action in ("acknowledge", "resolve"):
+            return self.act("pagerduty", key, action, "events-api")[0], False
+        return "ignored", False
+
+    def opsgenie(self, method, path, req):
+        u = urlsplit(path)
+        parts = [unquote(x) for x in u.path.split("/") if x]
+        if method != "POST" or parts[:2] != ["v2", "alerts"]:
+            return "ignored", False
+        if len(parts) == 2:
+            alias = req.get("alias") if isinstance(req, dict) else None
+            outcome, notified, _ = self.trigger("opsgenie", alias or "generated-%d"
+                                                % next(self.ids), req)
+            return outcome, notified
+        kind = parse_qs(u.query).get("identifierType", ["id"])[0]
+        if len(parts) == 4 and kind == "alias" and parts[3] in ("acknowledge", "close"):
+            action = "acknowledge" if parts[3] == "acknowledge" else "resolve"
+            return self.act("opsgenie", parts[2], action, "alert-api")[0], False
+        return "ignored", False
+
+    def classify(self, method, path, req):
+        """(service, outcome, notified) of one accepted request."""
+        if isinstance(req, dict) and "routing_key" in req and "event_action" in req:
+            return ("pagerduty",) + self.pagerduty(req)
+        if urlsplit(path).path.startswith("/v2/alerts"):
+            return ("opsgenie",) + self.opsgenie(method, path, req)
+        if isinstance(req, dict) and "text" in req and "event" not in req:
+            return "slack", "message", True
+        return "webhook", "message", True
+
+    def state(self):
+        return {"pagerduty": {"incidents": self.items["pagerduty"]},
+                "opsgenie": {"alerts": self.items["opsgenie"]}}
 
 
 def parse_item(x):
@@ -119,25 +238,46 @@ class Handler(BaseHTTPRequestHandler):
                 self.sink.set_script(req["script"])
             if req.get("truncate"):
                 self.sink.truncate()
+            for action in ("ack", "resolve"):
+                if action in req:
+                    self.by_hand(action, req[action])
         except (ValueError, TypeError) as e:
             return self.reply(400, {"error": str(e)})
         return self.reply(200, {"ok": True})
+
+    def by_hand(self, action, what):
+        """An acknowledge or resolve made in the service's app by a person."""
+        service, key, actor = what["service"], what["key"], what.get("actor", "someone")
+        if service not in ("pagerduty", "opsgenie"):
+            raise ValueError("service must be pagerduty or opsgenie")
+        with self.sink.lock:
+            self.sink.services.act(service, key,
+                                   "acknowledge" if action == "ack" else "resolve", actor)
 
     def handle_any(self):
         body = self.read_body()
         if self.command == "POST" and self.path == "/_control":
             return self.control(body)
+        if self.command == "GET" and self.path == "/_state":
+            with self.sink.lock:
+                return self.reply(200, self.sink.services.state())
         item = self.sink.take()
         text = body.decode("utf-8", "replace")
         try:
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = None
-        self.sink.record({
+        rec = {
             "time": time.time(), "method": self.command, "path": self.path,
             "headers": {k: v for k, v in self.headers.items()},
             "body": text, "json": parsed, "status": item,
-        })
+            "service": None, "outcome": None, "notified": False,
+        }
+        if isinstance(item, int) and item < 300 or isinstance(item, tuple):
+            with self.sink.lock:
+                rec["service"], rec["outcome"], rec["notified"] = \
+                    self.sink.services.classify(self.command, self.path, parsed)
+        self.sink.record(rec)
         if item == HANG:
             self.sink.stop.wait(self.sink.max_hang)
             self.close_connection = True

@@ -222,7 +222,8 @@ deadline_plan_pages(struct deadline_sink *s, const struct deadline_policy *p,
 
 static void
 deadline_plan_resolves(struct deadline_sink *s, const struct deadline_policy *p,
-                       long long deadline, long long start, long long acked_at)
+                       long long deadline, long long start, long long acked_at,
+                       bool restarted)
 {
     struct deadline_action a = deadline_action_make(CLOCK_ACKNOWLEDGE,
                                                     EVENT_RESOLVE, deadline, start);
@@ -231,9 +232,13 @@ deadline_plan_resolves(struct deadline_sink *s, const struct deadline_policy *p,
     a.due = acked_at;
     for (a.tier = 1; a.tier <= tiers; a.tier++) {
         if (deadline_tier_due(p, deadline, a.tier) > acked_at)
-            return;
+            break;
         deadline_offer(s, &a);
     }
+    /* A restarted clock acked before its tier 1 page: the alerts of the
+     * earlier start may still be open, and tier 1's resolve closes them. */
+    if (a.tier == 1 && tiers > 0 && restarted)
+        deadline_offer(s, &a);
 }
 
 /* When the acknowledge clock stopped: the ack, else the close (0: runs). */
@@ -255,7 +260,8 @@ deadline_plan_acknowledge(struct deadline_sink *s, const struct deadline_case *c
     if (deadline == 0)
         return;
     if (stop != 0)
-        deadline_plan_resolves(s, p, deadline, c->ack_clock_from, stop);
+        deadline_plan_resolves(s, p, deadline, c->ack_clock_from, stop,
+                               c->ack_clock_from != c->received_at);
     else if (!c->closed)
         deadline_plan_pages(s, p, deadline, c->ack_clock_from);
 }
@@ -481,6 +487,42 @@ deadline_step_key(const struct deadline_action *a, char *buf, size_t len)
         snprintf(clock, sizeof(clock), "%s", deadline_clock_name(a->clock));
     deadline_step_detail(a, detail, sizeof(detail));
     snprintf(buf, len, "%s:%s%s", clock, deadline_event_name(a->event), detail);
+}
+
+/* The largest warn_before offset: the clock's first warning. */
+static long long
+deadline_first_warning(const struct deadline_policy *p)
+{
+    long long most = 0;
+
+    for (size_t i = 0; i < deadline_nwarn(p); i++)
+        if (deadline_span(p->warn_before_ms[i]) > most)
+            most = deadline_span(p->warn_before_ms[i]);
+    return most;
+}
+
+void
+deadline_alert_key(const char *tracking, const struct deadline_action *a,
+                   const struct deadline_policy *p, bool fallback, char *buf, size_t len)
+{
+    char base[DEADLINE_ALERT_KEY_MAX];
+
+    if (buf == NULL || len == 0)
+        return;
+    snprintf(base, sizeof(base), "%s/%s/%lld", tracking ? tracking : "-",
+             deadline_clock_name(a->clock), a->clock_start);
+    if (fallback)
+        snprintf(buf, len, "%s/t%d/fallback", base, a->tier);
+    else if (a->event == EVENT_PAGE && a->repeat > 0)
+        snprintf(buf, len, "%s/t%d/r%d", base, a->tier, a->repeat);
+    else if (a->event == EVENT_PAGE && a->tier > 1)
+        snprintf(buf, len, "%s/t%d", base, a->tier);
+    else if (a->event == EVENT_WARN && a->offset_ms != deadline_first_warning(p))
+        snprintf(buf, len, "%s/w%lld", base, a->offset_ms);
+    else if (a->event == EVENT_BREACH)
+        snprintf(buf, len, "%s/breach", base);
+    else
+        snprintf(buf, len, "%s", base);
 }
 
 void

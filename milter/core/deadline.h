@@ -25,7 +25,8 @@
  *   warn_before offset (acks do not stop these). A deadline passed unmet is a
  *   BREACH, which pages every tier (tier 0 = all). When an acknowledge clock
  *   is stopped (ack, or the case closed), a RESOLVE is listed for each tier
- *   that had been paged; when a report or revocation clock is stopped
+ *   that had been paged (and for tier 1 when a follow-up had restarted the
+ *   clock, whose earlier start may have left alerts open); when a report or revocation clock is stopped
  *   (or the case closed), a RESOLVE for its warnings (tier 1) and for its
  *   breach (tier 0), if they had been due.
  * DIAGNOSTICS
@@ -112,6 +113,19 @@ size_t deadline_plan(const struct deadline_case *c, const struct deadline_policy
  * "report-reporter:warn:o7200000", "revocation:breach". Acknowledge keys
  * carry the clock start, so a follow-up's restarted clock pages anew. */
 void deadline_step_key(const struct deadline_action *a, char *buf, size_t len);
+
+/* The alert a step raises at the paging service (cpr.alerts, 026): the
+ * clock's base key TRACKING/CLOCK/CLOCK_START_MS, or a key of its own
+ * under it when the page must notify while the clock's alert is open
+ * (PagerDuty and Opsgenie merge a trigger into an open alert silently):
+ * tier 1 page and the first warning (the largest warn_before): BASE;
+ * tier k: BASE/tk; repeat r: BASE/tk/rr; another warning: BASE/wOFFSET_MS;
+ * breach: BASE/breach; a resolve: BASE. fallback (a page sent because a
+ * channel failed): BASE/tk/fallback. */
+#define DEADLINE_ALERT_KEY_MAX 128
+void deadline_alert_key(const char *tracking, const struct deadline_action *a,
+                        const struct deadline_policy *p, bool fallback, char *buf,
+                        size_t len);
 
 const char *deadline_clock_name(enum deadline_clock clock);
 bool deadline_clock_parse(const char *name, enum deadline_clock *clock);
