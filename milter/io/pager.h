@@ -59,7 +59,7 @@ struct pager_notice {
     const char *deadline;     /* RFC 3339 UTC */
     const char *details;      /* pagetext_details(): lines; NULL = the facts */
     const char *severity;     /* critical, error, warning, info; NULL = by event */
-    const char *ack_url;      /* the signed one-click link, NULL for now */
+    const char *ack_url;      /* the signed one-click link, or NULL */
     const char *actor;        /* acknowledge and resolve: who (Opsgenie "user") */
 };
 

@@ -414,6 +414,7 @@ main(int argc, char **argv)
     if ((cfg = load_config(o.config)) == NULL)
         return CPR_EX_CONFIG;
     log_set_facility(cfg->log_facility);   /* checked by config_load */
+    l.s.cfg = cfg;
     if (!escalation_build(cfg, &l.s.esc, &err)) {
         log_error("%s", err);
         g_free(err);

@@ -30,6 +30,7 @@ struct sweeper {
     PGconn *conn;
     char worker[192];          /* cpr-sweeper@host:pid:nonce, owner of claims */
     char actor[140];           /* cpr-sweeper@host, in audit events */
+    const struct cpr_config *cfg;   /* [web]: the ack links of pages */
     struct escalation esc;     /* channels, tiers and deadline policy */
     struct log_throttle *channel_log;   /* per esc channel: sendlog.h */
     int lease_ms;

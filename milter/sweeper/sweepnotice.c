@@ -11,6 +11,8 @@
  */
 #include "sweepnotice.h"
 
+#include "acklink.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,17 @@ case_clocks(const struct sweeper *s, const struct sweep_case *k, struct pagetext
     pc->nclocks = PAGETEXT_NCLOCKS;
 }
 
+/* A page that asks for a person gets cpr-web's signed link (NULL when
+ * [web] public_url or secret_file is unset); an acknowledge or resolve
+ * notice asks for nothing. */
+static char *
+case_link(const struct sweeper *s, const struct sweep_step *st, const char *ev, long long now)
+{
+    if (!s->cfg || strcmp(ev, "acknowledge") == 0 || strcmp(ev, "resolve") == 0)
+        return NULL;
+    return acklink_for(s->cfg, st->kase.tracking, st->clock, st->channel, now);
+}
+
 static void
 case_words(const struct sweeper *s, const struct sweep_step *st,
            const struct sweep_facts *f, struct sweep_notice_text *t,
@@ -68,7 +81,7 @@ case_words(const struct sweeper *s, const struct sweep_step *st,
     pc->show_reporter = s->esc.show_reporter;
     pagetext_evidence(&ev, t->evidence, sizeof(t->evidence));
     pc->evidence = t->evidence;
-    pc->ack_url = NULL;       /* cpr-web's signed link, when it exists */
+    pc->ack_url = t->ack_url;
     case_clocks(s, &st->kase, pc);
 }
 
@@ -93,6 +106,7 @@ sweepnotice_build(const struct sweeper *s, const struct sweep_step *st,
     else
         deadline_alert_key(st->kase.tracking, act, &s->esc.policy, fallback, t->key,
                            sizeof(t->key));
+    t->ack_url = case_link(s, st, ev, now);
     case_words(s, st, facts, t, &pc);
     pagetext_summary(&pc, st->clock, ev, now, t->summary, sizeof(t->summary));
     t->details = pagetext_details(&pc, now);
@@ -119,5 +133,7 @@ void
 sweepnotice_free(struct sweep_notice_text *t)
 {
     free(t->details);
+    free(t->ack_url);
     t->details = NULL;
+    t->ack_url = NULL;
 }

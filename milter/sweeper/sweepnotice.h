@@ -10,7 +10,8 @@
  *   (deadline_alert_key: one alert per clock, keys of their own for pages
  *   that must notify), the summary, details and severity (core/pagetext),
  *   the receipt time and deadline. The webhook "id" stays TRACKING/STEPKEY.
- *   ack_url is NULL until cpr-web signs links.
+ *   ack_url is cpr-web's signed link (core/acklink.c) for a page that asks
+ *   for a person, NULL when [web] makes no links or for ack and resolve.
  */
 #ifndef CPR_SWEEPNOTICE_H
 #define CPR_SWEEPNOTICE_H
@@ -32,6 +33,7 @@ struct sweep_notice_text {
     char deadline[32];
     char evidence[PAGETEXT_EVIDENCE_MAX];
     char *details;                        /* malloc'd */
+    char *ack_url;                        /* malloc'd, or NULL */
 };
 
 /* event overrides the step's (acknowledge, resolve) when not NULL; key
