@@ -20,8 +20,12 @@
 #   key compromise (reasons, evidence, the redacted stored copy) and
 #   `cprctl search --spki`; then a staff member answers the reporter
 #   through the submission service and `cprctl timeline` shows the
-#   response stopping the clock, and cpr-milter's metrics endpoint
-#   ([milter] metrics_listen) shows what it counted. Everything keeps
+#   response stopping the clock. Then cpr-sweeper pages the overdue
+#   acknowledge clock by email (the demo's acknowledge deadline is 10 s),
+#   the page's signed link is opened in cpr-web and its button pressed,
+#   `cprctl timeline` shows the acknowledgement by link, the sweeper
+#   resolves the alert, and the metrics endpoints of cpr-milter and
+#   cpr-sweeper show what they counted. Everything keeps
 #   running until `contrib/demo.sh stop`. The system's own PostgreSQL and Postfix
 #   configuration are not touched.
 # DIAGNOSTICS
@@ -34,8 +38,26 @@ cd "$top"
 
 # ---- stop ----------------------------------------------------------------------
 
+# stop_pidfile FILE NAME: stop the process FILE names, if it is still NAME.
+stop_pidfile() {
+    local pid i
+    [ -f "$1" ] || return 0
+    pid=$(cat "$1")
+    if ps -o args= -p "$pid" 2>/dev/null | grep -q -- "$2"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1"
+}
+
 demo_stop() {
     local pid pgbin i
+    stop_pidfile "$DEMO/sweeper.pid" cpr-sweeper
+    stop_pidfile "$DEMO/web.pid" cpr-web
     if [ -f "$DEMO/milter.pid" ]; then
         pid=$(cat "$DEMO/milter.pid")
         # Only the process we started: check it is still cpr-milter.
@@ -131,6 +153,36 @@ CONF="$DEMO/cpr-milter.conf"
 CPR_REPLY_URL="smtp://127.0.0.1:$SPORT" milter_conf "$CONF" "$MPORT" \
     "submission_daemons = submission" "metrics_listen = 127.0.0.1:$XPORT" \
     "trust_inet_macros = yes"
+# Paging: cpr-sweeper pages oncall@ca.example by email through the demo
+# Postfix (so the page lands in the same Maildir), with cpr-web's signed
+# acknowledge link in it. The demo's acknowledge deadline is 10 seconds,
+# so that the sample reports are overdue by the time the sweeper starts;
+# a CA's is 30 minutes.
+WPORT=$(free_port)
+YPORT=$(free_port)
+head -c 48 /dev/urandom | base64 | tr -d '\n=' >"$DEMO/web.key"
+chmod 0600 "$DEMO/web.key"
+cat >>"$CONF" <<EOF
+[sweeper]
+conninfo = $(pg_conninfo cpr_sweeper)
+metrics_listen = 127.0.0.1:$YPORT
+[deadlines]
+acknowledge = 10s
+[escalation]
+tiers = oncall
+[tier oncall]
+channels = mail
+[channel mail]
+type = email
+to = oncall@ca.example
+from = cpr-sweeper@ca.example
+smtp_url = smtp://127.0.0.1:$SPORT
+[web]
+listen = 127.0.0.1:$WPORT
+conninfo = $(pg_conninfo cpr_web)
+secret_file = $DEMO/web.key
+public_url = http://127.0.0.1:$WPORT
+EOF
 "$MILTER_BIN" -n -c "$CONF" >/dev/null
 setsid "$MILTER_BIN" -f -c "$CONF" >>"$DEMO/milter.log" 2>&1 </dev/null &
 echo $! >"$DEMO/milter.pid"
@@ -272,11 +324,56 @@ echo "==== cprctl timeline $KEYCASE"
 cprctl -c "$CONF" timeline "$KEYCASE"
 
 echo
-echo "==== cpr-milter's metrics: curl -s http://127.0.0.1:$XPORT/metrics   (series above 0)"
-curl -sS --max-time 5 "http://127.0.0.1:$XPORT/metrics" | grep -v -e '^#' -e ' 0$'
+echo "==== on-call paging: cpr-sweeper and cpr-web start; the acknowledge clocks are overdue"
+setsid "$top_builddir/milter/cpr-web" -f -c "$CONF" >>"$DEMO/web.log" 2>&1 </dev/null &
+echo $! >"$DEMO/web.pid"
+wait_for 30 "cpr-web on 127.0.0.1:$WPORT" port_listening "$WPORT"
+setsid "$top_builddir/milter/cpr-sweeper" -f -c "$CONF" >>"$DEMO/sweeper.log" 2>&1 </dev/null &
+echo $! >"$DEMO/sweeper.pid"
+MISCASE=$(sql "SELECT tracking FROM cpr.cases WHERE category = 'misissuance' ORDER BY id LIMIT 1")
+# page_file: the Maildir file of the first page for MISCASE, once it came.
+page_file() {
+    grep -l -s "^From: .*cpr-sweeper@" "$(pf_maildir demo)"/new/* "$(pf_maildir demo)"/cur/* \
+        | xargs -r grep -l -s "$MISCASE" | head -n 1
+}
+wait_for 60 "the page for $MISCASE in the Maildir" eval '[ -n "$(page_file)" ]'
+python3 - "$(page_file)" <<'PY'
+import email, sys
+from email.policy import default
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=default)
+print("To: %s\nSubject: %s\n" % (m["To"], m["Subject"]))
+print("\n".join("    " + l for l in m.get_body(("plain",)).get_content().splitlines()))
+PY
+LINK=$(grep -o -m 1 "http://127.0.0.1:$WPORT/ack/[A-Za-z0-9_-]*" "$(page_file)")
+echo
+echo "==== the on-call engineer opens the link (a GET only shows), then presses the button (POST)"
+curl -sS --max-time 10 "$LINK" >"$DEMO/link.html"
+sed -n 's:.*<title>\(.*\)</title>.*:    GET  -> \1:p' "$DEMO/link.html"
+NONCE=$(sed -n 's/.*name="confirm" value="\([^"]*\)".*/\1/p' "$DEMO/link.html")
+curl -sS --max-time 10 --data "confirm=$NONCE" "$LINK" >"$DEMO/ack.html"
+sed -n 's:.*<title>\(.*\)</title>.*:    POST -> \1:p' "$DEMO/ack.html"
+acked=$(sql "SELECT acked_at IS NOT NULL FROM cpr.cases WHERE tracking = '$MISCASE'")
+[ "$acked" = t ] || { echo "demo: the link did not acknowledge $MISCASE" >&2; exit 1; }
+echo
+echo "==== cprctl timeline $MISCASE"
+cprctl -c "$CONF" timeline "$MISCASE"
+open_alerts() {
+    sql "SELECT count(*) FROM cpr.alerts a JOIN cpr.cases c ON c.id = a.case_id
+         WHERE c.tracking = '$MISCASE' AND a.state <> 'resolved'"
+}
+wait_for 30 "the alert of $MISCASE resolved" eval '[ "$(open_alerts)" = 0 ]'
+echo "    (the sweeper resolved its alert, and mailed a 'resolved' page)"
 
 echo
-echo "The demo keeps running: Postfix on 127.0.0.1:$SPORT, cpr-milter on 127.0.0.1:$MPORT."
+echo "==== cpr-milter's metrics: curl -s http://127.0.0.1:$XPORT/metrics   (series above 0)"
+curl -sS --max-time 5 "http://127.0.0.1:$XPORT/metrics" | grep -v -e '^#' -e ' 0$'
+echo
+echo "==== cpr-sweeper's metrics: curl -s http://127.0.0.1:$YPORT/metrics   (series above 0)"
+curl -sS --max-time 5 "http://127.0.0.1:$YPORT/metrics" | grep -v -e '^#' -e ' 0$'
+
+echo
+echo "The demo keeps running: Postfix on 127.0.0.1:$SPORT, cpr-milter on 127.0.0.1:$MPORT,"
+echo "cpr-sweeper (metrics on 127.0.0.1:$YPORT) and cpr-web on 127.0.0.1:$WPORT."
 echo "Try: swaks --server 127.0.0.1:$SPORT --to cpr@ca.example --from you@example.net"
 echo "     $top_builddir/milter/cprctl -c $CONF show TRACKING"
 echo "     $top_builddir/milter/cprctl -c $CONF incident-draft $KEYCASE"
