@@ -160,6 +160,50 @@ desc_ack(FILE *d, const json_t *data, const struct export_opts *o)
         fputs("acknowledge clock from ", d);
         export_time(d, jstr(data, "ack_clock_from"));
     }
+    if (jstr(data, "path")) {
+        fputs(jstr(data, "ack_clock_from") ? ", via " : "via ", d);
+        jput(d, data, "path");
+    }
+}
+
+/* An alert of one clock on one channel (026_alerts.sql). */
+static void
+desc_alert(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    jput(d, data, "clock");
+    fputs(" clock on ", d);
+    jput(d, data, "channel");
+    if (json_is_false(json_object_get(data, "sent")))
+        fputs(" (recorded; the notice was not sent)", d);
+    fputs(", key ", d);
+    jput(d, data, "alert");
+}
+
+/* One look-up of the evidence in the inventory (028_inventory.sql). */
+static void
+desc_lookup(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    const json_t *missing = json_object_get(data, "missing");
+    const json_t *after = json_object_get(data, "after_report");
+
+    (void)o;
+    if (jstr(data, "error")) {
+        fputs("failed: ", d);
+        jput(d, data, "error");
+        return;
+    }
+    fputs("certificates found: ", d);
+    if (!jput(d, data, "total"))
+        fputs("0", d);
+    if (missing) {
+        fputs("; NOT FOUND: ", d);
+        jput(d, data, "missing");
+    }
+    if (after) {
+        fputs("; issued after the report on a compromised key: ", d);
+        jput(d, data, "after_report");
+    }
 }
 
 static void
@@ -284,6 +328,11 @@ static const struct event_kind event_kinds[] = {
     { "note",              "Note",                        desc_note },
     { "outbound",          "Staff mail recorded",         desc_outbound },
     { "recategorised",     "Category changed",            desc_recategorised },
+    { "alert-triggered",   "Alert opened",                desc_alert },
+    { "alert-acknowledged", "Alert acknowledged",         desc_alert },
+    { "alert-resolved",    "Alert resolved",              desc_alert },
+    { "lookup",            "Inventory look-up",           desc_lookup },
+    { "inventory-page",    "Inventory page",              desc_raw },
     { NULL, NULL, NULL },
 };
 
