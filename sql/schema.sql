@@ -152,6 +152,7 @@ CREATE TABLE cpr.cases (
     closed_at timestamp with time zone,
     resolution text,
     incident_due_at timestamp with time zone,
+    revocation_published_at timestamp with time zone,
     CONSTRAINT cases_br_item_check CHECK (((br_item >= 1) AND (br_item <= 16))),
     CONSTRAINT cases_kind_check CHECK ((kind = ANY (ARRAY['new-report'::text, 'automated'::text]))),
     CONSTRAINT cases_state_check CHECK ((state = ANY (ARRAY['open'::text, 'closed'::text]))),
@@ -2578,6 +2579,18 @@ END
 $$;
 
 --
+-- Name: revocation_stop(cpr.cases); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revocation_stop(c cpr.cases) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM cpr.affected a WHERE a.case_id = c.id)
+                THEN c.revocation_published_at ELSE c.revoked_at END
+$$;
+
+--
 -- Name: revoked(text, text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2598,6 +2611,245 @@ BEGIN
                                              'crl_reason', c.crl_reason)));
     RETURN cpr.case_show(p_tracking);
 END
+$$;
+
+--
+-- Name: revwatch_alert_done(bigint, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    UPDATE cpr.revwatch_alerts SET
+        paged_at = CASE WHEN p_ok THEN v_now END,
+        next_try_at = CASE WHEN p_ok THEN v_now
+                           ELSE v_now + greatest(p_retry_ms, 0) * interval '1 ms' END,
+        claimed_by = NULL, lease_until = NULL
+     WHERE id = p_id AND claimed_by = p_worker AND lease_until >= v_now;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: revwatch_alert_open(bigint, text, text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_alert_open(p_case_id bigint, p_kind text, p_key text, p_summary text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO cpr.revwatch_alerts (case_id, kind, subject_key, summary)
+    VALUES (p_case_id, p_kind, p_key, p_summary)
+    ON CONFLICT (case_id, kind, subject_key) DO NOTHING;
+    IF FOUND THEN
+        PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'revocation-alert', NULL,
+                                 jsonb_build_object('kind', p_kind, 'summary', p_summary));
+    END IF;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: revwatch_alert_take(text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_alert_take(p_worker text, p_lease_ms bigint) RETURNS TABLE(id bigint, tracking text, kind text, summary text, opened_at text, attempts integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    RETURN QUERY
+    WITH one AS (
+        SELECT x.id FROM cpr.revwatch_alerts x
+         WHERE x.paged_at IS NULL AND x.next_try_at <= v_now
+           AND (x.lease_until IS NULL OR x.lease_until < v_now)
+         ORDER BY x.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    UPDATE cpr.revwatch_alerts x SET claimed_by = p_worker, attempts = x.attempts + 1,
+           lease_until = v_now + p_lease_ms * interval '1 ms'
+      FROM one, cpr.cases c
+     WHERE x.id = one.id AND c.id = x.case_id
+    RETURNING x.id, c.tracking, x.kind, x.summary, cpr.utc_text(x.opened_at), x.attempts;
+END
+$$;
+
+--
+-- Name: revwatch_claims(bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_claims(p_grace_ms bigint, p_limit integer) RETURNS TABLE(case_id bigint, tracking text, claimed_at text, serial text, ocsp_state text, crl_state text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH late AS (
+        SELECT c.id, c.tracking, c.revoked_at FROM cpr.cases c
+         WHERE c.state = 'open' AND c.revoked_at IS NOT NULL
+           AND c.revocation_published_at IS NULL
+           AND c.revoked_at <= clock_timestamp() - p_grace_ms * interval '1 ms'
+           AND EXISTS (SELECT 1 FROM cpr.affected a WHERE a.case_id = c.id)
+           AND NOT EXISTS (SELECT 1 FROM cpr.revwatch_alerts x
+                            WHERE x.case_id = c.id AND x.kind = 'claim-unpublished'
+                              AND x.subject_key = cpr.utc_text(c.revoked_at))
+         ORDER BY c.id LIMIT greatest(p_limit, 0))
+    SELECT l.id, l.tracking, cpr.utc_text(l.revoked_at), a.serial,
+           coalesce(a.ocsp_state, 'unchecked'), coalesce(a.crl_state, 'unchecked')
+      FROM late l JOIN cpr.affected a ON a.case_id = l.id
+     WHERE a.not_after IS NULL OR a.not_after > clock_timestamp()
+     ORDER BY l.id, a.id
+$$;
+
+--
+-- Name: revwatch_due(integer, bigint, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) RETURNS TABLE(id bigint, tracking text, serial text, der bytea)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    RETURN QUERY
+    WITH due AS (
+        SELECT a.id FROM cpr.cases c JOIN cpr.affected a ON a.case_id = c.id
+         WHERE c.state = 'open'
+           AND (a.not_after IS NULL OR a.not_after > v_now)
+           AND (a.check_lease_until IS NULL OR a.check_lease_until < v_now)
+           AND (a.checked_at IS NULL
+                OR cpr.revwatch_watched(c)
+                   AND a.checked_at <= v_now - p_recheck_ms * interval '1 ms')
+         ORDER BY a.checked_at NULLS FIRST, a.id
+         LIMIT greatest(p_limit, 0)
+         FOR UPDATE OF a SKIP LOCKED)
+    UPDATE cpr.affected a SET check_by = p_worker,
+           check_lease_until = v_now + p_lease_ms * interval '1 ms'
+      FROM due, cpr.cases c
+     WHERE a.id = due.id AND c.id = a.case_id
+    RETURNING a.id, c.tracking, a.serial, a.der;
+END
+$$;
+
+--
+-- Name: revwatch_next_ms(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH n AS (SELECT clock_timestamp() AS now)
+    SELECT CASE WHEN min(t) IS NOT NULL
+                THEN greatest(1, epoch_ms(min(t)) - epoch_ms(min(n.now))) END
+      FROM n, (
+        SELECT greatest(coalesce(a.check_lease_until, '-infinity'),
+                        CASE WHEN a.checked_at IS NULL THEN '-infinity'::timestamptz
+                             ELSE a.checked_at + p_recheck_ms * interval '1 ms' END) AS t
+          FROM cpr.cases c JOIN cpr.affected a ON a.case_id = c.id
+         WHERE c.state = 'open' AND (a.not_after IS NULL OR a.not_after > clock_timestamp())
+           AND (a.checked_at IS NULL OR cpr.revwatch_watched(c))) due
+$$;
+
+--
+-- Name: revwatch_settle(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_settle(p_case_id bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    v_at  timestamptz;
+    v_n   bigint;
+BEGIN
+    IF EXISTS (SELECT 1 FROM cpr.affected a
+                WHERE a.case_id = p_case_id AND a.published_at IS NULL
+                  AND (a.not_after IS NULL OR a.not_after > v_now))
+       OR NOT EXISTS (SELECT 1 FROM cpr.affected a WHERE a.case_id = p_case_id) THEN
+        RETURN false;
+    END IF;
+    SELECT coalesce(max(a.published_at) FILTER (WHERE a.not_after IS NULL OR a.not_after > v_now),
+                    max(a.not_after)), count(*)
+      INTO v_at, v_n FROM cpr.affected a WHERE a.case_id = p_case_id;
+    UPDATE cpr.cases SET revocation_published_at = v_at
+     WHERE id = p_case_id AND revocation_published_at IS NULL;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'revocation-published', NULL,
+        jsonb_build_object('published_at', cpr.utc_text(v_at), 'certificates', v_n));
+    RETURN true;
+END
+$$;
+
+--
+-- Name: revwatch_store(bigint, text, text, text, bigint, text, text, text, text, bigint, text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_url text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_url text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    a     cpr.affected%ROWTYPE;
+BEGIN
+    SELECT * INTO a FROM cpr.affected x
+     WHERE x.id = p_id AND x.check_by = p_worker AND x.check_lease_until >= v_now FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE cpr.affected SET
+        ocsp_state = p_ocsp_state, ocsp_url = p_ocsp_url,
+        ocsp_revoked_at = CASE WHEN p_ocsp_revoked_ms > 0
+                               THEN to_timestamp(p_ocsp_revoked_ms / 1000.0) END,
+        ocsp_reason = p_ocsp_reason, ocsp_why = p_ocsp_why,
+        ocsp_checked_at = CASE WHEN p_ocsp_state = 'none' THEN ocsp_checked_at ELSE v_now END,
+        crl_state = p_crl_state, crl_url = p_crl_url,
+        crl_revoked_at = CASE WHEN p_crl_revoked_ms > 0
+                              THEN to_timestamp(p_crl_revoked_ms / 1000.0) END,
+        crl_reason = p_crl_reason, crl_why = p_crl_why,
+        crl_checked_at = CASE WHEN p_crl_state = 'none' THEN crl_checked_at ELSE v_now END,
+        checked_at = v_now,
+        published_at = CASE WHEN p_published THEN coalesce(published_at, v_now) END,
+        check_by = NULL, check_lease_until = NULL
+     WHERE id = p_id;
+    IF a.ocsp_state IS DISTINCT FROM p_ocsp_state OR a.crl_state IS DISTINCT FROM p_crl_state THEN
+        PERFORM cpr.append_event(a.case_id, 'cpr-sweeper', 'revocation-status', NULL,
+            jsonb_build_object('serial', a.serial, 'ocsp', p_ocsp_state, 'crl', p_crl_state,
+                               'ocsp_why', p_ocsp_why, 'crl_why', p_crl_why));
+    END IF;
+    IF p_ocsp_state = 'none' AND p_crl_state = 'none' THEN
+        PERFORM cpr.revwatch_alert_open(a.case_id, 'no-mechanism', a.serial,
+            format('%s: certificate %s advertises no OCSP responder and no CRL, and its '
+                   'issuer has none configured: its revocation cannot be proven',
+                   (SELECT tracking FROM cpr.cases WHERE id = a.case_id), a.serial));
+    END IF;
+    IF p_published THEN
+        PERFORM cpr.revwatch_settle(a.case_id);
+    END IF;
+    RETURN true;
+END
+$$;
+
+--
+-- Name: revwatch_watched(cpr.cases); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_watched(c cpr.cases) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT c.revocation_published_at IS NULL
+       AND (c.br_item IS NOT NULL OR c.revoked_at IS NOT NULL)
 $$;
 
 --
@@ -2843,14 +3095,14 @@ BEGIN
     SELECT c.id, c.tracking, c.category, c.subject, epoch_ms(c.received_at),
            epoch_ms(c.ack_clock_from), epoch_ms(c.acked_at),
            epoch_ms(c.reporter_done_at), epoch_ms(c.subscriber_done_at),
-           c.br_item, epoch_ms(c.revoked_at), NULL::bigint
+           c.br_item, epoch_ms(cpr.revocation_stop(c)), NULL::bigint
     FROM cpr.cases c
     WHERE c.state = 'open' AND c.kind <> 'automated'
     UNION ALL
     SELECT c.id, c.tracking, c.category, c.subject, epoch_ms(c.received_at),
            epoch_ms(c.ack_clock_from), epoch_ms(c.acked_at),
            epoch_ms(c.reporter_done_at), epoch_ms(c.subscriber_done_at),
-           c.br_item, epoch_ms(c.revoked_at), epoch_ms(c.closed_at)
+           c.br_item, epoch_ms(cpr.revocation_stop(c)), epoch_ms(c.closed_at)
     FROM cpr.cases c
     WHERE c.state = 'closed' AND c.closed_at > v_cut AND c.kind <> 'automated'
     ORDER BY 1;
@@ -2891,6 +3143,58 @@ CREATE FUNCTION cpr.utc_text_us(p timestamp with time zone) RETURNS text
     AS $$
     SELECT to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
+
+--
+-- Name: affected; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.affected (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    der bytea NOT NULL,
+    serial text NOT NULL,
+    issuer text,
+    subject text,
+    not_after timestamp with time zone,
+    precert boolean DEFAULT false NOT NULL,
+    found_how text,
+    found_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    ocsp_state text,
+    ocsp_url text,
+    ocsp_revoked_at timestamp with time zone,
+    ocsp_reason text,
+    ocsp_why text,
+    ocsp_checked_at timestamp with time zone,
+    crl_state text,
+    crl_url text,
+    crl_revoked_at timestamp with time zone,
+    crl_reason text,
+    crl_why text,
+    crl_checked_at timestamp with time zone,
+    checked_at timestamp with time zone,
+    published_at timestamp with time zone,
+    check_by text,
+    check_lease_until timestamp with time zone,
+    CONSTRAINT affected_crl_state_check CHECK ((crl_state = ANY (ARRAY['good'::text, 'revoked'::text, 'unknown'::text, 'none'::text]))),
+    CONSTRAINT affected_ocsp_state_check CHECK ((ocsp_state = ANY (ARRAY['good'::text, 'revoked'::text, 'unknown'::text, 'none'::text])))
+);
+
+--
+-- Name: affected_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+CREATE SEQUENCE cpr.affected_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: affected_id_seq; Type: SEQUENCE OWNED BY; Schema: cpr; Owner: -
+--
+
+ALTER SEQUENCE cpr.affected_id_seq OWNED BY cpr.affected.id;
 
 --
 -- Name: audit_case_rows; Type: VIEW; Schema: cpr; Owner: -
@@ -3212,6 +3516,42 @@ CREATE TABLE cpr.reporters (
 );
 
 --
+-- Name: revwatch_alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.revwatch_alerts (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    kind text NOT NULL,
+    subject_key text NOT NULL,
+    summary text NOT NULL,
+    opened_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    paged_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_try_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    CONSTRAINT revwatch_alerts_kind_check CHECK ((kind = ANY (ARRAY['no-mechanism'::text, 'claim-unpublished'::text])))
+);
+
+--
+-- Name: revwatch_alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+CREATE SEQUENCE cpr.revwatch_alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: revwatch_alerts_id_seq; Type: SEQUENCE OWNED BY; Schema: cpr; Owner: -
+--
+
+ALTER SEQUENCE cpr.revwatch_alerts_id_seq OWNED BY cpr.revwatch_alerts.id;
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: cpr; Owner: -
 --
 
@@ -3269,6 +3609,25 @@ CREATE SEQUENCE cpr.tracking_seq
     NO MINVALUE
     NO MAXVALUE
     CACHE 1;
+
+--
+-- Name: affected id; Type: DEFAULT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.affected ALTER COLUMN id SET DEFAULT nextval('cpr.affected_id_seq'::regclass);
+
+--
+-- Name: revwatch_alerts id; Type: DEFAULT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.revwatch_alerts ALTER COLUMN id SET DEFAULT nextval('cpr.revwatch_alerts_id_seq'::regclass);
+
+--
+-- Name: affected affected_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.affected
+    ADD CONSTRAINT affected_pkey PRIMARY KEY (id);
 
 --
 -- Name: case_links case_links_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -3432,6 +3791,20 @@ ALTER TABLE ONLY cpr.reporters
     ADD CONSTRAINT reporters_pkey PRIMARY KEY (case_id, address);
 
 --
+-- Name: revwatch_alerts revwatch_alerts_case_id_kind_subject_key_key; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.revwatch_alerts
+    ADD CONSTRAINT revwatch_alerts_case_id_kind_subject_key_key UNIQUE (case_id, kind, subject_key);
+
+--
+-- Name: revwatch_alerts revwatch_alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.revwatch_alerts
+    ADD CONSTRAINT revwatch_alerts_pkey PRIMARY KEY (id);
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3451,6 +3824,12 @@ ALTER TABLE ONLY cpr.steps
 
 ALTER TABLE ONLY cpr.steps
     ADD CONSTRAINT steps_pkey PRIMARY KEY (id);
+
+--
+-- Name: affected_case_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX affected_case_idx ON cpr.affected USING btree (case_id);
 
 --
 -- Name: case_links_names_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -3641,6 +4020,12 @@ CREATE UNIQUE INDEX probes_message_id_idx ON cpr.probes USING btree (message_id)
 CREATE INDEX probes_pending_idx ON cpr.probes USING btree (created_at) WHERE (decided_at IS NULL);
 
 --
+-- Name: revwatch_alerts_unsent_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX revwatch_alerts_unsent_idx ON cpr.revwatch_alerts USING btree (next_try_at) WHERE (paged_at IS NULL);
+
+--
 -- Name: steps_ready_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
@@ -3767,6 +4152,13 @@ CREATE TRIGGER probe_alerts_audit AFTER UPDATE OF paged_at, resolve_sent_at ON c
 CREATE TRIGGER reporters_immutable BEFORE DELETE OR UPDATE ON cpr.reporters FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: affected affected_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.affected
+    ADD CONSTRAINT affected_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
 -- Name: case_links case_links_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3877,6 +4269,13 @@ ALTER TABLE ONLY cpr.probe_alerts
 
 ALTER TABLE ONLY cpr.reporters
     ADD CONSTRAINT reporters_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
+-- Name: revwatch_alerts revwatch_alerts_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.revwatch_alerts
+    ADD CONSTRAINT revwatch_alerts_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
 
 --
 -- Name: steps steps_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
@@ -4634,11 +5033,78 @@ REVOKE ALL ON FUNCTION cpr.respond(p_tracking text, p_to text, p_actor text, p_w
 GRANT ALL ON FUNCTION cpr.respond(p_tracking text, p_to text, p_actor text, p_waive text) TO cpr_staff;
 
 --
+-- Name: FUNCTION revocation_stop(c cpr.cases); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revocation_stop(c cpr.cases) FROM PUBLIC;
+
+--
 -- Name: FUNCTION revoked(p_tracking text, p_actor text); Type: ACL; Schema: cpr; Owner: -
 --
 
 REVOKE ALL ON FUNCTION cpr.revoked(p_tracking text, p_actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.revoked(p_tracking text, p_actor text) TO cpr_staff;
+
+--
+-- Name: FUNCTION revwatch_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_alert_open(p_case_id bigint, p_kind text, p_key text, p_summary text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_alert_open(p_case_id bigint, p_kind text, p_key text, p_summary text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_alert_open(p_case_id bigint, p_kind text, p_key text, p_summary text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_alert_take(p_worker text, p_lease_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_alert_take(p_worker text, p_lease_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_alert_take(p_worker text, p_lease_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_claims(p_grace_ms bigint, p_limit integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_claims(p_grace_ms bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_claims(p_grace_ms bigint, p_limit integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_next_ms(p_recheck_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_settle(p_case_id bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_settle(p_case_id bigint) FROM PUBLIC;
+
+--
+-- Name: FUNCTION revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_url text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_url text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_url text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_url text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_url text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_url text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_watched(c cpr.cases); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_watched(c cpr.cases) FROM PUBLIC;
 
 --
 -- Name: FUNCTION safe_timestamptz(p text); Type: ACL; Schema: cpr; Owner: -
@@ -4720,6 +5186,13 @@ GRANT ALL ON FUNCTION cpr.utc_text(p timestamp with time zone) TO cpr_staff;
 REVOKE ALL ON FUNCTION cpr.utc_text_us(p timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: TABLE affected; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.affected TO cpr_staff;
+GRANT SELECT ON TABLE cpr.affected TO cpr_sweeper;
+
+--
 -- Name: TABLE audit_case_rows; Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4787,6 +5260,13 @@ GRANT SELECT ON TABLE cpr.probe_schedule TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.reporters TO cpr_staff;
 GRANT SELECT ON TABLE cpr.reporters TO cpr_sweeper;
+
+--
+-- Name: TABLE revwatch_alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.revwatch_alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.revwatch_alerts TO cpr_sweeper;
 
 --
 -- Name: TABLE steps; Type: ACL; Schema: cpr; Owner: -

@@ -51,6 +51,7 @@
 #define OFF(field)      offsetof(struct cpr_config, field)
 #define TIER(field)     offsetof(struct config_tier, field)
 #define CHANNEL(field)  offsetof(struct config_channel, field)
+#define ISSUER(field)   offsetof(struct config_issuer, field)
 #define FIELD(base, k)  ((void *) ((char *) (base) + (k)->offset))
 
 /* Table rows: a plain value, a ranged one, and the two special kinds. */
@@ -329,6 +330,33 @@ const struct config_key config_keys[] = {
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),
 
+    RANGED("inventory", "recheck", CONFIG_DURATION, OFF(inv_recheck_ms), "15m",
+           "while a case's revocation clock runs, or staff have claimed it revoked "
+           "and publication is not yet seen, each affected certificate's OCSP and "
+           "CRL are checked again this often, the CRL by a conditional GET (1m..1d)",
+           MS_MINUTE, MS_DAY),
+    RANGED("inventory", "publish_grace", CONFIG_DURATION, OFF(inv_publish_grace_ms), "30m",
+           "a staff claim (cprctl revoked) not seen published in OCSP and the CRL "
+           "within this long pages tier 1, naming the certificates still good "
+           "(1m..7d)", MS_MINUTE, 7 * MS_DAY),
+    RANGED("inventory", "check_batch", CONFIG_INT, OFF(inv_check_batch), "50",
+           "most affected certificates whose revocation is checked in one sweeper "
+           "pass; the rest wait for the next (1..10000)", 1, 10000),
+    RANGED("inventory", "crl_cache", CONFIG_INT, OFF(inv_crl_cache), "64",
+           "CRLs cpr-sweeper keeps in memory, each until its nextUpdate; the least "
+           "recently used goes first (1..4096)", 1, 4096),
+
+    KEY("issuer *", "cert", CONFIG_STRING, ISSUER(cert), "",
+        "the issuing CA's certificate (PEM or DER file); an affected certificate "
+        "is checked against the [issuer NAME] whose subject is its issuer and "
+        "whose key signed it; required"),
+    KEY("issuer *", "ocsp_url", CONFIG_STRING, ISSUER(ocsp_url), "",
+        "an OCSP responder for this issuer's certificates, asked besides the "
+        "one in their AIA (http:// or https://); empty: only the AIA one"),
+    KEY("issuer *", "crl_url", CONFIG_STRING, ISSUER(crl_url), "",
+        "a CRL for this issuer's certificates (as disclosed in CCADB), fetched "
+        "besides the certificate's CRL distribution point; empty: only that"),
+
     {"log", "facility", CONFIG_CHOICE, OFF(log_facility), "mail",
      "syslog facility of cpr-milter and cpr-sweeper when daemonized: mail, daemon, "
      "user or local0..local7", 0, 0, 0, LOG_FACILITY_CHOICES},
@@ -348,10 +376,13 @@ static const struct config_template config_templates[] = {
      OFF(ntier_defs)},
     {"channel", "channel *", sizeof(struct config_channel), OFF(channel_defs),
      OFF(nchannel_defs)},
+    {"issuer", "issuer *", sizeof(struct config_issuer), OFF(issuer_defs),
+     OFF(nissuer_defs)},
 };
 
 _Static_assert(offsetof(struct config_tier, name) == 0, "name comes first");
 _Static_assert(offsetof(struct config_channel, name) == 0, "name comes first");
+_Static_assert(offsetof(struct config_issuer, name) == 0, "name comes first");
 
 /* ---- the table ---- */
 
