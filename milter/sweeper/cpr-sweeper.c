@@ -39,6 +39,7 @@
 #include "privdrop.h"
 #include "probemailbox.h"
 #include "probesend.h"
+#include "revwatch.h"
 #include "sendlog.h"
 #include "sdnotify.h"
 #include "sweep.h"
@@ -71,6 +72,7 @@ struct loop {
     long long next_connect;
     bool last_pass_ok;
     struct log_throttle db_log;  /* database up/down lines, with back-off */
+    struct revwatch *rw;         /* published revocation (issue 16) */
 };
 
 static void
@@ -299,6 +301,8 @@ loop_round(struct loop *l)
     }
     l->last_pass_ok = ok;
     sweepmetrics_round(ok ? l->s.conn : NULL);
+    if (ok && (next = revwatch_round(l->rw, &l->s, &ok)) > 0 && now_mono_ms() + next < wake)
+        wake = now_mono_ms() + next;
     if (ok)
         check_stuck_replies(l, now);
     if (ok && (next = probesend_round(l->s.conn, l->cfg, l->s.worker)) > 0
@@ -402,10 +406,18 @@ main(int argc, char **argv)
         config_free(cfg);
         return CPR_EX_CONFIG;
     }
+    if ((l.rw = revwatch_new(cfg, &err)) == NULL) {
+        log_error("%s", err);
+        g_free(err);
+        escalation_free(&l.s.esc);
+        config_free(cfg);
+        return CPR_EX_CONFIG;
+    }
     if (!privdrop_check("[sweeper] user", cfg->sweeper_user, &priv, perr, sizeof(perr)))
         log_fatal(CPR_EX_CONFIG, "%s", perr);
     if (o.check_only) {
         printf("cpr-sweeper: %s: config OK\n", o.config);
+        revwatch_free(l.rw);
         escalation_free(&l.s.esc);
         config_free(cfg);
         return 0;
@@ -430,6 +442,7 @@ main(int argc, char **argv)
     metrics_stop(metrics);
     PQfinish(l.s.conn);
     sendlog_free(&l.s);
+    revwatch_free(l.rw);
     escalation_free(&l.s.esc);
     config_free(cfg);
     curl_global_cleanup();
