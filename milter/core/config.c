@@ -333,12 +333,12 @@ const struct config_key config_keys[] = {
     RANGED("inventory", "recheck", CONFIG_DURATION, OFF(inv_recheck_ms), "15m",
            "while a case's revocation clock runs, or staff have claimed it revoked "
            "and publication is not yet seen, each affected certificate's OCSP and "
-           "CRL are checked again this often, the CRL by a conditional GET (1m..1d)",
-           MS_MINUTE, MS_DAY),
+           "CRL are checked again this often, the CRL by a conditional GET (1s..1d)",
+           MS_SECOND, MS_DAY),
     RANGED("inventory", "publish_grace", CONFIG_DURATION, OFF(inv_publish_grace_ms), "30m",
            "a staff claim (cprctl revoked) not seen published in OCSP and the CRL "
            "within this long pages tier 1, naming the certificates still good "
-           "(1m..7d)", MS_MINUTE, 7 * MS_DAY),
+           "(1s..7d)", MS_SECOND, 7 * MS_DAY),
     RANGED("inventory", "check_batch", CONFIG_INT, OFF(inv_check_batch), "50",
            "most affected certificates whose revocation is checked in one sweeper "
            "pass; the rest wait for the next (1..10000)", 1, 10000),
