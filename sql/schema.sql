@@ -2709,7 +2709,7 @@ $$;
 -- Name: revwatch_due(integer, bigint, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) RETURNS TABLE(id bigint, tracking text, serial text, der bytea)
+CREATE FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) RETURNS TABLE(id bigint, tracking text, serial text, der bytea, watched boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
@@ -2733,7 +2733,7 @@ BEGIN
            check_lease_until = v_now + p_lease_ms * interval '1 ms'
       FROM due, cpr.cases c
      WHERE a.id = due.id AND c.id = a.case_id
-    RETURNING a.id, c.tracking, a.serial, a.der;
+    RETURNING a.id, c.tracking, a.serial, a.der, cpr.revwatch_watched(c);
 END
 $$;
 

@@ -350,10 +350,8 @@ check_due(struct revwatch *rw, struct sweeper *s, long long now)
     /* A lease long enough for a whole batch of bounded fetches. */
     snprintf(lease, sizeof(lease), "%lld",
              (long long) rw->cfg->inv_check_batch * 4 * rw->lim.timeout_ms + 60000);
-    if (!(res = db_exec(s->conn, "SELECT id, tracking, serial, der, "
-                                 "EXISTS (SELECT 1 FROM cpr.cases c JOIN cpr.affected a ON "
-                                 "a.case_id = c.id WHERE a.id = d.id AND cpr.revwatch_watched(c)) "
-                                 "FROM cpr.revwatch_due($1::integer, $2::bigint, $3, $4::bigint) d",
+    if (!(res = db_exec(s->conn, "SELECT id, tracking, serial, der, watched "
+                                 "FROM cpr.revwatch_due($1::integer, $2::bigint, $3, $4::bigint)",
                         4, p)))
         return false;
     for (int i = 0; ok && i < PQntuples(res); i++) {
