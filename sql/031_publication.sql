@@ -3,22 +3,25 @@
 --   031_publication.sql - the revocation clock stops only on proof of
 --   published revocation
 -- SUMMARY
---   Columns on cpr.affected for each certificate's OCSP and CRL status;
---   cpr.cases.revocation_published_at; cpr.revocation_stop(case), the one
+--   Fills the published-revocation columns of cpr.affected
+--   (028_inventory.sql); cpr.cases.revocation_published_at;
+--   cpr.revocation_stop(case), the one
 --   definition of when a revocation clock stops; cpr.revwatch_* for the
 --   cpr-sweeper worker (milter/sweeper/revwatch.c); cpr.revwatch_alerts,
 --   pages owed by it. Redefines cpr.sweep_cases (018_wake.sql).
 -- DESCRIPTION
 --   cpr.affected holds, per case, the certificates the inventory lookup
---   found (028_inventory.sql, issue 16). When 028 is not there yet the
---   table is made here with the columns this migration needs; when it is,
---   only the missing columns are added.
+--   found (028_inventory.sql, issue 16). Per certificate and mechanism:
+--   ocsp_state / crl_state good, revoked, unknown (ocsp_why / crl_why) or
+--   none (neither advertised nor configured); revoked_at is when this
+--   sweeper first saw it revoked in every mechanism it has (NULL while
+--   not), reason the reason published, why the first unknown's reason.
 --
 --   A case with affected certificates stops its revocation clock at
 --   revocation_published_at, set (once) when every affected certificate
 --   that is not expired has been seen revoked in every mechanism it
 --   advertises or that is configured for its issuer (at least one). The
---   time recorded is the latest of the certificates' published_at: when
+--   time recorded is the latest of the certificates' revoked_at: when
 --   cpr-sweeper first saw each one revoked everywhere (the database
 --   clock), never a time taken from the CA's own CRL or response. A case
 --   with no affected certificates keeps the staff claim (cprctl revoked,
@@ -32,43 +35,6 @@
 -- DIAGNOSTICS
 --   revwatch_store returns false when the caller no longer holds the lease.
 -- REPLACES cpr.sweep_cases (018_wake.sql)
-
-CREATE TABLE IF NOT EXISTS cpr.affected (
-    id          bigserial PRIMARY KEY,
-    case_id     bigint NOT NULL REFERENCES cpr.cases (id),
-    der         bytea NOT NULL,
-    serial      text NOT NULL,
-    issuer      text,
-    subject     text,
-    not_after   timestamptz,
-    precert     boolean NOT NULL DEFAULT false,
-    found_how   text,
-    found_at    timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-
--- State per mechanism: good, revoked, unknown (why says why), or none
--- (neither advertised nor configured for the issuer).
-ALTER TABLE cpr.affected
-    ADD COLUMN IF NOT EXISTS ocsp_state text
-        CHECK (ocsp_state IN ('good', 'revoked', 'unknown', 'none')),
-    ADD COLUMN IF NOT EXISTS ocsp_url text,
-    ADD COLUMN IF NOT EXISTS ocsp_revoked_at timestamptz,
-    ADD COLUMN IF NOT EXISTS ocsp_reason text,
-    ADD COLUMN IF NOT EXISTS ocsp_why text,
-    ADD COLUMN IF NOT EXISTS ocsp_checked_at timestamptz,
-    ADD COLUMN IF NOT EXISTS crl_state text
-        CHECK (crl_state IN ('good', 'revoked', 'unknown', 'none')),
-    ADD COLUMN IF NOT EXISTS crl_url text,
-    ADD COLUMN IF NOT EXISTS crl_revoked_at timestamptz,
-    ADD COLUMN IF NOT EXISTS crl_reason text,
-    ADD COLUMN IF NOT EXISTS crl_why text,
-    ADD COLUMN IF NOT EXISTS crl_checked_at timestamptz,
-    ADD COLUMN IF NOT EXISTS checked_at timestamptz,
-    ADD COLUMN IF NOT EXISTS published_at timestamptz,
-    ADD COLUMN IF NOT EXISTS check_by text,
-    ADD COLUMN IF NOT EXISTS check_lease_until timestamptz;
-
-CREATE INDEX IF NOT EXISTS affected_case_idx ON cpr.affected (case_id);
 
 ALTER TABLE cpr.cases ADD COLUMN revocation_published_at timestamptz;
 
@@ -137,8 +103,9 @@ BEGIN
          ORDER BY a.checked_at NULLS FIRST, a.id
          LIMIT greatest(p_limit, 0)
          FOR UPDATE OF a SKIP LOCKED)
-    UPDATE cpr.affected a SET check_by = p_worker,
-           check_lease_until = v_now + p_lease_ms * interval '1 ms'
+    UPDATE cpr.affected a SET check_claimed_by = p_worker,
+           check_lease_until = v_now + p_lease_ms * interval '1 ms',
+           check_attempts = a.check_attempts + 1
       FROM due, cpr.cases c
      WHERE a.id = due.id AND c.id = a.case_id
     RETURNING a.id, c.tracking, a.serial, a.der, cpr.revwatch_watched(c);
@@ -243,12 +210,12 @@ DECLARE
     v_n   bigint;
 BEGIN
     IF EXISTS (SELECT 1 FROM cpr.affected a
-                WHERE a.case_id = p_case_id AND a.published_at IS NULL
+                WHERE a.case_id = p_case_id AND a.revoked_at IS NULL
                   AND (a.not_after IS NULL OR a.not_after > v_now))
        OR NOT EXISTS (SELECT 1 FROM cpr.affected a WHERE a.case_id = p_case_id) THEN
         RETURN false;
     END IF;
-    SELECT coalesce(max(a.published_at) FILTER (WHERE a.not_after IS NULL OR a.not_after > v_now),
+    SELECT coalesce(max(a.revoked_at) FILTER (WHERE a.not_after IS NULL OR a.not_after > v_now),
                     max(a.not_after)), count(*)
       INTO v_at, v_n FROM cpr.affected a WHERE a.case_id = p_case_id;
     UPDATE cpr.cases SET revocation_published_at = v_at
@@ -266,34 +233,38 @@ $$;
 -- p_published: the certificate shows revoked in every mechanism it has.
 -- A change of state is an audit event. False without the lease.
 CREATE FUNCTION cpr.revwatch_store(p_id bigint, p_worker text,
-        p_ocsp_state text, p_ocsp_url text, p_ocsp_revoked_ms bigint, p_ocsp_reason text,
-        p_ocsp_why text,
-        p_crl_state text, p_crl_url text, p_crl_revoked_ms bigint, p_crl_reason text,
-        p_crl_why text, p_published boolean)
+        p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text,
+        p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text,
+        p_published boolean)
 RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
 DECLARE
     v_now timestamptz := clock_timestamp();
     a     cpr.affected%ROWTYPE;
 BEGIN
     SELECT * INTO a FROM cpr.affected x
-     WHERE x.id = p_id AND x.check_by = p_worker AND x.check_lease_until >= v_now FOR UPDATE;
+     WHERE x.id = p_id AND x.check_claimed_by = p_worker AND x.check_lease_until >= v_now
+       FOR UPDATE;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
     UPDATE cpr.affected SET
-        ocsp_state = p_ocsp_state, ocsp_url = p_ocsp_url,
+        ocsp_state = p_ocsp_state,
         ocsp_revoked_at = CASE WHEN p_ocsp_revoked_ms > 0
                                THEN to_timestamp(p_ocsp_revoked_ms / 1000.0) END,
         ocsp_reason = p_ocsp_reason, ocsp_why = p_ocsp_why,
         ocsp_checked_at = CASE WHEN p_ocsp_state = 'none' THEN ocsp_checked_at ELSE v_now END,
-        crl_state = p_crl_state, crl_url = p_crl_url,
+        crl_state = p_crl_state,
         crl_revoked_at = CASE WHEN p_crl_revoked_ms > 0
                               THEN to_timestamp(p_crl_revoked_ms / 1000.0) END,
         crl_reason = p_crl_reason, crl_why = p_crl_why,
         crl_checked_at = CASE WHEN p_crl_state = 'none' THEN crl_checked_at ELSE v_now END,
         checked_at = v_now,
-        published_at = CASE WHEN p_published THEN coalesce(published_at, v_now) END,
-        check_by = NULL, check_lease_until = NULL
+        revoked_at = CASE WHEN p_published THEN coalesce(revoked_at, v_now) END,
+        reason = CASE WHEN p_published THEN coalesce(p_crl_reason, p_ocsp_reason) END,
+        why = CASE WHEN p_ocsp_state = 'none' AND p_crl_state = 'none'
+                   THEN 'no mechanism: no OCSP responder and no CRL'
+                   ELSE coalesce(p_ocsp_why, p_crl_why) END,
+        check_claimed_by = NULL, check_lease_until = NULL, check_attempts = 0
      WHERE id = p_id;
     IF a.ocsp_state IS DISTINCT FROM p_ocsp_state OR a.crl_state IS DISTINCT FROM p_crl_state THEN
         PERFORM cpr.append_event(a.case_id, 'cpr-sweeper', 'revocation-status', NULL,
@@ -340,14 +311,13 @@ REVOKE ALL ON FUNCTION cpr.revwatch_due(integer, bigint, text, bigint),
     cpr.revwatch_next_ms(bigint), cpr.revwatch_alert_open(bigint, text, text, text),
     cpr.revwatch_alert_take(text, bigint), cpr.revwatch_alert_done(bigint, boolean, text, bigint),
     cpr.revwatch_settle(bigint),
-    cpr.revwatch_store(bigint, text, text, text, bigint, text, text, text, text, bigint, text,
-                       text, boolean),
+    cpr.revwatch_store(bigint, text, text, bigint, text, text, text, bigint, text, text,
+                       boolean),
     cpr.revwatch_claims(bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cpr.revwatch_due(integer, bigint, text, bigint),
     cpr.revwatch_next_ms(bigint), cpr.revwatch_alert_open(bigint, text, text, text),
     cpr.revwatch_alert_take(text, bigint), cpr.revwatch_alert_done(bigint, boolean, text, bigint),
-    cpr.revwatch_store(bigint, text, text, text, bigint, text, text, text, text, bigint, text,
-                       text, boolean),
+    cpr.revwatch_store(bigint, text, text, bigint, text, text, text, bigint, text, text,
+                       boolean),
     cpr.revwatch_claims(bigint, integer) TO cpr_sweeper;
 GRANT SELECT ON cpr.revwatch_alerts TO cpr_staff, cpr_sweeper;
-GRANT SELECT ON cpr.affected TO cpr_staff, cpr_sweeper;

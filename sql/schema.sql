@@ -47,6 +47,34 @@ CREATE FUNCTION cpr.address_domain(p text) RETURNS text
 $_$;
 
 --
+-- Name: affected_list(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.affected_list(p_tracking text) RETURNS SETOF jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'sha256', a.cert_sha256, 'serial', a.serial, 'issuer', a.issuer,
+        'subject', a.subject, 'sans', a.sans, 'spki_sha256', a.spki_sha256,
+        'not_before', cpr.utc_text(a.not_before), 'not_after', cpr.utc_text(a.not_after),
+        'precert', a.precert, 'found_kind', a.found_kind, 'found_value', a.found_value,
+        'source', a.source, 'subscriber', a.subscriber,
+        'found_at', cpr.utc_text(a.found_at), 'after_report', a.after_report,
+        'ocsp', jsonb_build_object('state', a.ocsp_state,
+                    'revoked_at', cpr.utc_text(a.ocsp_revoked_at), 'reason', a.ocsp_reason,
+                    'checked_at', cpr.utc_text(a.ocsp_checked_at), 'why', a.ocsp_why),
+        'crl', jsonb_build_object('state', a.crl_state,
+                    'revoked_at', cpr.utc_text(a.crl_revoked_at), 'reason', a.crl_reason,
+                    'checked_at', cpr.utc_text(a.crl_checked_at), 'why', a.crl_why),
+        'revoked_at', cpr.utc_text(a.revoked_at), 'reason', a.reason,
+        'checked_at', cpr.utc_text(a.checked_at), 'why', a.why))
+    FROM cpr.affected a JOIN cpr.cases c ON c.id = a.case_id
+    WHERE c.tracking = p_tracking
+    ORDER BY a.id
+$$;
+
+--
 -- Name: alert_done(bigint, text, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -303,6 +331,25 @@ BEGIN
     END IF;
     RETURN NULL;
 END
+$$;
+
+--
+-- Name: blocklist(timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.blocklist(p_since timestamp with time zone) RETURNS TABLE(spki_sha256 text, tracking text, evidence text, reported_at text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT DISTINCT ON (e.spki_sha256, c.id) e.spki_sha256, c.tracking,
+           CASE WHEN e.kind = 'private-key' THEN 'private-key' ELSE e.proof END,
+           cpr.utc_text(m.received_at)
+    FROM cpr.evidence e
+    JOIN cpr.messages m ON m.id = e.message_id
+    JOIN cpr.cases c ON c.id = e.case_id
+    WHERE e.spki_sha256 IS NOT NULL AND cpr.verified_key(e)
+      AND m.received_at >= coalesce(p_since, '-infinity')
+    ORDER BY e.spki_sha256, c.id, m.received_at
 $$;
 
 --
@@ -884,6 +931,34 @@ END
 $$;
 
 --
+-- Name: guard_affected(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.guard_affected() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n cpr.affected := NEW;
+BEGIN
+    n.ocsp_state := OLD.ocsp_state; n.ocsp_revoked_at := OLD.ocsp_revoked_at;
+    n.ocsp_reason := OLD.ocsp_reason; n.ocsp_checked_at := OLD.ocsp_checked_at;
+    n.ocsp_why := OLD.ocsp_why;
+    n.crl_state := OLD.crl_state; n.crl_revoked_at := OLD.crl_revoked_at;
+    n.crl_reason := OLD.crl_reason; n.crl_checked_at := OLD.crl_checked_at;
+    n.crl_why := OLD.crl_why;
+    n.revoked_at := OLD.revoked_at; n.reason := OLD.reason;
+    n.checked_at := OLD.checked_at; n.why := OLD.why;
+    n.check_due_at := OLD.check_due_at; n.check_claimed_by := OLD.check_claimed_by;
+    n.check_lease_until := OLD.check_lease_until; n.check_attempts := OLD.check_attempts;
+    IF n IS DISTINCT FROM OLD THEN
+        RAISE EXCEPTION 'cpr: affected certificate % is immutable (only its revocation status changes)',
+            OLD.id;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: guard_case(); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1158,6 +1233,78 @@ END
 $$;
 
 --
+-- Name: inventory_alert_claim(text, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.inventory_alert_claim(p_worker text, p_lease_ms integer) RETURNS TABLE(alert_id bigint, tracking text, kind text, summary text, opened_at text, attempts integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    a cpr.inventory_alerts%ROWTYPE;
+BEGIN
+    FOR a IN SELECT * FROM cpr.inventory_alerts x
+             WHERE x.paged_at IS NULL AND x.next_try_at <= v_now
+               AND (x.lease_until IS NULL OR x.lease_until < v_now)
+             ORDER BY x.next_try_at, x.id LIMIT 1 FOR UPDATE SKIP LOCKED LOOP
+        UPDATE cpr.inventory_alerts SET claimed_by = p_worker, attempts = a.attempts + 1,
+            lease_until = v_now + p_lease_ms * interval '1 ms'
+        WHERE id = a.id;
+        RETURN QUERY SELECT a.id, c.tracking, a.kind, a.summary, cpr.utc_text(a.opened_at),
+                            a.attempts + 1
+                     FROM cpr.cases c WHERE c.id = a.case_id;
+    END LOOP;
+END
+$$;
+
+--
+-- Name: inventory_alert_done(bigint, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.inventory_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now  timestamptz := clock_timestamp();
+    v_case bigint;
+    v_kind text;
+BEGIN
+    UPDATE cpr.inventory_alerts SET
+        paged_at = CASE WHEN p_ok THEN v_now END,
+        next_try_at = CASE WHEN p_ok THEN next_try_at
+                           ELSE v_now + greatest(p_retry_ms, 0) * interval '1 ms' END,
+        claimed_by = NULL, lease_until = NULL
+    WHERE id = p_id AND claimed_by = p_worker AND lease_until >= v_now
+    RETURNING case_id, kind INTO v_case, v_kind;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF p_ok THEN
+        PERFORM cpr.append_event(v_case, 'cpr-sweeper', 'inventory-page', NULL,
+            jsonb_build_object('kind', v_kind, 'alert', p_id));
+    END IF;
+    RETURN true;
+END
+$$;
+
+--
+-- Name: inventory_alert_open(bigint, text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.inventory_alert_open(p_case_id bigint, p_kind text, p_summary text) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO cpr.inventory_alerts (case_id, kind, summary)
+    SELECT p_case_id, p_kind, left(p_summary, 2000)
+    WHERE NOT EXISTS (SELECT 1 FROM cpr.inventory_alerts a
+                      WHERE a.case_id = p_case_id AND a.kind = p_kind
+                        AND a.summary = left(p_summary, 2000))
+$$;
+
+--
 -- Name: is_reporter(bigint, text[]); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1183,6 +1330,268 @@ BEGIN
     END IF;
     RETURN ARRAY(SELECT e FROM jsonb_array_elements_text(p) WITH ORDINALITY AS t(e, n)
                  ORDER BY n);
+END
+$$;
+
+--
+-- Name: lookup_claim(text, integer, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_claim(p_worker text, p_lease_ms integer, p_limit integer) RETURNS TABLE(case_id bigint, tracking text, received_ms bigint, category text, attempts integer, recheck boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    IF p_lease_ms <= 0 OR p_limit <= 0 OR p_limit > 1000 THEN
+        RAISE EXCEPTION 'lookup_claim: bad bounds' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    WITH due AS (
+        SELECT l.case_id FROM cpr.lookups l
+        WHERE l.due_at IS NOT NULL AND l.due_at <= v_now
+          AND (l.lease_until IS NULL OR l.lease_until < v_now)
+        ORDER BY l.due_at LIMIT p_limit FOR UPDATE SKIP LOCKED),
+    upd AS (
+        UPDATE cpr.lookups l SET claimed_by = p_worker,
+            lease_until = v_now + p_lease_ms * interval '1 ms'
+        FROM due WHERE l.case_id = due.case_id
+        RETURNING l.case_id, l.attempts, l.first_done_at)
+    SELECT u.case_id, c.tracking, epoch_ms(c.received_at), c.category, u.attempts,
+           u.first_done_at IS NOT NULL
+    FROM upd u JOIN cpr.cases c ON c.id = u.case_id
+    ORDER BY u.case_id;
+END
+$$;
+
+--
+-- Name: lookup_done(bigint, text, jsonb, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_done(p_case_id bigint, p_worker text, p_result jsonb, p_recheck_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now     timestamptz := clock_timestamp();
+    l         cpr.lookups%ROWTYPE;
+    c         cpr.cases%ROWTYPE;
+    a         jsonb;
+    r         record;
+    v_recheck boolean;
+    v_new     integer := 0;
+    v_after   text[] := '{}';
+    v_missing text[] := '{}';
+    v_flag    text;
+    v_key     boolean;
+BEGIN
+    SELECT * INTO l FROM cpr.lookups x WHERE x.case_id = p_case_id FOR UPDATE;
+    IF NOT FOUND OR l.claimed_by IS DISTINCT FROM p_worker OR l.lease_until < v_now THEN
+        RETURN false;
+    END IF;
+    SELECT * INTO c FROM cpr.cases x WHERE x.id = p_case_id;
+    v_recheck := l.first_done_at IS NOT NULL;
+    FOR a IN SELECT * FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_result->'found') = 'array'
+                                              THEN p_result->'found' ELSE '[]' END) LOOP
+        r := cpr.lookup_store_cert(c, a, v_recheck);
+        IF r.is_new THEN
+            v_new := v_new + 1;
+            IF r.after_report THEN
+                v_after := v_after || (a->>'serial');
+            END IF;
+        END IF;
+    END LOOP;
+    FOR v_flag IN SELECT 'no certificate of ours found for ' || m
+                  FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p_result->'missing') = 'array'
+                                                 THEN p_result->'missing' ELSE '[]' END) m LOOP
+        v_flag := left(v_flag, 200);
+        IF NOT v_flag = ANY (c.flags) AND NOT v_flag = ANY (v_missing) THEN
+            v_missing := v_missing || v_flag;
+        END IF;
+    END LOOP;
+    IF cardinality(v_missing) > 0 THEN
+        UPDATE cpr.cases SET flags = flags || v_missing WHERE id = p_case_id;
+        PERFORM cpr.inventory_alert_open(p_case_id, 'not-found',
+            c.tracking || ': ' || array_to_string(v_missing, '; '));
+    END IF;
+    IF cardinality(v_after) > 0 THEN
+        PERFORM cpr.inventory_alert_open(p_case_id, 'issued-after-report',
+            c.tracking || ': ' || cardinality(v_after) || ' certificate(s) on the reported '
+            || 'compromised key issued after the report (the blocklist failed): serial '
+            || array_to_string(v_after, ', '));
+    END IF;
+    IF NOT v_recheck OR v_new > 0 OR cardinality(v_missing) > 0
+       OR jsonb_array_length(coalesce(p_result->'refused', '[]')) > 0 THEN
+        PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'lookup', NULL,
+            jsonb_strip_nulls(jsonb_build_object('outcome', 'done',
+                'recheck', v_recheck, 'new', v_new,
+                'total', (SELECT count(*) FROM cpr.affected x WHERE x.case_id = p_case_id),
+                'after_report', CASE WHEN cardinality(v_after) > 0 THEN to_jsonb(v_after) END,
+                'missing', CASE WHEN cardinality(v_missing) > 0 THEN to_jsonb(v_missing) END,
+                'refused', p_result->'refused', 'sources', p_result->'sources',
+                'ms', p_result->'ms', 'worker', p_worker)));
+    END IF;
+    v_key := EXISTS (SELECT 1 FROM cpr.evidence e WHERE e.case_id = p_case_id
+                     AND cpr.verified_key(e));
+    UPDATE cpr.lookups SET
+        due_at = CASE WHEN v_key AND p_recheck_ms > 0
+                      THEN v_now + p_recheck_ms * interval '1 ms' END,
+        attempts = 0, last_error = NULL, claimed_by = NULL, lease_until = NULL,
+        first_done_at = coalesce(first_done_at, v_now), last_done_at = v_now
+    WHERE case_id = p_case_id;
+    RETURN true;
+END
+$$;
+
+--
+-- Name: lookup_evidence(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_evidence(p_case_id bigint) RETURNS TABLE(evidence_id bigint, kind text, sha256 text, spki_sha256 text, serial text, issuer text, value text, proof text, verified_key boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT e.id, e.kind, e.sha256, e.spki_sha256, e.serial, e.issuer, e.value, e.proof,
+           cpr.verified_key(e)
+    FROM cpr.evidence e
+    WHERE e.case_id = p_case_id AND cpr.lookup_kind(e.kind)
+    ORDER BY e.id LIMIT 256
+$$;
+
+--
+-- Name: lookup_failed(bigint, text, text, bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_failed(p_case_id bigint, p_worker text, p_error text, p_retry_ms bigint, p_page_after integer) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    v_n   integer;
+    v_err text := left(coalesce(p_error, 'unknown'), 500);
+BEGIN
+    UPDATE cpr.lookups SET attempts = attempts + 1, last_error = v_err,
+        due_at = v_now + greatest(p_retry_ms, 0) * interval '1 ms',
+        claimed_by = NULL, lease_until = NULL
+    WHERE case_id = p_case_id AND claimed_by = p_worker AND lease_until >= v_now
+    RETURNING attempts INTO v_n;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'lookup', NULL,
+        jsonb_build_object('outcome', 'failed', 'error', v_err, 'attempt', v_n,
+                           'retry_ms', p_retry_ms, 'worker', p_worker));
+    IF v_n = p_page_after THEN
+        PERFORM cpr.inventory_alert_open(p_case_id, 'lookup-failing',
+            (SELECT tracking FROM cpr.cases WHERE id = p_case_id)
+            || ': the certificate inventory lookup failed ' || v_n
+            || ' times in a row: ' || v_err);
+    END IF;
+    RETURN true;
+END
+$$;
+
+--
+-- Name: lookup_kind(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_kind(p_kind text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT p_kind IN ('certificate', 'serial', 'fingerprint', 'private-key', 'csr')
+$$;
+
+--
+-- Name: lookup_next_ms(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_next_ms() RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT greatest(1, ceil(extract(epoch FROM (t - clock_timestamp())) * 1000))::bigint
+    FROM (SELECT least(
+            (SELECT min(greatest(l.due_at, coalesce(l.lease_until, l.due_at)))
+             FROM cpr.lookups l WHERE l.due_at IS NOT NULL),
+            (SELECT min(greatest(a.next_try_at, coalesce(a.lease_until, a.next_try_at)))
+             FROM cpr.inventory_alerts a WHERE a.paged_at IS NULL)) AS t) s
+    WHERE t IS NOT NULL
+$$;
+
+--
+-- Name: lookup_state(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_state(p_tracking text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object('tracking', c.tracking,
+        'state', CASE WHEN l.case_id IS NULL THEN 'no evidence to look up'
+                      WHEN l.first_done_at IS NULL AND l.attempts > 0 THEN 'failing'
+                      WHEN l.first_done_at IS NULL THEN 'pending'
+                      ELSE 'done' END,
+        'attempts', l.attempts, 'last_error', l.last_error,
+        'looked_up_at', cpr.utc_text(l.last_done_at), 'due_at', cpr.utc_text(l.due_at),
+        'missing', (SELECT jsonb_agg(f) FROM unnest(c.flags) f
+                    WHERE f LIKE 'no certificate of ours found%'),
+        'subscribers', (SELECT jsonb_agg(s.address ORDER BY s.added_at, s.address)
+                        FROM cpr.subscribers s WHERE s.case_id = c.id)))
+    FROM cpr.cases c LEFT JOIN cpr.lookups l ON l.case_id = c.id
+    WHERE c.tracking = p_tracking
+$$;
+
+--
+-- Name: lookup_store_cert(cpr.cases, jsonb, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean, OUT is_new boolean, OUT after_report boolean) RETURNS record
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    v_nb   timestamptz := cpr.safe_timestamptz(a->>'not_before');
+    v_key  boolean := a->>'found_kind' IN ('private-key', 'csr', 'pock', 'pwnedkeys');
+    v_ev   bigint := CASE WHEN a->>'evidence_id' ~ '^[0-9]{1,18}$'
+                          THEN (a->>'evidence_id')::bigint END;
+BEGIN
+    after_report := v_key AND (p_recheck OR v_nb > p_case.received_at);
+    INSERT INTO cpr.affected (case_id, cert_sha256, serial, issuer, subject, sans,
+        spki_sha256, not_before, not_after, precert, der, found_kind, found_value,
+        evidence_id, source, subscriber, after_report)
+    VALUES (p_case.id, a->>'sha256', a->>'serial', a->>'issuer', a->>'subject', a->>'sans',
+        a->>'spki_sha256', v_nb, cpr.safe_timestamptz(a->>'not_after'),
+        coalesce((a->>'precert')::boolean, false),
+        CASE WHEN a->>'der' ~ '^[0-9a-f]+$' THEN decode(a->>'der', 'hex') END,
+        a->>'found_kind', a->>'found_value',
+        (SELECT e.id FROM cpr.evidence e WHERE e.id = v_ev AND e.case_id = p_case.id),
+        a->>'source', lower(nullif(a->>'contact', '')), after_report)
+    ON CONFLICT (case_id, cert_sha256) DO NOTHING;
+    is_new := FOUND;
+    IF is_new AND a->>'contact' ~ '^[^@[:space:]]+@[^@[:space:]]+$'
+       AND length(a->>'contact') <= 320 THEN
+        INSERT INTO cpr.subscribers (case_id, address, source, cert_sha256)
+        VALUES (p_case.id, lower(a->>'contact'), a->>'source', a->>'sha256')
+        ON CONFLICT DO NOTHING;
+    END IF;
+END
+$_$;
+
+--
+-- Name: lookups_mark(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookups_mark() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO cpr.lookups AS l (case_id, due_at)
+    SELECT DISTINCT n.case_id, clock_timestamp() FROM new_evidence n
+    WHERE cpr.lookup_kind(n.kind)
+    ON CONFLICT (case_id) DO UPDATE SET due_at = clock_timestamp(), attempts = 0;
+    RETURN NULL;
 END
 $$;
 
@@ -2729,8 +3138,9 @@ BEGIN
          ORDER BY a.checked_at NULLS FIRST, a.id
          LIMIT greatest(p_limit, 0)
          FOR UPDATE OF a SKIP LOCKED)
-    UPDATE cpr.affected a SET check_by = p_worker,
-           check_lease_until = v_now + p_lease_ms * interval '1 ms'
+    UPDATE cpr.affected a SET check_claimed_by = p_worker,
+           check_lease_until = v_now + p_lease_ms * interval '1 ms',
+           check_attempts = a.check_attempts + 1
       FROM due, cpr.cases c
      WHERE a.id = due.id AND c.id = a.case_id
     RETURNING a.id, c.tracking, a.serial, a.der, cpr.revwatch_watched(c);
@@ -2771,12 +3181,12 @@ DECLARE
     v_n   bigint;
 BEGIN
     IF EXISTS (SELECT 1 FROM cpr.affected a
-                WHERE a.case_id = p_case_id AND a.published_at IS NULL
+                WHERE a.case_id = p_case_id AND a.revoked_at IS NULL
                   AND (a.not_after IS NULL OR a.not_after > v_now))
        OR NOT EXISTS (SELECT 1 FROM cpr.affected a WHERE a.case_id = p_case_id) THEN
         RETURN false;
     END IF;
-    SELECT coalesce(max(a.published_at) FILTER (WHERE a.not_after IS NULL OR a.not_after > v_now),
+    SELECT coalesce(max(a.revoked_at) FILTER (WHERE a.not_after IS NULL OR a.not_after > v_now),
                     max(a.not_after)), count(*)
       INTO v_at, v_n FROM cpr.affected a WHERE a.case_id = p_case_id;
     UPDATE cpr.cases SET revocation_published_at = v_at
@@ -2791,10 +3201,10 @@ END
 $$;
 
 --
--- Name: revwatch_store(bigint, text, text, text, bigint, text, text, text, text, bigint, text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+-- Name: revwatch_store(bigint, text, text, bigint, text, text, text, bigint, text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_url text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_url text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) RETURNS boolean
+CREATE FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
@@ -2803,24 +3213,29 @@ DECLARE
     a     cpr.affected%ROWTYPE;
 BEGIN
     SELECT * INTO a FROM cpr.affected x
-     WHERE x.id = p_id AND x.check_by = p_worker AND x.check_lease_until >= v_now FOR UPDATE;
+     WHERE x.id = p_id AND x.check_claimed_by = p_worker AND x.check_lease_until >= v_now
+       FOR UPDATE;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
     UPDATE cpr.affected SET
-        ocsp_state = p_ocsp_state, ocsp_url = p_ocsp_url,
+        ocsp_state = p_ocsp_state,
         ocsp_revoked_at = CASE WHEN p_ocsp_revoked_ms > 0
                                THEN to_timestamp(p_ocsp_revoked_ms / 1000.0) END,
         ocsp_reason = p_ocsp_reason, ocsp_why = p_ocsp_why,
         ocsp_checked_at = CASE WHEN p_ocsp_state = 'none' THEN ocsp_checked_at ELSE v_now END,
-        crl_state = p_crl_state, crl_url = p_crl_url,
+        crl_state = p_crl_state,
         crl_revoked_at = CASE WHEN p_crl_revoked_ms > 0
                               THEN to_timestamp(p_crl_revoked_ms / 1000.0) END,
         crl_reason = p_crl_reason, crl_why = p_crl_why,
         crl_checked_at = CASE WHEN p_crl_state = 'none' THEN crl_checked_at ELSE v_now END,
         checked_at = v_now,
-        published_at = CASE WHEN p_published THEN coalesce(published_at, v_now) END,
-        check_by = NULL, check_lease_until = NULL
+        revoked_at = CASE WHEN p_published THEN coalesce(revoked_at, v_now) END,
+        reason = CASE WHEN p_published THEN coalesce(p_crl_reason, p_ocsp_reason) END,
+        why = CASE WHEN p_ocsp_state = 'none' AND p_crl_state = 'none'
+                   THEN 'no mechanism: no OCSP responder and no CRL'
+                   ELSE coalesce(p_ocsp_why, p_crl_why) END,
+        check_claimed_by = NULL, check_lease_until = NULL, check_attempts = 0
      WHERE id = p_id;
     IF a.ocsp_state IS DISTINCT FROM p_ocsp_state OR a.crl_state IS DISTINCT FROM p_crl_state THEN
         PERFORM cpr.append_event(a.case_id, 'cpr-sweeper', 'revocation-status', NULL,
@@ -3145,56 +3560,86 @@ CREATE FUNCTION cpr.utc_text_us(p timestamp with time zone) RETURNS text
 $$;
 
 --
+-- Name: verified_key(cpr.evidence); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.verified_key(e cpr.evidence) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT e.spki_sha256 IS NOT NULL
+       AND (e.kind = 'private-key'
+            OR (e.proof IN ('csr', 'pwnedkeys', 'pock') AND e.sig_ok IS TRUE))
+$$;
+
+--
 -- Name: affected; Type: TABLE; Schema: cpr; Owner: -
 --
 
 CREATE TABLE cpr.affected (
     id bigint NOT NULL,
     case_id bigint NOT NULL,
-    der bytea NOT NULL,
+    cert_sha256 text NOT NULL,
     serial text NOT NULL,
-    issuer text,
-    subject text,
+    issuer text NOT NULL,
+    subject text NOT NULL,
+    sans text,
+    spki_sha256 text,
+    not_before timestamp with time zone,
     not_after timestamp with time zone,
     precert boolean DEFAULT false NOT NULL,
-    found_how text,
+    der bytea,
+    found_kind text NOT NULL,
+    found_value text NOT NULL,
+    evidence_id bigint,
+    source text NOT NULL,
+    subscriber text,
     found_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    after_report boolean DEFAULT false NOT NULL,
     ocsp_state text,
-    ocsp_url text,
     ocsp_revoked_at timestamp with time zone,
     ocsp_reason text,
-    ocsp_why text,
     ocsp_checked_at timestamp with time zone,
+    ocsp_why text,
     crl_state text,
-    crl_url text,
     crl_revoked_at timestamp with time zone,
     crl_reason text,
-    crl_why text,
     crl_checked_at timestamp with time zone,
+    crl_why text,
+    revoked_at timestamp with time zone,
+    reason text,
     checked_at timestamp with time zone,
-    published_at timestamp with time zone,
-    check_by text,
+    why text,
+    check_due_at timestamp with time zone,
+    check_claimed_by text,
     check_lease_until timestamp with time zone,
+    check_attempts integer DEFAULT 0 NOT NULL,
+    CONSTRAINT affected_cert_sha256_check CHECK ((cert_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT affected_crl_state_check CHECK ((crl_state = ANY (ARRAY['good'::text, 'revoked'::text, 'unknown'::text, 'none'::text]))),
-    CONSTRAINT affected_ocsp_state_check CHECK ((ocsp_state = ANY (ARRAY['good'::text, 'revoked'::text, 'unknown'::text, 'none'::text])))
+    CONSTRAINT affected_der_check CHECK ((octet_length(der) <= 65536)),
+    CONSTRAINT affected_found_kind_check CHECK ((found_kind = ANY (ARRAY['certificate'::text, 'serial'::text, 'fingerprint'::text, 'private-key'::text, 'csr'::text, 'pock'::text, 'pwnedkeys'::text, 'issuer-serial'::text]))),
+    CONSTRAINT affected_found_value_check CHECK ((length(found_value) <= 300)),
+    CONSTRAINT affected_issuer_check CHECK ((length(issuer) <= 1024)),
+    CONSTRAINT affected_ocsp_state_check CHECK ((ocsp_state = ANY (ARRAY['good'::text, 'revoked'::text, 'unknown'::text, 'none'::text]))),
+    CONSTRAINT affected_sans_check CHECK ((length(sans) <= 4096)),
+    CONSTRAINT affected_serial_check CHECK ((serial ~ '^[0-9a-f]{1,128}$'::text)),
+    CONSTRAINT affected_source_check CHECK ((length(source) <= 64)),
+    CONSTRAINT affected_spki_sha256_check CHECK ((spki_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT affected_subject_check CHECK ((length(subject) <= 1024)),
+    CONSTRAINT affected_subscriber_check CHECK ((length(subscriber) <= 320))
 );
 
 --
 -- Name: affected_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
 --
 
-CREATE SEQUENCE cpr.affected_id_seq
+ALTER TABLE cpr.affected ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.affected_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
     NO MAXVALUE
-    CACHE 1;
-
---
--- Name: affected_id_seq; Type: SEQUENCE OWNED BY; Schema: cpr; Owner: -
---
-
-ALTER SEQUENCE cpr.affected_id_seq OWNED BY cpr.affected.id;
+    CACHE 1
+);
 
 --
 -- Name: audit_case_rows; Type: VIEW; Schema: cpr; Owner: -
@@ -3293,6 +3738,53 @@ ALTER TABLE cpr.evidence ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+--
+-- Name: inventory_alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.inventory_alerts (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    kind text NOT NULL,
+    summary text NOT NULL,
+    opened_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    paged_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_try_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    CONSTRAINT inventory_alerts_kind_check CHECK ((kind = ANY (ARRAY['not-found'::text, 'issued-after-report'::text, 'lookup-failing'::text]))),
+    CONSTRAINT inventory_alerts_summary_check CHECK ((length(summary) <= 2000))
+);
+
+--
+-- Name: inventory_alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.inventory_alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.inventory_alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: lookups; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.lookups (
+    case_id bigint NOT NULL,
+    due_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    first_done_at timestamp with time zone,
+    last_done_at timestamp with time zone
 );
 
 --
@@ -3600,6 +4092,21 @@ ALTER TABLE cpr.steps ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: subscribers; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.subscribers (
+    case_id bigint NOT NULL,
+    address text NOT NULL,
+    source text NOT NULL,
+    cert_sha256 text NOT NULL,
+    added_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT subscribers_address_check CHECK (((address = lower(address)) AND (address ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text) AND (length(address) <= 320))),
+    CONSTRAINT subscribers_cert_sha256_check CHECK ((cert_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT subscribers_source_check CHECK ((length(source) <= 64))
+);
+
+--
 -- Name: tracking_seq; Type: SEQUENCE; Schema: cpr; Owner: -
 --
 
@@ -3611,16 +4118,17 @@ CREATE SEQUENCE cpr.tracking_seq
     CACHE 1;
 
 --
--- Name: affected id; Type: DEFAULT; Schema: cpr; Owner: -
---
-
-ALTER TABLE ONLY cpr.affected ALTER COLUMN id SET DEFAULT nextval('cpr.affected_id_seq'::regclass);
-
---
 -- Name: revwatch_alerts id; Type: DEFAULT; Schema: cpr; Owner: -
 --
 
 ALTER TABLE ONLY cpr.revwatch_alerts ALTER COLUMN id SET DEFAULT nextval('cpr.revwatch_alerts_id_seq'::regclass);
+
+--
+-- Name: affected affected_case_id_cert_sha256_key; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.affected
+    ADD CONSTRAINT affected_case_id_cert_sha256_key UNIQUE (case_id, cert_sha256);
 
 --
 -- Name: affected affected_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -3677,6 +4185,20 @@ ALTER TABLE ONLY cpr.events
 
 ALTER TABLE ONLY cpr.evidence
     ADD CONSTRAINT evidence_pkey PRIMARY KEY (id);
+
+--
+-- Name: inventory_alerts inventory_alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.inventory_alerts
+    ADD CONSTRAINT inventory_alerts_pkey PRIMARY KEY (id);
+
+--
+-- Name: lookups lookups_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.lookups
+    ADD CONSTRAINT lookups_pkey PRIMARY KEY (case_id);
 
 --
 -- Name: messages messages_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -3826,10 +4348,29 @@ ALTER TABLE ONLY cpr.steps
     ADD CONSTRAINT steps_pkey PRIMARY KEY (id);
 
 --
--- Name: affected_case_idx; Type: INDEX; Schema: cpr; Owner: -
+-- Name: subscribers subscribers_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
 --
 
-CREATE INDEX affected_case_idx ON cpr.affected USING btree (case_id);
+ALTER TABLE ONLY cpr.subscribers
+    ADD CONSTRAINT subscribers_pkey PRIMARY KEY (case_id, address);
+
+--
+-- Name: affected_check_due_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX affected_check_due_idx ON cpr.affected USING btree (check_due_at) WHERE (check_due_at IS NOT NULL);
+
+--
+-- Name: affected_sha256_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX affected_sha256_idx ON cpr.affected USING btree (cert_sha256);
+
+--
+-- Name: affected_spki_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX affected_spki_idx ON cpr.affected USING btree (spki_sha256) WHERE (spki_sha256 IS NOT NULL);
 
 --
 -- Name: case_links_names_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -3922,6 +4463,18 @@ CREATE INDEX evidence_spki_idx ON cpr.evidence USING btree (spki_sha256) WHERE (
 --
 
 CREATE INDEX evidence_value_idx ON cpr.evidence USING btree (kind, value) WHERE (value IS NOT NULL);
+
+--
+-- Name: inventory_alerts_due_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX inventory_alerts_due_idx ON cpr.inventory_alerts USING btree (next_try_at) WHERE (paged_at IS NULL);
+
+--
+-- Name: lookups_due_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX lookups_due_idx ON cpr.lookups USING btree (due_at) WHERE (due_at IS NOT NULL);
 
 --
 -- Name: messages_case_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -4032,6 +4585,18 @@ CREATE INDEX revwatch_alerts_unsent_idx ON cpr.revwatch_alerts USING btree (next
 CREATE INDEX steps_ready_idx ON cpr.steps USING btree (next_attempt_at) WHERE (state = ANY (ARRAY['pending'::text, 'sending'::text]));
 
 --
+-- Name: affected affected_guard; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER affected_guard BEFORE UPDATE ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.guard_affected();
+
+--
+-- Name: affected affected_no_delete; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER affected_no_delete BEFORE DELETE ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
+
+--
 -- Name: case_links case_links_immutable; Type: TRIGGER; Schema: cpr; Owner: -
 --
 
@@ -4074,6 +4639,12 @@ CREATE TRIGGER events_immutable BEFORE DELETE OR UPDATE ON cpr.events FOR EACH R
 CREATE TRIGGER evidence_immutable BEFORE DELETE OR UPDATE ON cpr.evidence FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: evidence evidence_lookup; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER evidence_lookup AFTER INSERT ON cpr.evidence REFERENCING NEW TABLE AS new_evidence FOR EACH STATEMENT EXECUTE FUNCTION cpr.lookups_mark();
+
+--
 -- Name: messages messages_guard; Type: TRIGGER; Schema: cpr; Owner: -
 --
 
@@ -4096,6 +4667,12 @@ CREATE TRIGGER messages_no_delete BEFORE DELETE ON cpr.messages FOR EACH ROW EXE
 --
 
 CREATE TRIGGER milter_alerts_audit AFTER UPDATE OF paged_at, resolve_sent_at ON cpr.milter_alerts FOR EACH ROW WHEN ((((old.paged_at IS NULL) AND (new.paged_at IS NOT NULL)) OR ((old.resolve_sent_at IS NULL) AND (new.resolve_sent_at IS NOT NULL)))) EXECUTE FUNCTION cpr.monitor_alert_sent();
+
+--
+-- Name: affected no_truncate_affected; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER no_truncate_affected BEFORE TRUNCATE ON cpr.affected FOR EACH STATEMENT EXECUTE FUNCTION cpr.reject_change();
 
 --
 -- Name: cases no_truncate_cases; Type: TRIGGER; Schema: cpr; Owner: -
@@ -4128,6 +4705,12 @@ CREATE TRIGGER no_truncate_messages BEFORE TRUNCATE ON cpr.messages FOR EACH STA
 CREATE TRIGGER no_truncate_reporters BEFORE TRUNCATE ON cpr.reporters FOR EACH STATEMENT EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: subscribers no_truncate_subscribers; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER no_truncate_subscribers BEFORE TRUNCATE ON cpr.subscribers FOR EACH STATEMENT EXECUTE FUNCTION cpr.reject_change();
+
+--
 -- Name: outbox outbox_no_delete; Type: TRIGGER; Schema: cpr; Owner: -
 --
 
@@ -4152,11 +4735,24 @@ CREATE TRIGGER probe_alerts_audit AFTER UPDATE OF paged_at, resolve_sent_at ON c
 CREATE TRIGGER reporters_immutable BEFORE DELETE OR UPDATE ON cpr.reporters FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: subscribers subscribers_immutable; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER subscribers_immutable BEFORE DELETE OR UPDATE ON cpr.subscribers FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
+
+--
 -- Name: affected affected_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
 --
 
 ALTER TABLE ONLY cpr.affected
     ADD CONSTRAINT affected_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
+-- Name: affected affected_evidence_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.affected
+    ADD CONSTRAINT affected_evidence_id_fkey FOREIGN KEY (evidence_id) REFERENCES cpr.evidence(id);
 
 --
 -- Name: case_links case_links_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
@@ -4213,6 +4809,20 @@ ALTER TABLE ONLY cpr.evidence
 
 ALTER TABLE ONLY cpr.evidence
     ADD CONSTRAINT evidence_message_id_fkey FOREIGN KEY (message_id) REFERENCES cpr.messages(id);
+
+--
+-- Name: inventory_alerts inventory_alerts_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.inventory_alerts
+    ADD CONSTRAINT inventory_alerts_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
+-- Name: lookups lookups_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.lookups
+    ADD CONSTRAINT lookups_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
 
 --
 -- Name: messages messages_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
@@ -4285,6 +4895,13 @@ ALTER TABLE ONLY cpr.steps
     ADD CONSTRAINT steps_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
 
 --
+-- Name: subscribers subscribers_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.subscribers
+    ADD CONSTRAINT subscribers_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
 -- Name: SCHEMA cpr; Type: ACL; Schema: -; Owner: -
 --
 
@@ -4304,6 +4921,13 @@ GRANT ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) TO cpr_staff;
 --
 
 REVOKE ALL ON FUNCTION cpr.address_domain(p text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION affected_list(p_tracking text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.affected_list(p_tracking text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.affected_list(p_tracking text) TO cpr_staff;
 
 --
 -- Name: FUNCTION alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
@@ -4382,6 +5006,13 @@ REVOKE ALL ON FUNCTION cpr.autoreply_count_sender(p_to text, p_since timestamp w
 --
 
 REVOKE ALL ON FUNCTION cpr.autoreply_skip_reason(p_kind text, p_reply jsonb, p_to text, p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION blocklist(p_since timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.blocklist(p_since timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.blocklist(p_since timestamp with time zone) TO cpr_staff;
 
 --
 -- Name: FUNCTION case_for_action(p_tracking text); Type: ACL; Schema: cpr; Owner: -
@@ -4575,6 +5206,12 @@ REVOKE ALL ON FUNCTION cpr.find_thread2(p_subject text, p_in_reply_to text, p_re
 REVOKE ALL ON FUNCTION cpr.find_thread3(p_subject text, p_in_reply_to text, p_refs text[], p_dsn_refs text[], p_ours_only boolean, OUT case_id bigint, OUT via text, OUT ours boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION guard_affected(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.guard_affected() FROM PUBLIC;
+
+--
 -- Name: FUNCTION guard_case(); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4636,6 +5273,26 @@ REVOKE ALL ON FUNCTION cpr.intake_recategorise(p_case cpr.cases, p_category text
 REVOKE ALL ON FUNCTION cpr.intake_redelivery(p_msg bigint, p_queue_id text, p_now timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION inventory_alert_claim(p_worker text, p_lease_ms integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.inventory_alert_claim(p_worker text, p_lease_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.inventory_alert_claim(p_worker text, p_lease_ms integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION inventory_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.inventory_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.inventory_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION inventory_alert_open(p_case_id bigint, p_kind text, p_summary text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.inventory_alert_open(p_case_id bigint, p_kind text, p_summary text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION is_reporter(p_case_id bigint, p_senders text[]); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4646,6 +5303,66 @@ REVOKE ALL ON FUNCTION cpr.is_reporter(p_case_id bigint, p_senders text[]) FROM 
 --
 
 REVOKE ALL ON FUNCTION cpr.json_text_array(p jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION lookup_claim(p_worker text, p_lease_ms integer, p_limit integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_claim(p_worker text, p_lease_ms integer, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_claim(p_worker text, p_lease_ms integer, p_limit integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_done(p_case_id bigint, p_worker text, p_result jsonb, p_recheck_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_done(p_case_id bigint, p_worker text, p_result jsonb, p_recheck_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_done(p_case_id bigint, p_worker text, p_result jsonb, p_recheck_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_evidence(p_case_id bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_evidence(p_case_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_evidence(p_case_id bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_failed(p_case_id bigint, p_worker text, p_error text, p_retry_ms bigint, p_page_after integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_failed(p_case_id bigint, p_worker text, p_error text, p_retry_ms bigint, p_page_after integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_failed(p_case_id bigint, p_worker text, p_error text, p_retry_ms bigint, p_page_after integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_kind(p_kind text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_kind(p_kind text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION lookup_next_ms(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_next_ms() FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_next_ms() TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_state(p_tracking text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_state(p_tracking text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_state(p_tracking text) TO cpr_staff;
+
+--
+-- Name: FUNCTION lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean, OUT is_new boolean, OUT after_report boolean); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean, OUT is_new boolean, OUT after_report boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION lookups_mark(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookups_mark() FROM PUBLIC;
 
 --
 -- Name: TABLE messages; Type: ACL; Schema: cpr; Owner: -
@@ -5094,11 +5811,11 @@ GRANT ALL ON FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) TO cpr_sweeper;
 REVOKE ALL ON FUNCTION cpr.revwatch_settle(p_case_id bigint) FROM PUBLIC;
 
 --
--- Name: FUNCTION revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_url text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_url text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_url text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_url text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_url text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_url text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) TO cpr_sweeper;
+REVOKE ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION revwatch_watched(c cpr.cases); Type: ACL; Schema: cpr; Owner: -
@@ -5186,6 +5903,12 @@ GRANT ALL ON FUNCTION cpr.utc_text(p timestamp with time zone) TO cpr_staff;
 REVOKE ALL ON FUNCTION cpr.utc_text_us(p timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION verified_key(e cpr.evidence); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.verified_key(e cpr.evidence) FROM PUBLIC;
+
+--
 -- Name: TABLE affected; Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -5211,6 +5934,20 @@ GRANT SELECT ON TABLE cpr.case_links TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.deliveries TO cpr_staff;
 GRANT SELECT ON TABLE cpr.deliveries TO cpr_sweeper;
+
+--
+-- Name: TABLE inventory_alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.inventory_alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.inventory_alerts TO cpr_sweeper;
+
+--
+-- Name: TABLE lookups; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.lookups TO cpr_staff;
+GRANT SELECT ON TABLE cpr.lookups TO cpr_sweeper;
 
 --
 -- Name: TABLE milter_alerts; Type: ACL; Schema: cpr; Owner: -
@@ -5274,3 +6011,10 @@ GRANT SELECT ON TABLE cpr.revwatch_alerts TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.steps TO cpr_staff;
 GRANT SELECT ON TABLE cpr.steps TO cpr_sweeper;
+
+--
+-- Name: TABLE subscribers; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.subscribers TO cpr_staff;
+GRANT SELECT ON TABLE cpr.subscribers TO cpr_sweeper;

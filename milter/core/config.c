@@ -52,6 +52,7 @@
 #define TIER(field)     offsetof(struct config_tier, field)
 #define CHANNEL(field)  offsetof(struct config_channel, field)
 #define ISSUER(field)   offsetof(struct config_issuer, field)
+#define SOURCE(field)   offsetof(struct config_source, field)
 #define FIELD(base, k)  ((void *) ((char *) (base) + (k)->offset))
 
 /* Table rows: a plain value, a ranged one, and the two special kinds. */
@@ -327,6 +328,65 @@ const struct config_key config_keys[] = {
            "how often the sender looks in the mailbox while probes are under "
            "way (1s..1h)", MS_SECOND, 60 * MS_MINUTE),
 
+    RANGED("inventory", "sources", CONFIG_NAMES, OFF(inventory_sources), "",
+           "the CA's certificate inventory: source names, tried in order, each a "
+           "[source NAME] section; cpr-sweeper looks each report's evidence up in "
+           "them; empty: no lookups (at most 8)", 0, 8),
+    KEY("inventory", "issuers", CONFIG_STRING, OFF(inventory_issuers), "",
+        "directory of the issuing CA certificates (PEM or DER), used to verify "
+        "OCSP responses and CRLs of the affected certificates; empty: none"),
+    RANGED("inventory", "key_recheck", CONFIG_DURATION, OFF(inventory_key_recheck_ms), "1h",
+           "look every verified compromised key up again this often, so a "
+           "certificate issued on it after the report pages (1m..7d)",
+           MS_MINUTE, 7 * MS_DAY),
+    RANGED("inventory", "retry_base", CONFIG_DURATION, OFF(inventory_retry_base_ms), "30s",
+           "first retry delay of a lookup whose source failed; doubled each "
+           "retry, with jitter (100ms..1h)", 100, MS_HOUR),
+    RANGED("inventory", "retry_cap", CONFIG_DURATION, OFF(inventory_retry_cap_ms), "30m",
+           "longest retry delay of a lookup, at least retry_base (1s..1d)",
+           MS_SECOND, MS_DAY),
+    RANGED("inventory", "page_after_failures", CONFIG_INT, OFF(inventory_page_after), "5",
+           "failed lookups of one case in a row that page tier 1 (1..100)", 1, 100),
+    RANGED("inventory", "max_certificates", CONFIG_INT, OFF(inventory_max_certs), "10000",
+           "most certificates one lookup stores for a case; more is said in the "
+           "lookup event (1..1000000)", 1, 1000000),
+
+    CHOICE("source *", "type", SOURCE(type), "postgresql|directory",
+           "postgresql (the CA's issuance database, read-only) or directory "
+           "(issued certificates, PEM or DER); required"),
+    KEY("source *", "conninfo_file", CONFIG_STRING, SOURCE(conninfo_file), "",
+        "postgresql: file whose first line is the libpq conninfo of the "
+        "issuance database (a read-only role); required"),
+    KEY("source *", "by_serial", CONFIG_STRING, SOURCE(by_serial), "",
+        "postgresql: query of the certificates with serial $1 (lower-case hex, "
+        "no leading zeros); empty: not asked"),
+    KEY("source *", "by_sha256", CONFIG_STRING, SOURCE(by_sha256), "",
+        "postgresql: query of the certificate whose SHA-256 fingerprint is $1 "
+        "(64 lower-case hex digits); empty: not asked"),
+    KEY("source *", "by_spki_sha256", CONFIG_STRING, SOURCE(by_spki_sha256), "",
+        "postgresql: query of every certificate whose SubjectPublicKeyInfo "
+        "SHA-256 is $1 (64 lower-case hex digits); empty: not asked"),
+    KEY("source *", "by_issuer_serial", CONFIG_STRING, SOURCE(by_issuer_serial), "",
+        "postgresql: query of the certificate and precertificate with an issuer "
+        "and serial, $1 a JSON object {\"issuer\": RFC 2253 name, \"serial\": hex}; "
+        "empty: not asked"),
+    RANGED("source *", "max_rows", CONFIG_INT, SOURCE(max_rows), "10000",
+           "postgresql: rows one query may return; more fails the lookup "
+           "(1..1000000)", 1, 1000000),
+    RANGED("source *", "timeout", CONFIG_DURATION, SOURCE(timeout_ms), "10s",
+           "postgresql: connect and statement deadline (1s..5m)",
+           MS_SECOND, 5 * MS_MINUTE),
+    KEY("source *", "path", CONFIG_STRING, SOURCE(path), "",
+        "directory: the directory of issued certificates (PEM or DER, one or "
+        "more per file; FILE.contact holds the Subscriber address), indexed at "
+        "start, on SIGHUP and when it changes; required"),
+    RANGED("source *", "max_files", CONFIG_INT, SOURCE(max_files), "100000",
+           "directory: certificates indexed, at most; past it the index is "
+           "refused (1..10000000)", 1, 10000000),
+    RANGED("source *", "max_file_bytes", CONFIG_BYTES, SOURCE(max_file_bytes), "65536",
+           "directory: larger files are skipped and logged (1024..16777216)",
+           1024, 16777216),
+
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),
 
@@ -378,11 +438,14 @@ static const struct config_template config_templates[] = {
      OFF(nchannel_defs)},
     {"issuer", "issuer *", sizeof(struct config_issuer), OFF(issuer_defs),
      OFF(nissuer_defs)},
+    {"source", "source *", sizeof(struct config_source), OFF(source_defs),
+     OFF(nsource_defs)},
 };
 
 _Static_assert(offsetof(struct config_tier, name) == 0, "name comes first");
 _Static_assert(offsetof(struct config_channel, name) == 0, "name comes first");
 _Static_assert(offsetof(struct config_issuer, name) == 0, "name comes first");
+_Static_assert(offsetof(struct config_source, name) == 0, "name comes first");
 
 /* ---- the table ---- */
 

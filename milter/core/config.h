@@ -98,6 +98,20 @@ struct config_issuer {
     char *crl_url;             /* also fetched, besides the CRL DP (CCADB) */
 };
 
+/* A [source NAME] section of the certificate inventory ([inventory]
+ * sources). Strings are never NULL except type. */
+struct config_source {
+    char *name;                /* first member: the parser relies on it */
+    char *type;                /* postgresql|directory */
+    char *conninfo_file;       /* postgresql: file of the libpq conninfo */
+    char *by_serial, *by_sha256, *by_spki_sha256, *by_issuer_serial;
+    char *path;                /* directory */
+    long max_files;            /* directory: certificates indexed, at most */
+    long long max_file_bytes;  /* directory: larger files are skipped */
+    long max_rows;             /* postgresql: rows one query may return */
+    long long timeout_ms;      /* postgresql: connect and statement deadline */
+};
+
 struct cpr_config {
     char *path;
     void *lines;               /* private: where each key was set */
@@ -191,6 +205,16 @@ struct cpr_config {
     char *probe_mailbox;       /* the folder staff read */
     char *probe_junk_folders;  /* comma-separated; "" = none */
     long long probe_mailbox_poll_ms;
+    /* [inventory], read by cpr-sweeper's lookup worker */
+    char **inventory_sources;  /* never NULL; each a [source NAME]; empty: off */
+    char *inventory_issuers;   /* directory of issuer certificates; "" = none */
+    long long inventory_key_recheck_ms;
+    long long inventory_retry_base_ms;
+    long long inventory_retry_cap_ms;
+    long inventory_page_after; /* failures in a row that page */
+    long inventory_max_certs;  /* certificates one lookup stores */
+    struct config_source *source_defs;
+    size_t nsource_defs;
     /* [cprctl] */
     char *cprctl_conninfo;
     /* [log] */
@@ -257,6 +281,13 @@ const struct config_tier *config_tier(const struct cpr_config *cfg,
                                       const char *name);
 const struct config_channel *config_channel(const struct cpr_config *cfg,
                                             const char *name);
+const struct config_source *config_source(const struct cpr_config *cfg,
+                                          const char *name);
+
+/* [inventory]: every listed source has a [source NAME] of a known type
+ * with what it needs (a conninfo_file and at least one query, or a
+ * path), every [source NAME] is listed, retry_cap >= retry_base. */
+bool config_check_inventory(const struct cpr_config *cfg, char **err);
 
 /* A secret given inline or in a file (exactly one of them non-empty).
  * Returns a g_malloc'd copy of the inline value, or of the file's first

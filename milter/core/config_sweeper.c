@@ -206,5 +206,7 @@ config_check_sweeper(const struct cpr_config *cfg, char **err)
                            "shorter than retry_base");
     if (!config_check_listen(cfg, err, "sweeper", cfg->sweeper_metrics_listen))
         return false;
+    if (!config_check_inventory(cfg, err))
+        return false;
     return config_check_probe(cfg, err);
 }

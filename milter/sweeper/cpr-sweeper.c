@@ -35,6 +35,7 @@
 #include "health.h"
 #include "liveness.h"
 #include "log.h"
+#include "lookup.h"
 #include "now.h"
 #include "privdrop.h"
 #include "probemailbox.h"
@@ -53,6 +54,7 @@
 #define WAKE_WINDOW_MS   15000
 
 static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t reindex;   /* SIGHUP: index the inventory directories again */
 
 struct options {
     const char *config;
@@ -67,6 +69,7 @@ struct loop {
     struct wake wake;          /* new events since the last look */
     bool stuck_paged;          /* tier 1 told of unsent auto-replies */
     struct probemailbox mailbox;
+    struct lookup lookup;      /* evidence to affected certificates */
     const struct cpr_config *cfg;
     const char *conninfo;
     long long next_connect;
@@ -80,6 +83,13 @@ on_signal(int sig)
 {
     (void)sig;
     stopping = 1;
+}
+
+static void
+on_hup(int sig)
+{
+    (void)sig;
+    reindex = 1;
 }
 
 static void
@@ -301,12 +311,19 @@ loop_round(struct loop *l)
     }
     l->last_pass_ok = ok;
     sweepmetrics_round(ok ? l->s.conn : NULL);
-    if (ok && (next = revwatch_round(l->rw, &l->s, &ok)) > 0 && now_mono_ms() + next < wake)
-        wake = now_mono_ms() + next;
     if (ok)
         check_stuck_replies(l, now);
     if (ok && (next = probesend_round(l->s.conn, l->cfg, l->s.worker)) > 0
         && now_mono_ms() + next < wake)
+        wake = now_mono_ms() + next;
+    if (reindex) {
+        reindex = 0;
+        lookup_reindex(&l->lookup, true);
+    }
+    if (ok && (next = lookup_pass(&l->lookup, &l->s, &ok)) > 0 && now_mono_ms() + next < wake)
+        wake = now_mono_ms() + next;
+    /* After the lookup: certificates it found are checked this round. */
+    if (ok && (next = revwatch_round(l->rw, &l->s, &ok)) > 0 && now_mono_ms() + next < wake)
         wake = now_mono_ms() + next;
     if (ok && (next = probemailbox_round(&l->mailbox, l->s.conn, l->cfg, now_mono_ms())) > 0
         && now_mono_ms() + next < wake)
@@ -381,6 +398,8 @@ install_signals(void)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -436,11 +455,13 @@ main(int argc, char **argv)
     l.conninfo = config_conninfo(cfg, PROGRAM_SWEEPER);
     health_init(&l.h, now_mono_ms(), cfg->heartbeat_interval_ms, *cfg->heartbeat_url != '\0',
                 cfg->db_down_page_after_ms);
+    lookup_init(&l.lookup, cfg);
     log_info("cpr-sweeper %s started as %s", PACKAGE_VERSION, l.s.worker);
     metrics = o.once ? NULL : sweepmetrics_start(cfg, &l.s.esc);
     rc = run(&l, o.once);
     metrics_stop(metrics);
     PQfinish(l.s.conn);
+    lookup_free(&l.lookup);
     sendlog_free(&l.s);
     revwatch_free(l.rw);
     escalation_free(&l.s.esc);

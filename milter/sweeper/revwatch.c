@@ -76,6 +76,46 @@ issuer_load(const char *path)
     return x;
 }
 
+/* Adds one issuer (def NULL: from [inventory] issuers, no URLs). */
+static bool
+issuer_add(struct revwatch *rw, const struct config_issuer *def, X509 *x)
+{
+    if (rw->nissuers == REVWATCH_ISSUERS_MAX) {
+        X509_free(x);
+        return false;
+    }
+    rw->issuers[rw->nissuers].def = def;
+    rw->issuers[rw->nissuers++].cert = x;
+    return true;
+}
+
+/* Every certificate file of [inventory] issuers; others are skipped. */
+static bool
+issuers_dir(struct revwatch *rw, const char *dir, char **err)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const gchar *name;
+
+    if (!d) {
+        *err = g_strdup_printf("[inventory] issuers: cannot open the directory %s", dir);
+        return false;
+    }
+    while ((name = g_dir_read_name(d))) {
+        gchar *path = g_build_filename(dir, name, NULL);
+        X509 *x = issuer_load(path);
+
+        g_free(path);
+        if (x && !issuer_add(rw, NULL, x)) {
+            *err = g_strdup_printf("[inventory] issuers: more than %d issuer certificates",
+                                   REVWATCH_ISSUERS_MAX);
+            g_dir_close(d);
+            return false;
+        }
+    }
+    g_dir_close(d);
+    return true;
+}
+
 struct revwatch *
 revwatch_new(const struct cpr_config *cfg, char **err)
 {
@@ -94,16 +134,17 @@ revwatch_new(const struct cpr_config *cfg, char **err)
         const struct config_issuer *d = &cfg->issuer_defs[i];
         X509 *x = d->cert[0] ? issuer_load(d->cert) : NULL;
 
-        if (!x || rw->nissuers == REVWATCH_ISSUERS_MAX) {
+        if (!x || !issuer_add(rw, d, x)) {
             *err = g_strdup_printf("[issuer %s] cert: %s", d->name,
                                    !x ? "cannot read a certificate (PEM or DER) from it"
-                                      : "too many [issuer] sections");
-            X509_free(x);
+                                      : "too many issuer certificates");
             revwatch_free(rw);
             return NULL;
         }
-        rw->issuers[rw->nissuers].def = d;
-        rw->issuers[rw->nissuers++].cert = x;
+    }
+    if (cfg->inventory_issuers[0] && !issuers_dir(rw, cfg->inventory_issuers, err)) {
+        revwatch_free(rw);
+        return NULL;
     }
     return rw;
 }
@@ -144,30 +185,28 @@ static bool
 db_store(PGconn *conn, const struct sweeper *s, const struct revwatch_due *d,
          const struct revwatch_mech *o, const struct revwatch_mech *c, bool published)
 {
-    char id[24], ort[24], crt[24];
+    char id[24], rt[2][24];
     const struct revwatch_mech *m[2] = { o, c };
-    const char *p[13];
+    const char *p[11];
     PGresult *res;
     bool ok;
 
     snprintf(id, sizeof(id), "%lld", d->id);
-    snprintf(ort, sizeof(ort), "%lld", o->st.state == REVSTATUS_REVOKED ? epoch_ms(o->st.revoked_at) : 0);
-    snprintf(crt, sizeof(crt), "%lld", c->st.state == REVSTATUS_REVOKED ? epoch_ms(c->st.revoked_at) : 0);
     p[0] = id;
     p[1] = s->worker;
     for (int i = 0; i < 2; i++) {
         const struct revwatch_mech *x = m[i];
+        bool revoked = x->present && x->st.state == REVSTATUS_REVOKED;
 
-        p[2 + 5 * i] = x->present ? revstatus_state_name(x->st.state) : "none";
-        p[3 + 5 * i] = x->present ? x->url : NULL;
-        p[4 + 5 * i] = i == 0 ? ort : crt;
-        p[5 + 5 * i] = x->present && x->st.state == REVSTATUS_REVOKED
-                       ? revstatus_reason_name(x->st.reason) : NULL;
-        p[6 + 5 * i] = x->present && x->st.state == REVSTATUS_UNKNOWN ? x->st.why : NULL;
+        snprintf(rt[i], sizeof(rt[i]), "%lld", revoked ? epoch_ms(x->st.revoked_at) : 0);
+        p[2 + 4 * i] = x->present ? revstatus_state_name(x->st.state) : "none";
+        p[3 + 4 * i] = rt[i];
+        p[4 + 4 * i] = revoked ? revstatus_reason_name(x->st.reason) : NULL;
+        p[5 + 4 * i] = x->present && x->st.state == REVSTATUS_UNKNOWN ? x->st.why : NULL;
     }
-    p[12] = published ? "true" : "false";
-    res = db_exec(conn, "SELECT cpr.revwatch_store($1::bigint, $2, $3, $4, $5::bigint, $6, $7, "
-                        "$8, $9, $10::bigint, $11, $12, $13::boolean)", 13, p);
+    p[10] = published ? "true" : "false";
+    res = db_exec(conn, "SELECT cpr.revwatch_store($1::bigint, $2, $3, $4::bigint, $5, $6, "
+                        "$7, $8::bigint, $9, $10, $11::boolean)", 11, p);
     if (!res)
         return false;
     ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -227,7 +266,7 @@ check_ocsp(struct revwatch *rw, X509 *cert, const struct revwatch_issuer *is, lo
 {
     char *aia = revstatus_ocsp_url(cert);
     const char *urls[REVWATCH_URLS_MAX];
-    size_t n = urls_of(aia, is->def->ocsp_url, urls);
+    size_t n = urls_of(aia, is->def ? is->def->ocsp_url : NULL, urls);
 
     for (size_t i = 0; i < n; i++) {
         struct revstatus st;
@@ -281,7 +320,7 @@ check_crl(struct revwatch *rw, X509 *cert, const struct revwatch_issuer *is, boo
 {
     char *dp = revstatus_crl_url(cert);
     const char *urls[REVWATCH_URLS_MAX];
-    size_t n = urls_of(dp, is->def->crl_url, urls);
+    size_t n = urls_of(dp, is->def ? is->def->crl_url : NULL, urls);
 
     for (size_t i = 0; i < n; i++) {
         struct revstatus st;
@@ -307,7 +346,7 @@ no_issuer(X509 *cert, struct revwatch_mech *o, struct revwatch_mech *c)
         if (*p < ' ' || *p > '~')
             *p = '?';
     o->present = c->present = true;
-    revstatus_unknown(&o->st, "no [issuer] section has a certificate for %s", dn);
+    revstatus_unknown(&o->st, "no issuer certificate ([issuer NAME] or [inventory] issuers) for %s", dn);
     c->st = o->st;
 }
 
@@ -356,7 +395,8 @@ check_due(struct revwatch *rw, struct sweeper *s, long long now)
         return false;
     for (int i = 0; ok && i < PQntuples(res); i++) {
         size_t n = 0;
-        unsigned char *der = PQunescapeBytea((const unsigned char *) PQgetvalue(res, i, 3), &n);
+        unsigned char *der = PQgetisnull(res, i, 3) ? NULL
+                             : PQunescapeBytea((const unsigned char *) PQgetvalue(res, i, 3), &n);
         struct revwatch_due d = { atoll(PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1),
                                   PQgetvalue(res, i, 2), PQgetvalue(res, i, 4)[0] == 't', NULL };
 
@@ -366,7 +406,7 @@ check_due(struct revwatch *rw, struct sweeper *s, long long now)
             struct revwatch_mech o = { 0 }, c = { 0 };
 
             o.present = c.present = true;
-            revstatus_unknown(&o.st, "malformed: the stored certificate is not DER");
+            revstatus_unknown(&o.st, "malformed: the inventory gave no certificate DER to check");
             c.st = o.st;
             ok = db_store(s->conn, s, &d, &o, &c, false);
             continue;
