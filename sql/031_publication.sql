@@ -8,7 +8,8 @@
 --   cpr.revocation_stop(case), the one
 --   definition of when a revocation clock stops; cpr.revwatch_* for the
 --   cpr-sweeper worker (milter/sweeper/revwatch.c); cpr.revwatch_alerts,
---   pages owed by it. Redefines cpr.sweep_cases (018_wake.sql).
+--   pages owed by it. Redefines cpr.sweep_cases (018_wake.sql, which
+--   replaced 005_sweeper.sql's).
 -- DESCRIPTION
 --   cpr.affected holds, per case, the certificates the inventory lookup
 --   found (028_inventory.sql, issue 16). Per certificate and mechanism:
@@ -34,7 +35,7 @@
 --   than [inventory] recheck. A claimed check is leased to one sweeper.
 -- DIAGNOSTICS
 --   revwatch_store returns false when the caller no longer holds the lease.
--- REPLACES cpr.sweep_cases (018_wake.sql)
+-- REPLACES cpr.sweep_cases (005_sweeper.sql, 018_wake.sql)
 
 ALTER TABLE cpr.cases ADD COLUMN revocation_published_at timestamptz;
 
