@@ -163,9 +163,10 @@ $$;
 
 CREATE FUNCTION cpr.lookups_mark() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- one row per case (DISTINCT before the clock: each call differs)
     INSERT INTO cpr.lookups AS l (case_id, due_at)
-    SELECT DISTINCT n.case_id, clock_timestamp() FROM new_evidence n
-    WHERE cpr.lookup_kind(n.kind)
+    SELECT d.case_id, clock_timestamp()
+    FROM (SELECT DISTINCT n.case_id FROM new_evidence n WHERE cpr.lookup_kind(n.kind)) d
     ON CONFLICT (case_id) DO UPDATE SET due_at = clock_timestamp(), attempts = 0;
     RETURN NULL;
 END
@@ -175,9 +176,9 @@ CREATE TRIGGER evidence_lookup AFTER INSERT ON cpr.evidence
     FOR EACH STATEMENT EXECUTE FUNCTION cpr.lookups_mark();
 
 INSERT INTO cpr.lookups (case_id, due_at)
-SELECT DISTINCT e.case_id, clock_timestamp()
-FROM cpr.evidence e JOIN cpr.cases c ON c.id = e.case_id
-WHERE c.state = 'open' AND cpr.lookup_kind(e.kind);
+SELECT d.case_id, clock_timestamp()
+FROM (SELECT DISTINCT e.case_id FROM cpr.evidence e JOIN cpr.cases c ON c.id = e.case_id
+      WHERE c.state = 'open' AND cpr.lookup_kind(e.kind)) d;
 
 -- ---- pages ---------------------------------------------------------------------------
 CREATE TABLE cpr.inventory_alerts (
@@ -500,19 +501,25 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
 $$;
 
 -- Every SPKI proven compromised (cpr.verified_key) in a report received at
--- or after p_since, oldest first, one row per case and key.
+-- or after p_since, oldest first, one row per case and key; der is one
+-- certificate of ours on that key, if any (for its public key: the
+-- evidence keeps only the SPKI's hash).
 CREATE FUNCTION cpr.blocklist(p_since timestamptz)
-RETURNS TABLE (spki_sha256 text, tracking text, evidence text, reported_at text)
+RETURNS TABLE (spki_sha256 text, tracking text, evidence text, reported_at text, der bytea)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
-    SELECT DISTINCT ON (e.spki_sha256, c.id) e.spki_sha256, c.tracking,
-           CASE WHEN e.kind = 'private-key' THEN 'private-key' ELSE e.proof END,
-           cpr.utc_text(m.received_at)
-    FROM cpr.evidence e
-    JOIN cpr.messages m ON m.id = e.message_id
-    JOIN cpr.cases c ON c.id = e.case_id
-    WHERE e.spki_sha256 IS NOT NULL AND cpr.verified_key(e)
-      AND m.received_at >= coalesce(p_since, '-infinity')
-    ORDER BY e.spki_sha256, c.id, m.received_at
+    SELECT b.spki_sha256, b.tracking, b.evidence, cpr.utc_text(b.at),
+           (SELECT a.der FROM cpr.affected a
+            WHERE a.spki_sha256 = b.spki_sha256 AND a.der IS NOT NULL LIMIT 1)
+    FROM (SELECT DISTINCT ON (e.spki_sha256, c.id) e.spki_sha256, c.tracking,
+                 CASE WHEN e.kind = 'private-key' THEN 'private-key' ELSE e.proof END AS evidence,
+                 m.received_at AS at
+          FROM cpr.evidence e
+          JOIN cpr.messages m ON m.id = e.message_id
+          JOIN cpr.cases c ON c.id = e.case_id
+          WHERE e.spki_sha256 IS NOT NULL AND cpr.verified_key(e)
+            AND m.received_at >= coalesce(p_since, '-infinity')
+          ORDER BY e.spki_sha256, c.id, m.received_at) b
+    ORDER BY b.at, b.spki_sha256
 $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cpr FROM PUBLIC;

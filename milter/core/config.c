@@ -337,8 +337,8 @@ const struct config_key config_keys[] = {
         "OCSP responses and CRLs of the affected certificates; empty: none"),
     RANGED("inventory", "key_recheck", CONFIG_DURATION, OFF(inventory_key_recheck_ms), "1h",
            "look every verified compromised key up again this often, so a "
-           "certificate issued on it after the report pages (1m..7d)",
-           MS_MINUTE, 7 * MS_DAY),
+           "certificate issued on it after the report pages (1s..7d)",
+           MS_SECOND, 7 * MS_DAY),
     RANGED("inventory", "retry_base", CONFIG_DURATION, OFF(inventory_retry_base_ms), "30s",
            "first retry delay of a lookup whose source failed; doubled each "
            "retry, with jitter (100ms..1h)", 100, MS_HOUR),
@@ -371,8 +371,8 @@ const struct config_key config_keys[] = {
         "and serial, $1 a JSON object {\"issuer\": RFC 2253 name, \"serial\": hex}; "
         "empty: not asked"),
     RANGED("source *", "max_rows", CONFIG_INT, SOURCE(max_rows), "10000",
-           "postgresql: rows one query may return; more fails the lookup "
-           "(1..1000000)", 1, 1000000),
+           "postgresql: rows of one query read, at most; the rest are refused "
+           "and said in the lookup event (1..1000000)", 1, 1000000),
     RANGED("source *", "timeout", CONFIG_DURATION, SOURCE(timeout_ms), "10s",
            "postgresql: connect and statement deadline (1s..5m)",
            MS_SECOND, 5 * MS_MINUTE),

@@ -21,12 +21,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <glib.h>
+
 #include "evidence.h"
 
 bool
 invcert_serial_norm(const char *in, char *out, size_t len)
 {
-    size_t o = 0;
+    size_t o = 0, digits = 0;
     bool lead = true;
 
     if (!in || len < 2)
@@ -36,6 +38,7 @@ invcert_serial_norm(const char *in, char *out, size_t len)
             continue;
         if (!isxdigit((unsigned char)*p))
             return false;
+        digits++;
         if (lead && *p == '0')
             continue;
         lead = false;
@@ -43,6 +46,8 @@ invcert_serial_norm(const char *in, char *out, size_t len)
             return false;
         out[o++] = (char)tolower((unsigned char)*p);
     }
+    if (digits == 0)
+        return false;
     if (o == 0)
         out[o++] = '0';
     out[o] = '\0';
@@ -201,32 +206,41 @@ invcert_set_contact(struct inv_cert *c, const char *contact)
     return true;
 }
 
+/* One PEM block: its DER to fn, or NULL when it does not parse. */
+static bool
+pem_block(const char *p, size_t n, invcert_der_fn fn, void *arg)
+{
+    BIO *bio = BIO_new_mem_buf(p, (int)n);
+    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    unsigned char *der = NULL;
+    int len = x ? i2d_X509(x, &der) : -1;
+    bool go = len > 0 ? fn(der, (size_t)len, arg) : fn(NULL, 0, arg);
+
+    OPENSSL_free(der);
+    X509_free(x);
+    BIO_free(bio);
+    ERR_clear_error();
+    return go;
+}
+
 long
 invcert_pem_each(const char *text, size_t len, size_t max, invcert_der_fn fn, void *arg)
 {
-    BIO *bio;
-    X509 *x;
+    static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
+    const char *p = text, *stop = text + len, *b, *e;
     long seen = 0;
 
-    if (!text || len == 0 || len > (size_t)INT32_MAX)
+    if (!text || len > (size_t)INT32_MAX)
         return 0;
-    if (!(bio = BIO_new_mem_buf(text, (int)len)))
-        return 0;
-    while ((size_t)seen < max && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-        unsigned char *der = NULL;
-        int n = i2d_X509(x, &der);
-        bool go = n > 0 && fn(der, (size_t)n, arg);
-
-        OPENSSL_free(der);
-        X509_free(x);
+    while ((size_t)seen < max && p < stop
+           && (b = g_strstr_len(p, stop - p, begin)) != NULL) {
+        e = g_strstr_len(b, stop - b, end);
+        e = e ? e + sizeof(end) - 1 : stop;
         seen++;
-        if (!go) {
-            seen = -1;
-            break;
-        }
+        if (!pem_block(b, (size_t)(e - b), fn, arg))
+            return -1;
+        p = e;
     }
-    BIO_free(bio);
-    ERR_clear_error();
     return seen;
 }
 

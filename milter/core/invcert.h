@@ -66,7 +66,8 @@ bool invcert_from_fields(const char *sha256, const char *serial, const char *iss
 bool invcert_set_contact(struct inv_cert *c, const char *contact);
 
 /* Call fn for each CERTIFICATE block of text (up to max blocks), with
- * its DER; returns the blocks seen, or -1 when fn returned false. */
+ * its DER, or with NULL for a block that does not parse; returns the
+ * blocks seen, or -1 when fn returned false. */
 typedef bool (*invcert_der_fn)(const unsigned char *der, size_t len, void *arg);
 long invcert_pem_each(const char *text, size_t len, size_t max, invcert_der_fn fn, void *arg);
 

@@ -64,6 +64,7 @@
 #define LIST_GAP          2    /* spaces between columns */
 #define LIST_SQL          "SELECT c FROM cpr.case_list($1::boolean) AS c"
 #define SHOW_LABEL_WIDTH  15
+#define LIST_NOT_FOUND_FLAG "no certificate of ours found"
 
 struct list_col {
     const char *title;
@@ -145,12 +146,33 @@ cmd_migrate_run(PGconn *conn, const struct cprctl_opts *o)
 
 /* ---- list ---- */
 
+/* A case whose evidence names no certificate of ours (028_inventory.sql
+ * flags it): staff must see it in the list at once. */
+static bool
+list_not_found(const json_t *c)
+{
+    size_t i;
+    const json_t *f;
+
+    json_array_foreach(json_object_get(c, "flags"), i, f)
+        if (json_is_string(f)
+            && strncmp(json_string_value(f), LIST_NOT_FOUND_FLAG,
+                       strlen(LIST_NOT_FOUND_FLAG)) == 0)
+            return true;
+    return false;
+}
+
 /* The text of one cell; buf holds formatted values. */
 static const char *
 list_cell(const json_t *c, const struct list_col *col, char *buf, size_t len)
 {
     const json_t *v = json_object_get(c, col->key);
     const char *s;
+
+    if (strcmp(col->key, "subject") == 0 && list_not_found(c)) {
+        snprintf(buf, len, "[NO CERT FOUND] %s", json_string_value(v) ? json_string_value(v) : "");
+        return buf;
+    }
 
     if (col->sub)
         v = json_object_get(v, col->sub);
@@ -171,7 +193,7 @@ list_cell(const json_t *c, const struct list_col *col, char *buf, size_t len)
 static size_t
 list_cell_width(const json_t *c, const struct list_col *col)
 {
-    char buf[64];
+    char buf[256];
     char *safe = text_sanitise(list_cell(c, col, buf, sizeof(buf)));
     size_t w = text_width(safe);
 
@@ -233,7 +255,7 @@ list_print_cell(const char *text, size_t width, bool last)
 static void
 list_print_row(const json_t *c, const size_t *width)
 {
-    char buf[64];
+    char buf[256];
 
     for (size_t k = 0; k < LIST_NCOLS; k++)
         list_print_cell(c ? list_cell(c, &list_cols[k], buf, sizeof(buf))
@@ -847,6 +869,15 @@ const struct cprctl_cmd cprctl_cmds[] = {
       "a certificate's published status by OCSP and CRL (no database);\n"
       "exit 0 all revoked, 3 any good, 1 unknown",
       cmd_revocation_check, cmd_revocation_run, true },
+    { "affected", "TRACKING", { JSON },
+      "the case's affected certificates from the inventory: how each was\n"
+      "found, its OCSP and CRL status and when each was checked",
+      NULL, cmd_affected_run, false },
+    { "blocklist", "", { MAY("since", "DATE", since),
+                         MAY("format", "spki-sha256|pem-spki|json", format) },
+      "every SPKI proven compromised (a private key, or a verified CSR, PoCK or\n"
+      "pwnedkeys signature), with its case and evidence: for issuance to refuse",
+      cmd_blocklist_check, cmd_blocklist_run, false },
     { "test-page", "CHANNEL", { { NULL } },
       "send a test notice through one configured channel", NULL, cmd_test_page_run, true },
     { NULL, NULL, { { NULL } }, NULL, NULL, NULL, false },

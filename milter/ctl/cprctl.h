@@ -72,6 +72,9 @@ struct cprctl_opts {
     const char *ocsp_url;      /* --ocsp-url URL */
     const char *crl_url;       /* --crl-url URL */
     const char *at;            /* --at TIME: the clock, for tests and audits */
+    /* blocklist */
+    const char *since;         /* --since DATE */
+    const char *format;        /* --format spki-sha256|pem-spki|json */
 };
 
 #define CPRCTL_CONFIG     CPR_SYSCONFDIR "/cpr-milter.conf"
@@ -184,6 +187,10 @@ int cmd_milters_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_probes_run(PGconn *conn, const struct cprctl_opts *o);
 int cmd_revocation_check(const char *cmd, struct cprctl_opts *o);
 int cmd_revocation_run(PGconn *conn, const struct cprctl_opts *o);
+/* cprctl_inventory.c */
+int cmd_affected_run(PGconn *conn, const struct cprctl_opts *o);
+int cmd_blocklist_check(const char *cmd, struct cprctl_opts *o);
+int cmd_blocklist_run(PGconn *conn, const struct cprctl_opts *o);
 /* show's evidence table (cprctl_export.c). */
 void cprctl_evidence_table(const json_t *evidence);
 

@@ -140,7 +140,7 @@ struct file_walk {
 };
 
 static bool
-index_add(struct file_walk *w, const struct inv_cert *c)
+index_add(struct file_walk *w, const struct inv_cert *c, long ordinal)
 {
     struct invsource *s = w->s;
     struct dir_entry *e;
@@ -164,7 +164,7 @@ index_add(struct file_walk *w, const struct inv_cert *c)
     memcpy(e->serial, c->serial, sizeof(e->serial));
     e->issuer = strdup(c->issuer);
     e->file = strdup(w->file);
-    e->ordinal = w->ordinal;
+    e->ordinal = ordinal;
     if (!e->issuer || !e->file) {
         free(e->issuer);
         free(e->file);
@@ -186,7 +186,7 @@ walk_der(const unsigned char *der, size_t len, void *arg)
 
     if (w->want >= 0 && me != w->want)
         return true;
-    if (!invcert_from_der(der, len, (size_t)w->s->cfg->max_file_bytes, &c, why, sizeof(why))) {
+    if (!der || !invcert_from_der(der, len, (size_t)w->s->cfg->max_file_bytes, &c, why, sizeof(why))) {
         w->bad++;
         return w->want < 0;
     }
@@ -195,7 +195,7 @@ walk_der(const unsigned char *der, size_t len, void *arg)
         w->found = true;
         return false;
     }
-    go = index_add(w, &c);
+    go = index_add(w, &c, me);
     invcert_clear(&c);
     return go;
 }
@@ -266,6 +266,12 @@ invsource_index(struct invsource *s, char *err, size_t errlen)
     s->mtime = st.st_mtim;
     s->indexed = true;
     return true;
+}
+
+bool
+invsource_is_dir(const struct invsource *s)
+{
+    return is_dir(s);
 }
 
 bool
@@ -457,7 +463,7 @@ pem_first(const unsigned char *der, size_t len, void *arg)
 {
     struct pem_one *p = arg;
 
-    p->ok = invcert_from_der(der, len, INVCERT_MAX_DER, p->c, p->why, p->whylen);
+    p->ok = der && invcert_from_der(der, len, INVCERT_MAX_DER, p->c, p->why, p->whylen);
     return false;
 }
 

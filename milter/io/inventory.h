@@ -46,6 +46,7 @@ struct invsource *invsource_new(const struct config_source *cfg);
 const char *invsource_name(const struct invsource *s);
 /* Directory: (re)build the index; true for postgresql. */
 bool invsource_index(struct invsource *s, char *err, size_t errlen);
+bool invsource_is_dir(const struct invsource *s);
 /* Directory whose mtime differs from the index's (or never indexed). */
 bool invsource_stale(const struct invsource *s);
 size_t invsource_count(const struct invsource *s);

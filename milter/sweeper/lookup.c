@@ -51,7 +51,7 @@ lookup_reindex(struct lookup *lk, bool force)
     for (size_t i = 0; lk->src && i < lk->nsrc; i++) {
         char err[512] = "";
 
-        if (!lk->src[i] || !(force || invsource_stale(lk->src[i])))
+        if (!lk->src[i] || !invsource_is_dir(lk->src[i]) || !(force || invsource_stale(lk->src[i])))
             continue;
         if (invsource_index(lk->src[i], err, sizeof(err)))
             log_info("inventory source %s: %zu certificates indexed",
