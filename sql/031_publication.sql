@@ -308,6 +308,40 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
      ORDER BY l.id, a.id
 $$;
 
+-- The unexpired certificates of a case not yet seen published, for the
+-- revocation clock's warnings and breach (at most p_limit rows).
+CREATE FUNCTION cpr.revwatch_pending(p_case_id bigint, p_limit integer)
+RETURNS TABLE (serial text, ocsp_state text, crl_state text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    SELECT a.serial, coalesce(a.ocsp_state, 'unchecked'), coalesce(a.crl_state, 'unchecked')
+      FROM cpr.affected a
+     WHERE a.case_id = p_case_id AND a.revoked_at IS NULL
+       AND (a.not_after IS NULL OR a.not_after > clock_timestamp())
+     ORDER BY a.id LIMIT greatest(p_limit, 0)
+$$;
+
+-- A certificate found after the clock stopped (a key-compromise case: a
+-- certificate on the key found later) and not expired reopens it: the
+-- case is met only when every unexpired certificate is revoked.
+CREATE FUNCTION cpr.revwatch_reopen() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+BEGIN
+    IF NEW.not_after IS NULL OR NEW.not_after > clock_timestamp() THEN
+        UPDATE cpr.cases SET revocation_published_at = NULL
+         WHERE id = NEW.case_id AND revocation_published_at IS NOT NULL;
+        IF FOUND THEN
+            PERFORM cpr.append_event(NEW.case_id, 'cpr-sweeper', 'revocation-reopened', NULL,
+                jsonb_build_object('serial', NEW.serial, 'found_kind', NEW.found_kind));
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER affected_reopen AFTER INSERT ON cpr.affected
+    FOR EACH ROW EXECUTE FUNCTION cpr.revwatch_reopen();
+
+REVOKE ALL ON FUNCTION cpr.revwatch_pending(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cpr.revwatch_pending(bigint, integer) TO cpr_sweeper;
 REVOKE ALL ON FUNCTION cpr.revwatch_due(integer, bigint, text, bigint),
     cpr.revwatch_next_ms(bigint), cpr.revwatch_alert_open(bigint, text, text, text),
     cpr.revwatch_alert_take(text, bigint), cpr.revwatch_alert_done(bigint, boolean, text, bigint),

@@ -3173,6 +3173,42 @@ CREATE FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) RETURNS bigint
 $$;
 
 --
+-- Name: revwatch_pending(bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_pending(p_case_id bigint, p_limit integer) RETURNS TABLE(serial text, ocsp_state text, crl_state text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT a.serial, coalesce(a.ocsp_state, 'unchecked'), coalesce(a.crl_state, 'unchecked')
+      FROM cpr.affected a
+     WHERE a.case_id = p_case_id AND a.revoked_at IS NULL
+       AND (a.not_after IS NULL OR a.not_after > clock_timestamp())
+     ORDER BY a.id LIMIT greatest(p_limit, 0)
+$$;
+
+--
+-- Name: revwatch_reopen(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_reopen() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.not_after IS NULL OR NEW.not_after > clock_timestamp() THEN
+        UPDATE cpr.cases SET revocation_published_at = NULL
+         WHERE id = NEW.case_id AND revocation_published_at IS NOT NULL;
+        IF FOUND THEN
+            PERFORM cpr.append_event(NEW.case_id, 'cpr-sweeper', 'revocation-reopened', NULL,
+                jsonb_build_object('serial', NEW.serial, 'found_kind', NEW.found_kind));
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: revwatch_settle(bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -4602,6 +4638,12 @@ CREATE TRIGGER affected_guard BEFORE UPDATE ON cpr.affected FOR EACH ROW EXECUTE
 CREATE TRIGGER affected_no_delete BEFORE DELETE ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: affected affected_reopen; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER affected_reopen AFTER INSERT ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.revwatch_reopen();
+
+--
 -- Name: case_links case_links_immutable; Type: TRIGGER; Schema: cpr; Owner: -
 --
 
@@ -5808,6 +5850,19 @@ GRANT ALL ON FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_w
 
 REVOKE ALL ON FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_pending(p_case_id bigint, p_limit integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_pending(p_case_id bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_pending(p_case_id bigint, p_limit integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_reopen(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_reopen() FROM PUBLIC;
 
 --
 -- Name: FUNCTION revwatch_settle(p_case_id bigint); Type: ACL; Schema: cpr; Owner: -

@@ -57,6 +57,19 @@ START_TEST(test_claim_summary)
 }
 END_TEST
 
+START_TEST(test_states_append)
+{
+    const struct revpublish_row rows[] = { { "1007", "good", "good" } };
+    char buf[256] = "CPR-2026-000010 [misissuance] revocation deadline approaching: T"
+                    "; not yet published: ";
+
+    revpublish_states(rows, 1, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "CPR-2026-000010 [misissuance] revocation deadline approaching: T"
+                          "; not yet published: OCSP says good for 1 of 1 certificates (1007); "
+                          "the CRL says good for 1 of 1 certificates (1007)");
+}
+END_TEST
+
 START_TEST(test_claim_summary_bounds)
 {
     struct revpublish_row rows[30];
@@ -151,6 +164,7 @@ revpublish_suite(void)
     tcase_add_test(tc, test_published);
     tcase_add_test(tc, test_claim_summary);
     tcase_add_test(tc, test_claim_summary_bounds);
+    tcase_add_test(tc, test_states_append);
     tcase_add_test(tc, test_crlcache_fresh);
     tcase_add_test(tc, test_crlcache_bounds);
     suite_add_tcase(s, tc);

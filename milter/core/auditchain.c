@@ -243,6 +243,8 @@ audit_facts_add(struct audit_facts *f, const struct audit_event *ev)
 
         if (type[0] == 'r' || (json_is_integer(total) && json_integer_value(total) > 0))
             f->inventory = true;
+    } else if (strcmp(type, "revocation-reopened") == 0) {
+        f->published_at = 0;   /* a certificate found later: not met yet */
     } else if (strcmp(type, "revocation-published") == 0) {
         const json_t *p = json_object_get(data, "published_at");
         long long t = json_is_string(p) ? audit_time_us(json_string_value(p)) : 0;

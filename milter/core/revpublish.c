@@ -83,13 +83,34 @@ mech_part(const char *label, bool ocsp, const struct revpublish_row *rows, size_
     return true;
 }
 
+static bool
+states_at(const struct revpublish_row *rows, size_t n, char *buf, size_t len, size_t *used)
+{
+    static const char *const states[] = { "good", "unknown", "unchecked" };
+    bool any = false;
+
+    for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+        any |= mech_part("OCSP", true, rows, n, states[s], buf, len, used);
+        any |= mech_part("the CRL", false, rows, n, states[s], buf, len, used);
+    }
+    return any;
+}
+
+void
+revpublish_states(const struct revpublish_row *rows, size_t n, char *buf, size_t len)
+{
+    size_t used = strnlen(buf, len);
+
+    if (used < len)
+        states_at(rows, n, buf, len, &used);
+}
+
 void
 revpublish_claim_summary(const char *tracking, const char *claimed_at,
                          const struct revpublish_row *rows, size_t n, char *buf, size_t len)
 {
-    static const char *const states[] = { "good", "unknown", "unchecked" };
     size_t used = 0;
-    bool any = false;
+    bool any;
 
     if (len == 0)
         return;
@@ -98,10 +119,7 @@ revpublish_claim_summary(const char *tracking, const char *claimed_at,
     put(buf, len, &used, ": claimed revoked at ");
     put(buf, len, &used, claimed_at);
     put(buf, len, &used, ", but ");
-    for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
-        any |= mech_part("OCSP", true, rows, n, states[s], buf, len, &used);
-        any |= mech_part("the CRL", false, rows, n, states[s], buf, len, &used);
-    }
+    any = states_at(rows, n, buf, len, &used);
     if (!any) {
         char num[96];
 

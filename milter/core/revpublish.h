@@ -39,6 +39,11 @@ struct revpublish_row {
     const char *crl;
 };
 
+/* Appends the per-mechanism part alone ("OCSP says good for 2 of 3
+ * certificates (1002, 1003); the CRL says ..."), of n rows out of total
+ * unpublished; nothing when every row is revoked everywhere. */
+void revpublish_states(const struct revpublish_row *rows, size_t n, char *buf, size_t len);
+
 void revpublish_claim_summary(const char *tracking, const char *claimed_at,
                               const struct revpublish_row *rows, size_t n, char *buf,
                               size_t len);

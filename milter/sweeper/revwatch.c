@@ -536,6 +536,31 @@ next_due(struct revwatch *rw, PGconn *conn)
     return next;
 }
 
+void
+revwatch_pending_text(PGconn *conn, long long case_id, char *buf, size_t len)
+{
+    char id[24], lim[24];
+    const char *p[2] = { id, lim };
+    struct revpublish_row r[REVPUBLISH_SERIALS_MAX * 10];
+    PGresult *res;
+    size_t n, used = strnlen(buf, len);
+
+    snprintf(id, sizeof(id), "%lld", case_id);
+    snprintf(lim, sizeof(lim), "%zu", sizeof(r) / sizeof(r[0]));
+    if (!(res = db_exec(conn, "SELECT * FROM cpr.revwatch_pending($1::bigint, $2::integer)",
+                        2, p)))
+        return;
+    n = (size_t) PQntuples(res);
+    for (size_t i = 0; i < n; i++)
+        r[i] = (struct revpublish_row) { PQgetvalue(res, (int) i, 0), PQgetvalue(res, (int) i, 1),
+                                         PQgetvalue(res, (int) i, 2) };
+    if (n > 0 && used + 1 < len) {
+        snprintf(buf + used, len - used, "; not yet published: ");
+        revpublish_states(r, n, buf, len);
+    }
+    PQclear(res);
+}
+
 long long
 revwatch_round(struct revwatch *rw, struct sweeper *s, bool *ok)
 {

@@ -35,6 +35,8 @@
 
 #include <stdbool.h>
 
+#include <libpq-fe.h>
+
 #include "config.h"
 #include "sweep.h"
 
@@ -48,5 +50,10 @@ struct revwatch;
 struct revwatch *revwatch_new(const struct cpr_config *cfg, char **err);
 void revwatch_free(struct revwatch *rw);
 long long revwatch_round(struct revwatch *rw, struct sweeper *s, bool *ok);
+
+/* For the revocation clock's warnings and breach: appends "; not yet
+ * published: OCSP says good for 2 of 3 certificates (...)" to buf when
+ * the case has unpublished certificates; nothing otherwise or on error. */
+void revwatch_pending_text(PGconn *conn, long long case_id, char *buf, size_t len);
 
 #endif

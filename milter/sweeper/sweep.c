@@ -25,6 +25,7 @@
 #include "log.h"
 #include "now.h"
 #include "probewatch.h"
+#include "revwatch.h"
 #include "sendlog.h"
 #include "sweepdb.h"
 #include "sweepmetrics.h"
@@ -159,7 +160,7 @@ find_channel(const struct sweeper *s, const char *name)
 struct notice_text {
     char id[160];
     char dedup[96];
-    char summary[512];
+    char summary[1024];
     char received[32];
     char deadline[32];
 };
@@ -317,6 +318,10 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     if (strcmp(st->event, "resolve") == 0 && cannot_resolve(ch))
         return finish(s, st, "skipped", 0, 0, "channel has no resolve", 0);
     build_notice(st, &t, &n);
+    /* Issue 16: a revocation warning or breach names what is still good. */
+    if (strcmp(st->clock, "revocation") == 0
+        && (strcmp(st->event, "warn") == 0 || strcmp(st->event, "breach") == 0))
+        revwatch_pending_text(s->conn, st->kase.id, t.summary, sizeof(t.summary));
     r = sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err));
     retry = r == SEND_RETRY && st->attempts <= s->esc.retry_max;   /* retries after the first */
     if (r == SEND_OK)
