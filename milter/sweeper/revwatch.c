@@ -355,7 +355,7 @@ check_one(struct revwatch *rw, struct sweeper *s, const struct revwatch_due *d, 
 {
     const struct revwatch_issuer *is = issuer_of(rw, d->cert);
     struct revwatch_mech o, c;
-    long long t0 = now_mono_ms();
+    long long t0 = now_mono_ms(), t1 = t0;
     bool published;
 
     memset(&o, 0, sizeof(o));
@@ -364,13 +364,14 @@ check_one(struct revwatch *rw, struct sweeper *s, const struct revwatch_due *d, 
         no_issuer(d->cert, &o, &c);
     else {
         check_ocsp(rw, d->cert, is, now, &o);
+        t1 = now_mono_ms();
         check_crl(rw, d->cert, is, d->watched, now, &c);
     }
     published = revpublish_published(o.present ? &o.st : NULL, c.present ? &c.st : NULL);
-    log_info("revwatch: %s serial %s: OCSP %s, CRL %s%s (%lld ms)", d->tracking, d->serial,
-             o.present ? revstatus_state_name(o.st.state) : "none",
-             c.present ? revstatus_state_name(c.st.state) : "none",
-             published ? ": published" : "", now_mono_ms() - t0);
+    log_info("revwatch: %s serial %s: OCSP %s in %lld ms, CRL %s in %lld ms%s", d->tracking,
+             d->serial, o.present ? revstatus_state_name(o.st.state) : "none", t1 - t0,
+             c.present ? revstatus_state_name(c.st.state) : "none", now_mono_ms() - t1,
+             published ? ": published" : "");
     return db_store(s->conn, s, d, &o, &c, published);
 }
 
