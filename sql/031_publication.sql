@@ -9,7 +9,8 @@
 --   definition of when a revocation clock stops; cpr.revwatch_* for the
 --   cpr-sweeper worker (milter/sweeper/revwatch.c); cpr.revwatch_alerts,
 --   pages owed by it. Redefines cpr.sweep_cases (018_wake.sql, which
---   replaced 005_sweeper.sql's).
+--   replaced 005_sweeper.sql's) and cpr.case_json_of (019), which gains
+--   revocation_published_at.
 -- DESCRIPTION
 --   cpr.affected holds, per case, the certificates the inventory lookup
 --   found (028_inventory.sql, issue 16). Per certificate and mechanism:
@@ -35,9 +36,43 @@
 --   than [inventory] recheck. A claimed check is leased to one sweeper.
 -- DIAGNOSTICS
 --   revwatch_store returns false when the caller no longer holds the lease.
+-- REPLACES cpr.case_json_of (019_report_stream.sql)
 -- REPLACES cpr.sweep_cases (005_sweeper.sql, 018_wake.sql)
 
 ALTER TABLE cpr.cases ADD COLUMN revocation_published_at timestamptz;
+
+-- case_json_of as in 019_report_stream.sql, plus revocation_published_at
+-- (cprctl show, list and report see the publication).
+CREATE OR REPLACE FUNCTION cpr.case_json_of(c cpr.cases, p_message_count bigint,
+                                 p_last_message_at timestamptz) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'tracking', c.tracking,
+        'received_at', cpr.utc_text(c.received_at),
+        'kind', c.kind,
+        'category', c.category,
+        'state', c.state,
+        'flags', to_jsonb(c.flags),
+        'reporter', c.reporter,
+        'subject', c.subject,
+        'message_count', p_message_count,
+        'last_message_at', cpr.utc_text(p_last_message_at),
+        'ack_clock_from', cpr.utc_text(c.ack_clock_from),
+        'acked_at', cpr.utc_text(c.acked_at),
+        'reporter_done_at', cpr.utc_text(c.reporter_done_at),
+        'subscriber_done_at', cpr.utc_text(c.subscriber_done_at),
+        'subscriber_waiver', c.subscriber_waiver,
+        'br_item', c.br_item,
+        'crl_reason', c.crl_reason,
+        'revocation_due_at', cpr.utc_text(c.received_at + CASE
+            WHEN c.br_item BETWEEN 1 AND 5 THEN interval '24 hours'
+            WHEN c.br_item BETWEEN 6 AND 16 THEN interval '120 hours' END),
+        'revoked_at', cpr.utc_text(c.revoked_at),
+        'revocation_published_at', cpr.utc_text(c.revocation_published_at),
+        'closed_at', cpr.utc_text(c.closed_at),
+        'resolution', c.resolution,
+        'incident_due_at', cpr.utc_text(c.incident_due_at))
+$$;
 
 -- When the revocation clock of c stops (NULL: it runs): publication seen
 -- when the case has affected certificates, else the staff claim.

@@ -415,6 +415,7 @@ CREATE FUNCTION cpr.case_json_of(c cpr.cases, p_message_count bigint, p_last_mes
             WHEN c.br_item BETWEEN 1 AND 5 THEN interval '24 hours'
             WHEN c.br_item BETWEEN 6 AND 16 THEN interval '120 hours' END),
         'revoked_at', cpr.utc_text(c.revoked_at),
+        'revocation_published_at', cpr.utc_text(c.revocation_published_at),
         'closed_at', cpr.utc_text(c.closed_at),
         'resolution', c.resolution,
         'incident_due_at', cpr.utc_text(c.incident_due_at))
