@@ -377,45 +377,64 @@ check_one(struct revwatch *rw, struct sweeper *s, const struct revwatch_due *d, 
 
 /* ---- the due certificates ---------------------------------------------- */
 
+/* One due row: parse and check it (a row without usable DER is unknown). */
+static bool
+check_row(struct revwatch *rw, struct sweeper *s, const PGresult *res, int i, long long now)
+{
+    size_t n = 0;
+    unsigned char *der = PQgetisnull(res, i, 3) ? NULL
+                         : PQunescapeBytea((const unsigned char *) PQgetvalue(res, i, 3), &n);
+    struct revwatch_due d = { atoll(PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1),
+                              PQgetvalue(res, i, 2), PQgetvalue(res, i, 4)[0] == 't', NULL };
+    bool ok;
+
+    d.cert = der ? revstatus_cert_parse(der, n) : NULL;
+    PQfreemem(der);
+    if (!d.cert) {
+        struct revwatch_mech o = { 0 }, c = { 0 };
+
+        o.present = c.present = true;
+        revstatus_unknown(&o.st, "malformed: the inventory gave no certificate DER to check");
+        c.st = o.st;
+        return db_store(s->conn, s, &d, &o, &c, false);
+    }
+    ok = check_one(rw, s, &d, now);
+    X509_free(d.cert);
+    return ok;
+}
+
+/* Claims REVWATCH_CLAIM_CHUNK at a time, up to [inventory] check_batch,
+ * so a lease covers only a few bounded checks (a dead sweeper's claims
+ * come free soon). */
 static bool
 check_due(struct revwatch *rw, struct sweeper *s, long long now)
 {
     char lim[24], rc[24], lease[24];
     const char *p[4] = { lim, rc, s->worker, lease };
-    PGresult *res;
-    bool ok = true;
+    long done = 0;
+    bool ok = true, more = true;
 
-    snprintf(lim, sizeof(lim), "%ld", rw->cfg->inv_check_batch);
     snprintf(rc, sizeof(rc), "%lld", rw->cfg->inv_recheck_ms);
-    /* A lease long enough for a whole batch of bounded fetches. */
+    /* Each check: at most two OCSP and two CRL fetches, each bounded. */
     snprintf(lease, sizeof(lease), "%lld",
-             (long long) rw->cfg->inv_check_batch * 4 * rw->lim.timeout_ms + 60000);
-    if (!(res = db_exec(s->conn, "SELECT id, tracking, serial, der, watched "
-                                 "FROM cpr.revwatch_due($1::integer, $2::bigint, $3, $4::bigint)",
-                        4, p)))
-        return false;
-    for (int i = 0; ok && i < PQntuples(res); i++) {
-        size_t n = 0;
-        unsigned char *der = PQgetisnull(res, i, 3) ? NULL
-                             : PQunescapeBytea((const unsigned char *) PQgetvalue(res, i, 3), &n);
-        struct revwatch_due d = { atoll(PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1),
-                                  PQgetvalue(res, i, 2), PQgetvalue(res, i, 4)[0] == 't', NULL };
+             (long long) REVWATCH_CLAIM_CHUNK * 4 * rw->lim.timeout_ms + 60000);
+    while (ok && more && done < rw->cfg->inv_check_batch) {
+        long want = rw->cfg->inv_check_batch - done;
+        PGresult *res;
+        int rows;
 
-        d.cert = der ? revstatus_cert_parse(der, n) : NULL;
-        PQfreemem(der);
-        if (!d.cert) {
-            struct revwatch_mech o = { 0 }, c = { 0 };
-
-            o.present = c.present = true;
-            revstatus_unknown(&o.st, "malformed: the inventory gave no certificate DER to check");
-            c.st = o.st;
-            ok = db_store(s->conn, s, &d, &o, &c, false);
-            continue;
-        }
-        ok = check_one(rw, s, &d, now);
-        X509_free(d.cert);
+        snprintf(lim, sizeof(lim), "%ld", want < REVWATCH_CLAIM_CHUNK ? want : REVWATCH_CLAIM_CHUNK);
+        if (!(res = db_exec(s->conn, "SELECT id, tracking, serial, der, watched FROM "
+                                     "cpr.revwatch_due($1::integer, $2::bigint, $3, $4::bigint)",
+                            4, p)))
+            return false;
+        rows = PQntuples(res);
+        more = rows == atoi(lim);
+        for (int i = 0; ok && i < rows; i++)
+            ok = check_row(rw, s, res, i, now);
+        done += rows;
+        PQclear(res);
     }
-    PQclear(res);
     return ok;
 }
 

@@ -44,6 +44,7 @@
 #define REVWATCH_CACHE_BYTES   (256LL * 1024 * 1024)   /* all cached CRLs */
 #define REVWATCH_CLAIMS_MAX    20                      /* late claims per round */
 #define REVWATCH_ALERTS_MAX    16                      /* pages per round */
+#define REVWATCH_CLAIM_CHUNK   5                       /* certificates per lease */
 
 struct revwatch;
 
