@@ -464,8 +464,10 @@ open_claims(struct revwatch *rw, struct sweeper *s)
         size_t n = 0;
         int first = i;
 
-        if (!r)
+        if (!r) {
+            PQclear(res);
             return false;
+        }
         for (; i < rows && strcmp(PQgetvalue(res, i, 0), cid) == 0; i++, n++)
             r[n] = (struct revpublish_row) { PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
                                              PQgetvalue(res, i, 5) };
