@@ -496,7 +496,7 @@ send_alerts(struct sweeper *s)
     for (int k = 0; k < REVWATCH_ALERTS_MAX; k++) {
         PGresult *res = db_exec(s->conn, "SELECT * FROM cpr.revwatch_alert_take($1, $2::bigint)",
                                 2, p);
-        char id[160], dedup[200];
+        char id[160], dedup[200], aid[24];
         struct pager_notice n = { 0 };
         const char *q[4];
         bool sent;
@@ -527,7 +527,8 @@ send_alerts(struct sweeper *s)
         snprintf(retry, sizeof(retry), "%lld",
                  retry_backoff_ms(atoi(PQgetvalue(res, 0, 5)) - 1, s->esc.retry_base_ms,
                                   s->esc.retry_cap_ms, (unsigned) rand()));
-        q[0] = PQgetvalue(res, 0, 0);
+        snprintf(aid, sizeof(aid), "%s", PQgetvalue(res, 0, 0));   /* res is cleared next */
+        q[0] = aid;
         q[1] = sent ? "true" : "false";
         q[2] = s->worker;
         q[3] = retry;
