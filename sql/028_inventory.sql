@@ -37,7 +37,14 @@
 --   only on proof: a private key (its SPKI computed from the key), or a
 --   CSR/PoCK/pwnedkeys proof whose self-signature verifies (sig_ok).
 --   A bare CSR, a failed signature or words are never enough.
+--   Staff-reply matching (cpr.outbound_roles, 008_staff_mail.sql) learns
+--   the Subscribers: a recipient who is both a reporter of the case and
+--   one of its Subscribers from the inventory (a Subscriber reporting its
+--   own certificate) is a response to both, so one reply stops both
+--   preliminary-report clocks. Any other non-internal recipient still
+--   counts as the Subscriber, as before.
 --   Open cases that already hold evidence are made due once here.
+-- REPLACES cpr.outbound_roles (008_staff_mail.sql)
 -- DIAGNOSTICS
 --   cpr.affected rejects a change of any column but the revocation ones;
 --   cpr.subscribers rejects every change.
@@ -196,6 +203,7 @@ CREATE TABLE cpr.inventory_alerts (
 );
 CREATE INDEX inventory_alerts_due_idx ON cpr.inventory_alerts (next_try_at)
     WHERE paged_at IS NULL;
+CREATE INDEX inventory_alerts_case_idx ON cpr.inventory_alerts (case_id, kind);
 
 -- ---- the worker's calls ---------------------------------------------------------------
 -- Up to p_limit due cases, leased to p_worker for p_lease_ms. recheck: the
@@ -456,6 +464,26 @@ BEGIN
     END IF;
     RETURN true;
 END
+$$;
+
+-- ---- staff replies: a reporter who is also a Subscriber ---------------------------
+CREATE OR REPLACE FUNCTION cpr.outbound_roles(p_case_id bigint, p_rcpts text[],
+        p_internal text[], OUT address text, OUT role text)
+RETURNS SETOF record LANGUAGE sql STABLE AS $$
+    SELECT r.a, x.role
+    FROM (SELECT DISTINCT lower(x) AS a, min(n) AS n
+          FROM unnest(p_rcpts) WITH ORDINALITY AS t(x, n) GROUP BY lower(x)) r
+    CROSS JOIN LATERAL (
+        SELECT cpr.domain_internal(cpr.address_domain(r.a), p_internal) AS internal,
+               r.a = ANY (cpr.reporter_addresses(p_case_id)) AS reporter,
+               EXISTS (SELECT 1 FROM cpr.subscribers s
+                       WHERE s.case_id = p_case_id AND s.address = r.a) AS subscriber) k
+    CROSS JOIN LATERAL (
+        SELECT 'internal' AS role, 0 AS o WHERE k.internal
+        UNION ALL SELECT 'reporter', 1 WHERE NOT k.internal AND k.reporter
+        UNION ALL SELECT 'subscriber', 2 WHERE NOT k.internal
+                                          AND (NOT k.reporter OR k.subscriber)) x
+    ORDER BY r.n, x.o
 $$;
 
 -- ---- cprctl --------------------------------------------------------------------------

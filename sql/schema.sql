@@ -2099,13 +2099,20 @@ $$;
 CREATE FUNCTION cpr.outbound_roles(p_case_id bigint, p_rcpts text[], p_internal text[], OUT address text, OUT role text) RETURNS SETOF record
     LANGUAGE sql STABLE
     AS $$
-    SELECT r.a,
-           CASE WHEN cpr.domain_internal(cpr.address_domain(r.a), p_internal) THEN 'internal'
-                WHEN r.a = ANY (cpr.reporter_addresses(p_case_id)) THEN 'reporter'
-                ELSE 'subscriber' END
+    SELECT r.a, x.role
     FROM (SELECT DISTINCT lower(x) AS a, min(n) AS n
           FROM unnest(p_rcpts) WITH ORDINALITY AS t(x, n) GROUP BY lower(x)) r
-    ORDER BY r.n
+    CROSS JOIN LATERAL (
+        SELECT cpr.domain_internal(cpr.address_domain(r.a), p_internal) AS internal,
+               r.a = ANY (cpr.reporter_addresses(p_case_id)) AS reporter,
+               EXISTS (SELECT 1 FROM cpr.subscribers s
+                       WHERE s.case_id = p_case_id AND s.address = r.a) AS subscriber) k
+    CROSS JOIN LATERAL (
+        SELECT 'internal' AS role, 0 AS o WHERE k.internal
+        UNION ALL SELECT 'reporter', 1 WHERE NOT k.internal AND k.reporter
+        UNION ALL SELECT 'subscriber', 2 WHERE NOT k.internal
+                                          AND (NOT k.reporter OR k.subscriber)) x
+    ORDER BY r.n, x.o
 $$;
 
 --
@@ -4505,6 +4512,12 @@ CREATE INDEX evidence_spki_idx ON cpr.evidence USING btree (spki_sha256) WHERE (
 --
 
 CREATE INDEX evidence_value_idx ON cpr.evidence USING btree (kind, value) WHERE (value IS NOT NULL);
+
+--
+-- Name: inventory_alerts_case_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX inventory_alerts_case_idx ON cpr.inventory_alerts USING btree (case_id, kind);
 
 --
 -- Name: inventory_alerts_due_idx; Type: INDEX; Schema: cpr; Owner: -

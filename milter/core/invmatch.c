@@ -208,6 +208,11 @@ invmatch_add(struct inv_result *r, struct inv_ask *ask, struct inv_cert *cert,
         invcert_clear(cert);
         return false;
     }
+    if (r->der_total + cert->der_len > INVMATCH_MAX_DER_TOTAL) {
+        invmatch_refuse(r, source, "more certificate bytes than one lookup carries");
+        invcert_clear(cert);
+        return false;
+    }
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
         struct inv_found *nf = realloc(r->found, cap * sizeof(*nf));
@@ -220,6 +225,7 @@ invmatch_add(struct inv_result *r, struct inv_ask *ask, struct inv_cert *cert,
         r->cap = cap;
     }
     f = &r->found[r->n++];
+    r->der_total += cert->der_len;
     f->cert = *cert;
     f->ask = ask;
     snprintf(f->source, sizeof(f->source), "%s", source);

@@ -19,7 +19,8 @@
  *   found it), what asked and found nothing ("serial 04:3a:..."), and
  *   the rows refused, then becomes the JSON cpr.lookup_done() takes.
  * DIAGNOSTICS
- *   invmatch_add returns false when max_certs is reached (said in "refused").
+ *   invmatch_add returns false when max_certs or INVMATCH_MAX_DER_TOTAL is
+ *   reached (said in "refused").
  */
 #ifndef CPR_INVMATCH_H
 #define CPR_INVMATCH_H
@@ -35,6 +36,7 @@
 #define INVMATCH_PARAM_LEN  1200  /* JSON of an issuer and serial */
 #define INVMATCH_WHAT_LEN   160
 #define INVMATCH_MAX_REFUSED 20   /* refusal reasons kept (all are counted) */
+#define INVMATCH_MAX_DER_TOTAL (32 * 1024 * 1024)  /* DER bytes one lookup carries */
 
 /* One evidence item, as cpr.lookup_evidence gives it. */
 struct inv_evidence {
@@ -66,6 +68,7 @@ struct inv_found {
 struct inv_result {
     struct inv_found *found;
     size_t n, cap, max_certs;
+    size_t der_total;          /* bytes of DER taken so far */
     json_t *refused;           /* array of reasons */
     size_t nrefused;
     json_t *sources;           /* array of source names asked */
