@@ -30,10 +30,11 @@
 --   cases.revoked_at), as before issue 16; revoked_at stays the claim in
 --   every case.
 --
---   A certificate is due for a check when it was never checked, or when
---   its case is being watched (the revocation clock runs, or staff claim
---   revoked, and publication is not yet seen) and its last check is older
---   than [inventory] recheck. A claimed check is leased to one sweeper.
+--   A certificate is due for a check (cpr.affected.check_due_at, indexed)
+--   when it is new, when its case becomes watched (the revocation clock
+--   runs, or staff claim revoked, and publication is not yet seen), and
+--   [inventory] recheck after each check while watched. A claimed check
+--   is leased to one sweeper.
 -- DIAGNOSTICS
 --   revwatch_store returns false when the caller no longer holds the lease.
 -- REPLACES cpr.case_json_of (019_report_stream.sql)
@@ -117,8 +118,12 @@ BEGIN
 END
 $$;
 
--- Up to p_limit certificates due for a check, each leased to p_worker
--- for p_lease_ms. Expired certificates are never checked.
+-- Up to p_limit certificates due for a check (check_due_at, 028's
+-- indexed column: set at insert, when a case becomes watched, and to
+-- now + recheck after a check while watched; NULL when nothing is owed),
+-- each leased to p_worker for p_lease_ms: check_due_at moves to the
+-- lease's end, so a dead sweeper's certificate falls due again then.
+-- Expired certificates and closed cases owe nothing.
 CREATE FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text,
                                  p_lease_ms bigint)
 RETURNS TABLE (id bigint, tracking text, serial text, der bytea, watched boolean)
@@ -127,20 +132,20 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
 DECLARE
     v_now timestamptz := clock_timestamp();
 BEGIN
+    UPDATE cpr.affected a SET check_due_at = NULL
+      FROM cpr.cases c
+     WHERE a.check_due_at <= v_now AND c.id = a.case_id
+       AND (a.not_after <= v_now OR c.state <> 'open');
     RETURN QUERY
     WITH due AS (
-        SELECT a.id FROM cpr.cases c JOIN cpr.affected a ON a.case_id = c.id
-         WHERE c.state = 'open'
-           AND (a.not_after IS NULL OR a.not_after > v_now)
-           AND (a.check_lease_until IS NULL OR a.check_lease_until < v_now)
-           AND (a.checked_at IS NULL
-                OR cpr.revwatch_watched(c)
-                   AND a.checked_at <= v_now - p_recheck_ms * interval '1 ms')
-         ORDER BY a.checked_at NULLS FIRST, a.id
+        SELECT a.id FROM cpr.affected a JOIN cpr.cases c ON c.id = a.case_id
+         WHERE a.check_due_at <= v_now AND c.state = 'open'
+         ORDER BY a.check_due_at, a.id
          LIMIT greatest(p_limit, 0)
          FOR UPDATE OF a SKIP LOCKED)
     UPDATE cpr.affected a SET check_claimed_by = p_worker,
            check_lease_until = v_now + p_lease_ms * interval '1 ms',
+           check_due_at = v_now + p_lease_ms * interval '1 ms',
            check_attempts = a.check_attempts + 1
       FROM due, cpr.cases c
      WHERE a.id = due.id AND c.id = a.case_id
@@ -151,17 +156,44 @@ $$;
 -- In how many ms a certificate falls due (at least 1), or NULL.
 CREATE FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
-    WITH n AS (SELECT clock_timestamp() AS now)
-    SELECT CASE WHEN min(t) IS NOT NULL
-                THEN greatest(1, epoch_ms(min(t)) - epoch_ms(min(n.now))) END
-      FROM n, (
-        SELECT greatest(coalesce(a.check_lease_until, '-infinity'),
-                        CASE WHEN a.checked_at IS NULL THEN '-infinity'::timestamptz
-                             ELSE a.checked_at + p_recheck_ms * interval '1 ms' END) AS t
-          FROM cpr.cases c JOIN cpr.affected a ON a.case_id = c.id
-         WHERE c.state = 'open' AND (a.not_after IS NULL OR a.not_after > clock_timestamp())
-           AND (a.checked_at IS NULL OR cpr.revwatch_watched(c))) due
+    SELECT greatest(1, epoch_ms(min(a.check_due_at)) - epoch_ms(clock_timestamp()))
+      FROM cpr.affected a WHERE a.check_due_at IS NOT NULL
 $$;
+
+-- New certificates are due at once.
+CREATE FUNCTION cpr.revwatch_due_new() RETURNS trigger
+LANGUAGE plpgsql SET search_path = cpr, pg_temp AS $$
+BEGIN
+    NEW.check_due_at := coalesce(NEW.check_due_at, clock_timestamp());
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER affected_due_new BEFORE INSERT ON cpr.affected
+    FOR EACH ROW EXECUTE FUNCTION cpr.revwatch_due_new();
+
+-- A case that becomes watched (confirmed, claimed revoked, reopened)
+-- owes a check of each certificate now; a closed one owes none.
+CREATE FUNCTION cpr.revwatch_case_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+BEGIN
+    IF NEW.state <> 'open' THEN
+        UPDATE cpr.affected SET check_due_at = NULL
+         WHERE case_id = NEW.id AND check_due_at IS NOT NULL;
+    ELSIF cpr.revwatch_watched(NEW) THEN
+        UPDATE cpr.affected SET check_due_at = clock_timestamp()
+         WHERE case_id = NEW.id AND check_lease_until IS NULL
+           AND (check_due_at IS NULL OR check_due_at > clock_timestamp())
+           AND (not_after IS NULL OR not_after > clock_timestamp());
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER cases_revwatch AFTER UPDATE OF br_item, revoked_at, state, revocation_published_at
+    ON cpr.cases FOR EACH ROW
+    WHEN (OLD.br_item IS DISTINCT FROM NEW.br_item OR OLD.revoked_at IS DISTINCT FROM NEW.revoked_at
+          OR OLD.state IS DISTINCT FROM NEW.state
+          OR OLD.revocation_published_at IS DISTINCT FROM NEW.revocation_published_at)
+    EXECUTE FUNCTION cpr.revwatch_case_changed();
 
 CREATE TABLE cpr.revwatch_alerts (
     id           bigserial PRIMARY KEY,
@@ -271,7 +303,7 @@ $$;
 CREATE FUNCTION cpr.revwatch_store(p_id bigint, p_worker text,
         p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text,
         p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text,
-        p_published boolean)
+        p_published boolean, p_recheck_ms bigint)
 RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
 DECLARE
     v_now timestamptz := clock_timestamp();
@@ -316,6 +348,10 @@ BEGIN
     IF p_published THEN
         PERFORM cpr.revwatch_settle(a.case_id);
     END IF;
+    -- Again after recheck while the case is watched; else nothing owed.
+    UPDATE cpr.affected x SET check_due_at =
+        CASE WHEN cpr.revwatch_watched(c) THEN v_now + p_recheck_ms * interval '1 ms' END
+      FROM cpr.cases c WHERE x.id = p_id AND c.id = x.case_id;
     RETURN true;
 END
 $$;
@@ -382,12 +418,12 @@ REVOKE ALL ON FUNCTION cpr.revwatch_due(integer, bigint, text, bigint),
     cpr.revwatch_alert_take(text, bigint), cpr.revwatch_alert_done(bigint, boolean, text, bigint),
     cpr.revwatch_settle(bigint),
     cpr.revwatch_store(bigint, text, text, bigint, text, text, text, bigint, text, text,
-                       boolean),
+                       boolean, bigint),
     cpr.revwatch_claims(bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cpr.revwatch_due(integer, bigint, text, bigint),
     cpr.revwatch_next_ms(bigint), cpr.revwatch_alert_open(bigint, text, text, text),
     cpr.revwatch_alert_take(text, bigint), cpr.revwatch_alert_done(bigint, boolean, text, bigint),
     cpr.revwatch_store(bigint, text, text, bigint, text, text, text, bigint, text, text,
-                       boolean),
+                       boolean, bigint),
     cpr.revwatch_claims(bigint, integer) TO cpr_sweeper;
 GRANT SELECT ON cpr.revwatch_alerts TO cpr_staff, cpr_sweeper;

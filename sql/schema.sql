@@ -3103,6 +3103,28 @@ END
 $$;
 
 --
+-- Name: revwatch_case_changed(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_case_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.state <> 'open' THEN
+        UPDATE cpr.affected SET check_due_at = NULL
+         WHERE case_id = NEW.id AND check_due_at IS NOT NULL;
+    ELSIF cpr.revwatch_watched(NEW) THEN
+        UPDATE cpr.affected SET check_due_at = clock_timestamp()
+         WHERE case_id = NEW.id AND check_lease_until IS NULL
+           AND (check_due_at IS NULL OR check_due_at > clock_timestamp())
+           AND (not_after IS NULL OR not_after > clock_timestamp());
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: revwatch_claims(bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -3139,24 +3161,38 @@ CREATE FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker 
 DECLARE
     v_now timestamptz := clock_timestamp();
 BEGIN
+    UPDATE cpr.affected a SET check_due_at = NULL
+      FROM cpr.cases c
+     WHERE a.check_due_at <= v_now AND c.id = a.case_id
+       AND (a.not_after <= v_now OR c.state <> 'open');
     RETURN QUERY
     WITH due AS (
-        SELECT a.id FROM cpr.cases c JOIN cpr.affected a ON a.case_id = c.id
-         WHERE c.state = 'open'
-           AND (a.not_after IS NULL OR a.not_after > v_now)
-           AND (a.check_lease_until IS NULL OR a.check_lease_until < v_now)
-           AND (a.checked_at IS NULL
-                OR cpr.revwatch_watched(c)
-                   AND a.checked_at <= v_now - p_recheck_ms * interval '1 ms')
-         ORDER BY a.checked_at NULLS FIRST, a.id
+        SELECT a.id FROM cpr.affected a JOIN cpr.cases c ON c.id = a.case_id
+         WHERE a.check_due_at <= v_now AND c.state = 'open'
+         ORDER BY a.check_due_at, a.id
          LIMIT greatest(p_limit, 0)
          FOR UPDATE OF a SKIP LOCKED)
     UPDATE cpr.affected a SET check_claimed_by = p_worker,
            check_lease_until = v_now + p_lease_ms * interval '1 ms',
+           check_due_at = v_now + p_lease_ms * interval '1 ms',
            check_attempts = a.check_attempts + 1
       FROM due, cpr.cases c
      WHERE a.id = due.id AND c.id = a.case_id
     RETURNING a.id, c.tracking, a.serial, a.der, cpr.revwatch_watched(c);
+END
+$$;
+
+--
+-- Name: revwatch_due_new(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_due_new() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    NEW.check_due_at := coalesce(NEW.check_due_at, clock_timestamp());
+    RETURN NEW;
 END
 $$;
 
@@ -3168,16 +3204,8 @@ CREATE FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    WITH n AS (SELECT clock_timestamp() AS now)
-    SELECT CASE WHEN min(t) IS NOT NULL
-                THEN greatest(1, epoch_ms(min(t)) - epoch_ms(min(n.now))) END
-      FROM n, (
-        SELECT greatest(coalesce(a.check_lease_until, '-infinity'),
-                        CASE WHEN a.checked_at IS NULL THEN '-infinity'::timestamptz
-                             ELSE a.checked_at + p_recheck_ms * interval '1 ms' END) AS t
-          FROM cpr.cases c JOIN cpr.affected a ON a.case_id = c.id
-         WHERE c.state = 'open' AND (a.not_after IS NULL OR a.not_after > clock_timestamp())
-           AND (a.checked_at IS NULL OR cpr.revwatch_watched(c))) due
+    SELECT greatest(1, epoch_ms(min(a.check_due_at)) - epoch_ms(clock_timestamp()))
+      FROM cpr.affected a WHERE a.check_due_at IS NOT NULL
 $$;
 
 --
@@ -3250,10 +3278,10 @@ END
 $$;
 
 --
--- Name: revwatch_store(bigint, text, text, bigint, text, text, text, bigint, text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+-- Name: revwatch_store(bigint, text, text, bigint, text, text, text, bigint, text, text, boolean, bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) RETURNS boolean
+CREATE FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean, p_recheck_ms bigint) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
@@ -3300,6 +3328,10 @@ BEGIN
     IF p_published THEN
         PERFORM cpr.revwatch_settle(a.case_id);
     END IF;
+    -- Again after recheck while the case is watched; else nothing owed.
+    UPDATE cpr.affected x SET check_due_at =
+        CASE WHEN cpr.revwatch_watched(c) THEN v_now + p_recheck_ms * interval '1 ms' END
+      FROM cpr.cases c WHERE x.id = p_id AND c.id = x.case_id;
     RETURN true;
 END
 $$;
@@ -4640,6 +4672,12 @@ CREATE INDEX revwatch_alerts_unsent_idx ON cpr.revwatch_alerts USING btree (next
 CREATE INDEX steps_ready_idx ON cpr.steps USING btree (next_attempt_at) WHERE (state = ANY (ARRAY['pending'::text, 'sending'::text]));
 
 --
+-- Name: affected affected_due_new; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER affected_due_new BEFORE INSERT ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.revwatch_due_new();
+
+--
 -- Name: affected affected_guard; Type: TRIGGER; Schema: cpr; Owner: -
 --
 
@@ -4680,6 +4718,12 @@ CREATE TRIGGER cases_guard_tracking BEFORE UPDATE ON cpr.cases FOR EACH ROW EXEC
 --
 
 CREATE TRIGGER cases_no_delete BEFORE DELETE ON cpr.cases FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
+
+--
+-- Name: cases cases_revwatch; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER cases_revwatch AFTER UPDATE OF br_item, revoked_at, state, revocation_published_at ON cpr.cases FOR EACH ROW WHEN (((old.br_item IS DISTINCT FROM new.br_item) OR (old.revoked_at IS DISTINCT FROM new.revoked_at) OR (old.state IS DISTINCT FROM new.state) OR (old.revocation_published_at IS DISTINCT FROM new.revocation_published_at))) EXECUTE FUNCTION cpr.revwatch_case_changed();
 
 --
 -- Name: deliveries deliveries_immutable; Type: TRIGGER; Schema: cpr; Owner: -
@@ -5845,6 +5889,12 @@ REVOKE ALL ON FUNCTION cpr.revwatch_alert_take(p_worker text, p_lease_ms bigint)
 GRANT ALL ON FUNCTION cpr.revwatch_alert_take(p_worker text, p_lease_ms bigint) TO cpr_sweeper;
 
 --
+-- Name: FUNCTION revwatch_case_changed(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_case_changed() FROM PUBLIC;
+
+--
 -- Name: FUNCTION revwatch_claims(p_grace_ms bigint, p_limit integer); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -5857,6 +5907,12 @@ GRANT ALL ON FUNCTION cpr.revwatch_claims(p_grace_ms bigint, p_limit integer) TO
 
 REVOKE ALL ON FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_due_new(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_due_new() FROM PUBLIC;
 
 --
 -- Name: FUNCTION revwatch_next_ms(p_recheck_ms bigint); Type: ACL; Schema: cpr; Owner: -
@@ -5885,11 +5941,11 @@ REVOKE ALL ON FUNCTION cpr.revwatch_reopen() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cpr.revwatch_settle(p_case_id bigint) FROM PUBLIC;
 
 --
--- Name: FUNCTION revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean, p_recheck_ms bigint); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean) TO cpr_sweeper;
+REVOKE ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean, p_recheck_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean, p_recheck_ms bigint) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION revwatch_watched(c cpr.cases); Type: ACL; Schema: cpr; Owner: -

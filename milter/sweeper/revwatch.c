@@ -183,11 +183,12 @@ epoch_ms(long long secs)
 
 static bool
 db_store(PGconn *conn, const struct sweeper *s, const struct revwatch_due *d,
-         const struct revwatch_mech *o, const struct revwatch_mech *c, bool published)
+         const struct revwatch_mech *o, const struct revwatch_mech *c, bool published,
+         long long recheck_ms)
 {
-    char id[24], rt[2][24];
+    char id[24], rt[2][24], rc[24];
     const struct revwatch_mech *m[2] = { o, c };
-    const char *p[11];
+    const char *p[12];
     PGresult *res;
     bool ok;
 
@@ -205,8 +206,10 @@ db_store(PGconn *conn, const struct sweeper *s, const struct revwatch_due *d,
         p[5 + 4 * i] = x->present && x->st.state == REVSTATUS_UNKNOWN ? x->st.why : NULL;
     }
     p[10] = published ? "true" : "false";
+    snprintf(rc, sizeof(rc), "%lld", recheck_ms);
+    p[11] = rc;
     res = db_exec(conn, "SELECT cpr.revwatch_store($1::bigint, $2, $3, $4::bigint, $5, $6, "
-                        "$7, $8::bigint, $9, $10, $11::boolean)", 11, p);
+                        "$7, $8::bigint, $9, $10, $11::boolean, $12::bigint)", 12, p);
     if (!res)
         return false;
     ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -372,7 +375,7 @@ check_one(struct revwatch *rw, struct sweeper *s, const struct revwatch_due *d, 
              d->serial, o.present ? revstatus_state_name(o.st.state) : "none", t1 - t0,
              c.present ? revstatus_state_name(c.st.state) : "none", now_mono_ms() - t1,
              published ? ": published" : "");
-    return db_store(s->conn, s, d, &o, &c, published);
+    return db_store(s->conn, s, d, &o, &c, published, rw->cfg->inv_recheck_ms);
 }
 
 /* ---- the due certificates ---------------------------------------------- */
@@ -396,7 +399,7 @@ check_row(struct revwatch *rw, struct sweeper *s, const PGresult *res, int i, lo
         o.present = c.present = true;
         revstatus_unknown(&o.st, "malformed: the inventory gave no certificate DER to check");
         c.st = o.st;
-        return db_store(s->conn, s, &d, &o, &c, false);
+        return db_store(s->conn, s, &d, &o, &c, false, rw->cfg->inv_recheck_ms);
     }
     ok = check_one(rw, s, &d, now);
     X509_free(d.cert);
