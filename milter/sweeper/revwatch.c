@@ -406,22 +406,25 @@ check_row(struct revwatch *rw, struct sweeper *s, const PGresult *res, int i, lo
     return ok;
 }
 
-/* Claims REVWATCH_CLAIM_CHUNK at a time, up to [inventory] check_batch,
- * so a lease covers only a few bounded checks (a dead sweeper's claims
- * come free soon). */
+/* Claims REVWATCH_CLAIM_CHUNK at a time, up to [inventory] check_batch
+ * and for at most REVWATCH_ROUND_MS, so a lease covers one bounded check
+ * (a dead sweeper's claim comes free soon) and paging never waits long
+ * behind slow responders. */
 static bool
 check_due(struct revwatch *rw, struct sweeper *s, long long now)
 {
     char lim[24], rc[24], lease[24];
     const char *p[4] = { lim, rc, s->worker, lease };
     long done = 0;
+    long long t0 = now_mono_ms();
     bool ok = true, more = true;
 
     snprintf(rc, sizeof(rc), "%lld", rw->cfg->inv_recheck_ms);
     /* Each check: at most two OCSP and two CRL fetches, each bounded. */
     snprintf(lease, sizeof(lease), "%lld",
              (long long) REVWATCH_CLAIM_CHUNK * 4 * rw->lim.timeout_ms + 60000);
-    while (ok && more && done < rw->cfg->inv_check_batch) {
+    while (ok && more && done < rw->cfg->inv_check_batch
+           && now_mono_ms() - t0 < REVWATCH_ROUND_MS) {
         long want = rw->cfg->inv_check_batch - done;
         PGresult *res;
         int rows;

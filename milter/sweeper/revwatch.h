@@ -44,7 +44,11 @@
 #define REVWATCH_CACHE_BYTES   (256LL * 1024 * 1024)   /* all cached CRLs */
 #define REVWATCH_CLAIMS_MAX    20                      /* late claims per round */
 #define REVWATCH_ALERTS_MAX    16                      /* pages per round */
-#define REVWATCH_CLAIM_CHUNK   5                       /* certificates per lease */
+#define REVWATCH_CLAIM_CHUNK   1                       /* certificates per lease */
+/* A round starts no new check after this long, so the pages waiting
+ * behind it in the sweeper's loop are held at most this plus one check
+ * (four fetches, each REVCHECK_TIMEOUT_MS at most). */
+#define REVWATCH_ROUND_MS      2000
 
 struct revwatch;
 
