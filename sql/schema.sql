@@ -3204,7 +3204,9 @@ CREATE FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    SELECT greatest(1, epoch_ms(min(a.check_due_at)) - epoch_ms(clock_timestamp()))
+    -- greatest() skips NULLs: with nothing due, NULL, not 1 (which spun)
+    SELECT CASE WHEN min(a.check_due_at) IS NOT NULL
+                THEN greatest(1, epoch_ms(min(a.check_due_at)) - epoch_ms(clock_timestamp())) END
       FROM cpr.affected a WHERE a.check_due_at IS NOT NULL
 $$;
 
