@@ -34,7 +34,34 @@ PKGS=(
   libsystemd-dev systemd
   # the Debian package (contrib/package.sh, tests/package.test)
   dpkg-dev debhelper fakeroot lintian git
+  # tests/web.test: cpr-web's links in a real browser, headless Chromium
+  # driven by playwright-core (from npm, below)
+  chromium nodejs
 )
+
+# playwright-core for tests/web.test, from npm into a cache of our own
+# (not the system's node_modules). Pinned: it drives Debian's chromium,
+# it downloads no browser of its own.
+PLAYWRIGHT_VERSION=1.65.1
+NODE_CACHE=${CPR_NODE_CACHE:-/var/cache/cpr-milter/node}
+node_deps() {
+  [ -f "$NODE_CACHE/node_modules/playwright-core/package.json" ] \
+    && grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$NODE_CACHE/node_modules/playwright-core/package.json" \
+    && return 0
+  if [ "$(id -u)" -ne 0 ] && [ ! -w "$(dirname "$NODE_CACHE")" ]; then
+    echo "deps: playwright-core missing in $NODE_CACHE; run this script as root" >&2
+    return 1
+  fi
+  # Debian's nodejs comes without npm (its own package); NodeSource's
+  # nodejs carries npm and conflicts with Debian's npm package.
+  if ! command -v npm >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
+  fi
+  echo "deps: installing playwright-core@$PLAYWRIGHT_VERSION into $NODE_CACHE"
+  mkdir -p "$NODE_CACHE"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --no-save \
+    --prefix "$NODE_CACHE" "playwright-core@$PLAYWRIGHT_VERSION"
+}
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -44,6 +71,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#PKGS[@]} packages already installed"
+  node_deps
   exit 0
 fi
 
@@ -66,3 +94,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 apt-get update
 apt-get install -y --no-install-recommends "${missing[@]}"
+node_deps

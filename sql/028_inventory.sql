@@ -150,7 +150,8 @@ CREATE TABLE cpr.lookups (
     claimed_by     text,
     lease_until    timestamptz,
     first_done_at  timestamptz,
-    last_done_at   timestamptz
+    last_done_at   timestamptz,
+    keys_seen      text[] NOT NULL DEFAULT '{}'  -- verified SPKIs looked up so far
 );
 CREATE INDEX lookups_due_idx ON cpr.lookups (due_at) WHERE due_at IS NOT NULL;
 
@@ -249,8 +250,10 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
     ORDER BY e.id LIMIT 256
 $$;
 
--- Store one affected certificate; true if it is new to the case.
-CREATE FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean,
+-- Store one affected certificate; true if it is new to the case. Found
+-- by a key that an earlier lookup of the case already asked for (p_seen),
+-- or with a notBefore after the receipt, it was issued after the report.
+CREATE FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[],
         OUT is_new boolean, OUT after_report boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -259,7 +262,8 @@ DECLARE
     v_ev   bigint := CASE WHEN a->>'evidence_id' ~ '^[0-9]{1,18}$'
                           THEN (a->>'evidence_id')::bigint END;
 BEGIN
-    after_report := v_key AND (p_recheck OR v_nb > p_case.received_at);
+    after_report := v_key AND (coalesce(a->>'spki_sha256' = ANY (p_seen), false)
+                               OR coalesce(v_nb > p_case.received_at, false));
     INSERT INTO cpr.affected (case_id, cert_sha256, serial, issuer, subject, sans,
         spki_sha256, not_before, not_after, precert, der, found_kind, found_value,
         evidence_id, source, subscriber, after_report)
@@ -314,6 +318,7 @@ DECLARE
     v_missing text[] := '{}';
     v_flag    text;
     v_key     boolean;
+    v_keys    text[];
 BEGIN
     SELECT * INTO l FROM cpr.lookups x WHERE x.case_id = p_case_id FOR UPDATE;
     IF NOT FOUND OR l.claimed_by IS DISTINCT FROM p_worker OR l.lease_until < v_now THEN
@@ -323,7 +328,7 @@ BEGIN
     v_recheck := l.first_done_at IS NOT NULL;
     FOR a IN SELECT * FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_result->'found') = 'array'
                                               THEN p_result->'found' ELSE '[]' END) LOOP
-        r := cpr.lookup_store_cert(c, a, v_recheck);
+        r := cpr.lookup_store_cert(c, a, l.keys_seen);
         IF r.is_new THEN
             v_new := v_new + 1;
             IF r.after_report THEN
@@ -361,9 +366,10 @@ BEGIN
                 'refused', p_result->'refused', 'sources', p_result->'sources',
                 'ms', p_result->'ms', 'worker', p_worker)));
     END IF;
-    v_key := EXISTS (SELECT 1 FROM cpr.evidence e WHERE e.case_id = p_case_id
-                     AND cpr.verified_key(e));
-    UPDATE cpr.lookups SET
+    v_keys := ARRAY(SELECT DISTINCT e.spki_sha256 FROM cpr.evidence e
+                    WHERE e.case_id = p_case_id AND cpr.verified_key(e) ORDER BY 1);
+    v_key := cardinality(v_keys) > 0;
+    UPDATE cpr.lookups SET keys_seen = v_keys,
         due_at = CASE WHEN v_key AND p_recheck_ms > 0
                       THEN v_now + p_recheck_ms * interval '1 ms' END,
         attempts = 0, last_error = NULL, claimed_by = NULL, lease_until = NULL,

@@ -19,9 +19,59 @@ CREATE SCHEMA cpr;
 --
 
 CREATE FUNCTION cpr.ack(p_tracking text, p_actor text) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT cpr.ack_via(p_tracking, p_actor, 'cprctl', NULL)
+$$;
+
+--
+-- Name: ack_link(text, text, text, bytea, timestamp with time zone, timestamp with time zone, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_issued timestamp with time zone, p_expires timestamp with time zone, p_actor text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
+DECLARE
+    v_case bigint;
+    v_from timestamptz;
+BEGIN
+    SELECT id, ack_clock_from INTO v_case, v_from FROM cpr.cases WHERE tracking = p_tracking;
+    IF v_case IS NULL THEN
+        RAISE EXCEPTION 'no case %', p_tracking USING ERRCODE = 'no_data_found';
+    END IF;
+    IF p_nonce IS NULL OR length(p_nonce) <> 16 OR p_actor IS NULL OR btrim(p_actor) = ''
+       OR p_clock IS NULL OR p_channel IS NULL THEN
+        RAISE EXCEPTION 'ack_link: malformed link' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_expires IS NULL OR p_expires <= clock_timestamp() THEN
+        RAISE EXCEPTION 'ack_link: the link expired at %', cpr.utc_text(p_expires)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_issued IS NULL OR p_issued > p_expires THEN
+        RAISE EXCEPTION 'ack_link: malformed link' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_from IS NOT NULL AND p_issued < v_from THEN
+        RAISE EXCEPTION 'ack_link: the link (%) is older than the acknowledge clock (%)',
+            cpr.utc_text(p_issued), cpr.utc_text(v_from) USING ERRCODE = 'CP001';
+    END IF;
+    INSERT INTO cpr.ack_link_uses (nonce, case_id, clock, channel, actor, issued_at, expires_at)
+    VALUES (p_nonce, v_case, p_clock, p_channel, p_actor, p_issued, p_expires);
+    RETURN cpr.ack_via(p_tracking, p_actor, 'link',
+        jsonb_build_object('clock', p_clock, 'channel', p_channel,
+                           'link_expires_at', cpr.utc_text(p_expires)));
+END
+$$;
+
+--
+-- Name: ack_via(text, text, text, jsonb); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $_$
 DECLARE
     c cpr.cases%ROWTYPE := cpr.case_for_action(p_tracking);
 BEGIN
@@ -29,12 +79,18 @@ BEGIN
         RAISE EXCEPTION 'case % has nothing to acknowledge', p_tracking
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    IF p_path IS NULL OR p_path !~ '^[a-z][a-z0-9-]{0,31}$' THEN
+        RAISE EXCEPTION 'ack: path must name how the acknowledgement came'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     UPDATE cpr.cases SET acked_at = clock_timestamp() WHERE id = c.id;
     PERFORM cpr.append_event(c.id, p_actor, 'ack', NULL,
-        jsonb_build_object('ack_clock_from', cpr.utc_text(c.ack_clock_from)));
+        coalesce(p_data, '{}'::jsonb)
+        || jsonb_build_object('ack_clock_from', cpr.utc_text(c.ack_clock_from),
+                              'path', p_path));
     RETURN cpr.case_show(p_tracking);
 END
-$$;
+$_$;
 
 --
 -- Name: address_domain(text); Type: FUNCTION; Schema: cpr; Owner: -
@@ -1339,6 +1395,38 @@ END
 $$;
 
 --
+-- Name: link_case(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.link_case(p_tracking text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT jsonb_build_object(
+        'tracking', c.tracking,
+        'category', c.category,
+        'state', c.state,
+        'subject', c.subject,
+        'received_at', cpr.utc_text(c.received_at),
+        'received_ms', (extract(epoch FROM c.received_at) * 1000)::bigint,
+        'ack_clock_from', cpr.utc_text(c.ack_clock_from),
+        'ack_clock_from_ms', (extract(epoch FROM c.ack_clock_from) * 1000)::bigint,
+        'acked_at', cpr.utc_text(c.acked_at),
+        'acked_by', (SELECT e.actor FROM cpr.events e
+                     WHERE e.case_id = c.id AND e.type = 'ack'
+                     ORDER BY e.seq DESC LIMIT 1),
+        'reporter_done_at', cpr.utc_text(c.reporter_done_at),
+        'subscriber_done_at', cpr.utc_text(c.subscriber_done_at),
+        'revocation_due_at', cpr.utc_text(c.received_at + CASE
+            WHEN c.br_item BETWEEN 1 AND 5 THEN interval '24 hours'
+            WHEN c.br_item BETWEEN 6 AND 16 THEN interval '120 hours' END),
+        'revoked_at', cpr.utc_text(c.revoked_at),
+        'now_ms', (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+    FROM cpr.cases c
+    WHERE c.tracking = p_tracking
+$$;
+
+--
 -- Name: lookup_claim(text, integer, integer); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1391,6 +1479,7 @@ DECLARE
     v_missing text[] := '{}';
     v_flag    text;
     v_key     boolean;
+    v_keys    text[];
 BEGIN
     SELECT * INTO l FROM cpr.lookups x WHERE x.case_id = p_case_id FOR UPDATE;
     IF NOT FOUND OR l.claimed_by IS DISTINCT FROM p_worker OR l.lease_until < v_now THEN
@@ -1400,7 +1489,7 @@ BEGIN
     v_recheck := l.first_done_at IS NOT NULL;
     FOR a IN SELECT * FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_result->'found') = 'array'
                                               THEN p_result->'found' ELSE '[]' END) LOOP
-        r := cpr.lookup_store_cert(c, a, v_recheck);
+        r := cpr.lookup_store_cert(c, a, l.keys_seen);
         IF r.is_new THEN
             v_new := v_new + 1;
             IF r.after_report THEN
@@ -1438,9 +1527,10 @@ BEGIN
                 'refused', p_result->'refused', 'sources', p_result->'sources',
                 'ms', p_result->'ms', 'worker', p_worker)));
     END IF;
-    v_key := EXISTS (SELECT 1 FROM cpr.evidence e WHERE e.case_id = p_case_id
-                     AND cpr.verified_key(e));
-    UPDATE cpr.lookups SET
+    v_keys := ARRAY(SELECT DISTINCT e.spki_sha256 FROM cpr.evidence e
+                    WHERE e.case_id = p_case_id AND cpr.verified_key(e) ORDER BY 1);
+    v_key := cardinality(v_keys) > 0;
+    UPDATE cpr.lookups SET keys_seen = v_keys,
         due_at = CASE WHEN v_key AND p_recheck_ms > 0
                       THEN v_now + p_recheck_ms * interval '1 ms' END,
         attempts = 0, last_error = NULL, claimed_by = NULL, lease_until = NULL,
@@ -1550,10 +1640,10 @@ CREATE FUNCTION cpr.lookup_state(p_tracking text) RETURNS jsonb
 $$;
 
 --
--- Name: lookup_store_cert(cpr.cases, jsonb, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+-- Name: lookup_store_cert(cpr.cases, jsonb, text[]); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean, OUT is_new boolean, OUT after_report boolean) RETURNS record
+CREATE FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[], OUT is_new boolean, OUT after_report boolean) RETURNS record
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -1562,7 +1652,8 @@ DECLARE
     v_ev   bigint := CASE WHEN a->>'evidence_id' ~ '^[0-9]{1,18}$'
                           THEN (a->>'evidence_id')::bigint END;
 BEGIN
-    after_report := v_key AND (p_recheck OR v_nb > p_case.received_at);
+    after_report := v_key AND (coalesce(a->>'spki_sha256' = ANY (p_seen), false)
+                               OR coalesce(v_nb > p_case.received_at, false));
     INSERT INTO cpr.affected (case_id, cert_sha256, serial, issuer, subject, sans,
         spki_sha256, not_before, not_after, precert, der, found_kind, found_value,
         evidence_id, source, subscriber, after_report)
@@ -3655,6 +3746,23 @@ CREATE FUNCTION cpr.verified_key(e cpr.evidence) RETURNS boolean
 $$;
 
 --
+-- Name: ack_link_uses; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.ack_link_uses (
+    nonce bytea NOT NULL,
+    case_id bigint NOT NULL,
+    clock text NOT NULL,
+    channel text NOT NULL,
+    actor text NOT NULL,
+    issued_at timestamp with time zone NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    db_user text DEFAULT SESSION_USER NOT NULL,
+    CONSTRAINT ack_link_uses_nonce_check CHECK ((length(nonce) = 16))
+);
+
+--
 -- Name: affected; Type: TABLE; Schema: cpr; Owner: -
 --
 
@@ -3867,7 +3975,8 @@ CREATE TABLE cpr.lookups (
     claimed_by text,
     lease_until timestamp with time zone,
     first_done_at timestamp with time zone,
-    last_done_at timestamp with time zone
+    last_done_at timestamp with time zone,
+    keys_seen text[] DEFAULT '{}'::text[] NOT NULL
 );
 
 --
@@ -4205,6 +4314,13 @@ CREATE SEQUENCE cpr.tracking_seq
 --
 
 ALTER TABLE ONLY cpr.revwatch_alerts ALTER COLUMN id SET DEFAULT nextval('cpr.revwatch_alerts_id_seq'::regclass);
+
+--
+-- Name: ack_link_uses ack_link_uses_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.ack_link_uses
+    ADD CONSTRAINT ack_link_uses_pkey PRIMARY KEY (nonce);
 
 --
 -- Name: affected affected_case_id_cert_sha256_key; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -4848,6 +4964,13 @@ CREATE TRIGGER reporters_immutable BEFORE DELETE OR UPDATE ON cpr.reporters FOR 
 CREATE TRIGGER subscribers_immutable BEFORE DELETE OR UPDATE ON cpr.subscribers FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: ack_link_uses ack_link_uses_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.ack_link_uses
+    ADD CONSTRAINT ack_link_uses_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
 -- Name: affected affected_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -5015,6 +5138,7 @@ ALTER TABLE ONLY cpr.subscribers
 GRANT USAGE ON SCHEMA cpr TO cpr_milter;
 GRANT USAGE ON SCHEMA cpr TO cpr_sweeper;
 GRANT USAGE ON SCHEMA cpr TO cpr_staff;
+GRANT USAGE ON SCHEMA cpr TO cpr_web;
 
 --
 -- Name: FUNCTION ack(p_tracking text, p_actor text); Type: ACL; Schema: cpr; Owner: -
@@ -5022,6 +5146,21 @@ GRANT USAGE ON SCHEMA cpr TO cpr_staff;
 
 REVOKE ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) TO cpr_staff;
+
+--
+-- Name: FUNCTION ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_issued timestamp with time zone, p_expires timestamp with time zone, p_actor text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_issued timestamp with time zone, p_expires timestamp with time zone, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.ack_link(p_tracking text, p_clock text, p_channel text, p_nonce bytea, p_issued timestamp with time zone, p_expires timestamp with time zone, p_actor text) TO cpr_web;
+
+--
+-- Name: FUNCTION ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb) TO cpr_staff;
+GRANT ALL ON FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION address_domain(p text); Type: ACL; Schema: cpr; Owner: -
@@ -5412,6 +5551,13 @@ REVOKE ALL ON FUNCTION cpr.is_reporter(p_case_id bigint, p_senders text[]) FROM 
 REVOKE ALL ON FUNCTION cpr.json_text_array(p jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION link_case(p_tracking text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.link_case(p_tracking text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.link_case(p_tracking text) TO cpr_web;
+
+--
 -- Name: FUNCTION lookup_claim(p_worker text, p_lease_ms integer, p_limit integer); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -5460,10 +5606,10 @@ REVOKE ALL ON FUNCTION cpr.lookup_state(p_tracking text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.lookup_state(p_tracking text) TO cpr_staff;
 
 --
--- Name: FUNCTION lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean, OUT is_new boolean, OUT after_report boolean); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[], OUT is_new boolean, OUT after_report boolean); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_recheck boolean, OUT is_new boolean, OUT after_report boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cpr.lookup_store_cert(p_case cpr.cases, a jsonb, p_seen text[], OUT is_new boolean, OUT after_report boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION lookups_mark(); Type: ACL; Schema: cpr; Owner: -

@@ -35,5 +35,6 @@ Suite *imap_suite(void);
 Suite *metrics_suite(void);
 Suite *log_suite(void);
 Suite *privdrop_suite(void);
+Suite *acktoken_suite(void);
 
 #endif

@@ -381,8 +381,8 @@ const struct config_key config_keys[] = {
         "more per file; FILE.contact holds the Subscriber address), indexed at "
         "start, on SIGHUP and when it changes; required"),
     RANGED("source *", "max_files", CONFIG_INT, SOURCE(max_files), "100000",
-           "directory: certificates indexed, at most; past it the index is "
-           "refused (1..10000000)", 1, 10000000),
+           "directory: certificates indexed, at most (and twice as many files "
+           "examined); past it the index is refused (1..10000000)", 1, 10000000),
     RANGED("source *", "max_file_bytes", CONFIG_BYTES, SOURCE(max_file_bytes), "65536",
            "directory: larger files are skipped and logged (1024..16777216)",
            1024, 16777216),
@@ -416,6 +416,34 @@ const struct config_key config_keys[] = {
     KEY("issuer *", "crl_url", CONFIG_STRING, ISSUER(crl_url), "",
         "a CRL for this issuer's certificates (as disclosed in CCADB), fetched "
         "besides the certificate's CRL distribution point; empty: only that"),
+
+    KEY("web", "listen", CONFIG_STRING, OFF(web_listen), "127.0.0.1:8480",
+        "where cpr-web serves the acknowledge links, HOST:PORT with HOST a numeric "
+        "IPv4 or [IPv6] address; plain HTTP, meant for the CA's reverse proxy"),
+    KEY("web", "conninfo", CONFIG_STRING, OFF(web_conninfo), "",
+        "libpq connection string for cpr-web (role cpr_web); empty: [database] conninfo"),
+    KEY("web", "user", CONFIG_STRING, OFF(web_user), "",
+        "user cpr-web switches to after start, when started as root; empty: keep the "
+        "current user"),
+    KEY("web", "secret_file", CONFIG_STRING, OFF(web_secret_file), "",
+        "file whose first line (32 bytes or more) keys the links' HMAC-SHA256; not "
+        "readable by others; shared by cpr-sweeper and cpr-web; empty: no links"),
+    KEY("web", "public_url", CONFIG_STRING, OFF(web_public_url), "",
+        "the address of cpr-web as staff reach it through the proxy, e.g. "
+        "https://cpr.example.com; links are PUBLIC_URL/ack/TOKEN; empty: no links"),
+    RANGED("web", "link_ttl", CONFIG_DURATION, OFF(web_link_ttl_ms), "24h",
+           "how long a link works after its page (1m..7d)", MS_MINUTE, 7 * MS_DAY),
+    KEY("web", "identity_header", CONFIG_STRING, OFF(web_identity_header), "",
+        "request header in which the reverse proxy names the signed-in person "
+        "(e.g. X-Remote-User), believed only from trusted_proxies; empty: none"),
+    KEY("web", "trusted_proxies", CONFIG_STRING, OFF(web_trusted_proxies), "",
+        "comma-separated numeric addresses of the reverse proxies whose "
+        "identity_header is believed; empty: none"),
+    RANGED("web", "max_connections", CONFIG_INT, OFF(web_max_connections), "32",
+           "connections cpr-web serves at once (1..1024)", 1, 1024),
+    RANGED("web", "timeout", CONFIG_DURATION, OFF(web_timeout_ms), "10s",
+           "an idle connection is closed, and a database call given up, after "
+           "this long (1s..5m)", MS_SECOND, 5 * MS_MINUTE),
 
     {"log", "facility", CONFIG_CHOICE, OFF(log_facility), "mail",
      "syslog facility of cpr-milter and cpr-sweeper when daemonized: mail, daemon, "
@@ -1072,6 +1100,9 @@ config_conninfo(const struct cpr_config *cfg, enum cpr_program prog)
         break;
     case PROGRAM_CPRCTL:
         own = cfg->cprctl_conninfo;
+        break;
+    case PROGRAM_WEB:
+        own = cfg->web_conninfo;
         break;
     }
     return own != NULL && *own != '\0' ? own : cfg->db_conninfo;

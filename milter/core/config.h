@@ -65,7 +65,7 @@ enum config_type {
                           at count_offset, within [min, max] ms */
 };
 
-enum cpr_program { PROGRAM_MILTER, PROGRAM_SWEEPER, PROGRAM_CPRCTL };
+enum cpr_program { PROGRAM_MILTER, PROGRAM_SWEEPER, PROGRAM_CPRCTL, PROGRAM_WEB };
 
 /* A [tier NAME] section. */
 struct config_tier {
@@ -217,6 +217,17 @@ struct cpr_config {
     size_t nsource_defs;
     /* [cprctl] */
     char *cprctl_conninfo;
+    /* [web], read by cpr-web and by whoever makes links (acklink.c) */
+    char *web_listen;          /* HOST:PORT, numeric */
+    char *web_conninfo;        /* "" = use [database] conninfo */
+    char *web_user;            /* "" = do not change user */
+    char *web_secret_file;     /* "" = no links */
+    char *web_public_url;      /* "" = no links */
+    long long web_link_ttl_ms;
+    char *web_identity_header; /* "" = no proxy identity */
+    char *web_trusted_proxies; /* comma-separated numeric addresses */
+    long web_max_connections;
+    long long web_timeout_ms;  /* connection and statement timeout */
     /* [log] */
     char *log_facility;        /* one of LOG_FACILITY_CHOICES (log.h) */
 };
@@ -305,6 +316,19 @@ struct config_credentials {
 };
 bool config_read_credentials(const char *path, struct config_credentials *c, char **err);
 void config_credentials_free(struct config_credentials *c);
+
+/* A key file that must be private: config_read_secret's rules, and the
+ * file may not be readable or writable by others, and its first line must
+ * be at least min bytes. g_malloc'd; wipe before g_free. NULL with *err. */
+char *config_read_private_secret(const char *path, size_t min, char **err);
+
+/* What cpr-web needs beyond syntax (config_web.c): a listen address; a
+ * public_url of http:// or https:// with no query or fragment; a
+ * secret_file; trusted_proxies of numeric addresses; an identity_header
+ * of token characters. */
+bool config_check_web(const struct cpr_config *cfg, char **err);
+/* s is a numeric IPv4 or IPv6 address (a [web] trusted_proxies entry). */
+bool config_web_proxy_ok(const char *s);
 
 /* Reads [probe] secret_file into cfg->probe_secret (nothing when it is
  * empty). False with *err set (g_free) when the file cannot be read or its

@@ -28,6 +28,7 @@
 #define INV_SESSION_SQL "SET default_transaction_read_only = on; SET TimeZone = 'UTC'; " \
                         "SET DateStyle = 'ISO, YMD'"
 #define INV_CONTACT_MAX 512   /* bytes of a FILE.contact read */
+#define INV_FILES_PER_CERT 2  /* files examined per max_files, at most */
 
 struct dir_entry {
     char sha256[INVCERT_HEX256];
@@ -247,6 +248,7 @@ invsource_index(struct invsource *s, char *err, size_t errlen)
     struct dirent *de;
     struct stat st;
     bool ok = true;
+    size_t files = 0;
 
     if (!is_dir(s))
         return true;
@@ -255,9 +257,20 @@ invsource_index(struct invsource *s, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read directory %s: %s", s->cfg->path, strerror(errno));
         return false;
     }
-    while (ok && (de = readdir(d)) != NULL)
-        if (!skip_name(de->d_name))
-            ok = index_file(s, de->d_name, err, errlen);
+    while (ok && (de = readdir(d)) != NULL) {
+        if (skip_name(de->d_name))
+            continue;
+        /* files that hold no certificate count too: a directory of
+         * millions of them must not stall the sweeper */
+        if (++files > INV_FILES_PER_CERT * (size_t)s->cfg->max_files) {
+            snprintf(err, errlen, "more than %zu files in %s (max_files %ld)",
+                     INV_FILES_PER_CERT * (size_t)s->cfg->max_files, s->cfg->path,
+                     s->cfg->max_files);
+            ok = false;
+            break;
+        }
+        ok = index_file(s, de->d_name, err, errlen);
+    }
     closedir(d);
     if (!ok) {
         index_clear(s);

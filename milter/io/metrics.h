@@ -84,6 +84,10 @@ struct metrics_settings {
 
 struct metrics_server;
 
+/* A socket bound to spec (listen_parse) and listening; -1 with err
+ * ("WHAT SPEC: why"). */
+int metrics_listen_socket(const char *what, const char *spec, int backlog, char *err,
+                          size_t errlen);
 struct metrics_server *metrics_start(const struct metrics_settings *s, char *err,
                                      size_t errlen);
 /* metrics_start for a program's [section] metrics_listen: NULL when it is

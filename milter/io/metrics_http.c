@@ -83,25 +83,27 @@ metrics_answer(void *cls, struct MHD_Connection *conn, const char *url, const ch
     return metrics_reply(conn, MHD_HTTP_OK, out, METRICS_CONTENT_TYPE);
 }
 
-/* A listening socket on exactly the configured address; -1 and err. */
-static int
-metrics_socket(const char *spec, char *err, size_t errlen)
+/* A listening socket on exactly the configured address; -1 and err
+ * naming what (e.g. "metrics_listen"). cpr-web's listener too. */
+int
+metrics_listen_socket(const char *what, const char *spec, int backlog, char *err,
+                      size_t errlen)
 {
     struct listen_addr a;
     const char *why;
     int fd, one = 1;
 
     if (!listen_parse(spec, &a, &why)) {
-        snprintf(err, errlen, "metrics_listen %s: %s", spec, why);
+        snprintf(err, errlen, "%s %s: %s", what, spec, why);
         return -1;
     }
     if ((fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-        snprintf(err, errlen, "metrics_listen %s: socket: %s", spec, strerror(errno));
+        snprintf(err, errlen, "%s %s: socket: %s", what, spec, strerror(errno));
         return -1;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&a.ss, a.len) != 0 || listen(fd, METRICS_BACKLOG) != 0) {
-        snprintf(err, errlen, "metrics_listen %s: %s", spec, strerror(errno));
+    if (bind(fd, (struct sockaddr *)&a.ss, a.len) != 0 || listen(fd, backlog) != 0) {
+        snprintf(err, errlen, "%s %s: %s", what, spec, strerror(errno));
         close(fd);
         return -1;
     }
@@ -130,7 +132,7 @@ struct metrics_server *
 metrics_start(const struct metrics_settings *s, char *err, size_t errlen)
 {
     struct metrics_server *srv;
-    int fd = metrics_socket(s->listen, err, errlen);
+    int fd = metrics_listen_socket("metrics_listen", s->listen, METRICS_BACKLOG, err, errlen);
 
     if (fd < 0)
         return NULL;
