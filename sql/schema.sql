@@ -317,6 +317,7 @@ CREATE TABLE cpr.cases (
     closed_at timestamp with time zone,
     resolution text,
     incident_due_at timestamp with time zone,
+    revocation_published_at timestamp with time zone,
     CONSTRAINT cases_br_item_check CHECK (((br_item >= 1) AND (br_item <= 16))),
     CONSTRAINT cases_kind_check CHECK ((kind = ANY (ARRAY['new-report'::text, 'automated'::text]))),
     CONSTRAINT cases_state_check CHECK ((state = ANY (ARRAY['open'::text, 'closed'::text]))),
@@ -551,6 +552,7 @@ CREATE FUNCTION cpr.case_json_of(c cpr.cases, p_message_count bigint, p_last_mes
             WHEN c.br_item BETWEEN 1 AND 5 THEN interval '24 hours'
             WHEN c.br_item BETWEEN 6 AND 16 THEN interval '120 hours' END),
         'revoked_at', cpr.utc_text(c.revoked_at),
+        'revocation_published_at', cpr.utc_text(c.revocation_published_at),
         'closed_at', cpr.utc_text(c.closed_at),
         'resolution', c.resolution,
         'incident_due_at', cpr.utc_text(c.incident_due_at))
@@ -3228,6 +3230,18 @@ END
 $$;
 
 --
+-- Name: revocation_stop(cpr.cases); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revocation_stop(c cpr.cases) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM cpr.affected a WHERE a.case_id = c.id)
+                THEN c.revocation_published_at ELSE c.revoked_at END
+$$;
+
+--
 -- Name: revoked(text, text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -3248,6 +3262,321 @@ BEGIN
                                              'crl_reason', c.crl_reason)));
     RETURN cpr.case_show(p_tracking);
 END
+$$;
+
+--
+-- Name: revwatch_alert_done(bigint, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    UPDATE cpr.revwatch_alerts SET
+        paged_at = CASE WHEN p_ok THEN v_now END,
+        next_try_at = CASE WHEN p_ok THEN v_now
+                           ELSE v_now + greatest(p_retry_ms, 0) * interval '1 ms' END,
+        claimed_by = NULL, lease_until = NULL
+     WHERE id = p_id AND claimed_by = p_worker AND lease_until >= v_now;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: revwatch_alert_open(bigint, text, text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_alert_open(p_case_id bigint, p_kind text, p_key text, p_summary text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO cpr.revwatch_alerts (case_id, kind, subject_key, summary)
+    VALUES (p_case_id, p_kind, p_key, p_summary)
+    ON CONFLICT (case_id, kind, subject_key) DO NOTHING;
+    IF FOUND THEN
+        PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'revocation-alert', NULL,
+                                 jsonb_build_object('kind', p_kind, 'summary', p_summary));
+    END IF;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: revwatch_alert_take(text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_alert_take(p_worker text, p_lease_ms bigint) RETURNS TABLE(id bigint, tracking text, kind text, summary text, opened_at text, attempts integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    RETURN QUERY
+    WITH one AS (
+        SELECT x.id FROM cpr.revwatch_alerts x
+         WHERE x.paged_at IS NULL AND x.next_try_at <= v_now
+           AND (x.lease_until IS NULL OR x.lease_until < v_now)
+         ORDER BY x.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    UPDATE cpr.revwatch_alerts x SET claimed_by = p_worker, attempts = x.attempts + 1,
+           lease_until = v_now + p_lease_ms * interval '1 ms'
+      FROM one, cpr.cases c
+     WHERE x.id = one.id AND c.id = x.case_id
+    RETURNING x.id, c.tracking, x.kind, x.summary, cpr.utc_text(x.opened_at), x.attempts;
+END
+$$;
+
+--
+-- Name: revwatch_case_changed(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_case_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.state <> 'open' THEN
+        UPDATE cpr.affected SET check_due_at = NULL
+         WHERE case_id = NEW.id AND check_due_at IS NOT NULL;
+    ELSIF cpr.revwatch_watched(NEW) THEN
+        UPDATE cpr.affected SET check_due_at = clock_timestamp()
+         WHERE case_id = NEW.id AND check_lease_until IS NULL
+           AND (check_due_at IS NULL OR check_due_at > clock_timestamp())
+           AND (not_after IS NULL OR not_after > clock_timestamp());
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: revwatch_claims(bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_claims(p_grace_ms bigint, p_limit integer) RETURNS TABLE(case_id bigint, tracking text, claimed_at text, serial text, ocsp_state text, crl_state text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH late AS (
+        SELECT c.id, c.tracking, c.revoked_at FROM cpr.cases c
+         WHERE c.state = 'open' AND c.revoked_at IS NOT NULL
+           AND c.revocation_published_at IS NULL
+           AND c.revoked_at <= clock_timestamp() - p_grace_ms * interval '1 ms'
+           AND EXISTS (SELECT 1 FROM cpr.affected a WHERE a.case_id = c.id)
+           AND NOT EXISTS (SELECT 1 FROM cpr.revwatch_alerts x
+                            WHERE x.case_id = c.id AND x.kind = 'claim-unpublished'
+                              AND x.subject_key = cpr.utc_text(c.revoked_at))
+         ORDER BY c.id LIMIT greatest(p_limit, 0))
+    SELECT l.id, l.tracking, cpr.utc_text(l.revoked_at), a.serial,
+           coalesce(a.ocsp_state, 'unchecked'), coalesce(a.crl_state, 'unchecked')
+      FROM late l JOIN cpr.affected a ON a.case_id = l.id
+     WHERE a.not_after IS NULL OR a.not_after > clock_timestamp()
+     ORDER BY l.id, a.id
+$$;
+
+--
+-- Name: revwatch_due(integer, bigint, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) RETURNS TABLE(id bigint, tracking text, serial text, der bytea, watched boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    UPDATE cpr.affected a SET check_due_at = NULL
+      FROM cpr.cases c
+     WHERE a.check_due_at <= v_now AND c.id = a.case_id
+       AND (a.not_after <= v_now OR c.state <> 'open');
+    RETURN QUERY
+    WITH due AS (
+        SELECT a.id FROM cpr.affected a JOIN cpr.cases c ON c.id = a.case_id
+         WHERE a.check_due_at <= v_now AND c.state = 'open'
+         ORDER BY a.check_due_at, a.id
+         LIMIT greatest(p_limit, 0)
+         FOR UPDATE OF a SKIP LOCKED)
+    UPDATE cpr.affected a SET check_claimed_by = p_worker,
+           check_lease_until = v_now + p_lease_ms * interval '1 ms',
+           check_due_at = v_now + p_lease_ms * interval '1 ms',
+           check_attempts = a.check_attempts + 1
+      FROM due, cpr.cases c
+     WHERE a.id = due.id AND c.id = a.case_id
+    RETURNING a.id, c.tracking, a.serial, a.der, cpr.revwatch_watched(c);
+END
+$$;
+
+--
+-- Name: revwatch_due_new(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_due_new() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    NEW.check_due_at := coalesce(NEW.check_due_at, clock_timestamp());
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: revwatch_next_ms(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    -- greatest() skips NULLs: with nothing due, NULL, not 1 (which spun)
+    SELECT CASE WHEN min(a.check_due_at) IS NOT NULL
+                THEN greatest(1, epoch_ms(min(a.check_due_at)) - epoch_ms(clock_timestamp())) END
+      FROM cpr.affected a WHERE a.check_due_at IS NOT NULL
+$$;
+
+--
+-- Name: revwatch_pending(bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_pending(p_case_id bigint, p_limit integer) RETURNS TABLE(serial text, ocsp_state text, crl_state text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT a.serial, coalesce(a.ocsp_state, 'unchecked'), coalesce(a.crl_state, 'unchecked')
+      FROM cpr.affected a
+     WHERE a.case_id = p_case_id AND a.revoked_at IS NULL
+       AND (a.not_after IS NULL OR a.not_after > clock_timestamp())
+     ORDER BY a.id LIMIT greatest(p_limit, 0)
+$$;
+
+--
+-- Name: revwatch_reopen(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_reopen() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.not_after IS NULL OR NEW.not_after > clock_timestamp() THEN
+        UPDATE cpr.cases SET revocation_published_at = NULL
+         WHERE id = NEW.case_id AND revocation_published_at IS NOT NULL;
+        IF FOUND THEN
+            PERFORM cpr.append_event(NEW.case_id, 'cpr-sweeper', 'revocation-reopened', NULL,
+                jsonb_build_object('serial', NEW.serial, 'found_kind', NEW.found_kind));
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: revwatch_settle(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_settle(p_case_id bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    v_at  timestamptz;
+    v_n   bigint;
+BEGIN
+    IF EXISTS (SELECT 1 FROM cpr.affected a
+                WHERE a.case_id = p_case_id AND a.revoked_at IS NULL
+                  AND (a.not_after IS NULL OR a.not_after > v_now))
+       OR NOT EXISTS (SELECT 1 FROM cpr.affected a WHERE a.case_id = p_case_id) THEN
+        RETURN false;
+    END IF;
+    SELECT coalesce(max(a.revoked_at) FILTER (WHERE a.not_after IS NULL OR a.not_after > v_now),
+                    max(a.not_after)), count(*)
+      INTO v_at, v_n FROM cpr.affected a WHERE a.case_id = p_case_id;
+    UPDATE cpr.cases SET revocation_published_at = v_at
+     WHERE id = p_case_id AND revocation_published_at IS NULL;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'revocation-published', NULL,
+        jsonb_build_object('published_at', cpr.utc_text(v_at), 'certificates', v_n));
+    RETURN true;
+END
+$$;
+
+--
+-- Name: revwatch_store(bigint, text, text, bigint, text, text, text, bigint, text, text, boolean, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean, p_recheck_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    a     cpr.affected%ROWTYPE;
+BEGIN
+    SELECT * INTO a FROM cpr.affected x
+     WHERE x.id = p_id AND x.check_claimed_by = p_worker AND x.check_lease_until >= v_now
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE cpr.affected SET
+        ocsp_state = p_ocsp_state,
+        ocsp_revoked_at = CASE WHEN p_ocsp_revoked_ms > 0
+                               THEN to_timestamp(p_ocsp_revoked_ms / 1000.0) END,
+        ocsp_reason = p_ocsp_reason, ocsp_why = p_ocsp_why,
+        ocsp_checked_at = CASE WHEN p_ocsp_state = 'none' THEN ocsp_checked_at ELSE v_now END,
+        crl_state = p_crl_state,
+        crl_revoked_at = CASE WHEN p_crl_revoked_ms > 0
+                              THEN to_timestamp(p_crl_revoked_ms / 1000.0) END,
+        crl_reason = p_crl_reason, crl_why = p_crl_why,
+        crl_checked_at = CASE WHEN p_crl_state = 'none' THEN crl_checked_at ELSE v_now END,
+        checked_at = v_now,
+        revoked_at = CASE WHEN p_published THEN coalesce(revoked_at, v_now) END,
+        reason = CASE WHEN p_published THEN coalesce(p_crl_reason, p_ocsp_reason) END,
+        why = CASE WHEN p_ocsp_state = 'none' AND p_crl_state = 'none'
+                   THEN 'no mechanism: no OCSP responder and no CRL'
+                   ELSE coalesce(p_ocsp_why, p_crl_why) END,
+        check_claimed_by = NULL, check_lease_until = NULL, check_attempts = 0
+     WHERE id = p_id;
+    IF a.ocsp_state IS DISTINCT FROM p_ocsp_state OR a.crl_state IS DISTINCT FROM p_crl_state THEN
+        PERFORM cpr.append_event(a.case_id, 'cpr-sweeper', 'revocation-status', NULL,
+            jsonb_build_object('serial', a.serial, 'ocsp', p_ocsp_state, 'crl', p_crl_state,
+                               'ocsp_why', p_ocsp_why, 'crl_why', p_crl_why));
+    END IF;
+    IF p_ocsp_state = 'none' AND p_crl_state = 'none' THEN
+        PERFORM cpr.revwatch_alert_open(a.case_id, 'no-mechanism', a.serial,
+            format('%s: certificate %s advertises no OCSP responder and no CRL, and its '
+                   'issuer has none configured: its revocation cannot be proven',
+                   (SELECT tracking FROM cpr.cases WHERE id = a.case_id), a.serial));
+    END IF;
+    IF p_published THEN
+        PERFORM cpr.revwatch_settle(a.case_id);
+    END IF;
+    -- Again after recheck while the case is watched; else nothing owed.
+    UPDATE cpr.affected x SET check_due_at =
+        CASE WHEN cpr.revwatch_watched(c) THEN v_now + p_recheck_ms * interval '1 ms' END
+      FROM cpr.cases c WHERE x.id = p_id AND c.id = x.case_id;
+    RETURN true;
+END
+$$;
+
+--
+-- Name: revwatch_watched(cpr.cases); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.revwatch_watched(c cpr.cases) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT c.revocation_published_at IS NULL
+       AND (c.br_item IS NOT NULL OR c.revoked_at IS NOT NULL)
 $$;
 
 --
@@ -3493,14 +3822,14 @@ BEGIN
     SELECT c.id, c.tracking, c.category, c.subject, epoch_ms(c.received_at),
            epoch_ms(c.ack_clock_from), epoch_ms(c.acked_at),
            epoch_ms(c.reporter_done_at), epoch_ms(c.subscriber_done_at),
-           c.br_item, epoch_ms(c.revoked_at), NULL::bigint
+           c.br_item, epoch_ms(cpr.revocation_stop(c)), NULL::bigint
     FROM cpr.cases c
     WHERE c.state = 'open' AND c.kind <> 'automated'
     UNION ALL
     SELECT c.id, c.tracking, c.category, c.subject, epoch_ms(c.received_at),
            epoch_ms(c.ack_clock_from), epoch_ms(c.acked_at),
            epoch_ms(c.reporter_done_at), epoch_ms(c.subscriber_done_at),
-           c.br_item, epoch_ms(c.revoked_at), epoch_ms(c.closed_at)
+           c.br_item, epoch_ms(cpr.revocation_stop(c)), epoch_ms(c.closed_at)
     FROM cpr.cases c
     WHERE c.state = 'closed' AND c.closed_at > v_cut AND c.kind <> 'automated'
     ORDER BY 1;
@@ -4075,6 +4404,42 @@ CREATE TABLE cpr.reporters (
 );
 
 --
+-- Name: revwatch_alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.revwatch_alerts (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    kind text NOT NULL,
+    subject_key text NOT NULL,
+    summary text NOT NULL,
+    opened_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    paged_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_try_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    CONSTRAINT revwatch_alerts_kind_check CHECK ((kind = ANY (ARRAY['no-mechanism'::text, 'claim-unpublished'::text])))
+);
+
+--
+-- Name: revwatch_alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+CREATE SEQUENCE cpr.revwatch_alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: revwatch_alerts_id_seq; Type: SEQUENCE OWNED BY; Schema: cpr; Owner: -
+--
+
+ALTER SEQUENCE cpr.revwatch_alerts_id_seq OWNED BY cpr.revwatch_alerts.id;
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: cpr; Owner: -
 --
 
@@ -4147,6 +4512,12 @@ CREATE SEQUENCE cpr.tracking_seq
     NO MINVALUE
     NO MAXVALUE
     CACHE 1;
+
+--
+-- Name: revwatch_alerts id; Type: DEFAULT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.revwatch_alerts ALTER COLUMN id SET DEFAULT nextval('cpr.revwatch_alerts_id_seq'::regclass);
 
 --
 -- Name: ack_link_uses ack_link_uses_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -4357,6 +4728,20 @@ ALTER TABLE ONLY cpr.reply_key
 
 ALTER TABLE ONLY cpr.reporters
     ADD CONSTRAINT reporters_pkey PRIMARY KEY (case_id, address);
+
+--
+-- Name: revwatch_alerts revwatch_alerts_case_id_kind_subject_key_key; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.revwatch_alerts
+    ADD CONSTRAINT revwatch_alerts_case_id_kind_subject_key_key UNIQUE (case_id, kind, subject_key);
+
+--
+-- Name: revwatch_alerts revwatch_alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.revwatch_alerts
+    ADD CONSTRAINT revwatch_alerts_pkey PRIMARY KEY (id);
 
 --
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
@@ -4629,10 +5014,22 @@ CREATE UNIQUE INDEX probes_message_id_idx ON cpr.probes USING btree (message_id)
 CREATE INDEX probes_pending_idx ON cpr.probes USING btree (created_at) WHERE (decided_at IS NULL);
 
 --
+-- Name: revwatch_alerts_unsent_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX revwatch_alerts_unsent_idx ON cpr.revwatch_alerts USING btree (next_try_at) WHERE (paged_at IS NULL);
+
+--
 -- Name: steps_ready_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
 CREATE INDEX steps_ready_idx ON cpr.steps USING btree (next_attempt_at) WHERE (state = ANY (ARRAY['pending'::text, 'sending'::text]));
+
+--
+-- Name: affected affected_due_new; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER affected_due_new BEFORE INSERT ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.revwatch_due_new();
 
 --
 -- Name: affected affected_guard; Type: TRIGGER; Schema: cpr; Owner: -
@@ -4645,6 +5042,12 @@ CREATE TRIGGER affected_guard BEFORE UPDATE ON cpr.affected FOR EACH ROW EXECUTE
 --
 
 CREATE TRIGGER affected_no_delete BEFORE DELETE ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
+
+--
+-- Name: affected affected_reopen; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER affected_reopen AFTER INSERT ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.revwatch_reopen();
 
 --
 -- Name: case_links case_links_immutable; Type: TRIGGER; Schema: cpr; Owner: -
@@ -4669,6 +5072,12 @@ CREATE TRIGGER cases_guard_tracking BEFORE UPDATE ON cpr.cases FOR EACH ROW EXEC
 --
 
 CREATE TRIGGER cases_no_delete BEFORE DELETE ON cpr.cases FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
+
+--
+-- Name: cases cases_revwatch; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER cases_revwatch AFTER UPDATE OF br_item, revoked_at, state, revocation_published_at ON cpr.cases FOR EACH ROW WHEN (((old.br_item IS DISTINCT FROM new.br_item) OR (old.revoked_at IS DISTINCT FROM new.revoked_at) OR (old.state IS DISTINCT FROM new.state) OR (old.revocation_published_at IS DISTINCT FROM new.revocation_published_at))) EXECUTE FUNCTION cpr.revwatch_case_changed();
 
 --
 -- Name: deliveries deliveries_immutable; Type: TRIGGER; Schema: cpr; Owner: -
@@ -4943,6 +5352,13 @@ ALTER TABLE ONLY cpr.probe_alerts
 
 ALTER TABLE ONLY cpr.reporters
     ADD CONSTRAINT reporters_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
+-- Name: revwatch_alerts revwatch_alerts_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.revwatch_alerts
+    ADD CONSTRAINT revwatch_alerts_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
 
 --
 -- Name: steps steps_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
@@ -5872,11 +6288,103 @@ REVOKE ALL ON FUNCTION cpr.respond(p_tracking text, p_to text, p_actor text, p_w
 GRANT ALL ON FUNCTION cpr.respond(p_tracking text, p_to text, p_actor text, p_waive text) TO cpr_staff;
 
 --
+-- Name: FUNCTION revocation_stop(c cpr.cases); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revocation_stop(c cpr.cases) FROM PUBLIC;
+
+--
 -- Name: FUNCTION revoked(p_tracking text, p_actor text); Type: ACL; Schema: cpr; Owner: -
 --
 
 REVOKE ALL ON FUNCTION cpr.revoked(p_tracking text, p_actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.revoked(p_tracking text, p_actor text) TO cpr_staff;
+
+--
+-- Name: FUNCTION revwatch_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_alert_done(p_id bigint, p_ok boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_alert_open(p_case_id bigint, p_kind text, p_key text, p_summary text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_alert_open(p_case_id bigint, p_kind text, p_key text, p_summary text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_alert_open(p_case_id bigint, p_kind text, p_key text, p_summary text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_alert_take(p_worker text, p_lease_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_alert_take(p_worker text, p_lease_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_alert_take(p_worker text, p_lease_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_case_changed(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_case_changed() FROM PUBLIC;
+
+--
+-- Name: FUNCTION revwatch_claims(p_grace_ms bigint, p_limit integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_claims(p_grace_ms bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_claims(p_grace_ms bigint, p_limit integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_due(p_limit integer, p_recheck_ms bigint, p_worker text, p_lease_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_due_new(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_due_new() FROM PUBLIC;
+
+--
+-- Name: FUNCTION revwatch_next_ms(p_recheck_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_next_ms(p_recheck_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_pending(p_case_id bigint, p_limit integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_pending(p_case_id bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_pending(p_case_id bigint, p_limit integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_reopen(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_reopen() FROM PUBLIC;
+
+--
+-- Name: FUNCTION revwatch_settle(p_case_id bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_settle(p_case_id bigint) FROM PUBLIC;
+
+--
+-- Name: FUNCTION revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean, p_recheck_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean, p_recheck_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.revwatch_store(p_id bigint, p_worker text, p_ocsp_state text, p_ocsp_revoked_ms bigint, p_ocsp_reason text, p_ocsp_why text, p_crl_state text, p_crl_revoked_ms bigint, p_crl_reason text, p_crl_why text, p_published boolean, p_recheck_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION revwatch_watched(c cpr.cases); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.revwatch_watched(c cpr.cases) FROM PUBLIC;
 
 --
 -- Name: FUNCTION safe_timestamptz(p text); Type: ACL; Schema: cpr; Owner: -
@@ -6067,6 +6575,13 @@ GRANT SELECT ON TABLE cpr.probe_schedule TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.reporters TO cpr_staff;
 GRANT SELECT ON TABLE cpr.reporters TO cpr_sweeper;
+
+--
+-- Name: TABLE revwatch_alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.revwatch_alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.revwatch_alerts TO cpr_sweeper;
 
 --
 -- Name: TABLE steps; Type: ACL; Schema: cpr; Owner: -

@@ -43,6 +43,7 @@ main(void)
     srunner_add_suite(sr, log_suite());
     srunner_add_suite(sr, privdrop_suite());
     srunner_add_suite(sr, revstatus_suite());
+    srunner_add_suite(sr, revpublish_suite());
     srunner_add_suite(sr, invmatch_suite());
     srunner_add_suite(sr, acktoken_suite());
     srunner_run_all(sr, CK_NORMAL);

@@ -13,6 +13,7 @@
 
 Suite *config_suite(void);
 Suite *revstatus_suite(void);
+Suite *revpublish_suite(void);
 Suite *invmatch_suite(void);
 Suite *address_suite(void);
 Suite *tracking_suite(void);

@@ -238,6 +238,20 @@ audit_facts_add(struct audit_facts *f, const struct audit_event *ev)
     else if (strcmp(type, "revoked") == 0) {
         if (!f->revoked_at)
             f->revoked_at = at;
+    } else if (strcmp(type, "lookup") == 0 || strcmp(type, "revocation-status") == 0) {
+        const json_t *total = json_object_get(data, "total");
+
+        if (type[0] == 'r' || (json_is_integer(total) && json_integer_value(total) > 0))
+            f->inventory = true;
+    } else if (strcmp(type, "revocation-reopened") == 0) {
+        f->published_at = 0;   /* a certificate found later: not met yet */
+    } else if (strcmp(type, "revocation-published") == 0) {
+        const json_t *p = json_object_get(data, "published_at");
+        long long t = json_is_string(p) ? audit_time_us(json_string_value(p)) : 0;
+
+        f->inventory = true;
+        if (!f->published_at)
+            f->published_at = t > 0 && t <= at ? t : at;
     } else if (strcmp(type, "close") == 0) {
         /* cpr.close: closed_at stays set after a re-open (sql/005). */
         f->closed = true;
@@ -245,6 +259,12 @@ audit_facts_add(struct audit_facts *f, const struct audit_event *ev)
         facts_take(&f->resolution, data, "resolution");
     } else if (strcmp(type, "reopened") == 0)
         f->closed = false;
+}
+
+long long
+audit_facts_revocation_stop(const struct audit_facts *f)
+{
+    return f->inventory ? f->published_at : f->revoked_at;
 }
 
 void

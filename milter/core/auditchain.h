@@ -83,7 +83,16 @@ struct audit_facts {
      * (written before it) may be up to AUDIT_COLUMN_SLACK_US earlier. */
     bool received_late, ack_from_late;
     json_t *br_changes;                /* array, or NULL: none */
+    /* Issue 16: the case has inventory certificates (a lookup found some,
+     * or the revocation worker checked them), and when their revocation
+     * was seen published (the revocation-published event's time). */
+    bool inventory;
+    long long published_at;
 };
+
+/* When the revocation clock stopped by the trail: publication seen for a
+ * case with inventory certificates, else the staff claim; 0 running. */
+long long audit_facts_revocation_stop(const struct audit_facts *f);
 
 /* One event as its canonical bytes (or case_show) say it; the strings and
  * data are borrowed. */

@@ -210,7 +210,7 @@ trail_facts(const json_t *c, const struct audit_facts *f, struct deadline_case *
     dc->reporter_done_at = f->reporter_done_at / 1000;
     dc->subscriber_done_at = f->subscriber_done_at / 1000;
     dc->br_item = (int)json_integer_value(f->br_item);
-    dc->revoked_at = f->revoked_at / 1000;
+    dc->revoked_at = audit_facts_revocation_stop(f) / 1000;
     dc->closed = f->closed;
     dc->closed_at = f->closed ? f->closed_at / 1000 : 0;
     ack_facts(c, dc);
@@ -245,12 +245,14 @@ compliance_case(const json_t *c, const struct deadline_policy *p, long long now)
                     "state", dc.closed ? "closed" : "open",
                     "acked_at", iso_json(dc.acked_at),
                     "responses", responses_json(c),
-                    "revoked_at", iso_json(dc.revoked_at),
+                    "revoked_at", iso_json(f.revoked_at / 1000),
                     "br_item", f.br_item,
                     "clocks", clocks,
                     "columns_disagree", disagree,
                     "br_item_changes", f.br_changes ? json_incref(f.br_changes)
                                                     : json_array());
+    if (f.inventory)   /* issue 16: the clock stopped on publication, not on the claim */
+        json_object_set_new(row, "revocation_published_at", iso_json(f.published_at / 1000));
     audit_facts_free(&f);
     return row;
 }

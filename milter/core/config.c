@@ -51,6 +51,7 @@
 #define OFF(field)      offsetof(struct cpr_config, field)
 #define TIER(field)     offsetof(struct config_tier, field)
 #define CHANNEL(field)  offsetof(struct config_channel, field)
+#define ISSUER(field)   offsetof(struct config_issuer, field)
 #define SOURCE(field)   offsetof(struct config_source, field)
 #define FIELD(base, k)  ((void *) ((char *) (base) + (k)->offset))
 
@@ -404,6 +405,33 @@ const struct config_key config_keys[] = {
     KEY("cprctl", "conninfo", CONFIG_STRING, OFF(cprctl_conninfo), "",
         "libpq connection string for cprctl; empty: [database] conninfo"),
 
+    RANGED("inventory", "recheck", CONFIG_DURATION, OFF(inv_recheck_ms), "15m",
+           "while a case's revocation clock runs, or staff have claimed it revoked "
+           "and publication is not yet seen, each affected certificate's OCSP and "
+           "CRL are checked again this often, the CRL by a conditional GET (1s..1d)",
+           MS_SECOND, MS_DAY),
+    RANGED("inventory", "publish_grace", CONFIG_DURATION, OFF(inv_publish_grace_ms), "30m",
+           "a staff claim (cprctl revoked) not seen published in OCSP and the CRL "
+           "within this long pages tier 1, naming the certificates still good "
+           "(1s..7d)", MS_SECOND, 7 * MS_DAY),
+    RANGED("inventory", "check_batch", CONFIG_INT, OFF(inv_check_batch), "50",
+           "most affected certificates whose revocation is checked in one sweeper "
+           "pass; the rest wait for the next (1..10000)", 1, 10000),
+    RANGED("inventory", "crl_cache", CONFIG_INT, OFF(inv_crl_cache), "64",
+           "CRLs cpr-sweeper keeps in memory, each until its nextUpdate; the least "
+           "recently used goes first (1..4096)", 1, 4096),
+
+    KEY("issuer *", "cert", CONFIG_STRING, ISSUER(cert), "",
+        "the issuing CA's certificate (PEM or DER file); an affected certificate "
+        "is checked against the [issuer NAME] whose subject is its issuer and "
+        "whose key signed it; required"),
+    KEY("issuer *", "ocsp_url", CONFIG_STRING, ISSUER(ocsp_url), "",
+        "an OCSP responder for this issuer's certificates, asked besides the "
+        "one in their AIA (http:// or https://); empty: only the AIA one"),
+    KEY("issuer *", "crl_url", CONFIG_STRING, ISSUER(crl_url), "",
+        "a CRL for this issuer's certificates (as disclosed in CCADB), fetched "
+        "besides the certificate's CRL distribution point; empty: only that"),
+
     KEY("web", "listen", CONFIG_STRING, OFF(web_listen), "127.0.0.1:8480",
         "where cpr-web serves the acknowledge links, HOST:PORT with HOST a numeric "
         "IPv4 or [IPv6] address; plain HTTP, meant for the CA's reverse proxy"),
@@ -451,12 +479,15 @@ static const struct config_template config_templates[] = {
      OFF(ntier_defs)},
     {"channel", "channel *", sizeof(struct config_channel), OFF(channel_defs),
      OFF(nchannel_defs)},
+    {"issuer", "issuer *", sizeof(struct config_issuer), OFF(issuer_defs),
+     OFF(nissuer_defs)},
     {"source", "source *", sizeof(struct config_source), OFF(source_defs),
      OFF(nsource_defs)},
 };
 
 _Static_assert(offsetof(struct config_tier, name) == 0, "name comes first");
 _Static_assert(offsetof(struct config_channel, name) == 0, "name comes first");
+_Static_assert(offsetof(struct config_issuer, name) == 0, "name comes first");
 _Static_assert(offsetof(struct config_source, name) == 0, "name comes first");
 
 /* ---- the table ---- */

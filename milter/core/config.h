@@ -91,6 +91,16 @@ struct config_channel {
     bool resolve;              /* slack, email, webhook: send "resolved" messages */
 };
 
+/* An [issuer NAME] section: an issuing CA whose certificates' revocation
+ * cpr-sweeper proves published (revwatch). URLs "" = the certificate's own
+ * AIA OCSP / CRL distribution point. */
+struct config_issuer {
+    char *name;                /* first member: the parser relies on it */
+    char *cert;                /* PEM or DER file of the issuing CA */
+    char *ocsp_url;            /* also asked, besides the AIA responder */
+    char *crl_url;             /* also fetched, besides the CRL DP (CCADB) */
+};
+
 /* A [source NAME] section of the certificate inventory ([inventory]
  * sources). Strings are never NULL except type. */
 struct config_source {
@@ -155,6 +165,13 @@ struct cpr_config {
     size_t ntier_defs;
     struct config_channel *channel_defs;
     size_t nchannel_defs;
+    struct config_issuer *issuer_defs;      /* [issuer NAME] */
+    size_t nissuer_defs;
+    /* [inventory], the published-revocation keys (revwatch) */
+    long long inv_recheck_ms;          /* recheck while a clock or claim is open */
+    long long inv_publish_grace_ms;    /* a claim unpublished this long pages */
+    long inv_check_batch;              /* certificates checked per pass */
+    long inv_crl_cache;                /* CRLs kept in memory */
     /* [sweeper] */
     char *sweeper_conninfo;
     char *sweeper_user;        /* "" = do not change user */

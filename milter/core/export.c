@@ -514,7 +514,40 @@ cert_row(FILE *fp, const json_t *e, const struct audit_facts *f, const char *eol
     fputs(eol, fp);
 }
 
-/* RFC 4180 says CRLF; inside a Markdown file the lines end as the file's. */
+/* The certificates the inventory lookup found (issue 16), each with its
+ * status as published: "Is revoked?" is Yes only once every mechanism
+ * showed it (revoked_at), the date and reason are those the CRL (else
+ * OCSP) published. A precertificate's hash goes in its own column. */
+static void
+affected_row(FILE *fp, const json_t *a, const char *eol)
+{
+    bool pre = json_is_true(json_object_get(a, "precert"));
+    bool pub = jstr(a, "revoked_at") != NULL;
+    const json_t *crl = json_object_get(a, "crl"), *ocsp = json_object_get(a, "ocsp");
+    const char *date = jstr(crl, "revoked_at") ? jstr(crl, "revoked_at") : jstr(ocsp, "revoked_at");
+    const char *fields[] = {
+        pre ? jstr(a, "sha256") : "", pre ? "" : jstr(a, "sha256"), jstr(a, "subject"),
+        jstr(a, "issuer"), jstr(a, "not_before"), jstr(a, "not_after"), jstr(a, "serial"),
+        jstr(a, "sans"), pub ? "Yes" : "No", pub ? date : NULL, pub ? jstr(a, "reason") : NULL,
+    };
+
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (i)
+            fputc(',', fp);
+        text_csv_field(fp, fields[i] ? fields[i] : "");
+    }
+    fputs(eol, fp);
+}
+
+static size_t
+affected_count(const json_t *c)
+{
+    return json_array_size(json_object_get(c, "affected"));
+}
+
+/* RFC 4180 says CRLF; inside a Markdown file the lines end as the file's.
+ * With inventory data the rows are the affected certificates; without,
+ * the certificates of the evidence, as the audit trail tells revocation. */
 static int
 cert_csv(FILE *fp, const json_t *c, const char *eol)
 {
@@ -522,6 +555,13 @@ cert_csv(FILE *fp, const json_t *c, const char *eol)
     struct audit_facts f;
     size_t i;
 
+    if (affected_count(c) > 0) {
+        fputs(EXPORT_CERT_CSV_HEADER, fp);
+        fputs(eol, fp);
+        json_array_foreach(json_object_get(c, "affected"), i, e)
+            affected_row(fp, e, eol);
+        return export_done(fp);
+    }
     audit_facts_init(&f);
     audit_facts_of_case(&f, c);
     fputs(EXPORT_CERT_CSV_HEADER, fp);
@@ -614,8 +654,12 @@ draft_summary(FILE *fp, const json_t *c, const struct export_opts *o)
 static void
 draft_impact(FILE *fp, const json_t *c)
 {
-    fprintf(fp, "## Impact\n\n- **Total number of certificates:** %zu in the report's"
-            " evidence (see Appendix)\n", cert_count(c));
+    if (affected_count(c) > 0)
+        fprintf(fp, "## Impact\n\n- **Total number of certificates:** %zu found in the"
+                " inventory (see Appendix)\n", affected_count(c));
+    else
+        fprintf(fp, "## Impact\n\n- **Total number of certificates:** %zu in the report's"
+                " evidence (see Appendix)\n", cert_count(c));
     fputs("- **Total number of \"remaining valid\" certificates:** TODO\n"
           "- **Affected certificate types:** TODO\n"
           "- **Incident heuristic:** TODO\n"
@@ -689,7 +733,10 @@ export_incident_draft(FILE *fp, const json_t *c, const struct export_opts *o)
     export_timeline(fp, c, o);
     fputc('\n', fp);
     draft_rest(fp);
-    fputs("## Appendix\n\nCertificates in the report's evidence:\n\n```csv\n", fp);
+    fputs(affected_count(c) > 0
+          ? "## Appendix\n\nCertificates found in the inventory (precertificates included), "
+            "as their revocation is published in OCSP and the CRL:\n\n```csv\n"
+          : "## Appendix\n\nCertificates in the report's evidence:\n\n```csv\n", fp);
     cert_csv(fp, c, "\n");
     fputs("```\n", fp);
     return export_done(fp);
@@ -773,6 +820,11 @@ report_case(FILE *fp, const json_t *r)
     export_time(fp, jstr(r, "acked_at"));
     fputs("  revoked ", fp);
     export_time(fp, jstr(r, "revoked_at"));
+    if (json_object_get(r, "revocation_published_at")) {
+        /* Issue 16: the revocation clock stopped on publication seen. */
+        fputs(" (claimed)  published ", fp);
+        export_time(fp, jstr(r, "revocation_published_at"));
+    }
     fputc('\n', fp);
     json_array_foreach(json_object_get(r, "responses"), i, v) {
         fputs("  response ", fp);

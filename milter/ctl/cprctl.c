@@ -531,6 +531,7 @@ show_case(const json_t *c)
     show_clock(c, "CRL reason:", "crl_reason");
     show_clock(c, "Revoke by:", "revocation_due_at");
     show_clock(c, "Revoked:", "revoked_at");
+    show_clock(c, "Published:", "revocation_published_at");
     show_clock(c, "Closed:", "closed_at");
     show_clock(c, "Resolution:", "resolution");
     show_clock(c, "Incident due:", "incident_due_at");

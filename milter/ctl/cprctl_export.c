@@ -87,11 +87,19 @@ int
 cmd_incident_draft_run(PGconn *conn, const struct cprctl_opts *o)
 {
     struct export_opts eo = { .name_reporter = o->name_reporter };
-    json_t *c = export_case(conn, o, "incident-draft");
+    json_t *c = export_case(conn, o, "incident-draft"), *aff;
     int rc;
 
     if (!c)
         return CPRCTL_EX_FAIL;
+    /* The inventory's certificates and their published status (issue 16). */
+    aff = cprctl_db_json1(conn, "SELECT coalesce(jsonb_agg(a), '[]'::jsonb) "
+                                "FROM cpr.affected_list($1) a", o->tracking, "incident-draft");
+    if (!aff) {
+        json_decref(c);
+        return CPRCTL_EX_FAIL;
+    }
+    json_object_set_new(c, "affected", aff);
     rc = export_finish(export_incident_draft(stdout, c, &eo));
     json_decref(c);
     return rc;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -165,4 +166,119 @@ revcheck_crl(X509 *cert, X509 *issuer, const char *url, const struct revcheck_li
     else if (revstatus_issued_by(cert, issuer, st))
         crl_fetch_check(cert, issuer, url, lim, now, st);
     *ms = now_mono_ms() - t0;
+}
+
+/* ---- conditional CRL GET ---------------------------------------------- */
+
+/* A validator fit to send back: printable ASCII, bounded; else "". */
+static void
+validator_copy(char *dst, const char *src, size_t n)
+{
+    size_t i;
+
+    dst[0] = '\0';
+    if (n > REVCHECK_VALIDATOR_MAX)
+        return;
+    for (i = 0; i < n; i++)
+        if (src[i] < ' ' || src[i] > '~')
+            return;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Picks ETag and Last-Modified out of the response headers. */
+static size_t
+header_seen(char *data, size_t size, size_t n, void *arg)
+{
+    struct revcheck_crl_get *out = arg;
+    size_t k = size * n, v;
+    static const char et[] = "etag:", lm[] = "last-modified:";
+    char *dst = NULL;
+    const char *p = data;
+
+    if (k > sizeof(et) - 1 && strncasecmp(data, et, sizeof(et) - 1) == 0) {
+        dst = out->etag;
+        p += sizeof(et) - 1;
+    } else if (k > sizeof(lm) - 1 && strncasecmp(data, lm, sizeof(lm) - 1) == 0) {
+        dst = out->last_modified;
+        p += sizeof(lm) - 1;
+    }
+    if (!dst)
+        return k;
+    while (p < data + k && (*p == ' ' || *p == '\t'))
+        p++;
+    v = (size_t) (data + k - p);
+    while (v > 0 && (p[v - 1] == '\r' || p[v - 1] == '\n' || p[v - 1] == ' '))
+        v--;
+    validator_copy(dst, p, v);
+    return k;
+}
+
+/* The If-* request headers (each checked again: they came from a server). */
+static struct curl_slist *
+cond_headers(const char *etag, const char *last_modified)
+{
+    char v[REVCHECK_VALIDATOR_MAX + 1], line[REVCHECK_VALIDATOR_MAX + 32];
+    struct curl_slist *h = NULL;
+
+    if (etag && etag[0]) {
+        validator_copy(v, etag, strlen(etag));
+        if (v[0] && snprintf(line, sizeof(line), "If-None-Match: %s", v) > 0)
+            h = curl_slist_append(h, line);
+    }
+    if (last_modified && last_modified[0]) {
+        validator_copy(v, last_modified, strlen(last_modified));
+        if (v[0] && snprintf(line, sizeof(line), "If-Modified-Since: %s", v) > 0)
+            h = curl_slist_append(h, line);
+    }
+    return h;
+}
+
+void
+revcheck_crl_get(const char *url, const struct revcheck_limits *lim, const char *etag,
+                 const char *last_modified, struct revcheck_crl_get *out, struct revstatus *st)
+{
+    struct fetch f = { NULL, 0, lim->crl_max, false };
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *h = NULL;
+    CURL *c;
+    CURLcode rc;
+    long code = 0;
+
+    memset(out, 0, sizeof(*out));
+    revcheck_init(st);
+    if (!revstatus_url_ok(url)) {
+        revstatus_unknown(st, "malformed: the CRL URL is not http:// or https://");
+        return;
+    }
+    if (!(c = curl_easy_init())) {
+        revstatus_unknown(st, "unreachable: cannot start libcurl");
+        return;
+    }
+    fetch_setup(c, url, lim, &f, errbuf);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_seen);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+    if ((h = cond_headers(etag, last_modified)))
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    if (f.over || rc == CURLE_FILESIZE_EXCEEDED)
+        revstatus_unknown(st, "oversized: CRL larger than %zu bytes", f.max);
+    else if (rc != CURLE_OK)
+        revstatus_unknown(st, "unreachable: %s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    else if (code == 304)
+        out->status = 304;
+    else if (code != 200)
+        revstatus_unknown(st, "HTTP status %ld from the CRL URL", code);
+    else if (f.len == 0)
+        revstatus_unknown(st, "malformed: an empty CRL");
+    else {
+        out->status = 200;
+        out->body = f.buf;
+        out->len = f.len;
+        f.buf = NULL;
+    }
+    free(f.buf);
 }

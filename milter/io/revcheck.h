@@ -36,6 +36,22 @@ struct revcheck_limits {
 };
 #define REVCHECK_LIMITS_DEFAULT { REVCHECK_OCSP_MAX, REVCHECK_CRL_MAX, REVCHECK_TIMEOUT_MS }
 
+/* A conditional CRL GET: If-None-Match / If-Modified-Since from the
+ * validators given ("" = none). The body (at most lim->crl_max) is kept
+ * on 200; 304 keeps the caller's copy. Validators are printable ASCII
+ * without CR/LF, at most REVCHECK_VALIDATOR_MAX bytes, or dropped. */
+#define REVCHECK_VALIDATOR_MAX 200
+struct revcheck_crl_get {
+    long status;                           /* 200 or 304; 0 failed (st says why) */
+    unsigned char *body;                   /* 200: malloc'd, caller frees */
+    size_t len;
+    char etag[REVCHECK_VALIDATOR_MAX + 1];          /* of a 200 */
+    char last_modified[REVCHECK_VALIDATOR_MAX + 1];
+};
+void revcheck_crl_get(const char *url, const struct revcheck_limits *lim, const char *etag,
+                      const char *last_modified, struct revcheck_crl_get *out,
+                      struct revstatus *st);
+
 void revcheck_ocsp(X509 *cert, X509 *issuer, const char *url, const struct revcheck_limits *lim,
                    long long now, struct revstatus *st, long long *ms);
 void revcheck_crl(X509 *cert, X509 *issuer, const char *url, const struct revcheck_limits *lim,

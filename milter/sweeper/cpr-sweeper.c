@@ -40,6 +40,7 @@
 #include "privdrop.h"
 #include "probemailbox.h"
 #include "probesend.h"
+#include "revwatch.h"
 #include "sendlog.h"
 #include "sdnotify.h"
 #include "sweep.h"
@@ -74,6 +75,7 @@ struct loop {
     long long next_connect;
     bool last_pass_ok;
     struct log_throttle db_log;  /* database up/down lines, with back-off */
+    struct revwatch *rw;         /* published revocation (issue 16) */
 };
 
 static void
@@ -320,6 +322,9 @@ loop_round(struct loop *l)
     }
     if (ok && (next = lookup_pass(&l->lookup, &l->s, &ok)) > 0 && now_mono_ms() + next < wake)
         wake = now_mono_ms() + next;
+    /* After the lookup: certificates it found are checked this round. */
+    if (ok && (next = revwatch_round(l->rw, &l->s, &ok)) > 0 && now_mono_ms() + next < wake)
+        wake = now_mono_ms() + next;
     if (ok && (next = probemailbox_round(&l->mailbox, l->s.conn, l->cfg, now_mono_ms())) > 0
         && now_mono_ms() + next < wake)
         wake = now_mono_ms() + next;
@@ -421,10 +426,18 @@ main(int argc, char **argv)
         config_free(cfg);
         return CPR_EX_CONFIG;
     }
+    if ((l.rw = revwatch_new(cfg, &err)) == NULL) {
+        log_error("%s", err);
+        g_free(err);
+        escalation_free(&l.s.esc);
+        config_free(cfg);
+        return CPR_EX_CONFIG;
+    }
     if (!privdrop_check("[sweeper] user", cfg->sweeper_user, &priv, perr, sizeof(perr)))
         log_fatal(CPR_EX_CONFIG, "%s", perr);
     if (o.check_only) {
         printf("cpr-sweeper: %s: config OK\n", o.config);
+        revwatch_free(l.rw);
         escalation_free(&l.s.esc);
         config_free(cfg);
         return 0;
@@ -451,6 +464,7 @@ main(int argc, char **argv)
     PQfinish(l.s.conn);
     lookup_free(&l.lookup);
     sendlog_free(&l.s);
+    revwatch_free(l.rw);
     escalation_free(&l.s.esc);
     config_free(cfg);
     curl_global_cleanup();

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "now.h"
 #include "probewatch.h"
+#include "revwatch.h"
 #include "sendlog.h"
 #include "sweepdb.h"
 #include "sweepmetrics.h"
@@ -339,6 +340,31 @@ deliver_resolve(struct sweeper *s, const struct sweep_step *st,
 }
 
 /* A page, warning or breach: sent under its alert key, recorded open. */
+/* Issue 16: a revocation warning or breach names, in its details, the
+ * certificates whose revocation is not yet published. */
+static void
+revocation_pending(struct sweeper *s, const struct sweep_step *st,
+                   struct sweep_notice_text *t, struct pager_notice *n)
+{
+    char buf[1024] = "Revocation";
+    char *d;
+    size_t size;
+
+    if (strcmp(st->clock, "revocation") != 0
+        || (strcmp(st->event, "warn") != 0 && strcmp(st->event, "breach") != 0))
+        return;
+    revwatch_pending_text(s->conn, st->kase.id, buf, sizeof(buf));
+    if (strcmp(buf, "Revocation") == 0)
+        return;
+    size = (t->details ? strlen(t->details) : 0) + strlen(buf) + 2;
+    if ((d = malloc(size)) == NULL)
+        return;
+    snprintf(d, size, "%s%s\n", t->details ? t->details : "", buf);
+    free(t->details);
+    t->details = d;
+    n->details = d;
+}
+
 static bool
 deliver_trigger(struct sweeper *s, const struct sweep_step *st,
                 const struct pager_channel *ch, const struct deadline_action *act,
@@ -357,6 +383,7 @@ deliver_trigger(struct sweeper *s, const struct sweep_step *st,
     if (!sweepdb_page_facts(s->conn, st->kase.id, &f))
         return false;
     sweepnotice_build(s, st, act, fb, now, &f, NULL, NULL, &t, &n);
+    revocation_pending(s, st, &t, &n);
     r = sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err));
     if (r == SEND_OK)
         ok = sweepdb_alert_triggered(s->conn, st->kase.id, st->clock, act->clock_start,
