@@ -34,8 +34,10 @@
 --   revoked_at, reason, checked_at, why, check_*) are filled by the
 --   revocation worker; only they may change after the insert.
 --   A key is verified compromised (cpr.verified_key, cprctl blocklist)
---   only on proof: a private key (its SPKI computed from the key), or a
---   CSR/PoCK/pwnedkeys proof whose self-signature verifies (sig_ok).
+--   only on proof: a private key whose private half signs for its public
+--   half (sig_ok: a block can pair anyone's public key with made-up
+--   private values), or a CSR/PoCK/pwnedkeys proof whose self-signature
+--   verifies (sig_ok).
 --   A bare CSR, a failed signature or words are never enough.
 --   Staff-reply matching (cpr.outbound_roles, 008_staff_mail.sql) learns
 --   the Subscribers: a recipient who is both a reporter of the case and
@@ -164,9 +166,8 @@ $$;
 -- The evidence proves its SPKI's private key is compromised.
 CREATE FUNCTION cpr.verified_key(e cpr.evidence) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT e.spki_sha256 IS NOT NULL
-       AND (e.kind = 'private-key'
-            OR (e.proof IN ('csr', 'pwnedkeys', 'pock') AND e.sig_ok IS TRUE))
+    SELECT e.spki_sha256 IS NOT NULL AND e.sig_ok IS TRUE
+       AND (e.kind = 'private-key' OR e.proof IN ('csr', 'pwnedkeys', 'pock'))
 $$;
 
 CREATE FUNCTION cpr.lookups_mark() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -3895,9 +3895,8 @@ $$;
 CREATE FUNCTION cpr.verified_key(e cpr.evidence) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     AS $$
-    SELECT e.spki_sha256 IS NOT NULL
-       AND (e.kind = 'private-key'
-            OR (e.proof IN ('csr', 'pwnedkeys', 'pock') AND e.sig_ok IS TRUE))
+    SELECT e.spki_sha256 IS NOT NULL AND e.sig_ok IS TRUE
+       AND (e.kind = 'private-key' OR e.proof IN ('csr', 'pwnedkeys', 'pock'))
 $$;
 
 --

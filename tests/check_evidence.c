@@ -334,6 +334,27 @@ assert_key(const char *name, const char *spki, const char *type)
     ck_assert_str_eq(it->spki_sha256, spki);
     ck_assert_str_eq(it->key_type, type);
     ck_assert_ptr_nonnull(strstr(it->reason, "private key block ("));
+    ck_assert_msg(it->sig_ok, "%s: a real key not proven", name);
+    ck_assert_ptr_null(strstr(it->reason, "NOT proven"));
+    evidence_list_free(&ev);
+}
+
+/* Someone's public key (from their certificate) beside made-up private
+ * values parses as a private key with THEIR SPKI: it must not count as
+ * proof (sig_ok false; cpr.verified_key and the blocklist need it), yet it
+ * stays a key, so it is still redacted. */
+static void
+assert_forged_key(const char *name, const char *spki)
+{
+    struct evidence_list ev;
+    const struct evidence_item *it;
+
+    scan_prose(name, &ev);
+    it = find_kind(&ev, EVIDENCE_KEY, 0);
+    ck_assert_msg(it != NULL, "%s: the forgery is no longer seen as a key block", name);
+    ck_assert_str_eq(it->spki_sha256, spki);
+    ck_assert_msg(!it->sig_ok, "%s: a forged key counted as proven", name);
+    ck_assert_ptr_nonnull(strstr(it->reason, "NOT proven"));
     evidence_list_free(&ev);
 }
 
@@ -343,6 +364,13 @@ START_TEST(test_keys_pem)
     assert_key("ec-trad.key", EC_SPKI, "EC P-256");
     assert_key("rsa.key", RSA_SPKI, "RSA 2048");
     assert_key("rsa-trad.key", RSA_SPKI, "RSA 2048");
+}
+END_TEST
+
+START_TEST(test_key_forged)
+{
+    assert_forged_key("forged-rsa.key", RSA_SPKI);
+    assert_forged_key("forged-ec.key", EC_SPKI);
 }
 END_TEST
 
@@ -709,6 +737,7 @@ evidence_suite(void)
     tcase_add_test(tc, test_proof_csr_der);
     tcase_add_test(tc, test_proof_pwnedkeys);
     tcase_add_test(tc, test_keys_pem);
+    tcase_add_test(tc, test_key_forged);
     tcase_add_test(tc, test_key_der);
     tcase_add_test(tc, test_key_encrypted);
     tcase_add_test(tc, test_redact_key);

@@ -74,6 +74,7 @@ evidence_list_init(struct evidence_list *ev)
     ev->items = NULL;
     ev->n = ev->cap = 0;
     ev->items_dropped = 0;
+    ev->keys_tried = 0;
     ev->cut_at = SIZE_MAX;
 }
 
@@ -509,15 +510,55 @@ csr_fill(X509_REQ *req, struct evidence_item *it)
 
 /* ---- private keys ---- */
 
+/* Does the private half belong to the public half the block carries?
+ * A block can pair anyone's public key (n, e, or an EC point taken from
+ * their certificate) with made-up private values; only a signature made
+ * with the private half that verifies with the public half proves the key
+ * (and so a compromise). RSA keys over EVIDENCE_KEY_PROOF_BITS, and keys
+ * past the first EVIDENCE_KEY_PROOF_MAX of a message, are not tried
+ * (signing is cubic in the size: a flood of huge keys would stall the
+ * intake) and count as unproven. */
+static bool
+key_pair_proven(EVP_PKEY *pkey)
+{
+    static const unsigned char msg[] = "cpr-milter key possession check";
+    const EVP_MD *md = EVP_sha256();
+    unsigned char sig[EVIDENCE_KEY_SIG_MAX];
+    size_t siglen = sizeof(sig);
+    EVP_MD_CTX *m = NULL;
+    bool ok = false;
+
+    if (EVP_PKEY_get_id(pkey) == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) > EVIDENCE_KEY_PROOF_BITS)
+        return false;
+    if (EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 || EVP_PKEY_get_id(pkey) == EVP_PKEY_ED448)
+        md = NULL;                       /* one-shot, no digest */
+    if (EVP_PKEY_get_size(pkey) <= 0 || (size_t)EVP_PKEY_get_size(pkey) > sizeof(sig))
+        return false;
+    if ((m = EVP_MD_CTX_new()) != NULL
+        && EVP_DigestSignInit(m, NULL, md, NULL, pkey) == 1
+        && EVP_DigestSign(m, sig, &siglen, msg, sizeof(msg) - 1) == 1) {
+        EVP_MD_CTX_free(m);
+        m = EVP_MD_CTX_new();
+        ok = m && EVP_DigestVerifyInit(m, NULL, md, NULL, pkey) == 1
+             && EVP_DigestVerify(m, sig, siglen, msg, sizeof(msg) - 1) == 1;
+    }
+    EVP_MD_CTX_free(m);
+    ERR_clear_error();
+    return ok;
+}
+
 static void
-key_fill(EVP_PKEY *pkey, struct evidence_item *it)
+key_fill(EVP_PKEY *pkey, struct evidence_item *it, struct evidence_list *out)
 {
     it->kind = EVIDENCE_KEY;
     pkey_spki_hex(pkey, it->spki_sha256);
     key_describe(pkey, it->key_type, sizeof(it->key_type));
+    it->sig_ok = out->keys_tried < EVIDENCE_KEY_PROOF_MAX && key_pair_proven(pkey);
+    out->keys_tried++;
     snprintf(it->reason, sizeof(it->reason),
-             "private key block (%s), SPKI %.*s…", it->key_type, SPKI_SHOWN,
-             it->spki_sha256);
+             "private key block (%s), SPKI %.*s…%s", it->key_type, SPKI_SHOWN,
+             it->spki_sha256,
+             it->sig_ok ? "" : " (NOT proven: its private half does not sign for its public key)");
 }
 
 static void
@@ -586,7 +627,7 @@ der_try_key(const unsigned char *buf, long len, struct evidence_item *tmpl,
 
     if (!pkey)
         return false;
-    key_fill(pkey, tmpl);
+    key_fill(pkey, tmpl, out);
     *ok = evidence_push(out, tmpl);
     EVP_PKEY_free(pkey);
     return true;
@@ -620,7 +661,7 @@ der_try_pkcs12(const unsigned char *buf, long len, struct evidence_item *tmpl,
         ERR_clear_error();
     }
     if (pkey) {
-        key_fill(pkey, tmpl);
+        key_fill(pkey, tmpl, out);
         snprintf(tmpl->reason, sizeof(tmpl->reason), "private key in a PKCS#12 file (%s), SPKI %.*s…",
                  tmpl->key_type, SPKI_SHOWN, tmpl->spki_sha256);
         EVP_PKEY_free(pkey);

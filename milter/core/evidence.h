@@ -26,6 +26,9 @@
 #define EVIDENCE_MAX_PEM_BYTES (256 * 1024) /* larger blocks are not parsed */
 #define EVIDENCE_MAX_SCAN (8 * 1024 * 1024) /* text bytes examined */
 #define EVIDENCE_MAX_PKCS7_CERTS 16         /* certificates per bundle */
+#define EVIDENCE_KEY_PROOF_MAX 16           /* keys proven (sign+verify) per list */
+#define EVIDENCE_KEY_PROOF_BITS 8192        /* larger RSA keys are not tried */
+#define EVIDENCE_KEY_SIG_MAX 1024           /* bytes of the proof's signature */
 
 /* RFC 7169 id-pe-nsa, "NoSecurityAfforded" in the pwnedkeys attestation
  * profile (draft-mpalmer-key-compromise-attestation). */
@@ -67,7 +70,8 @@ struct evidence_item {
     char not_after[24];
     char key_type[32];                     /* "RSA 2048", "EC P-256" */
     char value[EVIDENCE_VALUE_LEN];        /* text identifiers */
-    bool sig_ok;        /* CSR self-signature; cert self-signature (PoCK) */
+    bool sig_ok;        /* CSR self-signature; cert self-signature (PoCK);
+                           private key: its private half signs for its public */
     bool proof_pock;
     bool proof_csr;
     bool proof_pwnedkeys;
@@ -81,6 +85,7 @@ struct evidence_list {
     size_t n, cap;
     size_t items_dropped;   /* non-key items over EVIDENCE_MAX_ITEMS */
     size_t cut_at;          /* redact everything from here; SIZE_MAX if not */
+    size_t keys_tried;      /* key-pair proofs made, EVIDENCE_KEY_PROOF_MAX */
 };
 
 void evidence_list_init(struct evidence_list *ev);

@@ -180,6 +180,61 @@ desc_alert(FILE *d, const json_t *data, const struct export_opts *o)
     jput(d, data, "alert");
 }
 
+/* A certificate's published status changed (031_publication.sql). */
+static void
+desc_revstatus(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    fputs("serial ", d);
+    jput(d, data, "serial");
+    fputs(": OCSP ", d);
+    if (!jput(d, data, "ocsp"))
+        fputs("-", d);
+    if (jstr(data, "ocsp_why")) {
+        fputs(" (", d);
+        jput(d, data, "ocsp_why");
+        fputs(")", d);
+    }
+    fputs(", CRL ", d);
+    if (!jput(d, data, "crl"))
+        fputs("-", d);
+    if (jstr(data, "crl_why")) {
+        fputs(" (", d);
+        jput(d, data, "crl_why");
+        fputs(")", d);
+    }
+}
+
+static void
+desc_reopened(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    fputs("an unexpired certificate found later: serial ", d);
+    jput(d, data, "serial");
+    fputs(" (", d);
+    if (!jput(d, data, "found_kind"))
+        fputs("?", d);
+    fputs(")", d);
+}
+
+static void
+desc_published(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    fputs("every mechanism shows revoked for ", d);
+    jput(d, data, "certificates");
+    fputs(" certificate(s); latest publication seen ", d);
+    export_time(d, jstr(data, "published_at"));
+}
+
+static void
+desc_summary(FILE *d, const json_t *data, const struct export_opts *o)
+{
+    (void)o;
+    if (!jput(d, data, "summary"))
+        jput(d, data, "kind");
+}
+
 /* One look-up of the evidence in the inventory (028_inventory.sql). */
 static void
 desc_lookup(FILE *d, const json_t *data, const struct export_opts *o)
@@ -333,6 +388,10 @@ static const struct event_kind event_kinds[] = {
     { "alert-resolved",    "Alert resolved",              desc_alert },
     { "lookup",            "Inventory look-up",           desc_lookup },
     { "inventory-page",    "Inventory page",              desc_raw },
+    { "revocation-status", "Published status checked",    desc_revstatus },
+    { "revocation-published", "Revocation published",     desc_published },
+    { "revocation-alert",  "Revocation page",             desc_summary },
+    { "revocation-reopened", "Revocation clock re-opened", desc_reopened },
     { NULL, NULL, NULL },
 };
 

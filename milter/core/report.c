@@ -589,7 +589,8 @@ report_proof_name(const struct evidence_item *it)
 static json_t *
 report_sig_json(const struct evidence_item *it)
 {
-    if (it->kind == EVIDENCE_CSR || (it->kind == EVIDENCE_CERT && it->proof_pock))
+    if (it->kind == EVIDENCE_CSR || it->kind == EVIDENCE_KEY
+        || (it->kind == EVIDENCE_CERT && it->proof_pock))
         return json_boolean(it->sig_ok);
     return json_null();
 }

@@ -178,6 +178,11 @@ actor_of(const struct webpage_ctx *ctx, const struct webpage_request *r,
         log_notice("%s: %s from %s, not a trusted proxy: ignored", t->tracking, name, peer);
         return g_strdup_printf("link:%s", t->channel);
     }
+    if (strcmp(v, WEB_HEADER_TWICE) == 0) {
+        log_warn("%s: %s given twice (the proxy must set it, never append it): ignored",
+                 t->tracking, name);
+        return g_strdup_printf("link:%s", t->channel);
+    }
     if (!actor_ok(v)) {
         log_warn("%s: %s from the proxy is not 1..%d printable characters: ignored",
                  t->tracking, name, WEB_ACTOR_MAX);

@@ -39,6 +39,10 @@ struct webpage_ctx {
     char *public_origin;       /* "https://host[:port]" of public_url, or NULL */
 };
 
+/* What header() returns for a header the request carries more than once:
+ * not printable, so it is never an actor, an Origin or a fetch site. */
+#define WEB_HEADER_TWICE "\001(given twice)"
+
 struct webpage_request {
     const char *url, *method, *body;
     size_t body_len;

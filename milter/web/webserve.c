@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -68,9 +69,34 @@ web_reply(struct MHD_Connection *conn, const struct webpage_answer *a)
     return ret;
 }
 
+struct header_count {
+    const char *name;
+    unsigned n;
+};
+
+static enum MHD_Result
+header_counter(void *arg, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct header_count *c = arg;
+
+    (void)kind;
+    (void)value;
+    if (key && strcasecmp(key, c->name) == 0)
+        c->n++;
+    return MHD_YES;
+}
+
+/* A header's one value; WEB_HEADER_TWICE when the request carries it more
+ * than once (a proxy that appends X-Remote-User to the client's own, two
+ * Origins): no caller may pick one of two. */
 static const char *
 web_header(void *conn, const char *name)
 {
+    struct header_count c = { name, 0 };
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, header_counter, &c);
+    if (c.n > 1)
+        return WEB_HEADER_TWICE;
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
