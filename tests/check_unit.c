@@ -42,6 +42,7 @@ main(void)
     srunner_add_suite(sr, log_suite());
     srunner_add_suite(sr, privdrop_suite());
     srunner_add_suite(sr, revstatus_suite());
+    srunner_add_suite(sr, pollstate_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

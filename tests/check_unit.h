@@ -33,5 +33,6 @@ Suite *imap_suite(void);
 Suite *metrics_suite(void);
 Suite *log_suite(void);
 Suite *privdrop_suite(void);
+Suite *pollstate_suite(void);
 
 #endif
