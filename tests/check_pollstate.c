@@ -58,6 +58,13 @@ START_TEST(test_pd_states)
                  "{\"type\":\"user_reference\",\"summary\":\"Bob Smith\"}}]}"));
     ck_assert_int_eq(st.status, POLL_RESOLVED);
     ck_assert_str_eq(st.actor, "pagerduty:Bob Smith");
+    ck_assert_str_eq(st.acker, "");
+    /* acknowledged, then resolved between two polls: both count */
+    ck_assert(pd("{\"incidents\":[{\"status\":\"resolved\",\"last_status_change_by\":"
+                 "{\"summary\":\"Bob\"},\"acknowledgements\":[{\"acknowledger\":"
+                 "{\"email\":\"alice@example.com\"}}]}]}"));
+    ck_assert_str_eq(st.actor, "pagerduty:Bob");
+    ck_assert_str_eq(st.acker, "pagerduty:alice@example.com");
 }
 END_TEST
 
@@ -133,6 +140,7 @@ START_TEST(test_og_states)
                  "\"report\":{\"closedBy\":\"carol@example.com\"}}}"));
     ck_assert_int_eq(st.status, POLL_RESOLVED);
     ck_assert_str_eq(st.actor, "opsgenie:carol@example.com");
+    ck_assert_str_eq(st.acker, "opsgenie:unknown");
 }
 END_TEST
 
@@ -167,6 +175,38 @@ START_TEST(test_retry_after)
 }
 END_TEST
 
+START_TEST(test_budget)
+{
+    struct poll_budget b;
+    int n = 0;
+
+    poll_budget_init(&b, 60, 1000);          /* 60/min: a burst of 15, then 1/s */
+    while (poll_budget_take(&b, 60, 1000))
+        n++;
+    ck_assert_int_eq(n, 15);
+    ck_assert(!poll_budget_take(&b, 60, 1999));
+    ck_assert(poll_budget_take(&b, 60, 2000));
+    ck_assert(!poll_budget_take(&b, 60, 2000));
+    /* a 429 with Retry-After 5 s: nothing until then */
+    ck_assert_int_eq(poll_budget_limited(&b, 5000, 3000), 5000);
+    ck_assert(!poll_budget_take(&b, 60, 7999));
+    ck_assert(poll_budget_take(&b, 60, 9000));
+    /* without Retry-After: 60 s, 120 s, ... at most 15 min */
+    ck_assert_int_eq(poll_budget_limited(&b, -1, 0), 120000);
+    poll_budget_ok(&b);
+    ck_assert_int_eq(poll_budget_limited(&b, -1, 0), POLL_LIMITED_FIRST_MS);
+    for (int i = 0; i < 10; i++)
+        poll_budget_limited(&b, -1, 0);
+    ck_assert_int_eq(poll_budget_limited(&b, -1, 0), POLL_LIMITED_MAX_MS);
+    ck_assert_int_eq(poll_budget_limited(&b, 99999999, 0), POLL_LIMITED_MAX_MS);
+    /* a tiny rate still allows one request */
+    poll_budget_init(&b, 1, 0);
+    ck_assert(poll_budget_take(&b, 1, 0));
+    ck_assert(!poll_budget_take(&b, 1, 59999));
+    ck_assert(poll_budget_take(&b, 1, 60000));
+}
+END_TEST
+
 Suite *
 pollstate_suite(void)
 {
@@ -180,6 +220,7 @@ pollstate_suite(void)
     tcase_add_test(tc, test_og_states);
     tcase_add_test(tc, test_og_hostile);
     tcase_add_test(tc, test_retry_after);
+    tcase_add_test(tc, test_budget);
     suite_add_tcase(s, tc);
     return s;
 }

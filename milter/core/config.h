@@ -81,7 +81,11 @@ struct config_channel {
     char *type;                /* pagerduty|opsgenie|slack|webhook|email */
     char *url, *url_file;
     char *routing_key, *routing_key_file;      /* pagerduty */
-    char *api_key, *api_key_file;              /* opsgenie */
+    char *api_key, *api_key_file;              /* opsgenie; pagerduty REST (poll) */
+    bool poll;                                 /* pagerduty, opsgenie: ackpoll */
+    long long poll_interval_ms;
+    long poll_rate;                            /* REST requests per minute */
+    char *api_url;                             /* REST base; "" = the service's */
     char *bearer_token, *bearer_token_file;    /* webhook, optional */
     char **to;                                 /* email; never NULL */
     char *from, *smtp_url;                     /* email */
@@ -248,6 +252,10 @@ const struct config_channel *config_channel(const struct cpr_config *cfg,
  * otherwise; *err names the file but never quotes its content. */
 char *config_read_secret(const char *inline_value, const char *path,
                          char **err);
+/* config_read_secret, and a file readable or writable by every user is
+ * refused (a REST API key can do more than page). */
+char *config_read_private_secret(const char *inline_value, const char *path,
+                                 char **err);
 
 /* USER:PASSWORD from the first line of a file (config_read_secret's
  * rules), split at the first colon. credentials_free wipes and frees it. */

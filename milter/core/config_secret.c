@@ -77,7 +77,7 @@ secret_line(const char *path, char *buf, size_t n, char **err)
 }
 
 static char *
-secret_file(const char *path, char **err)
+secret_file_mode(const char *path, bool private_only, char **err)
 {
     char buf[SECRET_BUF];
     struct stat st;
@@ -93,12 +93,29 @@ secret_file(const char *path, char **err)
         saved = errno;
     else if (!S_ISREG(st.st_mode))
         *err = g_strdup_printf("%s: not a regular file", path);
+    else if (private_only && (st.st_mode & (S_IROTH | S_IWOTH)) != 0)
+        *err = g_strdup_printf("%s: readable or writable by every user; chmod o-rw", path);
     else if ((n = secret_read(fd, buf, sizeof(buf))) < 0)
         saved = errno;
     close(fd);
     if (saved != 0)
         *err = g_strdup_printf("%s: %s", path, g_strerror(saved));
     return *err == NULL ? secret_line(path, buf, (size_t) n, err) : NULL;
+}
+
+static char *
+secret_file(const char *path, char **err)
+{
+    return secret_file_mode(path, false, err);
+}
+
+char *
+config_read_private_secret(const char *inline_value, const char *path, char **err)
+{
+    *err = NULL;
+    if (path != NULL && *path != '\0' && (inline_value == NULL || *inline_value == '\0'))
+        return secret_file_mode(path, true, err);
+    return config_read_secret(inline_value, path, err);
 }
 
 char *

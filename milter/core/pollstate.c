@@ -127,6 +127,24 @@ pd_acknowledger(const json_t *inc, struct poll_state *st, char *err, size_t errl
     return true;
 }
 
+/* A resolved incident that still lists acknowledgements was acknowledged
+ * first: that acknowledgement counts. */
+static bool
+pd_acker(const json_t *inc, struct poll_state *st, char *err, size_t errlen)
+{
+    char resolver[POLL_ACTOR_MAX];
+    const json_t *acks = json_object_get(inc, "acknowledgements");
+
+    if (acks == NULL || (json_is_array(acks) && json_array_size(acks) == 0))
+        return true;
+    memcpy(resolver, st->actor, sizeof(resolver));
+    if (!pd_acknowledger(inc, st, err, errlen))
+        return false;
+    memcpy(st->acker, st->actor, sizeof(st->acker));
+    memcpy(st->actor, resolver, sizeof(st->actor));
+    return true;
+}
+
 bool
 pollstate_pagerduty(const char *body, size_t len, struct poll_state *st, char *err,
                     size_t errlen)
@@ -160,7 +178,7 @@ pollstate_pagerduty(const char *body, size_t len, struct poll_state *st, char *e
         st->status = POLL_RESOLVED;
         pollstate_actor("pagerduty", who ? who : str_of(by, "summary"), st->actor,
                         sizeof(st->actor));
-        ok = true;
+        ok = pd_acker(inc, st, err, errlen);
     } else
         fail(err, errlen, "incident status is not triggered, acknowledged or resolved");
     json_decref(root);
@@ -217,6 +235,9 @@ pollstate_opsgenie(const char *body, size_t len, struct poll_state *st, char *er
     else if (strcmp(status, "closed") == 0) {
         st->status = POLL_RESOLVED;
         pollstate_actor("opsgenie", str_of(report, "closedBy"), st->actor, sizeof(st->actor));
+        if (json_is_true(acked))
+            pollstate_actor("opsgenie", str_of(report, "acknowledgedBy"), st->acker,
+                            sizeof(st->acker));
         ok = true;
     } else if (strcmp(status, "open") != 0)
         fail(err, errlen, "alert status is not open or closed");
@@ -309,4 +330,63 @@ pollstate_name(enum poll_status s)
     case POLL_MISSING: return "missing";
     }
     return "unknown";
+}
+
+/* ---- the request budget ----------------------------------------------- */
+
+static double
+budget_cap(long rate)
+{
+    double cap = rate / 4.0;
+
+    return cap < 1.0 ? 1.0 : cap;
+}
+
+void
+poll_budget_init(struct poll_budget *b, long rate, long long now_ms)
+{
+    b->tokens = budget_cap(rate);
+    b->at_ms = now_ms;
+    b->blocked_until_ms = 0;
+    b->limited = 0;
+}
+
+bool
+poll_budget_take(struct poll_budget *b, long rate, long long now_ms)
+{
+    if (now_ms < b->blocked_until_ms)
+        return false;
+    if (now_ms > b->at_ms) {
+        b->tokens += (double) (now_ms - b->at_ms) * (double) rate / 60000.0;
+        if (b->tokens > budget_cap(rate))
+            b->tokens = budget_cap(rate);
+        b->at_ms = now_ms;
+    }
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}
+
+long long
+poll_budget_limited(struct poll_budget *b, long long retry_after_ms, long long now_ms)
+{
+    long long wait = POLL_LIMITED_FIRST_MS;
+
+    for (int i = 0; i < b->limited && wait < POLL_LIMITED_MAX_MS; i++)
+        wait *= 2;
+    if (retry_after_ms >= 0)
+        wait = retry_after_ms;
+    if (wait > POLL_LIMITED_MAX_MS)
+        wait = POLL_LIMITED_MAX_MS;
+    b->limited++;
+    b->tokens = 0;
+    b->blocked_until_ms = now_ms + wait;
+    return wait;
+}
+
+void
+poll_budget_ok(struct poll_budget *b)
+{
+    b->limited = 0;
 }

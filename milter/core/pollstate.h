@@ -45,6 +45,7 @@ struct poll_state {
     enum poll_status status;
     char actor[POLL_ACTOR_MAX];    /* "pagerduty:alice@example.com"; "" = unknown */
     char user_id[POLL_ID_MAX];     /* PagerDuty: acknowledger with no email; "" = none */
+    char acker[POLL_ACTOR_MAX];    /* resolved, but acknowledged first: by whom; "" = not */
 };
 
 bool pollstate_pagerduty(const char *body, size_t len, struct poll_state *st,
@@ -64,5 +65,23 @@ void pollstate_actor(const char *service, const char *value, char *out, size_t o
 long long pollstate_retry_after(const char *value, long long now_ms);
 
 const char *pollstate_name(enum poll_status s);
+
+/* A channel's request budget: a token bucket of `rate` requests per
+ * minute holding at most a quarter minute's worth, and a block after a
+ * 429 until its Retry-After (else 60 s, doubling to 15 min on repeated
+ * 429s). Times are the caller's monotonic ms. */
+#define POLL_LIMITED_FIRST_MS  (60LL * 1000)
+#define POLL_LIMITED_MAX_MS    (15LL * 60 * 1000)
+struct poll_budget {
+    double tokens;
+    long long at_ms;             /* when tokens was last refilled */
+    long long blocked_until_ms;  /* no request before this */
+    int limited;                 /* 429s in a row */
+};
+void poll_budget_init(struct poll_budget *b, long rate, long long now_ms);
+bool poll_budget_take(struct poll_budget *b, long rate, long long now_ms);
+/* A 429: returns how long the channel now waits (ms). */
+long long poll_budget_limited(struct poll_budget *b, long long retry_after_ms, long long now_ms);
+void poll_budget_ok(struct poll_budget *b);
 
 #endif
