@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <glib.h>
 
+#include "ackpoll.h"
 #include "config.h"
 #include "escalation.h"
 #include "health.h"
@@ -389,6 +390,7 @@ main(int argc, char **argv)
     struct metrics_server *metrics;
     char *err = NULL, perr[512];
     struct privdrop priv;
+    struct ackpoll poll;
     int rc;
 
     parse_options(argc, argv, &o);
@@ -402,10 +404,19 @@ main(int argc, char **argv)
         config_free(cfg);
         return CPR_EX_CONFIG;
     }
+    if (!ackpoll_build(cfg, &poll, &err)) {
+        log_error("%s", err);
+        g_free(err);
+        escalation_free(&l.s.esc);
+        config_free(cfg);
+        return CPR_EX_CONFIG;
+    }
+    l.s.poll = &poll;
     if (!privdrop_check("[sweeper] user", cfg->sweeper_user, &priv, perr, sizeof(perr)))
         log_fatal(CPR_EX_CONFIG, "%s", perr);
     if (o.check_only) {
         printf("cpr-sweeper: %s: config OK\n", o.config);
+        ackpoll_free(&poll);
         escalation_free(&l.s.esc);
         config_free(cfg);
         return 0;
@@ -430,6 +441,7 @@ main(int argc, char **argv)
     metrics_stop(metrics);
     PQfinish(l.s.conn);
     sendlog_free(&l.s);
+    ackpoll_free(&poll);
     escalation_free(&l.s.esc);
     config_free(cfg);
     curl_global_cleanup();

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ackpoll.h"
 #include "liveness.h"
 #include "log.h"
 #include "now.h"
@@ -319,8 +320,14 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     build_notice(st, &t, &n);
     r = sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err));
     retry = r == SEND_RETRY && st->attempts <= s->esc.retry_max;   /* retries after the first */
-    if (r == SEND_OK)
+    if (r == SEND_OK) {
+        /* An alert opened on a polled channel is asked about (ackpoll.h);
+         * one we resolved ourselves no longer is. */
+        if (!(strcmp(st->event, "resolve") == 0 ? ackpoll_closed(s, st->channel, n.dedup_key)
+                                                : ackpoll_opened(s, st, n.dedup_key)))
+            log_error("%s: could not record the alert for polling", st->kase.tracking);
         return finish(s, st, "sent", status, ms, NULL, 0);
+    }
     if (retry)
         return finish(s, st, "retry", status, ms, err,
                       retry_backoff_ms(st->attempts - 1, s->esc.retry_base_ms, s->esc.retry_cap_ms,
@@ -436,6 +443,9 @@ sweep_pass(struct sweeper *s, bool *ok)
     if (!*ok)
         return 0;
     alive = earliest(alive, probewatch_pass(s, ok));
+    if (!*ok)
+        return 0;
+    alive = earliest(alive, ackpoll_pass(s, ok));
     if (!*ok)
         return 0;
     retry = sweepdb_next_retry(s->conn);
