@@ -318,13 +318,15 @@ deliver(struct sweeper *s, const struct sweep_step *st, long long now)
     if (strcmp(st->event, "resolve") == 0 && cannot_resolve(ch))
         return finish(s, st, "skipped", 0, 0, "channel has no resolve", 0);
     build_notice(st, &t, &n);
+    /* One we resolve ourselves is no longer asked about, from before the
+     * resolve: a poll must not take our resolve for one made by hand. */
+    if (strcmp(st->event, "resolve") == 0 && !ackpoll_closed(s, st->channel, n.dedup_key))
+        log_error("%s: could not stop polling the alert", st->kase.tracking);
     r = sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err));
     retry = r == SEND_RETRY && st->attempts <= s->esc.retry_max;   /* retries after the first */
     if (r == SEND_OK) {
-        /* An alert opened on a polled channel is asked about (ackpoll.h);
-         * one we resolved ourselves no longer is. */
-        if (!(strcmp(st->event, "resolve") == 0 ? ackpoll_closed(s, st->channel, n.dedup_key)
-                                                : ackpoll_opened(s, st, n.dedup_key)))
+        /* An alert opened on a polled channel is asked about (ackpoll.h). */
+        if (!ackpoll_opened(s, st, n.dedup_key))
             log_error("%s: could not record the alert for polling", st->kase.tracking);
         return finish(s, st, "sent", status, ms, NULL, 0);
     }
