@@ -326,7 +326,10 @@ class Handler(BaseHTTPRequestHandler):
         if 300 <= status <= 399:
             self.send_header("Location", "/redirected")
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass        # the client stopped reading (an answer over its cap)
         self.close_connection = True
 
     def control(self, body):
