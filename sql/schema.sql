@@ -19,6 +19,17 @@ CREATE SCHEMA cpr;
 --
 
 CREATE FUNCTION cpr.ack(p_tracking text, p_actor text) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT cpr.ack(p_tracking, p_actor, NULL, NULL)
+$$;
+
+--
+-- Name: ack(text, text, text, jsonb); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.ack(p_tracking text, p_actor text, p_via text, p_detail jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
@@ -31,7 +42,9 @@ BEGIN
     END IF;
     UPDATE cpr.cases SET acked_at = clock_timestamp() WHERE id = c.id;
     PERFORM cpr.append_event(c.id, p_actor, 'ack', NULL,
-        jsonb_build_object('ack_clock_from', cpr.utc_text(c.ack_clock_from)));
+        jsonb_build_object('ack_clock_from', cpr.utc_text(c.ack_clock_from))
+        || CASE WHEN p_via IS NULL THEN '{}'::jsonb
+                ELSE coalesce(p_detail, '{}'::jsonb) || jsonb_build_object('via', p_via) END);
     RETURN cpr.case_show(p_tracking);
 END
 $$;
@@ -72,6 +85,87 @@ BEGIN
     WHERE id = p_id AND claimed_by = p_worker AND lease_until >= v_now;
     RETURN FOUND;
 END
+$$;
+
+--
+-- Name: alert_state(bigint, text, text, boolean); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    a cpr.alerts%ROWTYPE;
+BEGIN
+    IF p_state NOT IN ('acknowledged', 'resolved') THEN
+        RAISE EXCEPTION 'alert_state: % is not acknowledged or resolved', p_state;
+    END IF;
+    SELECT * INTO a FROM cpr.alerts WHERE id = p_alert_id FOR UPDATE;
+    IF NOT FOUND OR a.state = 'resolved' OR a.state = p_state THEN
+        RETURN false;
+    END IF;
+    IF p_state = 'acknowledged' THEN
+        UPDATE cpr.alerts SET state = p_state, acknowledged_at = clock_timestamp(),
+            acknowledged_by = p_actor,
+            ack_sent_at = CASE WHEN p_sent THEN clock_timestamp() END
+        WHERE id = p_alert_id;
+    ELSE
+        UPDATE cpr.alerts SET state = p_state, resolved_at = clock_timestamp(),
+            resolved_by = p_actor,
+            resolve_sent_at = CASE WHEN p_sent THEN clock_timestamp() END
+        WHERE id = p_alert_id;
+    END IF;
+    PERFORM cpr.append_event(a.case_id, p_actor, 'alert-' || p_state, NULL,
+        jsonb_build_object('alert', a.alert_key, 'channel', a.channel, 'clock', a.clock,
+                           'sent', p_sent));
+    RETURN true;
+END
+$$;
+
+--
+-- Name: alert_triggered(bigint, text, bigint, text, text, text, text, text, integer, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_id bigint;
+    v_new boolean;
+BEGIN
+    INSERT INTO cpr.alerts AS a (case_id, clock, clock_start, base_key, alert_key, channel,
+                                 channel_type, event, tier)
+    VALUES (p_case_id, p_clock, to_timestamp(p_clock_start_ms / 1000.0), p_base_key,
+            p_alert_key, p_channel, p_channel_type, p_event, p_tier)
+    ON CONFLICT (alert_key, channel) DO UPDATE
+        SET last_sent_at = clock_timestamp(), sends = a.sends + 1,
+            state = CASE WHEN a.state = 'resolved' THEN 'triggered' ELSE a.state END
+    RETURNING id, (xmax = 0) INTO v_id, v_new;
+    IF v_new THEN
+        PERFORM cpr.append_event(p_case_id, p_actor, 'alert-triggered', NULL,
+            jsonb_build_object('alert', p_alert_key, 'channel', p_channel,
+                               'clock', p_clock, 'event', p_event, 'tier', p_tier));
+    END IF;
+    RETURN v_id;
+END
+$$;
+
+--
+-- Name: alerts_open(bigint, text, bigint, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) RETURNS TABLE(alert_id bigint, alert_key text, state text, event text, tier integer)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT a.id, a.alert_key, a.state, a.event, a.tier
+    FROM cpr.alerts a
+    WHERE a.case_id = p_case_id AND a.clock = p_clock AND a.channel = p_channel
+      AND a.state <> 'resolved'
+      AND a.clock_start <= to_timestamp(p_clock_start_ms / 1000.0)
+    ORDER BY a.id
 $$;
 
 --
@@ -1570,7 +1664,7 @@ CREATE TABLE cpr.monitor_events (
     prev_hash bytea,
     hash bytea NOT NULL,
     CONSTRAINT monitor_events_action_check CHECK ((action = ANY (ARRAY['page'::text, 'resolve'::text]))),
-    CONSTRAINT monitor_events_source_check CHECK ((source = ANY (ARRAY['probe'::text, 'milter'::text])))
+    CONSTRAINT monitor_events_source_check CHECK ((source = ANY (ARRAY['probe'::text, 'milter'::text, 'test-page'::text])))
 );
 
 --
@@ -1989,6 +2083,134 @@ CREATE FUNCTION cpr.plain_envelope(p text) RETURNS boolean
     SELECT coalesce(p ~ '^[^@=[:space:]]+@[^@[:space:]]+$'
                     AND p !~* '^(srs[01]|prvs|btv1|msprvs1)[=+-]', false)
 $_$;
+
+--
+-- Name: poll_claim(text, bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_claim(p_channel text, p_interval_ms bigint, p_limit integer) RETURNS TABLE(id bigint, tracking text, clock text, alert_key text, state text)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH due AS (
+        SELECT p.id FROM cpr.pager_polls p
+        WHERE p.channel = p_channel AND p.state IN ('open', 'acknowledged')
+          AND p.next_poll_at <= clock_timestamp()
+        ORDER BY p.next_poll_at
+        LIMIT greatest(least(p_limit, 1000), 0)
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE cpr.pager_polls p
+    SET next_poll_at = clock_timestamp() + greatest(p_interval_ms, 1000) * interval '1 ms',
+        polls = p.polls + 1
+    FROM due, cpr.cases c
+    WHERE p.id = due.id AND c.id = p.case_id
+    RETURNING p.id, c.tracking, p.clock, p.alert_key, p.state
+$$;
+
+--
+-- Name: poll_closed(text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_closed(p_channel text, p_key text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    UPDATE cpr.pager_polls SET state = 'closed'
+    WHERE channel = p_channel AND alert_key = p_key AND state IN ('open', 'acknowledged')
+$$;
+
+--
+-- Name: poll_next_ms(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_next_ms(p_channel text) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT greatest(0, cpr.epoch_ms(min(next_poll_at)) - cpr.epoch_ms(clock_timestamp()))
+    FROM cpr.pager_polls
+    WHERE channel = p_channel AND state IN ('open', 'acknowledged')
+$$;
+
+--
+-- Name: poll_open(bigint, text, text, text, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_open(p_case_id bigint, p_channel text, p_service text, p_clock text, p_key text, p_interval_ms bigint) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    INSERT INTO cpr.pager_polls (case_id, channel, service, clock, alert_key, next_poll_at)
+    VALUES (p_case_id, p_channel, p_service, p_clock, p_key,
+            clock_timestamp() + greatest(p_interval_ms, 1000) * interval '1 ms')
+    ON CONFLICT (channel, alert_key) DO UPDATE
+        SET state = 'open', opened_at = clock_timestamp(), next_poll_at = EXCLUDED.next_poll_at,
+            missing_since = NULL
+        WHERE pager_polls.state IN ('resolved', 'closed', 'gone')
+$$;
+
+--
+-- Name: poll_report(bigint, text, text, text, integer, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_report(p_id bigint, p_said text, p_actor text, p_acker text, p_http integer, p_error text, p_delay_ms bigint) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    p cpr.pager_polls%ROWTYPE;
+    c cpr.cases%ROWTYPE;
+    v_acker text := CASE WHEN p_said = 'acknowledged' THEN p_actor ELSE p_acker END;
+    v_detail jsonb;
+    v_done text := 'nothing';
+BEGIN
+    IF p_said NOT IN ('open', 'acknowledged', 'resolved', 'missing', 'error', 'limited') THEN
+        RAISE EXCEPTION 'poll_report: % is not a poll outcome', p_said
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO p FROM cpr.pager_polls WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND OR p.state NOT IN ('open', 'acknowledged') THEN
+        RETURN 'nothing';
+    END IF;
+    UPDATE cpr.pager_polls SET last_polled_at = clock_timestamp(), last_http = p_http,
+        last_error = left(p_error, 300),
+        next_poll_at = CASE WHEN p_said = 'limited'
+            THEN greatest(next_poll_at, clock_timestamp() + greatest(p_delay_ms, 0) * interval '1 ms')
+            ELSE next_poll_at END,
+        missing_since = CASE WHEN p_said = 'missing' THEN coalesce(missing_since, clock_timestamp()) END
+    WHERE id = p_id;
+    IF p_said = 'missing' AND p.missing_since < clock_timestamp() - interval '1 day' THEN
+        UPDATE cpr.pager_polls SET state = 'gone' WHERE id = p_id;
+        RETURN 'gone';
+    END IF;
+    SELECT * INTO c FROM cpr.cases WHERE id = p.case_id FOR UPDATE;
+    v_detail := jsonb_build_object('channel', p.channel, 'alert_key', p.alert_key, 'clock', p.clock);
+    IF v_acker IS NOT NULL AND p.state = 'open' THEN
+        UPDATE cpr.pager_polls SET state = 'acknowledged', acked_by = v_acker,
+            acked_seen_at = clock_timestamp() WHERE id = p_id;
+        IF c.ack_clock_from IS NOT NULL AND c.acked_at IS NULL AND c.state = 'open' THEN
+            PERFORM cpr.ack(c.tracking, v_acker, p.service, v_detail);
+            v_done := 'acked';
+        ELSE
+            PERFORM cpr.append_event(c.id, v_acker, 'pager-ack', NULL,
+                v_detail || jsonb_build_object('via', p.service,
+                                               'note', 'case already acknowledged'));
+            v_done := 'noted';
+        END IF;
+    END IF;
+    IF p_said = 'resolved' THEN
+        UPDATE cpr.pager_polls SET state = 'resolved', resolved_by = p_actor,
+            resolved_seen_at = clock_timestamp() WHERE id = p_id;
+        PERFORM cpr.append_event(c.id, coalesce(p_actor, p.service || ':unknown'),
+            'pager-resolved', NULL,
+            v_detail || jsonb_build_object('via', p.service,
+                'note', 'resolved by hand; the clocks keep running'));
+        v_done := CASE WHEN v_done = 'acked' THEN 'acked' ELSE 'resolved' END;
+    END IF;
+    RETURN v_done;
+END
+$$;
 
 --
 -- Name: probe_alert_done(bigint, text, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
@@ -2858,6 +3080,23 @@ END
 $$;
 
 --
+-- Name: test_page_record(text, text, text, text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_action NOT IN ('page', 'resolve') THEN
+        RAISE EXCEPTION 'test_page_record: action must be page or resolve';
+    END IF;
+    PERFORM cpr.monitor_append('test-page', 0, p_action, p_actor,
+        jsonb_build_object('channel', p_channel, 'outcome', p_outcome, 'id', p_id));
+END
+$$;
+
+--
 -- Name: unknown_trackings(text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2891,6 +3130,53 @@ CREATE FUNCTION cpr.utc_text_us(p timestamp with time zone) RETURNS text
     AS $$
     SELECT to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
+
+--
+-- Name: alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.alerts (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    clock text NOT NULL,
+    clock_start timestamp with time zone NOT NULL,
+    base_key text NOT NULL,
+    alert_key text NOT NULL,
+    channel text NOT NULL,
+    channel_type text NOT NULL,
+    event text NOT NULL,
+    tier integer NOT NULL,
+    state text DEFAULT 'triggered'::text NOT NULL,
+    triggered_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    last_sent_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    sends integer DEFAULT 1 NOT NULL,
+    acknowledged_at timestamp with time zone,
+    acknowledged_by text,
+    ack_sent_at timestamp with time zone,
+    resolved_at timestamp with time zone,
+    resolved_by text,
+    resolve_sent_at timestamp with time zone,
+    service_id text,
+    polled_at timestamp with time zone,
+    CONSTRAINT alerts_channel_type_check CHECK ((channel_type = ANY (ARRAY['pagerduty'::text, 'opsgenie'::text, 'slack'::text, 'webhook'::text, 'email'::text]))),
+    CONSTRAINT alerts_check CHECK ((alert_key ~~ (base_key || '%'::text))),
+    CONSTRAINT alerts_clock_check CHECK ((clock = ANY (ARRAY['acknowledge'::text, 'report-reporter'::text, 'report-subscriber'::text, 'revocation'::text]))),
+    CONSTRAINT alerts_event_check CHECK ((event = ANY (ARRAY['page'::text, 'warn'::text, 'breach'::text]))),
+    CONSTRAINT alerts_state_check CHECK ((state = ANY (ARRAY['triggered'::text, 'acknowledged'::text, 'resolved'::text])))
+);
+
+--
+-- Name: alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: audit_case_rows; Type: VIEW; Schema: cpr; Owner: -
@@ -3139,6 +3425,47 @@ ALTER TABLE cpr.page_groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: pager_polls; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.pager_polls (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    channel text NOT NULL,
+    service text NOT NULL,
+    clock text NOT NULL,
+    alert_key text NOT NULL,
+    opened_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    state text DEFAULT 'open'::text NOT NULL,
+    next_poll_at timestamp with time zone NOT NULL,
+    polls integer DEFAULT 0 NOT NULL,
+    last_polled_at timestamp with time zone,
+    last_http integer,
+    last_error text,
+    acked_by text,
+    acked_seen_at timestamp with time zone,
+    resolved_by text,
+    resolved_seen_at timestamp with time zone,
+    missing_since timestamp with time zone,
+    CONSTRAINT pager_polls_alert_key_check CHECK (((length(alert_key) >= 1) AND (length(alert_key) <= 512))),
+    CONSTRAINT pager_polls_service_check CHECK ((service = ANY (ARRAY['pagerduty'::text, 'opsgenie'::text]))),
+    CONSTRAINT pager_polls_state_check CHECK ((state = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text, 'closed'::text, 'gone'::text])))
+);
+
+--
+-- Name: pager_polls_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
+--
+
+ALTER TABLE cpr.pager_polls ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cpr.pager_polls_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: probe_alerts; Type: TABLE; Schema: cpr; Owner: -
 --
 
@@ -3271,6 +3598,20 @@ CREATE SEQUENCE cpr.tracking_seq
     CACHE 1;
 
 --
+-- Name: alerts alerts_alert_key_channel_key; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.alerts
+    ADD CONSTRAINT alerts_alert_key_channel_key UNIQUE (alert_key, channel);
+
+--
+-- Name: alerts alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
+
+--
 -- Name: case_links case_links_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3397,6 +3738,20 @@ ALTER TABLE ONLY cpr.page_groups
     ADD CONSTRAINT page_groups_pkey PRIMARY KEY (id);
 
 --
+-- Name: pager_polls pager_polls_channel_alert_key_key; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.pager_polls
+    ADD CONSTRAINT pager_polls_channel_alert_key_key UNIQUE (channel, alert_key);
+
+--
+-- Name: pager_polls pager_polls_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.pager_polls
+    ADD CONSTRAINT pager_polls_pkey PRIMARY KEY (id);
+
+--
 -- Name: probe_alerts probe_alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3451,6 +3806,18 @@ ALTER TABLE ONLY cpr.steps
 
 ALTER TABLE ONLY cpr.steps
     ADD CONSTRAINT steps_pkey PRIMARY KEY (id);
+
+--
+-- Name: alerts_open_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX alerts_open_idx ON cpr.alerts USING btree (case_id, clock, channel) WHERE (state <> 'resolved'::text);
+
+--
+-- Name: alerts_poll_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX alerts_poll_idx ON cpr.alerts USING btree (channel_type, polled_at NULLS FIRST) WHERE (state <> 'resolved'::text);
 
 --
 -- Name: case_links_names_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -3611,6 +3978,12 @@ CREATE INDEX outbox_sent_idx ON cpr.outbox USING btree (created_at) WHERE (state
 CREATE INDEX page_groups_due_idx ON cpr.page_groups USING btree (next_page_at) WHERE (acked_at IS NULL);
 
 --
+-- Name: pager_polls_due_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX pager_polls_due_idx ON cpr.pager_polls USING btree (channel, next_poll_at) WHERE (state = ANY (ARRAY['open'::text, 'acknowledged'::text]));
+
+--
 -- Name: probe_alerts_open_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
@@ -3767,6 +4140,13 @@ CREATE TRIGGER probe_alerts_audit AFTER UPDATE OF paged_at, resolve_sent_at ON c
 CREATE TRIGGER reporters_immutable BEFORE DELETE OR UPDATE ON cpr.reporters FOR EACH ROW EXECUTE FUNCTION cpr.reject_change();
 
 --
+-- Name: alerts alerts_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.alerts
+    ADD CONSTRAINT alerts_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
 -- Name: case_links case_links_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3858,6 +4238,13 @@ ALTER TABLE ONLY cpr.page_group_members
     ADD CONSTRAINT page_group_members_group_id_fkey FOREIGN KEY (group_id) REFERENCES cpr.page_groups(id);
 
 --
+-- Name: pager_polls pager_polls_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
+--
+
+ALTER TABLE ONLY cpr.pager_polls
+    ADD CONSTRAINT pager_polls_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
+
+--
 -- Name: probe_alerts probe_alerts_probe_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3901,6 +4288,13 @@ REVOKE ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) TO cpr_staff;
 
 --
+-- Name: FUNCTION ack(p_tracking text, p_actor text, p_via text, p_detail jsonb); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text, p_via text, p_detail jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text, p_via text, p_detail jsonb) TO cpr_staff;
+
+--
 -- Name: FUNCTION address_domain(p text); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -3912,6 +4306,27 @@ REVOKE ALL ON FUNCTION cpr.address_domain(p text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION cpr.alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alert_state(p_alert_id bigint, p_state text, p_actor text, p_sent boolean) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_base_key text, p_alert_key text, p_channel text, p_channel_type text, p_event text, p_tier integer, p_actor text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION append_event(p_case_id bigint, p_actor text, p_type text, p_message_id bigint, p_data jsonb, p_at timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
@@ -4480,6 +4895,41 @@ REVOKE ALL ON FUNCTION cpr.page_group_wanted(c cpr.cases, p_window_ms bigint) FR
 REVOKE ALL ON FUNCTION cpr.plain_envelope(p text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION poll_claim(p_channel text, p_interval_ms bigint, p_limit integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_claim(p_channel text, p_interval_ms bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_claim(p_channel text, p_interval_ms bigint, p_limit integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION poll_closed(p_channel text, p_key text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_closed(p_channel text, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_closed(p_channel text, p_key text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION poll_next_ms(p_channel text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_next_ms(p_channel text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_next_ms(p_channel text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION poll_open(p_case_id bigint, p_channel text, p_service text, p_clock text, p_key text, p_interval_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_open(p_case_id bigint, p_channel text, p_service text, p_clock text, p_key text, p_interval_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_open(p_case_id bigint, p_channel text, p_service text, p_clock text, p_key text, p_interval_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION poll_report(p_id bigint, p_said text, p_actor text, p_acker text, p_http integer, p_error text, p_delay_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_report(p_id bigint, p_said text, p_actor text, p_acker text, p_http integer, p_error text, p_delay_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_report(p_id bigint, p_said text, p_actor text, p_acker text, p_http integer, p_error text, p_delay_ms bigint) TO cpr_sweeper;
+
+--
 -- Name: FUNCTION probe_alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4701,6 +5151,13 @@ REVOKE ALL ON FUNCTION cpr.sweep_cases() FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.sweep_cases() TO cpr_sweeper;
 
 --
+-- Name: FUNCTION test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) TO cpr_staff;
+
+--
 -- Name: FUNCTION unknown_trackings(p_subject text); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -4718,6 +5175,13 @@ GRANT ALL ON FUNCTION cpr.utc_text(p timestamp with time zone) TO cpr_staff;
 --
 
 REVOKE ALL ON FUNCTION cpr.utc_text_us(p timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: TABLE alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.alerts TO cpr_sweeper;
 
 --
 -- Name: TABLE audit_case_rows; Type: ACL; Schema: cpr; Owner: -
@@ -4766,6 +5230,13 @@ GRANT SELECT ON TABLE cpr.page_group_members TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.page_groups TO cpr_staff;
 GRANT SELECT ON TABLE cpr.page_groups TO cpr_sweeper;
+
+--
+-- Name: TABLE pager_polls; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.pager_polls TO cpr_staff;
+GRANT SELECT ON TABLE cpr.pager_polls TO cpr_sweeper;
 
 --
 -- Name: TABLE probe_alerts; Type: ACL; Schema: cpr; Owner: -

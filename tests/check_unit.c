@@ -30,6 +30,7 @@ main(void)
     srunner_add_suite(sr, wake_suite());
     srunner_add_suite(sr, deadline_suite());
     srunner_add_suite(sr, pager_suite());
+    srunner_add_suite(sr, pagetext_suite());
     srunner_add_suite(sr, health_suite());
     srunner_add_suite(sr, autoreply_suite());
     srunner_add_suite(sr, mime_suite());

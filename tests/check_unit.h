@@ -20,6 +20,7 @@ Suite *breaker_suite(void);
 Suite *wake_suite(void);
 Suite *deadline_suite(void);
 Suite *pager_suite(void);
+Suite *pagetext_suite(void);
 Suite *health_suite(void);
 Suite *autoreply_suite(void);
 Suite *mime_suite(void);

@@ -17,41 +17,63 @@
 #   answers 202 after MS milliseconds.
 #   POST /_control {"script": [...]} replaces the script and restarts it;
 #   {"truncate": true} empties the log. Control requests are not logged.
-#   PagerDuty and Opsgenie are modelled (class Pager), by the documented
-#   semantics of their APIs:
-#     - Events v2 (a JSON body with routing_key and event_action): a
-#       trigger opens an incident for its dedup_key unless one is open
-#       (then it is merged); acknowledge and resolve act on the open one.
-#     - Opsgenie (POST .../v2/alerts with an alias; POST
-#       .../v2/alerts/ALIAS/close|acknowledge?identifierType=alias): one
-#       open alert per alias; a create on an open alias is deduplicated.
-#     - REST, read only: GET .../incidents?incident_key=K (every incident
-#       of that key, oldest first; include[]=acknowledgers expands the
-#       acknowledger with its email, else it is a user_reference), GET
-#       .../users/ID, GET .../v2/alerts/ALIAS?identifierType=alias (404
-#       when unknown). A REST answer is 200 unless POST /_control
-#       {"rest_script": [429, 200, ...]} says otherwise (used in order,
-#       then 200; {"rest_retry_after": "2"} goes with its 429s), and
-#       {"rest_hostile": KIND} replaces every REST answer body with a
-#       hostile one (wrong types, huge arrays, not JSON).
-#     - By hand, as a person in the app would: POST /_control
-#       {"pd_ack": {"key": K, "email": E, "id": ID, "reference": bool}},
-#       {"pd_resolve": {"key": K, "name": N}}, {"og_ack": {"alias": A,
-#       "user": U}}, {"og_close": {"alias": A, "user": U}}.
-#   GET /_pager returns the model (incidents, alerts) as JSON.
+#
+#   The receiving services' dedup rules are modelled (class Services), so
+#   a test can ask whether a page NOTIFIED someone, not just arrived:
+#     PagerDuty Events API v2 (a JSON body with routing_key and
+#     event_action): a trigger whose dedup_key names an open (triggered or
+#     acknowledged) incident is merged into it and notifies nobody; a
+#     trigger for any other key opens a new incident and notifies;
+#     acknowledge and resolve act on the open incident of that key, and
+#     are ignored when there is none. A trigger after a resolve opens a
+#     new incident that notifies.
+#     Opsgenie Alert API (POST /v2/alerts, .../{alias}/acknowledge|close
+#     ?identifierType=alias): an alert whose alias names an open alert
+#     (acknowledged is still open) is deduplicated, count+1, no
+#     notification; close ends it; the next alert with that alias is new
+#     and notifies.
+#     Slack and webhooks: every accepted message notifies.
+#   Only answers below 300 reach the model. Each log line gains
+#   "service", "outcome" (triggered, merged, acknowledged, resolved,
+#   ignored, message) and "notified" (true/false).
+#   GET /_state gives the model: {"pagerduty": {"incidents": [...]},
+#   "opsgenie": {"alerts": [...]}}, every incident or alert ever opened,
+#   with its key, status, count, log and actors. POST /_control
+#   {"ack": {"service": S, "key": K, "actor": A}} or {"resolve": ...}
+#   acts on the open one "by hand" in the service's app, recording the
+#   actor (the REST poller's tests use this).
+#
+#   Their REST APIs, read only, are served from the same state (class
+#   Rest), as documented:
+#     PagerDuty GET .../incidents?incident_key=K: {"incidents": [...]},
+#       every incident of that key, oldest first, with status,
+#       created_at, acknowledgements (the acknowledger expanded to a user
+#       with its email when include[]=acknowledgers is asked for, unless
+#       {"rest_reference": true} was set: then a bare user_reference) and
+#       last_status_change_by; GET .../users/ID: {"user": {"email"}}.
+#       An actor "events-api" (our own events) is a service_reference.
+#     Opsgenie GET .../v2/alerts/ALIAS?identifierType=alias: {"data":
+#       {status open|closed, acknowledged, report.acknowledgedBy,
+#       closedBy}} of the newest alert of that alias; 404 if none.
+#   POST /_control {"rest_script": [429, 500, ...]} answers the next REST
+#   requests with those statuses (then 200), {"rest_retry_after": "3"}
+#   goes with its 429s, {"rest_hostile": KIND} answers every REST request
+#   with a hostile body (types, huge, giant, text, missing; null: honest
+#   again). REST requests are logged like the others (method GET).
 #   The sink exits on SIGTERM or SIGINT, and after --max-seconds anyway,
 #   so it can never outlive a test. Python 3 standard library only.
 # DIAGNOSTICS
 #   Exit status 0 on a signal or the lifetime bound, 2 on bad arguments.
 import argparse
+import itertools
 import json
 import os
 import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 1 << 20          # bytes of a request body we read
 HANG = "hang"
@@ -65,6 +87,8 @@ class Sink:
         self.max_hang = max_hang
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        self.services = Services()
+        self.rest = Rest(self.services)
         self.set_script(script)
         open(log_path, "a").close()
 
@@ -91,180 +115,107 @@ class Sink:
             open(self.log_path, "w").close()
 
 
-def utc_now():
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) + "%.6f" % (time.time() % 1)
+class Services:
+    """PagerDuty incidents and Opsgenie alerts, with their documented dedup.
 
-
-class Pager:
-    """PagerDuty incidents and Opsgenie alerts, as their APIs document."""
+    Every incident or alert is a dict kept for ever in a list, with an
+    index of the open one per key; callers hold Sink.lock. Kept as plain
+    dicts so that a REST API (GET incidents by incident_key, GET alert by
+    alias) can be served from the same state."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.incidents = []      # PagerDuty, oldest first
-        self.alerts = []         # Opsgenie, oldest first
-        self.users = {}          # PagerDuty user id -> email
-        self.rest_script = []
-        self.rest_retry_after = None
-        self.rest_hostile = None
-        self.seq = 0
+        self.ids = itertools.count(1)
+        self.items = {"pagerduty": [], "opsgenie": []}
+        self.open = {"pagerduty": {}, "opsgenie": {}}
 
-    def _open_incident(self, key):
-        for inc in reversed(self.incidents):
-            if inc["incident_key"] == key and inc["status"] != "resolved":
-                return inc
-        return None
+    def _new(self, service, key, body):
+        item = {"id": "%s-%d" % (service[:2].upper(), next(self.ids)), "key": key,
+                "status": "triggered", "count": 1, "created": time.time(),
+                "acknowledged_by": None, "resolved_by": None,
+                "log": [{"time": time.time(), "action": "trigger", "body": body}]}
+        self.items[service].append(item)
+        self.open[service][key] = item
+        return item
 
-    def _open_alert(self, alias):
-        for a in reversed(self.alerts):
-            if a["alias"] == alias and a["status"] == "open":
-                return a
-        return None
+    def trigger(self, service, key, body):
+        """Returns (outcome, notified, item)."""
+        item = self.open[service].get(key)
+        if item is not None:
+            item["count"] += 1
+            item["log"].append({"time": time.time(), "action": "merged", "body": body})
+            return "merged", False, item
+        return "triggered", True, self._new(service, key, body)
 
-    def pd_event(self, j):
-        """Events API v2; returns (notified, what happened)."""
-        key, action = j.get("dedup_key"), j.get("event_action")
-        with self.lock:
-            inc = self._open_incident(key)
-            if action == "trigger":
-                if inc is not None:
-                    inc["alert_count"] += 1
-                    return False, "merged"
-                self.seq += 1
-                self.incidents.append({
-                    "id": "Q%05d" % self.seq, "type": "incident", "incident_key": key,
-                    "status": "triggered", "created_at": utc_now(), "alert_count": 1,
-                    "acknowledgements": [], "last_status_change_by": None})
-                return True, "triggered"
-            if inc is None:
-                return False, "no open incident"
-            if action == "acknowledge":
-                inc["status"] = "acknowledged"
-                inc["acknowledgements"].append({"at": utc_now(), "acknowledger": {
-                    "id": "PSVC", "type": "service_reference", "summary": "cpr-sweeper"}})
-            elif action == "resolve":
-                inc["status"] = "resolved"
-                inc["acknowledgements"] = []
-                inc["last_status_change_by"] = {"id": "PSVC", "type": "service_reference",
-                                                "summary": "cpr-sweeper"}
-            return False, action
+    def act(self, service, key, action, actor):
+        """acknowledge or resolve the open item of key: (outcome, item)."""
+        item = self.open[service].get(key)
+        if item is None:
+            return "ignored", None
+        item["log"].append({"time": time.time(), "action": action, "actor": actor})
+        if action == "acknowledge":
+            if item["status"] == "triggered":
+                item["status"] = "acknowledged"
+                item["acknowledged_by"] = actor
+            return "acknowledged", item
+        item["status"] = "resolved"
+        item["resolved_by"] = actor
+        del self.open[service][key]
+        return "resolved", item
 
-    def og_event(self, path, j):
-        base = path.split("?", 1)[0].rstrip("/")
-        with self.lock:
-            if base.endswith("/close") or base.endswith("/acknowledge"):
-                alias = unquote(base.rsplit("/", 2)[-2])
-                a = self._open_alert(alias)
-                if a is None:
-                    return False, "no open alert"
-                if base.endswith("/close"):
-                    a["status"] = "closed"
-                    a["report"]["closedBy"] = "cpr-sweeper"
-                else:
-                    a["acknowledged"] = True
-                    a["report"]["acknowledgedBy"] = "cpr-sweeper"
-                return False, base.rsplit("/", 1)[-1]
-            alias = j.get("alias")
-            a = self._open_alert(alias)
-            if a is not None:
-                a["count"] += 1
-                return False, "deduplicated"
-            self.seq += 1
-            self.alerts.append({"id": "A%05d" % self.seq, "alias": alias, "status": "open",
-                                "acknowledged": False, "count": 1, "createdAt": utc_now(),
-                                "message": j.get("message"), "report": {}})
-            return True, "created"
+    def pagerduty(self, req):
+        if not isinstance(req, dict) or "routing_key" not in req:
+            return "ignored", False
+        action, key = req.get("event_action"), req.get("dedup_key")
+        if action == "trigger":
+            if not key:
+                key = "generated-%d" % next(self.ids)
+            outcome, notified, _ = self.trigger("pagerduty", key, req)
+            return outcome, notified
+        if action in ("acknowledge", "resolve"):
+            return self.act("pagerduty", key, action, "events-api")[0], False
+        return "ignored", False
 
-    def by_hand(self, req):
-        """Control: acknowledge or resolve as a person in the app would."""
-        with self.lock:
-            if "pd_ack" in req:
-                r = req["pd_ack"]
-                inc = self._open_incident(r["key"])
-                if inc is None:
-                    raise ValueError("no open incident for %r" % r["key"])
-                uid = r.get("id", "PALICE1")
-                self.users[uid] = r.get("email", "alice@example.com")
-                who = {"id": uid, "type": "user_reference", "summary": "A person"}
-                inc["status"] = "acknowledged"
-                inc["acknowledgements"].append({"at": utc_now(), "acknowledger": who,
-                                                "reference_only": bool(r.get("reference"))})
-            if "pd_resolve" in req:
-                r = req["pd_resolve"]
-                inc = self._open_incident(r["key"])
-                if inc is None:
-                    raise ValueError("no open incident for %r" % r["key"])
-                inc["status"] = "resolved"
-                inc["last_status_change_by"] = {"id": "PBOB1", "type": "user_reference",
-                                                "summary": r.get("name", "Bob")}
-            for what in ("og_ack", "og_close"):
-                if what in req:
-                    r = req[what]
-                    a = self._open_alert(r["alias"])
-                    if a is None:
-                        raise ValueError("no open alert for %r" % r["alias"])
-                    if what == "og_ack":
-                        a["acknowledged"] = True
-                        a["report"]["acknowledgedBy"] = r.get("user", "bob@example.com")
-                    else:
-                        a["status"] = "closed"
-                        a["report"]["closedBy"] = r.get("user", "bob@example.com")
-            if "rest_script" in req:
-                self.rest_script = [int(x) for x in req["rest_script"]]
-            if "rest_retry_after" in req:
-                self.rest_retry_after = req["rest_retry_after"]
-            if "rest_hostile" in req:
-                self.rest_hostile = req["rest_hostile"]
+    def opsgenie(self, method, path, req):
+        u = urlsplit(path)
+        parts = [unquote(x) for x in u.path.split("/") if x]
+        if method != "POST" or parts[:2] != ["v2", "alerts"]:
+            return "ignored", False
+        if len(parts) == 2:
+            alias = req.get("alias") if isinstance(req, dict) else None
+            outcome, notified, _ = self.trigger("opsgenie", alias or "generated-%d"
+                                                % next(self.ids), req)
+            return outcome, notified
+        kind = parse_qs(u.query).get("identifierType", ["id"])[0]
+        if len(parts) == 4 and kind == "alias" and parts[3] in ("acknowledge", "close"):
+            action = "acknowledge" if parts[3] == "acknowledge" else "resolve"
+            return self.act("opsgenie", parts[2], action, "alert-api")[0], False
+        return "ignored", False
 
-    def _incident_view(self, inc, expand):
-        out = {k: v for k, v in inc.items() if k != "acknowledgements"}
-        acks = []
-        for a in inc["acknowledgements"]:
-            who = dict(a["acknowledger"])
-            if expand and who["type"] == "user_reference" and not a.get("reference_only"):
-                who = {"id": who["id"], "type": "user", "email": self.users.get(who["id"])}
-            acks.append({"at": a["at"], "acknowledger": who})
-        out["acknowledgements"] = acks
-        return out
+    def classify(self, method, path, req):
+        """(service, outcome, notified) of one accepted request."""
+        if isinstance(req, dict) and "routing_key" in req and "event_action" in req:
+            return ("pagerduty",) + self.pagerduty(req)
+        if urlsplit(path).path.startswith("/v2/alerts"):
+            return ("opsgenie",) + self.opsgenie(method, path, req)
+        if isinstance(req, dict) and "text" in req and "event" not in req:
+            return "slack", "message", True
+        return "webhook", "message", True
 
-    def rest(self, path):
-        """A REST GET: (status, payload, headers)."""
-        hostile = HOSTILE.get(self.rest_hostile) if self.rest_hostile else None
-        with self.lock:
-            if self.rest_script:
-                st = self.rest_script.pop(0)
-                if st != 200:
-                    hdr = {"Retry-After": self.rest_retry_after} if st == 429 and \
-                        self.rest_retry_after is not None else {}
-                    return st, {"error": {"message": "scripted %d" % st}}, hdr
-            if hostile is not None:
-                return 200, hostile, {}
-            u = urlsplit(path)
-            q = parse_qs(u.query)
-            if u.path.endswith("/incidents"):
-                key = (q.get("incident_key") or [None])[0]
-                expand = "acknowledgers" in q.get("include[]", [])
-                return 200, {"incidents": [self._incident_view(i, expand)
-                                           for i in self.incidents if i["incident_key"] == key],
-                             "limit": 25, "offset": 0, "more": False}, {}
-            if "/users/" in u.path:
-                uid = unquote(u.path.rsplit("/", 1)[-1])
-                if uid not in self.users:
-                    return 404, {"error": {"message": "Not Found"}}, {}
-                return 200, {"user": {"id": uid, "type": "user", "email": self.users[uid]}}, {}
-            if "/v2/alerts/" in u.path:
-                alias = unquote(u.path.rsplit("/", 1)[-1])
-                for a in reversed(self.alerts):
-                    if a["alias"] == alias:
-                        return 200, {"data": a, "took": 0.01, "requestId": "r"}, {}
-                return 404, {"message": "Alert does not exist", "took": 0.01}, {}
-            return 404, {"error": "unknown REST path"}, {}
-
-    def view(self):
-        with self.lock:
-            return {"incidents": self.incidents, "alerts": self.alerts}
+    def state(self):
+        return {"pagerduty": {"incidents": self.items["pagerduty"]},
+                "opsgenie": {"alerts": self.items["opsgenie"]}}
 
 
-# Hostile REST answers, by name: a test makes the sink lie and checks that
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % int(t % 1 * 1e6)
+
+
+def is_rest(path):
+    p = urlsplit(path).path
+    return p.endswith("/incidents") or "/users/" in p or "/v2/alerts/" in p
+
+
+# Hostile REST answers, by name: the test makes the sink lie and checks that
 # nothing is acknowledged.
 HOSTILE = {
     "types": {"incidents": [{"status": ["acknowledged"], "acknowledgements": "x"}],
@@ -275,11 +226,92 @@ HOSTILE = {
     "text": "<html>acknowledged</html>",
     "giant": {"incidents": [], "data": {"status": "open"}, "pad": "x" * (2 << 20)},
 }
+OURS = ("events-api", "alert-api")
 
 
-def is_rest(path):
-    p = urlsplit(path).path
-    return p.endswith("/incidents") or "/users/" in p or "/v2/alerts/" in p
+class Rest:
+    """The read-only REST APIs over Services; callers hold Sink.lock."""
+
+    def __init__(self, services):
+        self.services = services
+        self.script = []
+        self.retry_after = None
+        self.hostile = None
+        self.reference = False
+        self.users = {}          # PagerDuty user id -> email
+
+    def control(self, req):
+        if "rest_script" in req:
+            self.script = [int(x) for x in req["rest_script"]]
+        if "rest_retry_after" in req:
+            self.retry_after = req["rest_retry_after"]
+        if "rest_hostile" in req:
+            if req["rest_hostile"] is not None and req["rest_hostile"] not in HOSTILE:
+                raise ValueError("rest_hostile: one of %s" % ", ".join(HOSTILE))
+            self.hostile = req["rest_hostile"]
+        if "rest_reference" in req:
+            self.reference = bool(req["rest_reference"])
+
+    def _who(self, actor, expand):
+        if actor in OURS:
+            return {"id": "PSERVICE", "type": "service_reference", "summary": "cpr-sweeper"}
+        uid = "P%06X" % (abs(hash(actor)) % 0xFFFFFF)
+        self.users[uid] = actor
+        if expand and not self.reference:
+            return {"id": uid, "type": "user", "email": actor, "summary": actor}
+        return {"id": uid, "type": "user_reference", "summary": actor}
+
+    def _incident(self, item, expand):
+        acks = []
+        if item["acknowledged_by"] is not None and (item["status"] == "acknowledged"
+                                                   or item["acknowledged_by"] not in OURS):
+            acks = [{"at": iso(item["created"]),
+                     "acknowledger": self._who(item["acknowledged_by"], expand)}]
+        return {"id": item["id"], "type": "incident", "incident_key": item["key"],
+                "status": item["status"], "created_at": iso(item["created"]),
+                "acknowledgements": acks,
+                "last_status_change_by": self._who(item["resolved_by"], False)
+                if item["resolved_by"] else None}
+
+    def _alert(self, item):
+        report = {}
+        if item["acknowledged_by"]:
+            report["acknowledgedBy"] = item["acknowledged_by"]
+        if item["resolved_by"]:
+            report["closedBy"] = item["resolved_by"]
+        return {"id": item["id"], "alias": item["key"], "count": item["count"],
+                "status": "closed" if item["status"] == "resolved" else "open",
+                "acknowledged": item["acknowledged_by"] is not None, "report": report}
+
+    def get(self, path):
+        """(status, payload, headers) of one REST GET."""
+        if self.script:
+            st = self.script.pop(0)
+            if st != 200:
+                hdr = {"Retry-After": str(self.retry_after)} \
+                    if st == 429 and self.retry_after is not None else {}
+                return st, {"error": {"message": "scripted %d" % st}}, hdr
+        if self.hostile is not None:
+            return 200, HOSTILE[self.hostile], {}
+        u = urlsplit(path)
+        q = parse_qs(u.query)
+        if u.path.endswith("/incidents"):
+            key = (q.get("incident_key") or [None])[0]
+            expand = "acknowledgers" in q.get("include[]", [])
+            return 200, {"incidents": [self._incident(i, expand)
+                                       for i in self.services.items["pagerduty"]
+                                       if i["key"] == key],
+                         "limit": 25, "offset": 0, "more": False}, {}
+        if "/users/" in u.path:
+            uid = unquote(u.path.rsplit("/", 1)[-1])
+            if uid not in self.users:
+                return 404, {"error": {"message": "Not Found"}}, {}
+            return 200, {"user": {"id": uid, "type": "user", "email": self.users[uid]}}, {}
+        alias = unquote(u.path.rsplit("/", 1)[-1])
+        found = [a for a in self.services.items["opsgenie"] if a["key"] == alias]
+        if not found:
+            return 404, {"message": "Alert does not exist", "took": 0.01}, {}
+        return 200, {"data": self._alert(found[-1]), "took": 0.01, "requestId": "r"}, {}
 
 
 def parse_item(x):
@@ -303,7 +335,6 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "cpr-http-sink"
     sink = None     # set in main()
-    pager = None
 
     def log_message(self, format, *args):   # noqa: A002 (stdlib signature)
         pass
@@ -339,17 +370,31 @@ class Handler(BaseHTTPRequestHandler):
                 self.sink.set_script(req["script"])
             if req.get("truncate"):
                 self.sink.truncate()
-            self.pager.by_hand(req)
+            for action in ("ack", "resolve"):
+                if action in req:
+                    self.by_hand(action, req[action])
+            with self.sink.lock:
+                self.sink.rest.control(req)
         except (ValueError, TypeError, KeyError) as e:
             return self.reply(400, {"error": str(e)})
         return self.reply(200, {"ok": True})
+
+    def by_hand(self, action, what):
+        """An acknowledge or resolve made in the service's app by a person."""
+        service, key, actor = what["service"], what["key"], what.get("actor", "someone")
+        if service not in ("pagerduty", "opsgenie"):
+            raise ValueError("service must be pagerduty or opsgenie")
+        with self.sink.lock:
+            self.sink.services.act(service, key,
+                                   "acknowledge" if action == "ack" else "resolve", actor)
 
     def handle_any(self):
         body = self.read_body()
         if self.command == "POST" and self.path == "/_control":
             return self.control(body)
-        if self.command == "GET" and self.path == "/_pager":
-            return self.reply(200, self.pager.view())
+        if self.command == "GET" and self.path == "/_state":
+            with self.sink.lock:
+                return self.reply(200, self.sink.services.state())
         if self.command == "GET" and is_rest(self.path):
             return self.rest_get()
         item = self.sink.take()
@@ -358,13 +403,17 @@ class Handler(BaseHTTPRequestHandler):
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = None
-        notified, what = self.model(parsed, item)
-        self.sink.record({
+        rec = {
             "time": time.time(), "method": self.command, "path": self.path,
             "headers": {k: v for k, v in self.headers.items()},
             "body": text, "json": parsed, "status": item,
-            "notified": notified, "model": what,
-        })
+            "service": None, "outcome": None, "notified": False,
+        }
+        if isinstance(item, int) and item < 300 or isinstance(item, tuple):
+            with self.sink.lock:
+                rec["service"], rec["outcome"], rec["notified"] = \
+                    self.sink.services.classify(self.command, self.path, parsed)
+        self.sink.record(rec)
         if item == HANG:
             self.sink.stop.wait(self.sink.max_hang)
             self.close_connection = True
@@ -374,24 +423,14 @@ class Handler(BaseHTTPRequestHandler):
             item = 202
         return self.reply(item, {"status": "success" if item < 300 else "error"})
 
-    def model(self, j, item):
-        """PagerDuty / Opsgenie state, for requests the sink accepts."""
-        if not isinstance(item, int) or not 200 <= item < 300 or self.command != "POST":
-            return None, None
-        if isinstance(j, dict) and "routing_key" in j and "event_action" in j:
-            return self.pager.pd_event(j)
-        base = self.path.split("?", 1)[0].rstrip("/")
-        if "/v2/alerts" in base and (isinstance(j, dict) and "alias" in j
-                                     or base.endswith(("/close", "/acknowledge"))):
-            return self.pager.og_event(self.path, j or {})
-        return None, None
-
     def rest_get(self):
-        status, payload, headers = self.pager.rest(self.path)
+        with self.sink.lock:
+            status, payload, headers = self.sink.rest.get(self.path)
         self.sink.record({
             "time": time.time(), "method": "GET", "path": self.path,
             "headers": {k: v for k, v in self.headers.items()},
             "body": "", "json": None, "status": status,
+            "service": "rest", "outcome": None, "notified": False,
         })
         return self.reply(status, payload, headers)
 
@@ -414,7 +453,6 @@ def main():
         print("http_sink: %s" % e, file=sys.stderr)
         return 2
     Handler.sink = sink
-    Handler.pager = Pager()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
 
