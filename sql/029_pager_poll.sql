@@ -27,7 +27,10 @@
 --   'ack' event, whose data names the path: {"via": "pagerduty", channel,
 --   alert_key, clock}). A resolve by hand is a 'pager-resolved' event;
 --   an acknowledgement of a case already acknowledged a 'pager-ack'
---   event; neither stops a clock.
+--   event; neither stops a clock. The alert's row in cpr.alerts
+--   (026_alerts.sql), when the sweeper recorded one under the same
+--   (alert_key, channel), follows: polled_at, and cpr.alert_state with
+--   the service's actor (p_sent false: the service told us).
 -- REPLACES cpr.ack(text, text) (005_sweeper.sql)
 
 CREATE TABLE cpr.pager_polls (
@@ -148,6 +151,7 @@ DECLARE
     v_acker text := CASE WHEN p_said = 'acknowledged' THEN p_actor ELSE p_acker END;
     v_detail jsonb;
     v_done text := 'nothing';
+    v_alert bigint;
 BEGIN
     IF p_said NOT IN ('open', 'acknowledged', 'resolved', 'missing', 'error', 'limited') THEN
         RAISE EXCEPTION 'poll_report: % is not a poll outcome', p_said
@@ -168,11 +172,17 @@ BEGIN
         UPDATE cpr.pager_polls SET state = 'gone' WHERE id = p_id;
         RETURN 'gone';
     END IF;
+    SELECT a.id INTO v_alert FROM cpr.alerts a
+    WHERE a.alert_key = p.alert_key AND a.channel = p.channel;
+    UPDATE cpr.alerts SET polled_at = clock_timestamp() WHERE id = v_alert;
     SELECT * INTO c FROM cpr.cases WHERE id = p.case_id FOR UPDATE;
     v_detail := jsonb_build_object('channel', p.channel, 'alert_key', p.alert_key, 'clock', p.clock);
     IF v_acker IS NOT NULL AND p.state = 'open' THEN
         UPDATE cpr.pager_polls SET state = 'acknowledged', acked_by = v_acker,
             acked_seen_at = clock_timestamp() WHERE id = p_id;
+        IF v_alert IS NOT NULL THEN
+            PERFORM cpr.alert_state(v_alert, 'acknowledged', v_acker, false);
+        END IF;
         IF c.ack_clock_from IS NOT NULL AND c.acked_at IS NULL AND c.state = 'open' THEN
             PERFORM cpr.ack(c.tracking, v_acker, p.service, v_detail);
             v_done := 'acked';
@@ -186,6 +196,10 @@ BEGIN
     IF p_said = 'resolved' THEN
         UPDATE cpr.pager_polls SET state = 'resolved', resolved_by = p_actor,
             resolved_seen_at = clock_timestamp() WHERE id = p_id;
+        IF v_alert IS NOT NULL THEN
+            PERFORM cpr.alert_state(v_alert, 'resolved', coalesce(p_actor, p.service || ':unknown'),
+                                    false);
+        END IF;
         PERFORM cpr.append_event(c.id, coalesce(p_actor, p.service || ':unknown'),
             'pager-resolved', NULL,
             v_detail || jsonb_build_object('via', p.service,

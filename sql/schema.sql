@@ -2164,6 +2164,7 @@ DECLARE
     v_acker text := CASE WHEN p_said = 'acknowledged' THEN p_actor ELSE p_acker END;
     v_detail jsonb;
     v_done text := 'nothing';
+    v_alert bigint;
 BEGIN
     IF p_said NOT IN ('open', 'acknowledged', 'resolved', 'missing', 'error', 'limited') THEN
         RAISE EXCEPTION 'poll_report: % is not a poll outcome', p_said
@@ -2184,11 +2185,17 @@ BEGIN
         UPDATE cpr.pager_polls SET state = 'gone' WHERE id = p_id;
         RETURN 'gone';
     END IF;
+    SELECT a.id INTO v_alert FROM cpr.alerts a
+    WHERE a.alert_key = p.alert_key AND a.channel = p.channel;
+    UPDATE cpr.alerts SET polled_at = clock_timestamp() WHERE id = v_alert;
     SELECT * INTO c FROM cpr.cases WHERE id = p.case_id FOR UPDATE;
     v_detail := jsonb_build_object('channel', p.channel, 'alert_key', p.alert_key, 'clock', p.clock);
     IF v_acker IS NOT NULL AND p.state = 'open' THEN
         UPDATE cpr.pager_polls SET state = 'acknowledged', acked_by = v_acker,
             acked_seen_at = clock_timestamp() WHERE id = p_id;
+        IF v_alert IS NOT NULL THEN
+            PERFORM cpr.alert_state(v_alert, 'acknowledged', v_acker, false);
+        END IF;
         IF c.ack_clock_from IS NOT NULL AND c.acked_at IS NULL AND c.state = 'open' THEN
             PERFORM cpr.ack(c.tracking, v_acker, p.service, v_detail);
             v_done := 'acked';
@@ -2202,6 +2209,10 @@ BEGIN
     IF p_said = 'resolved' THEN
         UPDATE cpr.pager_polls SET state = 'resolved', resolved_by = p_actor,
             resolved_seen_at = clock_timestamp() WHERE id = p_id;
+        IF v_alert IS NOT NULL THEN
+            PERFORM cpr.alert_state(v_alert, 'resolved', coalesce(p_actor, p.service || ':unknown'),
+                                    false);
+        END IF;
         PERFORM cpr.append_event(c.id, coalesce(p_actor, p.service || ':unknown'),
             'pager-resolved', NULL,
             v_detail || jsonb_build_object('via', p.service,
