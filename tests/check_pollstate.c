@@ -59,6 +59,16 @@ START_TEST(test_pd_states)
     ck_assert_int_eq(st.status, POLL_RESOLVED);
     ck_assert_str_eq(st.actor, "pagerduty:Bob Smith");
     ck_assert_str_eq(st.acker, "");
+    /* acknowledged through the Events API (our own acknowledge): nobody acted */
+    ck_assert(pd("{\"incidents\":[{\"status\":\"acknowledged\",\"acknowledgements\":[{"
+                 "\"acknowledger\":{\"id\":\"PSVC\",\"type\":\"service_reference\"}}]}]}"));
+    ck_assert_int_eq(st.status, POLL_OPEN);
+    ck_assert(st.by_service);
+    ck_assert_str_eq(st.user_id, "");
+    ck_assert(pd("{\"incidents\":[{\"status\":\"resolved\",\"last_status_change_by\":{\"summary\":\"x\"},"
+                 "\"acknowledgements\":[{\"acknowledger\":{\"type\":\"service_reference\"}}]}]}"));
+    ck_assert_int_eq(st.status, POLL_RESOLVED);
+    ck_assert_str_eq(st.acker, "");
     /* acknowledged, then resolved between two polls: both count */
     ck_assert(pd("{\"incidents\":[{\"status\":\"resolved\",\"last_status_change_by\":"
                  "{\"summary\":\"Bob\"},\"acknowledgements\":[{\"acknowledger\":"

@@ -103,7 +103,7 @@ pd_acknowledger(const json_t *inc, struct poll_state *st, char *err, size_t errl
 {
     const json_t *acks = json_object_get(inc, "acknowledgements");
     const json_t *who;
-    const char *email, *id;
+    const char *email, *id, *type;
     size_t n;
 
     if (acks == NULL)
@@ -117,6 +117,14 @@ pd_acknowledger(const json_t *inc, struct poll_state *st, char *err, size_t errl
         return fail(err, errlen, "acknowledger is not an object");
     email = str_of(who, "email");
     id = str_of(who, "id");
+    type = str_of(who, "type");
+    /* Acknowledged through the Events API (our own acknowledge, or another
+     * integration's): no person acted there. */
+    if (type != NULL && strncmp(type, "service", 7) == 0) {
+        st->status = st->status == POLL_ACKED ? POLL_OPEN : st->status;
+        st->by_service = true;
+        return true;
+    }
     pollstate_actor("pagerduty", email, st->actor, sizeof(st->actor));
     if (email == NULL && id != NULL && strlen(id) < sizeof(st->user_id)) {
         for (const char *p = id; *p; p++)
@@ -140,6 +148,10 @@ pd_acker(const json_t *inc, struct poll_state *st, char *err, size_t errlen)
     memcpy(resolver, st->actor, sizeof(resolver));
     if (!pd_acknowledger(inc, st, err, errlen))
         return false;
+    if (st->by_service) {
+        memcpy(st->actor, resolver, sizeof(st->actor));
+        return true;
+    }
     memcpy(st->acker, st->actor, sizeof(st->acker));
     memcpy(st->actor, resolver, sizeof(st->actor));
     return true;

@@ -46,6 +46,8 @@ struct poll_state {
     char actor[POLL_ACTOR_MAX];    /* "pagerduty:alice@example.com"; "" = unknown */
     char user_id[POLL_ID_MAX];     /* PagerDuty: acknowledger with no email; "" = none */
     char acker[POLL_ACTOR_MAX];    /* resolved, but acknowledged first: by whom; "" = not */
+    bool by_service;               /* PagerDuty: acknowledged by a service (Events API),
+                                      not a person: reported as open */
 };
 
 bool pollstate_pagerduty(const char *body, size_t len, struct poll_state *st,

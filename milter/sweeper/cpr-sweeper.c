@@ -72,6 +72,7 @@ struct loop {
     long long next_connect;
     bool last_pass_ok;
     struct log_throttle db_log;  /* database up/down lines, with back-off */
+    long long poll_at;         /* next ackpoll round (monotonic ms); 0 = now */
 };
 
 static void
@@ -278,6 +279,8 @@ events_changed(struct loop *l)
     return wake_saw(&l->wake, now, n_lo, n_base, top);
 }
 
+static void poll_round(struct loop *l);
+
 /* One round: pass, health. Returns when the loop should wake next. */
 static long long
 loop_round(struct loop *l)
@@ -308,6 +311,8 @@ loop_round(struct loop *l)
     if (ok && (next = probemailbox_round(&l->mailbox, l->s.conn, l->cfg, now_mono_ms())) > 0
         && now_mono_ms() + next < wake)
         wake = now_mono_ms() + next;
+    if (ok)
+        poll_round(l);
     health_tick(l, now_mono_ms());
     next = health_next_wake(&l->h, now);
     if (next > 0 && next < wake)
@@ -317,8 +322,27 @@ loop_round(struct loop *l)
     return wake;
 }
 
-/* Sleep until wake, looking for new events every wake_poll; a signal
- * ends the sleep too. */
+/* The alerts due for a poll (ackpoll.h), without a whole pass: an ack
+ * it records is a new event, which then wakes the pass. At most every
+ * ACKPOLL_MIN_GAP_MS, so alerts falling due one by one share a round. */
+#define ACKPOLL_MIN_GAP_MS 200
+static void
+poll_round(struct loop *l)
+{
+    long long next;
+    bool ok;
+
+    if (l->s.poll == NULL || l->s.poll->n == 0 || l->s.conn == NULL
+        || now_mono_ms() < l->poll_at)
+        return;
+    next = ackpoll_pass(&l->s, &ok);
+    if (!ok || next <= 0)
+        next = l->cfg->db_check_interval_ms;
+    l->poll_at = now_mono_ms() + (next < ACKPOLL_MIN_GAP_MS ? ACKPOLL_MIN_GAP_MS : next);
+}
+
+/* Sleep until wake, looking for new events every wake_poll and polling
+ * the paging services when due; a signal ends the sleep too. */
 static void
 loop_wait(struct loop *l, long long wake)
 {
@@ -326,9 +350,13 @@ loop_wait(struct loop *l, long long wake)
 
     while (!stopping && (left = wake - now_mono_ms()) > 0) {
         long long slice = left < l->cfg->wake_poll_ms ? left : l->cfg->wake_poll_ms;
+        bool polls = l->s.poll != NULL && l->s.poll->n > 0;
 
-        if (poll(NULL, 0, (int)slice) < 0 && errno != EINTR)
+        if (polls && l->poll_at - now_mono_ms() < slice)
+            slice = l->poll_at - now_mono_ms();
+        if (slice > 0 && poll(NULL, 0, (int)slice) < 0 && errno != EINTR)
             log_warn("poll: %s", strerror(errno));
+        poll_round(l);
         if (l->s.conn != NULL && events_changed(l))
             return;
     }

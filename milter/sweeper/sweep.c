@@ -447,9 +447,6 @@ sweep_pass(struct sweeper *s, bool *ok)
     alive = earliest(alive, probewatch_pass(s, ok));
     if (!*ok)
         return 0;
-    alive = earliest(alive, ackpoll_pass(s, ok));
-    if (!*ok)
-        return 0;
     retry = sweepdb_next_retry(s->conn);
     if (retry < 0)
         *ok = false;
