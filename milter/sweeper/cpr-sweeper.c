@@ -8,7 +8,10 @@
  *   The loop only: connect, run a sweep pass (sweep.c), keep the health
  *   books (health.c), then sleep until the next step is due, new events
  *   appear (a new case, an ack, ...: looked for every wake_poll, wake.c),
- *   or the database check is due -- never on a fixed minute. Any number
+ *   or the database check is due -- never on a fixed minute. While it
+ *   waits, the alerts due for a poll of PagerDuty or Opsgenie are asked
+ *   about (ackpoll.c); an acknowledgement found there is a new event,
+ *   which ends the wait. Any number
  *   of sweepers may run at once; the database hands each step to one of
  *   them.
  * DIAGNOSTICS
