@@ -31,7 +31,7 @@
 --   (026_alerts.sql), when the sweeper recorded one under the same
 --   (alert_key, channel), follows: polled_at, and cpr.alert_state with
 --   the service's actor (p_sent false: the service told us).
--- REPLACES cpr.ack(text, text) (005_sweeper.sql)
+-- REPLACES cpr.ack (005_sweeper.sql)
 
 CREATE TABLE cpr.pager_polls (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
