@@ -157,6 +157,29 @@ BEGIN
 END
 $$;
 
+-- What a page says about a case beyond its clocks (core/pagetext.c):
+-- the reporter's address and the evidence counts, the first private
+-- key's SPKI among them.
+CREATE FUNCTION cpr.page_facts(p_case_id bigint,
+        OUT reporter text, OUT private_keys integer, OUT first_spki text,
+        OUT certificates integer, OUT csrs integer, OUT other integer)
+RETURNS record
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    SELECT c.reporter,
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind LIKE 'private-key%')::integer,
+           (SELECT e.spki_sha256 FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind LIKE 'private-key%' AND e.spki_sha256 IS NOT NULL
+             ORDER BY e.id LIMIT 1),
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind = 'certificate')::integer,
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind = 'csr')::integer,
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind IN ('crtsh', 'fingerprint', 'serial'))::integer
+    FROM cpr.cases c WHERE c.id = p_case_id
+$$;
+
 -- cprctl test-page: one audit event per notice sent (or failed).
 ALTER TABLE cpr.monitor_events DROP CONSTRAINT monitor_events_source_check;
 ALTER TABLE cpr.monitor_events ADD CONSTRAINT monitor_events_source_check
@@ -180,11 +203,14 @@ REVOKE EXECUTE ON FUNCTION
     cpr.alert_triggered(bigint, text, bigint, text, text, text, text, text, integer, text),
     cpr.alerts_open(bigint, text, bigint, text),
     cpr.alert_state(bigint, text, text, boolean),
+    cpr.page_facts(bigint),
     cpr.test_page_record(text, text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     cpr.alert_triggered(bigint, text, bigint, text, text, text, text, text, integer, text),
     cpr.alerts_open(bigint, text, bigint, text),
-    cpr.alert_state(bigint, text, text, boolean)
+    cpr.alert_state(bigint, text, text, boolean),
+    cpr.page_facts(bigint)
     TO cpr_sweeper;
-GRANT EXECUTE ON FUNCTION cpr.test_page_record(text, text, text, text, text) TO cpr_staff;
+GRANT EXECUTE ON FUNCTION cpr.test_page_record(text, text, text, text, text)
+    TO cpr_staff, cpr_sweeper;
 GRANT SELECT ON cpr.alerts TO cpr_staff, cpr_sweeper;

@@ -1896,6 +1896,29 @@ CREATE FUNCTION cpr.outbox_stuck(p_after_ms bigint) RETURNS TABLE(stuck bigint, 
 $$;
 
 --
+-- Name: page_facts(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.page_facts(p_case_id bigint, OUT reporter text, OUT private_keys integer, OUT first_spki text, OUT certificates integer, OUT csrs integer, OUT other integer) RETURNS record
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT c.reporter,
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind LIKE 'private-key%')::integer,
+           (SELECT e.spki_sha256 FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind LIKE 'private-key%' AND e.spki_sha256 IS NOT NULL
+             ORDER BY e.id LIMIT 1),
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind = 'certificate')::integer,
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind = 'csr')::integer,
+           (SELECT count(*) FROM cpr.evidence e WHERE e.case_id = c.id
+               AND e.kind IN ('crtsh', 'fingerprint', 'serial'))::integer
+    FROM cpr.cases c WHERE c.id = p_case_id
+$$;
+
+--
 -- Name: page_group_ack(bigint, text); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -4853,6 +4876,13 @@ REVOKE ALL ON FUNCTION cpr.outbox_stuck(p_after_ms bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.outbox_stuck(p_after_ms bigint) TO cpr_sweeper;
 
 --
+-- Name: FUNCTION page_facts(p_case_id bigint, OUT reporter text, OUT private_keys integer, OUT first_spki text, OUT certificates integer, OUT csrs integer, OUT other integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.page_facts(p_case_id bigint, OUT reporter text, OUT private_keys integer, OUT first_spki text, OUT certificates integer, OUT csrs integer, OUT other integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.page_facts(p_case_id bigint, OUT reporter text, OUT private_keys integer, OUT first_spki text, OUT certificates integer, OUT csrs integer, OUT other integer) TO cpr_sweeper;
+
+--
 -- Name: FUNCTION page_group_ack(p_group bigint, p_actor text); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -5167,6 +5197,7 @@ GRANT ALL ON FUNCTION cpr.sweep_cases() TO cpr_sweeper;
 
 REVOKE ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) TO cpr_staff;
+GRANT ALL ON FUNCTION cpr.test_page_record(p_channel text, p_action text, p_outcome text, p_id text, p_actor text) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION unknown_trackings(p_subject text); Type: ACL; Schema: cpr; Owner: -

@@ -219,6 +219,57 @@ assert_step(const struct timeline *t, const char *key, const char *due)
     ck_assert_int_eq(s->due, ts(due));
 }
 
+/* One alert per clock; a page that must notify gets a key of its own. */
+START_TEST(test_alert_key)
+{
+    struct deadline_policy p = { 0 };
+    struct deadline_action a = { 0 };
+    char k[DEADLINE_ALERT_KEY_MAX];
+
+    p.nwarn = 3;
+    p.warn_before_ms[0] = 2 * 3600000LL;
+    p.warn_before_ms[1] = 6 * 3600000LL;
+    p.warn_before_ms[2] = 1800000LL;
+    a.clock = CLOCK_ACKNOWLEDGE;
+    a.event = EVENT_PAGE;
+    a.tier = 1;
+    a.clock_start = 1729883640000LL;
+    deadline_alert_key("CPR-2026-000042", &a, &p, false, k, sizeof(k));
+    ck_assert_str_eq(k, "CPR-2026-000042/acknowledge/1729883640000");
+    a.tier = 2;
+    deadline_alert_key("CPR-2026-000042", &a, &p, false, k, sizeof(k));
+    ck_assert_str_eq(k, "CPR-2026-000042/acknowledge/1729883640000/t2");
+    a.repeat = 3;
+    deadline_alert_key("CPR-2026-000042", &a, &p, false, k, sizeof(k));
+    ck_assert_str_eq(k, "CPR-2026-000042/acknowledge/1729883640000/t2/r3");
+    deadline_alert_key("CPR-2026-000042", &a, &p, true, k, sizeof(k));
+    ck_assert_str_eq(k, "CPR-2026-000042/acknowledge/1729883640000/t2/fallback");
+    /* A restarted clock is another alert. */
+    a.repeat = 0;
+    a.tier = 1;
+    a.clock_start += 60000;
+    deadline_alert_key("CPR-2026-000042", &a, &p, false, k, sizeof(k));
+    ck_assert_str_eq(k, "CPR-2026-000042/acknowledge/1729883700000");
+    a.clock = CLOCK_REPORT_REPORTER;
+    a.event = EVENT_WARN;
+    a.offset_ms = 6 * 3600000LL;      /* the first warning opens the alert */
+    deadline_alert_key("CPR-2026-000042", &a, &p, false, k, sizeof(k));
+    ck_assert_str_eq(k, "CPR-2026-000042/report-reporter/1729883700000");
+    a.offset_ms = 1800000LL;
+    deadline_alert_key("CPR-2026-000042", &a, &p, false, k, sizeof(k));
+    ck_assert_str_eq(k, "CPR-2026-000042/report-reporter/1729883700000/w1800000");
+    a.event = EVENT_BREACH;
+    a.tier = 0;
+    deadline_alert_key("CPR-2026-000042", &a, &p, false, k, sizeof(k));
+    ck_assert_str_eq(k, "CPR-2026-000042/report-reporter/1729883700000/breach");
+    a.event = EVENT_RESOLVE;
+    deadline_alert_key("CPR-2026-000042", &a, &p, false, k, sizeof(k));
+    ck_assert_str_eq(k, "CPR-2026-000042/report-reporter/1729883700000");
+    deadline_alert_key("CPR-2026-000042", &a, &p, false, k, 8);
+    ck_assert_str_eq(k, "CPR-202");
+}
+END_TEST
+
 START_TEST(test_names)
 {
     ck_assert_str_eq(deadline_clock_name(CLOCK_ACKNOWLEDGE), "acknowledge");
@@ -1024,6 +1075,7 @@ deadline_suite(void)
     tcase_add_test(tc, test_step_keys);
     tcase_add_test(tc, test_policy_bounds);
     tcase_add_test(tc, test_policy_from_config);
+    tcase_add_test(tc, test_alert_key);
     tcase_add_loop_test(tc, test_walks, 0, sizeof(walks) / sizeof(walks[0]));
     suite_add_tcase(s, tc);
     return s;

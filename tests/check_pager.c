@@ -346,6 +346,92 @@ email_headers_named(const char *msg, const char *name)
     return count;
 }
 
+/* A case page with pagetext content, every field hostile: long, multibyte
+ * (3- and 4-byte), invalid bytes, controls, Slack mentions. Each service's
+ * limits hold, in characters, and every string stays valid JSON. */
+START_TEST(test_case_page_limits)
+{
+    struct pager_notice n = notice("page");
+    static char big[60000], summary[3000];
+    json_t *j;
+    const char *v;
+    char *m;
+    size_t i;
+
+    for (i = 0; i + 8 < sizeof(big); ) {
+        memcpy(big + i, (i / 7) % 3 == 0 ? "\xe2\x82\xac" : (i / 7) % 3 == 1
+               ? "\xf0\x9f\x94\x91" : "<!ch>\n", 4);
+        i += 4;
+    }
+    big[i] = '\0';
+    big[100] = '\xff';               /* an invalid byte */
+    for (i = 0; i + 4 < sizeof(summary); i += 3)
+        memcpy(summary + i, "\xe2\x82\xac", 3);
+    summary[i] = '\0';
+    n.summary = summary;
+    n.details = big;
+    n.subject = big;
+    n.severity = "error";
+    n.ack_url = "https://cpr.example/ack?t=abc";
+    j = payload_json(&pd, &n);
+    v = jstr(j, "payload", "summary");
+    ck_assert_uint_le(utf8_chars(v), PAGER_PD_SUMMARY_MAX);
+    ck_assert_str_eq(jstr(j, "payload", "severity"), "error");
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(j, "links"), 0), "href", NULL),
+                     "https://cpr.example/ack?t=abc");
+    ck_assert_uint_le(strlen(json_string_value(json_object_get(
+        json_object_get(json_object_get(j, "payload"), "custom_details"), "details"))),
+        PAGER_DETAILS_MAX);
+    json_decref(j);
+    j = payload_json(&og, &n);
+    ck_assert_uint_le(utf8_chars(jstr(j, "message", NULL)), PAGER_OG_MESSAGE_MAX);
+    ck_assert_uint_le(utf8_chars(jstr(j, "description", NULL)), PAGER_OG_DESCRIPTION_MAX);
+    ck_assert_str_eq(jstr(j, "priority", NULL), "P2");
+    json_decref(j);
+    j = payload_json(&slack, &n);
+    v = jstr(j, "text", NULL);
+    ck_assert_uint_le(utf8_chars(v), PAGER_SLACK_TEXT_MAX);
+    ck_assert_ptr_null(strstr(v, "<!ch>"));     /* no mention survives */
+    json_decref(j);
+    j = payload_json(&hook, &n);
+    ck_assert_str_eq(jstr(j, "severity", NULL), "error");
+    ck_assert_uint_le(strlen(jstr(j, "details", NULL)), PAGER_DETAILS_MAX);
+    json_decref(j);
+    m = pager_payload(&mail, &n);
+    ck_assert_ptr_nonnull(m);
+    for (const char *line = m; line && *line; ) {
+        const char *e = strstr(line, "\r\n");
+
+        ck_assert_msg(!e || e - line <= 998, "a mail line over 998 bytes");
+        line = e ? e + 2 : NULL;
+    }
+    free(m);
+}
+END_TEST
+
+/* acknowledge: PagerDuty event_action, Opsgenie note and user. */
+START_TEST(test_acknowledge)
+{
+    struct pager_notice n = notice("acknowledge");
+    json_t *j;
+
+    n.actor = "cpr-sweeper@host";
+    j = payload_json(&pd, &n);
+    ck_assert_str_eq(jstr(j, "event_action", NULL), "acknowledge");
+    ck_assert_str_eq(jstr(j, "dedup_key", NULL), "CPR-2026-000042-acknowledge-1");
+    ck_assert_ptr_null(json_object_get(j, "payload"));
+    json_decref(j);
+    j = payload_json(&og, &n);
+    ck_assert_str_eq(jstr(j, "user", NULL), "cpr-sweeper@host");
+    ck_assert_ptr_null(json_object_get(j, "message"));
+    json_decref(j);
+    j = payload_json(&hook, &n);
+    ck_assert_str_eq(jstr(j, "event", NULL), "acknowledge");
+    ck_assert_str_eq(jstr(j, "alert", NULL), "CPR-2026-000042-acknowledge-1");
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(test_email)
 {
     struct pager_notice n = notice("page");
@@ -459,6 +545,8 @@ pager_suite(void)
     tcase_add_test(tc, test_webhook);
     tcase_add_test(tc, test_health_notice);
     tcase_add_test(tc, test_email);
+    tcase_add_test(tc, test_case_page_limits);
+    tcase_add_test(tc, test_acknowledge);
     tcase_add_test(tc, test_email_bad_addresses);
     suite_add_tcase(s, tc);
     tc = tcase_create("policy");

@@ -233,6 +233,9 @@ const struct config_key config_keys[] = {
         "email: the relay, smtp://HOST:PORT or smtps://HOST:PORT"),
     KEY("channel *", "ca_file", CONFIG_STRING, CHANNEL(ca_file), "",
         "CA bundle to verify the server with; empty: the system store"),
+    KEY("channel *", "resolve", CONFIG_BOOL, CHANNEL(resolve), "yes",
+        "slack, email, webhook: send a \"resolved\" message when the clock that paged "
+        "stops; no: pages only"),
 
     KEY("sweeper", "conninfo", CONFIG_STRING, OFF(sweeper_conninfo), "",
         "libpq connection string for cpr-sweeper; empty: [database] conninfo"),
@@ -281,6 +284,18 @@ const struct config_key config_keys[] = {
            "new reports from one sender domain that follow another within this "
            "window page once per window, as a group with the count and the list "
            "(0s..1d; 0s: never grouped)", 0, MS_DAY),
+    KEY("paging", "show_reporter", CONFIG_BOOL, OFF(paging_show_reporter), "no",
+        "pages name the reporter's address; no: only its domain"),
+    KEY("paging", "severity.key-compromise", CONFIG_STRING, OFF(paging_severity[0]),
+        "critical", "severity of key-compromise pages: critical, error, warning or info"),
+    KEY("paging", "severity.revocation-request", CONFIG_STRING, OFF(paging_severity[1]),
+        "critical", "severity of revocation-request pages"),
+    KEY("paging", "severity.misissuance", CONFIG_STRING, OFF(paging_severity[2]),
+        "error", "severity of misissuance pages"),
+    KEY("paging", "severity.abuse", CONFIG_STRING, OFF(paging_severity[3]),
+        "warning", "severity of abuse pages"),
+    KEY("paging", "severity.other", CONFIG_STRING, OFF(paging_severity[4]),
+        "warning", "severity of other pages (a breach is always critical)"),
     RANGED("sweeper", "stuck_reply_after", CONFIG_DURATION,
            OFF(stuck_reply_after_ms), "5m",
            "an auto-reply still unsent this long pages tier 1 as a health "

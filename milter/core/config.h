@@ -67,6 +67,8 @@ enum config_type {
 
 enum cpr_program { PROGRAM_MILTER, PROGRAM_SWEEPER, PROGRAM_CPRCTL };
 
+#define CONFIG_CATEGORIES 5    /* enum category_id (category.h) */
+
 /* A [tier NAME] section. */
 struct config_tier {
     char *name;                /* first member: the parser relies on it */
@@ -90,6 +92,7 @@ struct config_channel {
     char **to;                                 /* email; never NULL */
     char *from, *smtp_url;                     /* email */
     char *ca_file;             /* "" = the system CA store */
+    bool resolve;              /* slack, email, webhook: send "resolved" messages */
 };
 
 struct cpr_config {
@@ -155,6 +158,9 @@ struct cpr_config {
     long long wake_poll_ms;
     long long claim_lease_ms;  /* a crashed sweeper's steps wait this long */
     long long group_window_ms; /* [paging] group_window; 0 = no grouping */
+    bool paging_show_reporter; /* [paging] show_reporter: the address, not the domain */
+    char *paging_severity[CONFIG_CATEGORIES]; /* [paging] severity.CATEGORY,
+                                                 enum category_id order */
     long long sweeper_db_timeout_ms;   /* client deadline of every query */
     long long stuck_reply_after_ms;    /* an auto-reply unsent this long
                                           pages tier 1 (health) */

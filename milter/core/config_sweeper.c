@@ -18,6 +18,7 @@
  */
 #include "config.h"
 #include "pagertype.h"
+#include "pagetext.h"
 
 #include <string.h>
 
@@ -114,7 +115,7 @@ channel_has(const struct config_channel *ch, const char *name)
         return false;
     field = (const char *) ch + k->offset;
     if (k->type == CONFIG_BOOL || k->type == CONFIG_INT || k->type == CONFIG_DURATION)
-        return true;           /* always has a value: set in the file is config_line's */
+        return true;            /* always has a value; config_line says if set */
     if (k->type == CONFIG_RECIPIENTS)
         return *(char **const *) field != NULL
                && (*(char **const *) field)[0] != NULL;
@@ -168,6 +169,24 @@ config_check_url(const struct cpr_config *cfg, const struct config_channel *ch,
     return config_fail(cfg, err, section, t->url_key, "must start with %s or %s", a, b);
 }
 
+_Static_assert(CONFIG_CATEGORIES == CATEGORY_COUNT, "one severity key per category");
+
+/* [paging] severity.CATEGORY: one of the words pagetext knows. */
+static bool
+config_check_severities(const struct cpr_config *cfg, char **err)
+{
+    enum pagetext_severity sev;
+    char key[64];
+
+    for (int i = 0; i < CONFIG_CATEGORIES; i++) {
+        if (pagetext_severity_parse(cfg->paging_severity[i], &sev))
+            continue;
+        snprintf(key, sizeof(key), "severity.%s", category_name((enum category_id) i));
+        return config_fail(cfg, err, "paging", key, "must be critical, error, warning or info");
+    }
+    return true;
+}
+
 static bool
 config_check_channel(const struct cpr_config *cfg,
                      const struct config_channel *ch, char **err)
@@ -213,6 +232,8 @@ config_check_sweeper(const struct cpr_config *cfg, char **err)
         return config_fail(cfg, err, "sweeper", "retry_cap",
                            "shorter than retry_base");
     if (!config_check_listen(cfg, err, "sweeper", cfg->sweeper_metrics_listen))
+        return false;
+    if (!config_check_severities(cfg, err))
         return false;
     return config_check_probe(cfg, err);
 }

@@ -483,6 +483,42 @@ deadline_step_key(const struct deadline_action *a, char *buf, size_t len)
     snprintf(buf, len, "%s:%s%s", clock, deadline_event_name(a->event), detail);
 }
 
+/* The largest warn_before offset: the clock's first warning. */
+static long long
+deadline_first_warning(const struct deadline_policy *p)
+{
+    long long most = 0;
+
+    for (size_t i = 0; i < deadline_nwarn(p); i++)
+        if (deadline_span(p->warn_before_ms[i]) > most)
+            most = deadline_span(p->warn_before_ms[i]);
+    return most;
+}
+
+void
+deadline_alert_key(const char *tracking, const struct deadline_action *a,
+                   const struct deadline_policy *p, bool fallback, char *buf, size_t len)
+{
+    char base[DEADLINE_ALERT_KEY_MAX];
+
+    if (buf == NULL || len == 0)
+        return;
+    snprintf(base, sizeof(base), "%s/%s/%lld", tracking ? tracking : "-",
+             deadline_clock_name(a->clock), a->clock_start);
+    if (fallback)
+        snprintf(buf, len, "%s/t%d/fallback", base, a->tier);
+    else if (a->event == EVENT_PAGE && a->repeat > 0)
+        snprintf(buf, len, "%s/t%d/r%d", base, a->tier, a->repeat);
+    else if (a->event == EVENT_PAGE && a->tier > 1)
+        snprintf(buf, len, "%s/t%d", base, a->tier);
+    else if (a->event == EVENT_WARN && a->offset_ms != deadline_first_warning(p))
+        snprintf(buf, len, "%s/w%lld", base, a->offset_ms);
+    else if (a->event == EVENT_BREACH)
+        snprintf(buf, len, "%s/breach", base);
+    else
+        snprintf(buf, len, "%s", base);
+}
+
 void
 deadline_policy_from_config(const struct cpr_config *cfg, int ntiers,
                             struct deadline_policy *p)

@@ -113,6 +113,19 @@ size_t deadline_plan(const struct deadline_case *c, const struct deadline_policy
  * carry the clock start, so a follow-up's restarted clock pages anew. */
 void deadline_step_key(const struct deadline_action *a, char *buf, size_t len);
 
+/* The alert a step raises at the paging service (cpr.alerts, 026): the
+ * clock's base key TRACKING/CLOCK/CLOCK_START_MS, or a key of its own
+ * under it when the page must notify while the clock's alert is open
+ * (PagerDuty and Opsgenie merge a trigger into an open alert silently):
+ * tier 1 page and the first warning (the largest warn_before): BASE;
+ * tier k: BASE/tk; repeat r: BASE/tk/rr; another warning: BASE/wOFFSET_MS;
+ * breach: BASE/breach; a resolve: BASE. fallback (a page sent because a
+ * channel failed): BASE/tk/fallback. */
+#define DEADLINE_ALERT_KEY_MAX 128
+void deadline_alert_key(const char *tracking, const struct deadline_action *a,
+                        const struct deadline_policy *p, bool fallback, char *buf,
+                        size_t len);
+
 const char *deadline_clock_name(enum deadline_clock clock);
 bool deadline_clock_parse(const char *name, enum deadline_clock *clock);
 const char *deadline_event_name(enum deadline_event event);

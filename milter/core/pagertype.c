@@ -36,19 +36,19 @@ const struct pager_type_info pager_types[PAGER_NTYPES] = {
         .can_resolve = true,
     },
     [PAGER_SLACK] = {
-        .name = "slack", .needs = "url", .uses = " type url url_file ca_file ",
+        .name = "slack", .needs = "url", .uses = " type url url_file ca_file resolve ",
         .url_key = "url", .url_schemes = { "https://", "http://" },
     },
     [PAGER_WEBHOOK] = {
         .name = "webhook", .needs = "url",
-        .uses = " type url url_file bearer_token bearer_token_file ca_file ",
+        .uses = " type url url_file bearer_token bearer_token_file ca_file resolve ",
         .url_key = "url", .url_schemes = { "https://", "http://" },
         .auth_scheme = "Bearer",
         .secret_off = CH(bearer_token), .secret_file_off = CH(bearer_token_file),
         .secret_optional = true, .can_resolve = true,
     },
     [PAGER_EMAIL] = {
-        .name = "email", .needs = "to", .uses = " type to from smtp_url ca_file ",
+        .name = "email", .needs = "to", .uses = " type to from smtp_url ca_file resolve ",
         .url_key = "smtp_url", .url_schemes = { "smtp://", "smtps://" },
     },
 };

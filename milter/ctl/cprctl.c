@@ -690,18 +690,69 @@ static int cmd_close_run(PGconn *c, const struct cprctl_opts *o) { return action
 static int cmd_note_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "note"); }
 static int cmd_reporter_run(PGconn *c, const struct cprctl_opts *o) { return action_run(c, o, "reporter"); }
 
+/* One test notice (page or resolve) through ch, recorded in the audit
+ * log (cpr.monitor_events, source test-page) whatever its outcome. */
+static bool
+test_page_one(PGconn *conn, const struct pager_channel *ch, struct pager_notice *n,
+              const char *actor, char *perr, size_t errlen, bool *recorded)
+{
+    bool sent = pager_send_logged(ch, n, perr, errlen) == SEND_OK;
+    const char *p[] = { ch->name, strcmp(n->event, "resolve") == 0 ? "resolve" : "page",
+                        sent ? "sent" : "failed", n->id, actor };
+    PGresult *res = cprctl_exec(conn, "SELECT cpr.test_page_record($1, $2, $3, $4, $5)", 5, p);
+
+    *recorded = *recorded && res != NULL;
+    PQclear(res);
+    return sent;
+}
+
+/* The test trigger and then its resolve (Slack and email: unless
+ * resolve = no), so that no test incident stays open. */
+static int
+test_page_send(PGconn *conn, const struct pager_channel *ch, const struct cprctl_opts *o)
+{
+    struct pager_notice n = { 0 };
+    char id[128], summary[256], perr[512] = "";
+    bool recorded = true, resolve = pager_types[ch->type].can_resolve || ch->resolve;
+
+    snprintf(id, sizeof(id), "cprctl-test-page/%s/%ld", ch->name, (long)time(NULL));
+    snprintf(summary, sizeof(summary), "TEST page from cprctl by %s: no action needed",
+             action_actor(o));
+    n.event = "page";
+    n.id = id;
+    n.dedup_key = id;
+    n.summary = summary;
+    n.actor = action_actor(o);
+    if (!test_page_one(conn, ch, &n, action_actor(o), perr, sizeof(perr), &recorded)) {
+        cprctl_say("test page through %s failed: %s", ch->name, perr);
+        return CPRCTL_EX_FAIL;
+    }
+    n.event = "resolve";
+    if (resolve && !test_page_one(conn, ch, &n, action_actor(o), perr, sizeof(perr),
+                                  &recorded)) {
+        cprctl_say("test page through %s sent, but its resolve failed: %s "
+                   "(close it by hand)", ch->name, perr);
+        return CPRCTL_EX_FAIL;
+    }
+    if (!recorded) {
+        cprctl_say("test page through %s sent%s, but not recorded in the audit log",
+                   ch->name, resolve ? " and resolved" : "");
+        return CPRCTL_EX_FAIL;
+    }
+    return printf("test page sent through %s%s\n", ch->name,
+                  resolve ? " and resolved" : "") < 0;
+}
+
 /* test-page: straight through the channel, as the sweeper would page. */
 static int
 cmd_test_page_run(PGconn *conn, const struct cprctl_opts *o)
 {
     struct cpr_config *cfg;
     struct escalation s;
-    struct pager_notice n = { 0 };
-    char *err = NULL, id[128], summary[256], perr[512] = "";
+    char *err = NULL;
     int rc = CPRCTL_EX_FAIL;
     size_t i;
 
-    (void)conn;
     memset(&s, 0, sizeof(s));
     cfg = config_load(o->config_path ? o->config_path : CPRCTL_CONFIG, &err);
     if (cfg == NULL || !escalation_build(cfg, &s, &err)) {
@@ -712,19 +763,10 @@ cmd_test_page_run(PGconn *conn, const struct cprctl_opts *o)
     }
     for (i = 0; i < s.nchannels && strcmp(s.channels[i].name, o->channel) != 0; i++)
         ;
-    snprintf(id, sizeof(id), "cprctl-test-page/%s/%ld", o->channel, (long)time(NULL));
-    snprintf(summary, sizeof(summary), "TEST page from cprctl by %s: no action needed",
-             action_actor(o));
-    n.event = "page";
-    n.id = id;
-    n.dedup_key = id;
-    n.summary = summary;
     if (i == s.nchannels)
         cprctl_say("no [channel %s] in the config", o->channel);
-    else if (pager_send_logged(&s.channels[i], &n, perr, sizeof(perr)) == SEND_OK)
-        rc = printf("test page sent through %s\n", o->channel) < 0;
     else
-        cprctl_say("test page through %s failed: %s", o->channel, perr);
+        rc = test_page_send(conn, &s.channels[i], o);
     escalation_free(&s);
     config_free(cfg);
     return rc;
@@ -848,7 +890,8 @@ const struct cprctl_cmd cprctl_cmds[] = {
       "exit 0 all revoked, 3 any good, 1 unknown",
       cmd_revocation_check, cmd_revocation_run, true },
     { "test-page", "CHANNEL", { { NULL } },
-      "send a test notice through one configured channel", NULL, cmd_test_page_run, true },
+      "send a test page through one configured channel, then its resolve;\n"
+      "both are recorded in the audit log", NULL, cmd_test_page_run, false },
     { NULL, NULL, { { NULL } }, NULL, NULL, NULL, false },
 };
 

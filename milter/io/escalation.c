@@ -64,6 +64,7 @@ channel_build(const struct config_channel *cc, struct pager_channel *pc, char **
     pc->from = g_strdup(cc->from);
     pc->smtp_url = g_strdup(cc->smtp_url);
     pc->ca_file = *cc->ca_file ? g_strdup(cc->ca_file) : NULL;
+    pc->resolve = cc->resolve;
     return true;
 }
 
@@ -117,6 +118,10 @@ policy_build(const struct cpr_config *cfg, struct escalation *s)
 {
     deadline_policy_from_config(cfg, (int)s->ntiers, &s->policy);
     s->retry_max = (int)cfg->retry_max;
+    s->show_reporter = cfg->paging_show_reporter;
+    pagetext_severities_default(&s->severities);
+    for (int i = 0; i < CONFIG_CATEGORIES; i++)
+        pagetext_severity_parse(cfg->paging_severity[i], &s->severities.by_category[i]);
     s->retry_base_ms = cfg->retry_base_ms;
     s->retry_cap_ms = cfg->retry_cap_ms;
 }

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "deadline.h"
 #include "pager.h"
+#include "pagetext.h"
 
 struct escalation_tier {
     char *name;
@@ -35,6 +36,8 @@ struct escalation {
     struct escalation_tier *tiers;  /* tiers[0] is tier 1 */
     size_t ntiers;
     char *all_channels_json;   /* every channel: breaches page every tier */
+    struct pagetext_severities severities;   /* [paging] severity.CATEGORY */
+    bool show_reporter;                      /* [paging] show_reporter */
     int retry_max;
     long long retry_base_ms;
     long long retry_cap_ms;

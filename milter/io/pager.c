@@ -55,11 +55,17 @@ struct pager_event {
 };
 
 static const struct pager_event pager_events[] = {
-    { "page",    "page",             "critical", "P1" },
-    { "warn",    "deadline warning", "warning",  "P3" },
-    { "breach",  "deadline BREACH",  "critical", "P1" },
-    { "resolve", "resolved",         "info",     "P5" },
-    { "health",  "health alert",     "critical", "P1" },
+    { "page",        "page",             "critical", "P1" },
+    { "warn",        "deadline warning", "warning",  "P3" },
+    { "breach",      "deadline BREACH",  "critical", "P1" },
+    { "acknowledge", "acknowledged",     "info",     "P5" },
+    { "resolve",     "resolved",         "info",     "P5" },
+    { "health",      "health alert",     "critical", "P1" },
+};
+
+/* PagerDuty severities and the Opsgenie priorities they map to. */
+static const struct { const char *severity, *priority; } pager_priorities[] = {
+    { "critical", "P1" }, { "error", "P2" }, { "warning", "P3" }, { "info", "P5" },
 };
 
 /* A notice after cleaning: every string valid UTF-8 without controls. */
@@ -67,6 +73,8 @@ struct clean {
     const struct pager_event *ev;
     char *id, *dedup, *tracking, *clock, *category, *subject, *summary;
     char *received_at, *deadline;
+    char *details, *ack_url, *actor;
+    const char *severity, *priority;   /* static strings */
     int tier;
 };
 
@@ -104,6 +112,19 @@ static bool
 pager_is_resolve(const struct clean *c)
 {
     return strcmp(c->ev->name, "resolve") == 0;
+}
+
+static bool
+pager_is_ack(const struct clean *c)
+{
+    return strcmp(c->ev->name, "acknowledge") == 0;
+}
+
+/* A trigger (page, warn, breach, health), not an ack or a resolve. */
+static bool
+pager_is_trigger(const struct clean *c)
+{
+    return !pager_is_resolve(c) && !pager_is_ack(c);
 }
 
 /* ---- text cleaning ---------------------------------------------------- */
@@ -153,8 +174,23 @@ utf8_cut(char *s, size_t max)
 
 /* A copy of s as valid UTF-8, controls as spaces, invalid bytes as U+FFFD,
  * at most max bytes. NULL stays NULL. */
+static char *pager_clean_any(const char *s, size_t max, bool lines);
+
 static char *
 pager_clean_text(const char *s, size_t max)
+{
+    return pager_clean_any(s, max, false);
+}
+
+/* The same, keeping line feeds: the details text. */
+static char *
+pager_clean_lines(const char *s, size_t max)
+{
+    return pager_clean_any(s, max, true);
+}
+
+static char *
+pager_clean_any(const char *s, size_t max, bool lines)
 {
     const unsigned char *p = (const unsigned char *) s;
     char *out, *o;
@@ -172,7 +208,7 @@ pager_clean_text(const char *s, size_t max)
             memcpy(o, "\xef\xbf\xbd", 3);
             o += 3;
         } else if (utf8_is_control(cp)) {
-            *o++ = ' ';
+            *o++ = lines && cp == '\n' ? '\n' : ' ';
         } else {
             memcpy(o, p, n);
             o += n;
@@ -212,6 +248,20 @@ clean_free(struct clean *c)
     free(c->id); free(c->dedup); free(c->tracking); free(c->clock);
     free(c->category); free(c->subject); free(c->summary);
     free(c->received_at); free(c->deadline);
+    free(c->details); free(c->ack_url); free(c->actor);
+}
+
+/* The severity asked for, if it is one; else the event's. */
+static void
+clean_severity(const struct pager_notice *n, struct clean *c)
+{
+    c->severity = c->ev->severity;
+    c->priority = c->ev->priority;
+    for (size_t i = 0; n->severity && i < sizeof(pager_priorities) / sizeof(pager_priorities[0]); i++)
+        if (strcmp(n->severity, pager_priorities[i].severity) == 0) {
+            c->severity = pager_priorities[i].severity;
+            c->priority = pager_priorities[i].priority;
+        }
 }
 
 static bool
@@ -230,6 +280,10 @@ clean_notice(const struct pager_notice *n, struct clean *c)
     c->summary = pager_clean_text(n->summary, PAGER_PD_SUMMARY_MAX);
     c->received_at = pager_clean_text(n->received_at, PAGER_FIELD_MAX);
     c->deadline = pager_clean_text(n->deadline, PAGER_FIELD_MAX);
+    c->details = pager_clean_lines(n->details, PAGER_DETAILS_MAX);
+    c->ack_url = n->ack_url ? pager_clean_secret(n->ack_url) : NULL;
+    c->actor = pager_clean_text(n->actor, PAGER_FIELD_MAX);
+    clean_severity(n, c);
     return true;
 }
 
@@ -270,11 +324,19 @@ pager_headline_core(const struct clean *c)
     return buf;
 }
 
-/* "CPR page: CORE", cut to max bytes at a UTF-8 boundary. */
+/* "CPR page: CORE", cut to max bytes at a UTF-8 boundary; a case page
+ * (one with details) says its pagetext summary as it is. */
 static char *
 pager_headline(const struct clean *c, size_t max)
 {
-    char *core = pager_headline_core(c);
+    char *core = c->details ? NULL : pager_headline_core(c);
+
+    if (c->details) {
+        core = strdup(c->summary ? c->summary : or_dash(c->tracking));
+        if (core)
+            utf8_cut(core, max);
+        return core;
+    }
     char *out = core ? pager_printf("CPR %s: %s", c->ev->word, core) : NULL;
 
     free(core);
@@ -295,6 +357,15 @@ put_slack(FILE *f, const char *s)
         default: fputc(*s, f);
         }
     }
+}
+
+static void
+put_slack_or_plain(FILE *f, bool slack, const char *s)
+{
+    if (slack)
+        put_slack(f, s);
+    else
+        fputs(s, f);
 }
 
 static void
@@ -338,7 +409,18 @@ pager_text(const struct clean *c, bool slack)
     if (!f)
         return NULL;
     fprintf(f, "CPR %s", c->ev->word);
-    if (c->tracking) {
+    if (c->details) {
+        fputs(": ", f);
+        put_slack_or_plain(f, slack, or_dash(c->summary));
+        fputc('\n', f);
+        if (c->actor && !pager_is_trigger(c)) {
+            fputs("By: ", f);
+            put_slack_or_plain(f, slack, c->actor);
+            fputc('\n', f);
+        }
+        if (pager_is_trigger(c))
+            put_slack_or_plain(f, slack, c->details);
+    } else if (c->tracking) {
         fputs(slack ? ": *" : ": ", f);
         put_slack(f, c->tracking);
         fputs(slack ? "*\n" : "\n", f);
@@ -407,6 +489,8 @@ pager_details(const struct clean *c, bool tier_as_string)
     json_set_str(d, "received_at", c->received_at);
     json_set_str(d, "deadline", c->deadline);
     json_set_str(d, "summary", c->tracking ? NULL : c->summary);
+    json_set_str(d, "details", c->details);
+    json_set_str(d, "ack_url", c->ack_url);
     json_set_str(d, "ack", ack);
     free(ack);
     return d;
@@ -421,16 +505,20 @@ payload_pagerduty_key(const char *key, struct clean *c)
     if (!key || !c->dedup)
         return NULL;
     utf8_cut(c->dedup, PAGER_PD_DEDUP_MAX);
-    if (pager_is_resolve(c))
+    if (!pager_is_trigger(c))
         return json_finish(json_pack("{s:s, s:s, s:s}", "routing_key", key,
-                                     "event_action", "resolve", "dedup_key", c->dedup));
+                                     "event_action", pager_is_ack(c) ? "acknowledge" : "resolve",
+                                     "dedup_key", c->dedup));
     if (!(summary = pager_headline(c, PAGER_PD_SUMMARY_MAX)))
         return NULL;
     root = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o*}}",
                      "routing_key", key, "event_action", "trigger",
                      "dedup_key", c->dedup, "payload", "summary", summary,
-                     "source", PAGER_SOURCE, "severity", c->ev->severity,
+                     "source", PAGER_SOURCE, "severity", c->severity,
                      "custom_details", pager_details(c, false));
+    if (root && c->ack_url)
+        json_object_set_new(root, "links", json_pack("[{s:s, s:s}]", "href", c->ack_url,
+                                                     "text", "Acknowledge this report"));
     free(summary);
     return json_finish(root);
 }
@@ -453,17 +541,19 @@ payload_opsgenie(const struct pager_channel *ch, struct clean *c)
     json_t *root;
 
     (void) ch;
-    if (pager_is_resolve(c))
-        return json_finish(json_pack("{s:s, s:s}", "source", PAGER_SOURCE,
-                                     "note", "acknowledged or clock stopped"));
+    if (!pager_is_trigger(c))
+        return json_finish(json_pack("{s:s, s:s, s:s?}", "source", PAGER_SOURCE,
+                                     "note", pager_is_ack(c) ? "case acknowledged"
+                                     : "clock stopped", "user", c->actor));
     if (!c->dedup)
         return NULL;
     message = pager_headline(c, PAGER_OG_MESSAGE_MAX);
-    text = pager_text(c, false);
+    if ((text = pager_text(c, false)) != NULL)
+        utf8_cut(text, PAGER_OG_DESCRIPTION_MAX);
     root = message && text
         ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:o*}", "message", message,
                     "alias", c->dedup, "description", text,
-                    "priority", c->ev->priority, "source", PAGER_SOURCE,
+                    "priority", c->priority, "source", PAGER_SOURCE,
                     "details", pager_details(c, true))
         : NULL;
     free(message);
@@ -475,9 +565,12 @@ static char *
 payload_slack(const struct pager_channel *ch, struct clean *c)
 {
     char *text = pager_text(c, true);
-    json_t *root = text ? json_pack("{s:s}", "text", text) : NULL;
+    json_t *root;
 
     (void) ch;
+    if (text)
+        utf8_cut(text, PAGER_SLACK_TEXT_MAX);   /* bytes <= characters */
+    root = text ? json_pack("{s:s}", "text", text) : NULL;
     free(text);
     return json_finish(root);
 }
@@ -495,6 +588,13 @@ payload_webhook(const struct pager_channel *ch, struct clean *c)
                              "subject", c->subject);
 
     (void) ch;
+    if (root) {
+        json_set_str(root, "alert", c->dedup);
+        json_set_str(root, "severity", pager_is_trigger(c) ? c->severity : NULL);
+        json_set_str(root, "details", c->details);
+        json_set_str(root, "ack_url", c->ack_url);
+        json_set_str(root, "actor", c->actor);
+    }
     free(summary);
     return json_finish(root);
 }
@@ -572,7 +672,8 @@ pager_message_id(const struct clean *c, const char *from)
 static char *
 pager_email_subject(const struct clean *c)
 {
-    char *core = pager_headline_core(c), *out = NULL;
+    char *core = c->details ? pager_headline(c, PAGER_FIELD_MAX) : pager_headline_core(c);
+    char *out = NULL;
     bool page = strcmp(c->ev->name, "page") == 0;
 
     if (core)
@@ -696,7 +797,7 @@ pager_scheme_ok(const char *url, const char *a, const char *b)
 }
 
 /* The request URL: the channel URL or its default; an Opsgenie resolve
- * closes the alert by alias. */
+ * closes the alert by alias, an acknowledge acknowledges it by alias. */
 static char *
 pager_url(CURL *curl, const struct pager_channel *ch, const struct pager_notice *n)
 {
@@ -709,14 +810,16 @@ pager_url(CURL *curl, const struct pager_channel *ch, const struct pager_notice 
         free(base);
         return NULL;
     }
-    if (!base || ch->type != PAGER_OPSGENIE || !n->event || strcmp(n->event, "resolve") != 0)
+    if (!base || ch->type != PAGER_OPSGENIE || !n->event
+        || (strcmp(n->event, "resolve") != 0 && strcmp(n->event, "acknowledge") != 0))
         return base;
     if ((len = strlen(base)) > 0 && base[len - 1] == '/')
         base[len - 1] = '\0';
     alias = pager_clean_text(n->dedup_key ? n->dedup_key : n->id, PAGER_OG_ALIAS_MAX);
     esc = alias ? curl_easy_escape(curl, alias, 0) : NULL;
     if (esc)
-        out = pager_printf("%s/%s/close?identifierType=alias", base, esc);
+        out = pager_printf("%s/%s/%s?identifierType=alias", base, esc,
+                           strcmp(n->event, "resolve") == 0 ? "close" : "acknowledge");
     curl_free(esc);
     free(alias);
     free(base);

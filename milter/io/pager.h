@@ -10,8 +10,9 @@
  *   ONE attempt with libcurl, TLS verification always on. Retrying is the
  *   caller's business: retry_classify() (core/retry.h) says whether an
  *   outcome is worth a retry and retry_backoff_ms() how long to wait. Every notice carries an
- *   idempotency key: the PagerDuty dedup_key, the Opsgenie alias (both the
- *   tracking number plus clock plus tier) and the webhook "id" (the step).
+ *   idempotency key: the PagerDuty dedup_key and Opsgenie alias (the alert
+ *   key of cpr.alerts, 026_alerts.sql) and the webhook "id" (the step).
+ *   Events: page, warn, breach (triggers), acknowledge, resolve, health.
  */
 #ifndef CPR_PAGER_H
 #define CPR_PAGER_H
@@ -25,6 +26,9 @@
 #define PAGER_PD_SUMMARY_MAX   1024   /* PagerDuty payload.summary */
 #define PAGER_OG_MESSAGE_MAX   130    /* Opsgenie message */
 #define PAGER_OG_ALIAS_MAX     512    /* Opsgenie alias */
+#define PAGER_OG_DESCRIPTION_MAX 15000 /* Opsgenie description */
+#define PAGER_SLACK_TEXT_MAX   4000   /* Slack: text over 4,000 characters is cut */
+#define PAGER_DETAILS_MAX      8000   /* our details text, bytes */
 #define PAGER_TIMEOUT_MS       10000  /* one HTTP or SMTP attempt */
 
 struct pager_channel {
@@ -37,6 +41,7 @@ struct pager_channel {
     const char *smtp_url;     /* email: smtp://host:port */
     const char *ca_file;      /* optional CA bundle (tests); NULL = system store */
     long timeout_ms;          /* one attempt; 0 = PAGER_TIMEOUT_MS */
+    bool resolve;             /* slack, email, webhook: "resolved" messages */
 };
 
 struct pager_notice {
@@ -51,6 +56,10 @@ struct pager_notice {
     const char *summary;      /* one line for humans */
     const char *received_at;  /* RFC 3339 UTC */
     const char *deadline;     /* RFC 3339 UTC */
+    const char *details;      /* pagetext_details(): lines; NULL = the facts */
+    const char *severity;     /* critical, error, warning, info; NULL = by event */
+    const char *ack_url;      /* the signed one-click link, NULL for now */
+    const char *actor;        /* acknowledge and resolve: who (Opsgenie "user") */
 };
 
 /* The i-th driver's type name, NULL past the last (tests compare the

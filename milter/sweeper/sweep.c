@@ -4,10 +4,13 @@
  *   sweep - one pass of cpr-sweeper: plan, offer, claim, deliver
  * DESCRIPTION
  *   See sweep.h. Idempotency keys: the webhook "id" is TRACKING/STEPKEY;
- *   the PagerDuty dedup_key and Opsgenie alias are TRACKING/CLOCK/tN for
- *   pages (each tier its own alert, so escalation really notifies someone
- *   new), TRACKING/CLOCK/warn and TRACKING/CLOCK/breach otherwise. A resolve
- *   for tier N closes TRACKING/acknowledge/tN.
+ *   the PagerDuty dedup_key, Opsgenie alias and webhook "alert" are the
+ *   alert keys of deadline_alert_key(): one alert per clock, and a key of
+ *   its own for each page that must notify while that alert is open (a
+ *   later tier, a repeat, a later warning, a breach). Every trigger sent
+ *   is recorded in cpr.alerts; a resolve step acknowledges (acknowledge
+ *   clock) and resolves every open alert of its clock on its channel, and
+ *   Slack and email get one "resolved" message ([channel] resolve).
  *   Every send attempt is counted, and each pass's nearest deadlines
  *   kept, for the metrics endpoint (sweepmetrics.h).
  * DIAGNOSTICS
@@ -29,6 +32,7 @@
 #include "sendlog.h"
 #include "sweepdb.h"
 #include "sweepmetrics.h"
+#include "sweepnotice.h"
 
 #define SWEEP_MAX_CLAIMS  256         /* steps claimed per pass */
 #define SWEEP_MAX_GROUPS  16          /* group pages per pass */
@@ -43,21 +47,6 @@ earliest(long long a, long long b)
     if (b <= 0)
         return a;
     return a < b ? a : b;
-}
-
-static void
-format_utc(long long ms, char *buf, size_t len)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char secs[24];
-
-    if (ms <= 0 || gmtime_r(&t, &tm) == NULL
-        || strftime(secs, sizeof(secs), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-        snprintf(buf, len, "-");
-        return;
-    }
-    snprintf(buf, len, "%s.%03dZ", secs, (int)(ms % 1000));
 }
 
 static const char *
@@ -124,15 +113,24 @@ offer_all(struct sweeper *s, long long *next)
  * was offered makes it unwanted. Resolves always go out. The plan is made
  * at the step's due time at the earliest: another sweeper (or a pass that
  * began a moment before the step fell due) may have offered it, and a step
- * not yet due by our clock is still wanted. */
+ * not yet due by our clock is still wanted. *act is the planned action
+ * (for a fallback or a resolve, the one the step stands for). */
 static bool
-still_wanted(const struct sweeper *s, const struct sweep_step *st, long long now)
+still_wanted(const struct sweeper *s, const struct sweep_step *st, long long now,
+             struct deadline_action *act)
 {
     struct deadline_action acts[DEADLINE_MAX_ACTIONS];
     char key[DEADLINE_STEP_KEY_MAX];
     long long nd, at = st->due > now ? st->due : now;
     size_t n;
 
+    memset(act, 0, sizeof(*act));
+    deadline_clock_parse(st->clock, &act->clock);
+    act->event = strcmp(st->event, "resolve") == 0 ? EVENT_RESOLVE : EVENT_PAGE;
+    act->tier = st->tier;
+    act->due = st->due;
+    act->deadline = st->deadline;
+    act->clock_start = deadline_clock_start(&st->kase.clocks, act->clock);
     if (strcmp(st->event, "resolve") == 0)
         return true;
     if (!st->case_open)
@@ -142,8 +140,10 @@ still_wanted(const struct sweeper *s, const struct sweep_step *st, long long now
     n = deadline_plan(&st->kase.clocks, &s->esc.policy, at, acts, DEADLINE_MAX_ACTIONS, &nd);
     for (size_t i = 0; i < n; i++) {
         deadline_step_key(&acts[i], key, sizeof(key));
-        if (strcmp(key, st->key) == 0)
+        if (strcmp(key, st->key) == 0) {
+            *act = acts[i];
             return true;
+        }
     }
     return false;
 }
@@ -155,78 +155,6 @@ find_channel(const struct sweeper *s, const char *name)
         if (strcmp(s->esc.channels[i].name, name) == 0)
             return &s->esc.channels[i];
     return NULL;
-}
-
-struct notice_text {
-    char id[160];
-    char dedup[96];
-    char summary[512];
-    char received[32];
-    char deadline[32];
-};
-
-static void
-summarise(const struct sweep_step *st, struct notice_text *t)
-{
-    const char *tr = st->kase.tracking, *cat = st->kase.category;
-
-    if (strcmp(st->event, "page") == 0 && strcmp(st->clock, "acknowledge") == 0)
-        snprintf(t->summary, sizeof(t->summary),
-                 "%s [%s] not acknowledged; deadline %s passed (tier %d)",
-                 tr, cat, t->deadline, st->tier);
-    else if (strcmp(st->event, "page") == 0)
-        snprintf(t->summary, sizeof(t->summary), "%s [%s] %s: page (tier %d), deadline %s",
-                 tr, cat, st->clock, st->tier, t->deadline);
-    else if (strcmp(st->event, "warn") == 0)
-        snprintf(t->summary, sizeof(t->summary), "%s [%s] %s deadline approaching: %s",
-                 tr, cat, st->clock, t->deadline);
-    else if (strcmp(st->event, "breach") == 0)
-        snprintf(t->summary, sizeof(t->summary),
-                 "%s [%s] BREACH: %s deadline %s missed; incident report due in 72 h",
-                 tr, cat, st->clock, t->deadline);
-    else
-        snprintf(t->summary, sizeof(t->summary), "%s [%s] %s: resolved", tr, cat, st->clock);
-}
-
-/* The alert a step raises or resolves: acknowledge pages one per tier;
- * another clock's warnings share one alert (a tier-1 resolve closes it)
- * and its breach another (a tier-0 resolve closes it). */
-static void
-notice_dedup(const struct sweep_step *st, char *buf, size_t len)
-{
-    const char *tr = st->kase.tracking, *kind = st->event;
-
-    if (strcmp(st->clock, "acknowledge") == 0) {
-        snprintf(buf, len, "%s/%s/t%d", tr, st->clock, st->tier);
-        return;
-    }
-    if (strcmp(st->event, "resolve") == 0)
-        kind = st->tier == 0 ? "breach" : "warn";
-    snprintf(buf, len, "%s/%s/%s", tr, st->clock, kind);
-}
-
-static void
-build_notice(const struct sweep_step *st, struct notice_text *t, struct pager_notice *n)
-{
-    const char *tr = st->kase.tracking;
-
-    format_utc(st->kase.clocks.received_at, t->received, sizeof(t->received));
-    format_utc(st->deadline, t->deadline, sizeof(t->deadline));
-    snprintf(t->id, sizeof(t->id), "%s/%s", tr, st->key);
-    notice_dedup(st, t->dedup, sizeof(t->dedup));
-    summarise(st, t);
-    memset(n, 0, sizeof(*n));
-    n->event = st->event;
-    n->id = t->id;
-    n->dedup_key = t->dedup;
-    n->tracking = tr;
-    n->clock = st->clock;
-    n->tier = st->tier;
-    n->category = st->kase.category;
-    n->subject = st->kase.subject;
-    n->summary = t->summary;
-    n->received_at = t->received;
-    n->deadline = t->deadline;
 }
 
 /* A failed channel: page the next tier at once, saying why. */
@@ -254,12 +182,6 @@ fallback(struct sweeper *s, const struct sweep_step *st, const char *why)
                       s->actor) < 0)
         log_error("%s: could not offer the tier-%d page; the failed step is recorded "
                   "and the next pass plans again", st->kase.tracking, next);
-}
-
-static bool
-cannot_resolve(const struct pager_channel *ch)
-{
-    return !pager_types[ch->type].can_resolve;
 }
 
 static bool
@@ -295,49 +217,186 @@ grouped(struct sweeper *s, const struct sweep_step *st, bool *ok)
     return true;
 }
 
+/* A send's outcome as the step's: sent, a retry with backoff, or failed. */
 static bool
-deliver(struct sweeper *s, const struct sweep_step *st, long long now)
+finish_send(struct sweeper *s, const struct sweep_step *st, enum send_result r, long status,
+            double ms, const char *err)
 {
-    const struct pager_channel *ch = find_channel(s, st->channel);
-    struct notice_text t;
+    if (r == SEND_OK)
+        return finish(s, st, "sent", status, ms, NULL, 0);
+    if (r == SEND_RETRY && st->attempts <= s->esc.retry_max)   /* retries after the first */
+        return finish(s, st, "retry", status, ms, err,
+                      retry_backoff_ms(st->attempts - 1, s->esc.retry_base_ms, s->esc.retry_cap_ms,
+                                       (unsigned)rand()));
+    return finish(s, st, "failed", status, ms, err, 0);
+}
+
+/* One acknowledge or resolve notice for one open alert (key). */
+static enum send_result
+send_alert_event(struct sweeper *s, const struct sweep_step *st,
+                 const struct pager_channel *ch, const struct deadline_action *act,
+                 long long now, const struct sweep_facts *f, const char *event,
+                 const char *key, long *status, double *ms, char *err, size_t errlen)
+{
+    struct sweep_notice_text t;
     struct pager_notice n;
+    enum send_result r;
+
+    sweepnotice_build(s, st, act, false, now, f, event, key, &t, &n);
+    r = sendlog_send(s, ch, &n, status, ms, err, errlen);
+    sweepnotice_free(&t);
+    return r;
+}
+
+/* Slack and email: one "resolved" message for the clock, then every open
+ * alert of it is resolved; with resolve = no, only recorded. */
+static bool
+resolve_by_message(struct sweeper *s, const struct sweep_step *st,
+                   const struct pager_channel *ch, const struct deadline_action *act,
+                   long long now, const struct sweep_facts *f,
+                   const struct sweep_open_alert *al, size_t na)
+{
+    enum send_result r = SEND_OK;
+    char err[512] = "";
+    long status = 0;
+    double ms = 0;
+
+    if (ch->resolve)
+        r = send_alert_event(s, st, ch, act, now, f, "resolve", NULL, &status, &ms, err,
+                             sizeof(err));
+    for (size_t i = 0; r == SEND_OK && i < na; i++)
+        if (!sweepdb_alert_state(s->conn, al[i].id, "resolved", s->actor, ch->resolve))
+            return false;
+    if (!ch->resolve)
+        return finish(s, st, "skipped", 0, 0, "resolve = no", 0);
+    return finish_send(s, st, r, status, ms, err);
+}
+
+/* PagerDuty, Opsgenie, webhooks: each open alert key of the clock gets
+ * its acknowledge (the acknowledge clock, if not acknowledged there
+ * already) and its resolve. A failure stops the round; the retry resumes
+ * with the alerts still open. */
+static bool
+resolve_by_key(struct sweeper *s, const struct sweep_step *st, const struct pager_channel *ch,
+               const struct deadline_action *act, long long now, const struct sweep_facts *f,
+               const struct sweep_open_alert *al, size_t na)
+{
+    enum send_result r = SEND_OK;
+    char err[512] = "";
+    long status = 0;
+    double ms = 0;
+    bool ack_clock = act->clock == CLOCK_ACKNOWLEDGE;
+
+    if (ch->type == PAGER_WEBHOOK && !ch->resolve) {
+        for (size_t i = 0; i < na; i++)
+            if (!sweepdb_alert_state(s->conn, al[i].id, "resolved", s->actor, false))
+                return false;
+        return finish(s, st, "skipped", 0, 0, "resolve = no", 0);
+    }
+    for (size_t i = 0; r == SEND_OK && i < na; i++) {
+        /* No longer asked about (ackpoll.h), from before our acknowledge or
+         * resolve goes out: a poll must not take it for one made by hand. */
+        if (!ackpoll_closed(s, st->channel, al[i].key))
+            log_error("%s: could not stop polling alert %s", st->kase.tracking, al[i].key);
+        if (ack_clock && strcmp(al[i].state, "triggered") == 0) {
+            r = send_alert_event(s, st, ch, act, now, f, "acknowledge", al[i].key, &status,
+                                 &ms, err, sizeof(err));
+            if (r != SEND_OK
+                || !sweepdb_alert_state(s->conn, al[i].id, "acknowledged", s->actor, true))
+                break;
+        }
+        r = send_alert_event(s, st, ch, act, now, f, "resolve", al[i].key, &status, &ms, err,
+                             sizeof(err));
+        if (r == SEND_OK && !sweepdb_alert_state(s->conn, al[i].id, "resolved", s->actor, true))
+            return false;
+    }
+    return finish_send(s, st, r, status, ms, err);
+}
+
+/* A stopped clock: every alert it opened on this channel is acknowledged
+ * (the acknowledge clock) and resolved. A failed resolve pages nobody:
+ * the alert stays open, which is safe. */
+static bool
+deliver_resolve(struct sweeper *s, const struct sweep_step *st,
+                const struct pager_channel *ch, const struct deadline_action *act,
+                long long now)
+{
+    struct sweep_open_alert *al;
+    struct sweep_facts f;
+    size_t na;
+    bool ok;
+
+    if (!sweepdb_alerts_open(s->conn, st->kase.id, st->clock, act->clock_start, st->channel,
+                             &al, &na))
+        return false;
+    if (na == 0)
+        return finish(s, st, "skipped", 0, 0, "no open alert on this channel", 0);
+    if (!sweepdb_page_facts(s->conn, st->kase.id, &f)) {
+        sweepdb_open_alerts_free(al, na);
+        return false;
+    }
+    ok = ch->type == PAGER_SLACK || ch->type == PAGER_EMAIL
+        ? resolve_by_message(s, st, ch, act, now, &f, al, na)
+        : resolve_by_key(s, st, ch, act, now, &f, al, na);
+    sweepdb_facts_free(&f);
+    sweepdb_open_alerts_free(al, na);
+    return ok;
+}
+
+/* A page, warning or breach: sent under its alert key, recorded open. */
+static bool
+deliver_trigger(struct sweeper *s, const struct sweep_step *st,
+                const struct pager_channel *ch, const struct deadline_action *act,
+                long long now)
+{
+    bool fb = strstr(st->key, SWEEP_FALLBACK) != NULL;
+    struct sweep_notice_text t;
+    struct pager_notice n;
+    struct sweep_facts f;
     enum send_result r;
     char err[512] = "";
     long status = 0;
     double ms = 0;
-    bool ok, retry;
+    bool ok = true;
 
-    if (!still_wanted(s, st, now))
+    if (!sweepdb_page_facts(s->conn, st->kase.id, &f))
+        return false;
+    sweepnotice_build(s, st, act, fb, now, &f, NULL, NULL, &t, &n);
+    r = sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err));
+    if (r == SEND_OK)
+        ok = sweepdb_alert_triggered(s->conn, st->kase.id, st->clock, act->clock_start,
+                                     t.base, t.key, st->channel, pager_type_name(ch->type),
+                                     st->event, st->tier, s->actor)
+             /* An alert opened on a polled channel is asked about (ackpoll.h). */
+             && ackpoll_opened(s, st, t.key);
+    sweepnotice_free(&t);
+    sweepdb_facts_free(&f);
+    if (!ok)
+        return false;
+    if (r != SEND_OK && !(r == SEND_RETRY && st->attempts <= s->esc.retry_max))
+        fallback(s, st, err[0] ? err : "retries exhausted");
+    return finish_send(s, st, r, status, ms, err);
+}
+
+static bool
+deliver(struct sweeper *s, const struct sweep_step *st, long long now)
+{
+    const struct pager_channel *ch = find_channel(s, st->channel);
+    struct deadline_action act;
+    bool ok;
+
+    if (!still_wanted(s, st, now, &act))
         return finish(s, st, "skipped", 0, 0, "no longer due", 0);
     if (grouped(s, st, &ok))
         return ok;
     if (ch == NULL) {
-        fallback(s, st, "channel not configured");
+        if (strcmp(st->event, "resolve") != 0)
+            fallback(s, st, "channel not configured");
         return finish(s, st, "failed", 0, 0, "channel not configured on this sweeper", 0);
     }
-    if (strcmp(st->event, "resolve") == 0 && cannot_resolve(ch))
-        return finish(s, st, "skipped", 0, 0, "channel has no resolve", 0);
-    build_notice(st, &t, &n);
-    /* One we resolve ourselves is no longer asked about, from before the
-     * resolve: a poll must not take our resolve for one made by hand. */
-    if (strcmp(st->event, "resolve") == 0 && !ackpoll_closed(s, st->channel, n.dedup_key))
-        log_error("%s: could not stop polling the alert", st->kase.tracking);
-    r = sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err));
-    retry = r == SEND_RETRY && st->attempts <= s->esc.retry_max;   /* retries after the first */
-    if (r == SEND_OK) {
-        /* An alert opened on a polled channel is asked about (ackpoll.h). */
-        if (!ackpoll_opened(s, st, n.dedup_key))
-            log_error("%s: could not record the alert for polling", st->kase.tracking);
-        return finish(s, st, "sent", status, ms, NULL, 0);
-    }
-    if (retry)
-        return finish(s, st, "retry", status, ms, err,
-                      retry_backoff_ms(st->attempts - 1, s->esc.retry_base_ms, s->esc.retry_cap_ms,
-                                       (unsigned)rand()));
-    /* A failed resolve pages nobody: the alert stays open, which is safe. */
-    if (strcmp(st->event, "resolve") != 0)
-        fallback(s, st, err[0] ? err : "retries exhausted");
-    return finish(s, st, "failed", status, ms, err, 0);
+    if (strcmp(st->event, "resolve") == 0)
+        return deliver_resolve(s, st, ch, &act, now);
+    return deliver_trigger(s, st, ch, &act, now);
 }
 
 /* One step per claim: the lease then covers a single send (at most one
@@ -374,7 +433,7 @@ group_send(struct sweeper *s, const struct sweep_group *g, char *err, size_t err
     bool sent = false;
 
     snprintf(id, sizeof(id), "group-%lld/t%d", g->id, g->tier);
-    format_utc(g->window_ends_at, deadline, sizeof(deadline));
+    sweepnotice_utc(g->window_ends_at, deadline, sizeof(deadline));
     snprintf(summary, sizeof(summary),
              "%d new reports from %s not acknowledged (page group %lld, tier %d): %s%s; "
              "cprctl ack-group %lld", g->open_count, g->domain, g->id, g->tier, g->trackings,

@@ -23,11 +23,34 @@
  * thread: see sweepdb.h); set by sweepdb_connect. */
 static long long sweepdb_timeout_ms = 10000;
 
+/* Server notices, and the FATAL a shutdown sends to an idle connection,
+ * as one log line each: libpq's default writes them raw to stderr. */
+static void
+sweepdb_notice(void *arg, const char *message)
+{
+    char line[512];
+    size_t i;
+
+    (void) arg;
+    snprintf(line, sizeof(line), "%s", message ? message : "");
+    for (i = 0; line[i]; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    while (i > 0 && line[i - 1] == ' ')
+        line[--i] = '\0';
+    log_warn("database: %s", line);
+}
+
 PGconn *
 sweepdb_connect(const char *conninfo, long long timeout_ms, char *err, size_t errlen)
 {
+    PGconn *conn;
+
     sweepdb_timeout_ms = timeout_ms;
-    return pgconn_open(conninfo, "cpr-sweeper", timeout_ms, err, errlen);
+    conn = pgconn_open(conninfo, "cpr-sweeper", timeout_ms, err, errlen);
+    if (conn != NULL)
+        PQsetNoticeProcessor(conn, sweepdb_notice, NULL);
+    return conn;
 }
 
 static PGresult *
@@ -55,6 +78,8 @@ sweepdb_query(PGconn *conn, const char *sql, int n, const char *const *params)
 {
     return sweepdb_run(conn, sql, n, params, PGRES_TUPLES_OK);
 }
+
+static bool sweepdb_done(PGresult *res);
 
 static long long
 col_ms(const PGresult *res, int row, int col)
@@ -535,8 +560,7 @@ sweepdb_probe_sent(PGconn *conn, const char *id, const char *error, bool mailbox
     const char *p[] = { id, error, mailbox ? "t" : "f" };
     PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_sent($1, $2, $3::boolean)", 3, p);
 
-    PQclear(res);
-    return res != NULL;
+    return sweepdb_done(res);
 }
 
 bool
@@ -545,8 +569,7 @@ sweepdb_probe_mailbox_due(PGconn *conn, bool *due)
     PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_mailbox_due()", 0, NULL);
 
     *due = res != NULL && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    return res != NULL;
+    return sweepdb_done(res);
 }
 
 bool
@@ -569,8 +592,7 @@ sweepdb_probe_deleted(PGconn *conn, const char *id)
     const char *p[] = { id };
     PGresult *res = sweepdb_query(conn, "SELECT cpr.probe_deleted($1)", 1, p);
 
-    PQclear(res);
-    return res != NULL;
+    return sweepdb_done(res);
 }
 
 long long
@@ -656,4 +678,119 @@ sweepdb_probe_alert_next(PGconn *conn, long long timeout_ms)
     ms = PQgetisnull(res, 0, 0) ? 0 : col_ms(res, 0, 0);
     PQclear(res);
     return ms;
+}
+
+/* ---- alerts (026_alerts.sql) ---- */
+
+/* A call whose result is not needed: did it work? */
+static bool
+sweepdb_done(PGresult *res)
+{
+    bool ok = res != NULL;
+
+    PQclear(res);
+    return ok;
+}
+
+bool
+sweepdb_alert_triggered(PGconn *conn, long long case_id, const char *clock,
+                        long long clock_start, const char *base_key, const char *key,
+                        const char *channel, const char *channel_type,
+                        const char *event, int tier, const char *actor)
+{
+    char id[32], start[32], t[16];
+    const char *p[] = { id, clock, start, base_key, key, channel, channel_type, event, t,
+                        actor };
+    PGresult *res;
+
+    snprintf(id, sizeof(id), "%lld", case_id);
+    snprintf(start, sizeof(start), "%lld", clock_start);
+    snprintf(t, sizeof(t), "%d", tier);
+    res = sweepdb_query(conn, "SELECT cpr.alert_triggered($1, $2, $3, $4, $5, $6, $7, $8, "
+                              "$9, $10)", 10, p);
+    return sweepdb_done(res);
+}
+
+bool
+sweepdb_alerts_open(PGconn *conn, long long case_id, const char *clock,
+                    long long clock_start, const char *channel,
+                    struct sweep_open_alert **out, size_t *n)
+{
+    char id[32], start[32];
+    const char *p[] = { id, clock, start, channel };
+    PGresult *res;
+    int rows;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(id, sizeof(id), "%lld", case_id);
+    snprintf(start, sizeof(start), "%lld", clock_start);
+    res = sweepdb_query(conn, "SELECT alert_id, alert_key, state "
+                              "FROM cpr.alerts_open($1, $2, $3, $4)", 4, p);
+    if (res == NULL)
+        return false;
+    rows = PQntuples(res);
+    if (rows > 0 && (*out = calloc((size_t)rows, sizeof(**out))) != NULL) {
+        for (int i = 0; i < rows; i++) {
+            (*out)[i].id = atoll(PQgetvalue(res, i, 0));
+            (*out)[i].key = col_str(res, i, 1);
+            snprintf((*out)[i].state, sizeof((*out)[i].state), "%s", PQgetvalue(res, i, 2));
+        }
+        *n = (size_t)rows;
+    }
+    PQclear(res);
+    return rows == 0 || *out != NULL;
+}
+
+void
+sweepdb_open_alerts_free(struct sweep_open_alert *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++)
+        free(a[i].key);
+    free(a);
+}
+
+bool
+sweepdb_alert_state(PGconn *conn, long long alert_id, const char *state,
+                    const char *actor, bool sent)
+{
+    char id[32];
+    const char *p[] = { id, state, actor, sent ? "true" : "false" };
+    PGresult *res;
+
+    snprintf(id, sizeof(id), "%lld", alert_id);
+    res = sweepdb_query(conn, "SELECT cpr.alert_state($1, $2, $3, $4::boolean)", 4, p);
+    return sweepdb_done(res);
+}
+
+bool
+sweepdb_page_facts(PGconn *conn, long long case_id, struct sweep_facts *f)
+{
+    char id[32];
+    const char *p[] = { id };
+    PGresult *res;
+
+    memset(f, 0, sizeof(*f));
+    snprintf(id, sizeof(id), "%lld", case_id);
+    res = sweepdb_query(conn, "SELECT reporter, private_keys, first_spki, certificates, "
+                              "csrs, other FROM cpr.page_facts($1)", 1, p);
+    if (res == NULL)
+        return false;
+    if (PQntuples(res) == 1) {
+        f->reporter = col_str(res, 0, 0);
+        f->private_keys = atoi(PQgetvalue(res, 0, 1));
+        snprintf(f->spki, sizeof(f->spki), "%s", PQgetvalue(res, 0, 2));
+        f->certificates = atoi(PQgetvalue(res, 0, 3));
+        f->csrs = atoi(PQgetvalue(res, 0, 4));
+        f->other = atoi(PQgetvalue(res, 0, 5));
+    }
+    PQclear(res);
+    return true;
+}
+
+void
+sweepdb_facts_free(struct sweep_facts *f)
+{
+    free(f->reporter);
+    f->reporter = NULL;
 }

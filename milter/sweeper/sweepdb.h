@@ -71,6 +71,37 @@ bool sweepdb_finish(PGconn *conn, const struct sweep_step *s, const char *worker
                     const char *actor, const char *outcome, long status, double latency_ms,
                     const char *error, long long retry_in_ms);
 
+/* The alerts of a case clock at the paging services (026_alerts.sql). */
+struct sweep_open_alert {
+    long long id;
+    char *key;                 /* the dedup_key / alias sent */
+    char state[16];            /* triggered or acknowledged */
+};
+
+/* A trigger with key went out on channel: record the open alert. */
+bool sweepdb_alert_triggered(PGconn *conn, long long case_id, const char *clock,
+                             long long clock_start, const char *base_key, const char *key,
+                             const char *channel, const char *channel_type,
+                             const char *event, int tier, const char *actor);
+/* The open alerts of that clock (this start or an earlier one) on channel;
+ * *out malloc'd (sweepdb_open_alerts_free). */
+bool sweepdb_alerts_open(PGconn *conn, long long case_id, const char *clock,
+                         long long clock_start, const char *channel,
+                         struct sweep_open_alert **out, size_t *n);
+void sweepdb_open_alerts_free(struct sweep_open_alert *a, size_t n);
+/* state: acknowledged or resolved; sent: we told the service. */
+bool sweepdb_alert_state(PGconn *conn, long long alert_id, const char *state,
+                         const char *actor, bool sent);
+
+/* What a page says beyond the clocks (cpr.page_facts). */
+struct sweep_facts {
+    char *reporter;
+    int private_keys, certificates, csrs, other;
+    char spki[72];             /* the first key's SPKI hex, "" if none */
+};
+bool sweepdb_page_facts(PGconn *conn, long long case_id, struct sweep_facts *f);
+void sweepdb_facts_free(struct sweep_facts *f);
+
 /* Auto-replies unsent for longer than after_ms: how many, and the
  * tracking number of the oldest (into oldest, "" if none). */
 bool sweepdb_stuck_replies(PGconn *conn, long long after_ms, long long *count,
