@@ -169,6 +169,21 @@ CREATE FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms
 $$;
 
 --
+-- Name: alerts_poll_stop(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alerts_poll_stop() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.state = 'resolved' THEN
+        NEW.next_poll_at := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: append_event(bigint, text, text, bigint, jsonb, timestamp with time zone); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -2116,19 +2131,19 @@ CREATE FUNCTION cpr.poll_claim(p_channel text, p_interval_ms bigint, p_limit int
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
     WITH due AS (
-        SELECT p.id FROM cpr.pager_polls p
-        WHERE p.channel = p_channel AND p.state IN ('open', 'acknowledged')
-          AND p.next_poll_at <= clock_timestamp()
-        ORDER BY p.next_poll_at
+        SELECT a.id FROM cpr.alerts a
+        WHERE a.channel = p_channel AND a.next_poll_at IS NOT NULL
+          AND a.next_poll_at <= clock_timestamp()
+        ORDER BY a.next_poll_at
         LIMIT greatest(least(p_limit, 1000), 0)
         FOR UPDATE SKIP LOCKED
     )
-    UPDATE cpr.pager_polls p
+    UPDATE cpr.alerts a
     SET next_poll_at = clock_timestamp() + greatest(p_interval_ms, 1000) * interval '1 ms',
-        polls = p.polls + 1
+        polls = a.polls + 1
     FROM due, cpr.cases c
-    WHERE p.id = due.id AND c.id = p.case_id
-    RETURNING p.id, c.tracking, p.clock, p.alert_key, p.state
+    WHERE a.id = due.id AND c.id = a.case_id
+    RETURNING a.id, c.tracking, a.clock, a.alert_key, a.state
 $$;
 
 --
@@ -2139,8 +2154,8 @@ CREATE FUNCTION cpr.poll_closed(p_channel text, p_key text) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    UPDATE cpr.pager_polls SET state = 'closed'
-    WHERE channel = p_channel AND alert_key = p_key AND state IN ('open', 'acknowledged')
+    UPDATE cpr.alerts SET next_poll_at = NULL
+    WHERE channel = p_channel AND alert_key = p_key AND next_poll_at IS NOT NULL
 $$;
 
 --
@@ -2152,25 +2167,23 @@ CREATE FUNCTION cpr.poll_next_ms(p_channel text) RETURNS bigint
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
     SELECT greatest(0, cpr.epoch_ms(min(next_poll_at)) - cpr.epoch_ms(clock_timestamp()))
-    FROM cpr.pager_polls
-    WHERE channel = p_channel AND state IN ('open', 'acknowledged')
+    FROM cpr.alerts
+    WHERE channel = p_channel AND next_poll_at IS NOT NULL
 $$;
 
 --
--- Name: poll_open(bigint, text, text, text, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+-- Name: poll_open(text, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.poll_open(p_case_id bigint, p_channel text, p_service text, p_clock text, p_key text, p_interval_ms bigint) RETURNS void
+CREATE FUNCTION cpr.poll_open(p_channel text, p_key text, p_interval_ms bigint) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
-    INSERT INTO cpr.pager_polls (case_id, channel, service, clock, alert_key, next_poll_at)
-    VALUES (p_case_id, p_channel, p_service, p_clock, p_key,
-            clock_timestamp() + greatest(p_interval_ms, 1000) * interval '1 ms')
-    ON CONFLICT (channel, alert_key) DO UPDATE
-        SET state = 'open', opened_at = clock_timestamp(), next_poll_at = EXCLUDED.next_poll_at,
-            missing_since = NULL
-        WHERE pager_polls.state IN ('resolved', 'closed', 'gone')
+    UPDATE cpr.alerts
+    SET next_poll_at = clock_timestamp() + greatest(p_interval_ms, 1000) * interval '1 ms',
+        missing_since = NULL, poll_gone_at = NULL
+    WHERE channel = p_channel AND alert_key = p_key AND state <> 'resolved'
+      AND channel_type IN ('pagerduty', 'opsgenie')
 $$;
 
 --
@@ -2182,64 +2195,45 @@ CREATE FUNCTION cpr.poll_report(p_id bigint, p_said text, p_actor text, p_acker 
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
 DECLARE
-    p cpr.pager_polls%ROWTYPE;
+    a cpr.alerts%ROWTYPE;
     c cpr.cases%ROWTYPE;
     v_acker text := CASE WHEN p_said = 'acknowledged' THEN p_actor ELSE p_acker END;
-    v_detail jsonb;
     v_done text := 'nothing';
-    v_alert bigint;
 BEGIN
     IF p_said NOT IN ('open', 'acknowledged', 'resolved', 'missing', 'error', 'limited') THEN
         RAISE EXCEPTION 'poll_report: % is not a poll outcome', p_said
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO p FROM cpr.pager_polls WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND OR p.state NOT IN ('open', 'acknowledged') THEN
-        RETURN 'nothing';
+    SELECT * INTO a FROM cpr.alerts WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND OR a.next_poll_at IS NULL OR a.state = 'resolved' THEN
+        RETURN 'nothing';        -- closed meanwhile: our own resolve is on its way
     END IF;
-    UPDATE cpr.pager_polls SET last_polled_at = clock_timestamp(), last_http = p_http,
+    UPDATE cpr.alerts SET polled_at = clock_timestamp(), last_http = p_http,
         last_error = left(p_error, 300),
         next_poll_at = CASE WHEN p_said = 'limited'
             THEN greatest(next_poll_at, clock_timestamp() + greatest(p_delay_ms, 0) * interval '1 ms')
             ELSE next_poll_at END,
         missing_since = CASE WHEN p_said = 'missing' THEN coalesce(missing_since, clock_timestamp()) END
     WHERE id = p_id;
-    IF p_said = 'missing' AND p.missing_since < clock_timestamp() - interval '1 day' THEN
-        UPDATE cpr.pager_polls SET state = 'gone' WHERE id = p_id;
+    IF p_said = 'missing' AND a.missing_since < clock_timestamp() - interval '1 day' THEN
+        UPDATE cpr.alerts SET next_poll_at = NULL, poll_gone_at = clock_timestamp() WHERE id = p_id;
         RETURN 'gone';
     END IF;
-    SELECT a.id INTO v_alert FROM cpr.alerts a
-    WHERE a.alert_key = p.alert_key AND a.channel = p.channel;
-    UPDATE cpr.alerts SET polled_at = clock_timestamp() WHERE id = v_alert;
-    SELECT * INTO c FROM cpr.cases WHERE id = p.case_id FOR UPDATE;
-    v_detail := jsonb_build_object('channel', p.channel, 'alert_key', p.alert_key, 'clock', p.clock);
-    IF v_acker IS NOT NULL AND p.state = 'open' THEN
-        UPDATE cpr.pager_polls SET state = 'acknowledged', acked_by = v_acker,
-            acked_seen_at = clock_timestamp() WHERE id = p_id;
-        IF v_alert IS NOT NULL THEN
-            PERFORM cpr.alert_state(v_alert, 'acknowledged', v_acker, false);
-        END IF;
+    SELECT * INTO c FROM cpr.cases WHERE id = a.case_id FOR UPDATE;
+    IF v_acker IS NOT NULL AND a.state = 'triggered' THEN
+        PERFORM cpr.alert_state(a.id, 'acknowledged', v_acker, false);
         IF c.ack_clock_from IS NOT NULL AND c.acked_at IS NULL AND c.state = 'open' THEN
-            PERFORM cpr.ack(c.tracking, v_acker, p.service, v_detail);
+            PERFORM cpr.ack(c.tracking, v_acker, a.channel_type,
+                jsonb_build_object('channel', a.channel, 'alert_key', a.alert_key,
+                                   'clock', a.clock));
             v_done := 'acked';
         ELSE
-            PERFORM cpr.append_event(c.id, v_acker, 'pager-ack', NULL,
-                v_detail || jsonb_build_object('via', p.service,
-                                               'note', 'case already acknowledged'));
             v_done := 'noted';
         END IF;
     END IF;
     IF p_said = 'resolved' THEN
-        UPDATE cpr.pager_polls SET state = 'resolved', resolved_by = p_actor,
-            resolved_seen_at = clock_timestamp() WHERE id = p_id;
-        IF v_alert IS NOT NULL THEN
-            PERFORM cpr.alert_state(v_alert, 'resolved', coalesce(p_actor, p.service || ':unknown'),
-                                    false);
-        END IF;
-        PERFORM cpr.append_event(c.id, coalesce(p_actor, p.service || ':unknown'),
-            'pager-resolved', NULL,
-            v_detail || jsonb_build_object('via', p.service,
-                'note', 'resolved by hand; the clocks keep running'));
+        PERFORM cpr.alert_state(a.id, 'resolved', coalesce(p_actor, a.channel_type || ':unknown'),
+                                false);
         v_done := CASE WHEN v_done = 'acked' THEN 'acked' ELSE 'resolved' END;
     END IF;
     RETURN v_done;
@@ -3192,6 +3186,12 @@ CREATE TABLE cpr.alerts (
     resolve_sent_at timestamp with time zone,
     service_id text,
     polled_at timestamp with time zone,
+    next_poll_at timestamp with time zone,
+    polls integer DEFAULT 0 NOT NULL,
+    last_http integer,
+    last_error text,
+    missing_since timestamp with time zone,
+    poll_gone_at timestamp with time zone,
     CONSTRAINT alerts_channel_type_check CHECK ((channel_type = ANY (ARRAY['pagerduty'::text, 'opsgenie'::text, 'slack'::text, 'webhook'::text, 'email'::text]))),
     CONSTRAINT alerts_check CHECK ((alert_key ~~ (base_key || '%'::text))),
     CONSTRAINT alerts_clock_check CHECK ((clock = ANY (ARRAY['acknowledge'::text, 'report-reporter'::text, 'report-subscriber'::text, 'revocation'::text]))),
@@ -3451,47 +3451,6 @@ CREATE TABLE cpr.page_groups (
 
 ALTER TABLE cpr.page_groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME cpr.page_groups_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
---
--- Name: pager_polls; Type: TABLE; Schema: cpr; Owner: -
---
-
-CREATE TABLE cpr.pager_polls (
-    id bigint NOT NULL,
-    case_id bigint NOT NULL,
-    channel text NOT NULL,
-    service text NOT NULL,
-    clock text NOT NULL,
-    alert_key text NOT NULL,
-    opened_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    state text DEFAULT 'open'::text NOT NULL,
-    next_poll_at timestamp with time zone NOT NULL,
-    polls integer DEFAULT 0 NOT NULL,
-    last_polled_at timestamp with time zone,
-    last_http integer,
-    last_error text,
-    acked_by text,
-    acked_seen_at timestamp with time zone,
-    resolved_by text,
-    resolved_seen_at timestamp with time zone,
-    missing_since timestamp with time zone,
-    CONSTRAINT pager_polls_alert_key_check CHECK (((length(alert_key) >= 1) AND (length(alert_key) <= 512))),
-    CONSTRAINT pager_polls_service_check CHECK ((service = ANY (ARRAY['pagerduty'::text, 'opsgenie'::text]))),
-    CONSTRAINT pager_polls_state_check CHECK ((state = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text, 'closed'::text, 'gone'::text])))
-);
-
---
--- Name: pager_polls_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
---
-
-ALTER TABLE cpr.pager_polls ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME cpr.pager_polls_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -3772,20 +3731,6 @@ ALTER TABLE ONLY cpr.page_groups
     ADD CONSTRAINT page_groups_pkey PRIMARY KEY (id);
 
 --
--- Name: pager_polls pager_polls_channel_alert_key_key; Type: CONSTRAINT; Schema: cpr; Owner: -
---
-
-ALTER TABLE ONLY cpr.pager_polls
-    ADD CONSTRAINT pager_polls_channel_alert_key_key UNIQUE (channel, alert_key);
-
---
--- Name: pager_polls pager_polls_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
---
-
-ALTER TABLE ONLY cpr.pager_polls
-    ADD CONSTRAINT pager_polls_pkey PRIMARY KEY (id);
-
---
 -- Name: probe_alerts probe_alerts_pkey; Type: CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -3846,6 +3791,12 @@ ALTER TABLE ONLY cpr.steps
 --
 
 CREATE INDEX alerts_open_idx ON cpr.alerts USING btree (case_id, clock, channel) WHERE (state <> 'resolved'::text);
+
+--
+-- Name: alerts_poll_due_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX alerts_poll_due_idx ON cpr.alerts USING btree (channel, next_poll_at) WHERE (next_poll_at IS NOT NULL);
 
 --
 -- Name: alerts_poll_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -4012,12 +3963,6 @@ CREATE INDEX outbox_sent_idx ON cpr.outbox USING btree (created_at) WHERE (state
 CREATE INDEX page_groups_due_idx ON cpr.page_groups USING btree (next_page_at) WHERE (acked_at IS NULL);
 
 --
--- Name: pager_polls_due_idx; Type: INDEX; Schema: cpr; Owner: -
---
-
-CREATE INDEX pager_polls_due_idx ON cpr.pager_polls USING btree (channel, next_poll_at) WHERE (state = ANY (ARRAY['open'::text, 'acknowledged'::text]));
-
---
 -- Name: probe_alerts_open_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
@@ -4052,6 +3997,12 @@ CREATE INDEX probes_pending_idx ON cpr.probes USING btree (created_at) WHERE (de
 --
 
 CREATE INDEX steps_ready_idx ON cpr.steps USING btree (next_attempt_at) WHERE (state = ANY (ARRAY['pending'::text, 'sending'::text]));
+
+--
+-- Name: alerts alerts_poll_stop; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER alerts_poll_stop BEFORE UPDATE OF state ON cpr.alerts FOR EACH ROW EXECUTE FUNCTION cpr.alerts_poll_stop();
 
 --
 -- Name: case_links case_links_immutable; Type: TRIGGER; Schema: cpr; Owner: -
@@ -4272,13 +4223,6 @@ ALTER TABLE ONLY cpr.page_group_members
     ADD CONSTRAINT page_group_members_group_id_fkey FOREIGN KEY (group_id) REFERENCES cpr.page_groups(id);
 
 --
--- Name: pager_polls pager_polls_case_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
---
-
-ALTER TABLE ONLY cpr.pager_polls
-    ADD CONSTRAINT pager_polls_case_id_fkey FOREIGN KEY (case_id) REFERENCES cpr.cases(id);
-
---
 -- Name: probe_alerts probe_alerts_probe_id_fkey; Type: FK CONSTRAINT; Schema: cpr; Owner: -
 --
 
@@ -4361,6 +4305,12 @@ GRANT ALL ON FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_cloc
 
 REVOKE ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alerts_poll_stop(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alerts_poll_stop() FROM PUBLIC;
 
 --
 -- Name: FUNCTION append_event(p_case_id bigint, p_actor text, p_type text, p_message_id bigint, p_data jsonb, p_at timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
@@ -4957,11 +4907,11 @@ REVOKE ALL ON FUNCTION cpr.poll_next_ms(p_channel text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.poll_next_ms(p_channel text) TO cpr_sweeper;
 
 --
--- Name: FUNCTION poll_open(p_case_id bigint, p_channel text, p_service text, p_clock text, p_key text, p_interval_ms bigint); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION poll_open(p_channel text, p_key text, p_interval_ms bigint); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.poll_open(p_case_id bigint, p_channel text, p_service text, p_clock text, p_key text, p_interval_ms bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION cpr.poll_open(p_case_id bigint, p_channel text, p_service text, p_clock text, p_key text, p_interval_ms bigint) TO cpr_sweeper;
+REVOKE ALL ON FUNCTION cpr.poll_open(p_channel text, p_key text, p_interval_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_open(p_channel text, p_key text, p_interval_ms bigint) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION poll_report(p_id bigint, p_said text, p_actor text, p_acker text, p_http integer, p_error text, p_delay_ms bigint); Type: ACL; Schema: cpr; Owner: -
@@ -5272,13 +5222,6 @@ GRANT SELECT ON TABLE cpr.page_group_members TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.page_groups TO cpr_staff;
 GRANT SELECT ON TABLE cpr.page_groups TO cpr_sweeper;
-
---
--- Name: TABLE pager_polls; Type: ACL; Schema: cpr; Owner: -
---
-
-GRANT SELECT ON TABLE cpr.pager_polls TO cpr_staff;
-GRANT SELECT ON TABLE cpr.pager_polls TO cpr_sweeper;
 
 --
 -- Name: TABLE probe_alerts; Type: ACL; Schema: cpr; Owner: -

@@ -4,8 +4,8 @@
  *   ackpoll - acknowledge where the page arrives: poll PagerDuty and Opsgenie
  * DESCRIPTION
  *   See ackpoll.h. The SQL is 029_pager_poll.sql's functions, called with
- *   parameters. An alert opened by a sweeper that does not poll its
- *   channel is never recorded, so turning poll off stops the requests.
+ *   parameters, over cpr.alerts (026). An alert opened by a sweeper that
+ *   does not poll its channel is never marked for polling.
  */
 #include "ackpoll.h"
 
@@ -125,15 +125,13 @@ bool
 ackpoll_opened(struct sweeper *s, const struct sweep_step *st, const char *key)
 {
     struct ackpoll_channel *c = find(s->poll, st->channel);
-    char id[32], ms[32];
-    const char *p[] = { id, st->channel, NULL, st->clock, key, ms };
+    char ms[32];
+    const char *p[] = { st->channel, key, ms };
 
     if (c == NULL || key == NULL || strcmp(st->event, "resolve") == 0)
         return true;
-    p[2] = pager_type_name(c->pc.type);
-    snprintf(id, sizeof(id), "%lld", st->kase.id);
     snprintf(ms, sizeof(ms), "%lld", c->interval_ms);
-    return db_void(s, "SELECT cpr.poll_open($1, $2, $3, $4, $5, $6)", 6, p);
+    return db_void(s, "SELECT cpr.poll_open($1, $2, $3)", 3, p);
 }
 
 bool

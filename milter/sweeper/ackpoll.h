@@ -4,16 +4,16 @@
  *   ackpoll - acknowledge where the page arrives: poll PagerDuty and Opsgenie
  * SUMMARY
  *   if (!ackpoll_build(cfg, &ap, &err)) ...;  s.poll = &ap;
- *   ackpoll_opened(s, step, channel, alert_key);   after a trigger went out
- *   ackpoll_closed(s, channel, alert_key);         after our own resolve
+ *   ackpoll_opened(s, step, alert_key);      after a trigger went out
+ *   ackpoll_closed(s, channel, alert_key);   before our own acknowledge/resolve
  *   wait_ms = ackpoll_pass(s, &ok);
  * DESCRIPTION
  *   For each channel with `poll = yes` (pagerduty, opsgenie), every
  *   poll_interval, asks the service's REST API (io/pagerpoll.c) about the
  *   alerts the sweepers opened there and have not seen resolved
- *   (029_pager_poll.sql: an index range of the due ones, claimed with
- *   SKIP LOCKED, so with several sweepers each alert is asked about once
- *   per interval). An acknowledgement there acknowledges the case through
+ *   (cpr.alerts rows with next_poll_at, 029_pager_poll.sql: an index
+ *   range of the due ones, claimed with SKIP LOCKED, so with several
+ *   sweepers each alert is asked about once per interval). An acknowledgement there acknowledges the case through
  *   cpr.ack, with the actor the service names (pagerduty:EMAIL,
  *   opsgenie:USER); the next pass then plans no further tier. A resolve
  *   there by hand is recorded and stops nothing. Each channel spends at
