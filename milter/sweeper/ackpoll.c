@@ -131,6 +131,9 @@ ackpoll_opened(struct sweeper *s, const struct sweep_step *st, const char *key)
     if (c == NULL || key == NULL || strcmp(st->event, "resolve") == 0)
         return true;
     snprintf(ms, sizeof(ms), "%lld", c->interval_ms);
+    /* The new alert is due one interval from now: the round must not sleep past it. */
+    if (s->poll->next_at > now_mono_ms() + c->interval_ms)
+        s->poll->next_at = now_mono_ms() + c->interval_ms;
     return db_void(s, "SELECT cpr.poll_open($1, $2, $3)", 3, p);
 }
 

@@ -52,6 +52,7 @@ struct ackpoll {
     struct ackpoll_channel *ch;
     size_t n;
     long long db_timeout_ms;
+    long long next_at;         /* next round due (monotonic ms); 0 = now */
 };
 
 bool ackpoll_build(const struct cpr_config *cfg, struct ackpoll *ap, char **err);

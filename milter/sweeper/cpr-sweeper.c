@@ -75,7 +75,6 @@ struct loop {
     long long next_connect;
     bool last_pass_ok;
     struct log_throttle db_log;  /* database up/down lines, with back-off */
-    long long poll_at;         /* next ackpoll round (monotonic ms); 0 = now */
 };
 
 static void
@@ -336,12 +335,12 @@ poll_round(struct loop *l)
     bool ok;
 
     if (l->s.poll == NULL || l->s.poll->n == 0 || l->s.conn == NULL
-        || now_mono_ms() < l->poll_at)
+        || now_mono_ms() < l->s.poll->next_at)
         return;
     next = ackpoll_pass(&l->s, &ok);
     if (!ok || next <= 0)
         next = l->cfg->db_check_interval_ms;
-    l->poll_at = now_mono_ms() + (next < ACKPOLL_MIN_GAP_MS ? ACKPOLL_MIN_GAP_MS : next);
+    l->s.poll->next_at = now_mono_ms() + (next < ACKPOLL_MIN_GAP_MS ? ACKPOLL_MIN_GAP_MS : next);
 }
 
 /* Sleep until wake, looking for new events every wake_poll and polling
@@ -355,8 +354,8 @@ loop_wait(struct loop *l, long long wake)
         long long slice = left < l->cfg->wake_poll_ms ? left : l->cfg->wake_poll_ms;
         bool polls = l->s.poll != NULL && l->s.poll->n > 0;
 
-        if (polls && l->poll_at - now_mono_ms() < slice)
-            slice = l->poll_at - now_mono_ms();
+        if (polls && l->s.poll->next_at - now_mono_ms() < slice)
+            slice = l->s.poll->next_at - now_mono_ms();
         if (slice > 0 && poll(NULL, 0, (int)slice) < 0 && errno != EINTR)
             log_warn("poll: %s", strerror(errno));
         poll_round(l);
