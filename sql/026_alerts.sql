@@ -180,6 +180,44 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
     FROM cpr.cases c WHERE c.id = p_case_id
 $$;
 
+-- A group page (016_page_groups.sql) is one alert per tier paged, keyed
+-- group-ID/tTIER. Once the group is acknowledged (cprctl ack-group, or
+-- every case it lists acknowledged) its alerts are acknowledged and
+-- resolved: resolved_at records that, and the lease keeps it to one
+-- sweeper.
+ALTER TABLE cpr.page_groups ADD COLUMN resolved_at timestamptz,
+                            ADD COLUMN resolve_lease timestamptz;
+CREATE INDEX page_groups_resolve_idx ON cpr.page_groups (acked_at)
+    WHERE acked_at IS NOT NULL AND resolved_at IS NULL AND tier > 0;
+
+-- Claim one acknowledged group whose alerts are still open: its id and
+-- the last tier paged (tiers 1..tier each opened an alert).
+CREATE FUNCTION cpr.page_group_resolve_claim(p_lease_ms integer,
+        OUT group_id bigint, OUT tier integer, OUT acked_by text)
+RETURNS SETOF record
+LANGUAGE sql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    WITH g AS (
+        SELECT pg.id FROM cpr.page_groups pg
+        WHERE pg.acked_at IS NOT NULL AND pg.resolved_at IS NULL AND pg.tier > 0
+          AND (pg.resolve_lease IS NULL OR pg.resolve_lease < clock_timestamp())
+        ORDER BY pg.acked_at, pg.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    UPDATE cpr.page_groups pg
+    SET resolve_lease = clock_timestamp() + p_lease_ms * interval '1 ms'
+    FROM g WHERE pg.id = g.id
+    RETURNING pg.id, pg.tier, pg.acked_by
+$$;
+
+-- The group's alerts were closed (p_ok), or try again after p_retry_ms.
+CREATE FUNCTION cpr.page_group_resolved(p_group bigint, p_ok boolean, p_retry_ms bigint)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+    UPDATE cpr.page_groups
+    SET resolved_at = CASE WHEN p_ok THEN clock_timestamp() END,
+        resolve_lease = CASE WHEN p_ok THEN NULL
+                             ELSE clock_timestamp() + p_retry_ms * interval '1 ms' END
+    WHERE id = p_group
+$$;
+
 -- cprctl test-page: one audit event per notice sent (or failed).
 ALTER TABLE cpr.monitor_events DROP CONSTRAINT monitor_events_source_check;
 ALTER TABLE cpr.monitor_events ADD CONSTRAINT monitor_events_source_check
@@ -204,12 +242,14 @@ REVOKE EXECUTE ON FUNCTION
     cpr.alerts_open(bigint, text, bigint, text),
     cpr.alert_state(bigint, text, text, boolean),
     cpr.page_facts(bigint),
+    cpr.page_group_resolve_claim(integer), cpr.page_group_resolved(bigint, boolean, bigint),
     cpr.test_page_record(text, text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     cpr.alert_triggered(bigint, text, bigint, text, text, text, text, text, integer, text),
     cpr.alerts_open(bigint, text, bigint, text),
     cpr.alert_state(bigint, text, text, boolean),
-    cpr.page_facts(bigint)
+    cpr.page_facts(bigint),
+    cpr.page_group_resolve_claim(integer), cpr.page_group_resolved(bigint, boolean, bigint)
     TO cpr_sweeper;
 GRANT EXECUTE ON FUNCTION cpr.test_page_record(text, text, text, text, text)
     TO cpr_staff, cpr_sweeper;

@@ -2095,6 +2095,40 @@ CREATE FUNCTION cpr.page_group_open(p_group bigint, p_list integer, OUT open_cou
 $$;
 
 --
+-- Name: page_group_resolve_claim(integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.page_group_resolve_claim(p_lease_ms integer, OUT group_id bigint, OUT tier integer, OUT acked_by text) RETURNS SETOF record
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH g AS (
+        SELECT pg.id FROM cpr.page_groups pg
+        WHERE pg.acked_at IS NOT NULL AND pg.resolved_at IS NULL AND pg.tier > 0
+          AND (pg.resolve_lease IS NULL OR pg.resolve_lease < clock_timestamp())
+        ORDER BY pg.acked_at, pg.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    UPDATE cpr.page_groups pg
+    SET resolve_lease = clock_timestamp() + p_lease_ms * interval '1 ms'
+    FROM g WHERE pg.id = g.id
+    RETURNING pg.id, pg.tier, pg.acked_by
+$$;
+
+--
+-- Name: page_group_resolved(bigint, boolean, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.page_group_resolved(p_group bigint, p_ok boolean, p_retry_ms bigint) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    UPDATE cpr.page_groups
+    SET resolved_at = CASE WHEN p_ok THEN clock_timestamp() END,
+        resolve_lease = CASE WHEN p_ok THEN NULL
+                             ELSE clock_timestamp() + p_retry_ms * interval '1 ms' END
+    WHERE id = p_group
+$$;
+
+--
 -- Name: page_group_wanted(cpr.cases, bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -3442,7 +3476,9 @@ CREATE TABLE cpr.page_groups (
     claimed_by text,
     lease_until timestamp with time zone,
     acked_at timestamp with time zone,
-    acked_by text
+    acked_by text,
+    resolved_at timestamp with time zone,
+    resolve_lease timestamp with time zone
 );
 
 --
@@ -3961,6 +3997,12 @@ CREATE INDEX outbox_sent_idx ON cpr.outbox USING btree (created_at) WHERE (state
 --
 
 CREATE INDEX page_groups_due_idx ON cpr.page_groups USING btree (next_page_at) WHERE (acked_at IS NULL);
+
+--
+-- Name: page_groups_resolve_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX page_groups_resolve_idx ON cpr.page_groups USING btree (acked_at) WHERE ((acked_at IS NOT NULL) AND (resolved_at IS NULL) AND (tier > 0));
 
 --
 -- Name: probe_alerts_open_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -4872,6 +4914,20 @@ GRANT ALL ON FUNCTION cpr.page_group_next_ms() TO cpr_sweeper;
 --
 
 REVOKE ALL ON FUNCTION cpr.page_group_open(p_group bigint, p_list integer, OUT open_count integer, OUT trackings text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION page_group_resolve_claim(p_lease_ms integer, OUT group_id bigint, OUT tier integer, OUT acked_by text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.page_group_resolve_claim(p_lease_ms integer, OUT group_id bigint, OUT tier integer, OUT acked_by text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.page_group_resolve_claim(p_lease_ms integer, OUT group_id bigint, OUT tier integer, OUT acked_by text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION page_group_resolved(p_group bigint, p_ok boolean, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.page_group_resolved(p_group bigint, p_ok boolean, p_retry_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.page_group_resolved(p_group bigint, p_ok boolean, p_retry_ms bigint) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION page_group_wanted(c cpr.cases, p_window_ms bigint); Type: ACL; Schema: cpr; Owner: -

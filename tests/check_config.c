@@ -1081,6 +1081,33 @@ sweeper_fails(const char *text, const char *expect)
 /* A one-tier ladder whose channel c1 opens on line 5. */
 #define LADDER "[escalation]\ntiers = t1\n[tier t1]\nchannels = c1\n[channel c1]\n"
 
+/* Issue 15: [paging] severity.CATEGORY, show_reporter; [channel] resolve. */
+START_TEST(test_check_paging_keys)
+{
+    struct cpr_config *cfg = load_ok(LADDER "type = slack\nurl = https://x\nresolve = no\n"
+                                     "[paging]\nseverity.abuse = Info\n");
+    char *err = NULL;
+
+    ck_assert(config_check_sweeper(cfg, &err));
+    ck_assert(!cfg->channel_defs[0].resolve);
+    ck_assert(!cfg->paging_show_reporter);
+    ck_assert_str_eq(cfg->paging_severity[0], "critical");
+    ck_assert_str_eq(cfg->paging_severity[1], "critical");
+    ck_assert_str_eq(cfg->paging_severity[2], "error");
+    ck_assert_str_eq(cfg->paging_severity[3], "Info");
+    ck_assert_str_eq(cfg->paging_severity[4], "warning");
+    config_free(cfg);
+    cfg = load_ok(LADDER "type = email\nto = a@ca.example\n");
+    ck_assert(cfg->channel_defs[0].resolve);       /* default yes */
+    config_free(cfg);
+    sweeper_fails(LADDER "type = slack\nurl = https://x\n[paging]\n"
+                  "severity.misissuance = P1\n",
+                  ":9: [paging] severity.misissuance: must be critical, error, warning or info");
+    sweeper_fails(LADDER "type = pagerduty\nrouting_key = k\nresolve = no\n",
+                  ":8: [channel c1] resolve: not used by type pagerduty");
+}
+END_TEST
+
 /* Issue 14: [milter] and [sweeper] metrics_listen, off by default. */
 START_TEST(test_check_metrics_listen)
 {
@@ -1758,6 +1785,7 @@ config_tcase_sweeper(void)
     tcase_add_test(tc, test_long_name);
     tcase_add_test(tc, test_check_ladder);
     tcase_add_test(tc, test_check_metrics_listen);
+    tcase_add_test(tc, test_check_paging_keys);
     tcase_add_test(tc, test_check_channels);
     tcase_add_test(tc, test_check_channel_keys);
     tcase_add_test(tc, test_channel_types_are_drivers);

@@ -425,6 +425,31 @@ START_TEST(test_incident_snapshots)
 }
 END_TEST
 
+/* A follow-up restarted the clock, and staff acked before its first page:
+ * one tier-1 resolve still comes, for the earlier start's open alerts. */
+START_TEST(test_restarted_clock_acked_early)
+{
+    struct deadline_policy p = policy_default();
+    struct deadline_case c = case_new("2024-10-25T19:14:00Z");
+    struct deadline_action out[DEADLINE_MAX_ACTIONS];
+    long long next;
+    size_t n;
+
+    c.ack_clock_from = ts("2024-10-25T20:00:00Z");      /* paged at 19:44, then a follow-up */
+    c.acked_at = ts("2024-10-25T20:10:00Z");            /* before 20:30 */
+    n = deadline_plan(&c, &p, ts("2024-10-25T20:11:00Z"), out, DEADLINE_MAX_ACTIONS, &next);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(out[0].event, EVENT_RESOLVE);
+    ck_assert_int_eq(out[0].tier, 1);
+    ck_assert_int_eq(out[0].clock_start, c.ack_clock_from);
+    /* Not restarted: acked early, nothing was paged, nothing to resolve. */
+    c.ack_clock_from = c.received_at;
+    c.acked_at = ts("2024-10-25T19:20:00Z");
+    n = deadline_plan(&c, &p, ts("2024-10-25T19:21:00Z"), out, DEADLINE_MAX_ACTIONS, &next);
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 START_TEST(test_ack_between_tiers)
 {
     struct deadline_policy p = policy_default();
@@ -1076,6 +1101,7 @@ deadline_suite(void)
     tcase_add_test(tc, test_policy_bounds);
     tcase_add_test(tc, test_policy_from_config);
     tcase_add_test(tc, test_alert_key);
+    tcase_add_test(tc, test_restarted_clock_acked_early);
     tcase_add_loop_test(tc, test_walks, 0, sizeof(walks) / sizeof(walks[0]));
     suite_add_tcase(s, tc);
     return s;

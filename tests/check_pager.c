@@ -352,7 +352,7 @@ email_headers_named(const char *msg, const char *name)
 START_TEST(test_case_page_limits)
 {
     struct pager_notice n = notice("page");
-    static char big[60000], summary[3000];
+    static char big[60000], summary[3000], ascii[20000];
     json_t *j;
     const char *v;
     char *m;
@@ -371,6 +371,11 @@ START_TEST(test_case_page_limits)
     n.summary = summary;
     n.details = big;
     n.subject = big;
+    j = payload_json(&og, &n);
+    json_decref(j);
+    memset(ascii, 'a', sizeof(ascii) - 1);   /* one byte a character: the most text */
+    ascii[sizeof(ascii) - 1] = '\0';
+    n.details = ascii;
     n.severity = "error";
     n.ack_url = "https://cpr.example/ack?t=abc";
     j = payload_json(&pd, &n);
@@ -387,6 +392,15 @@ START_TEST(test_case_page_limits)
     ck_assert_uint_le(utf8_chars(jstr(j, "message", NULL)), PAGER_OG_MESSAGE_MAX);
     ck_assert_uint_le(utf8_chars(jstr(j, "description", NULL)), PAGER_OG_DESCRIPTION_MAX);
     ck_assert_str_eq(jstr(j, "priority", NULL), "P2");
+    {
+        size_t total = 0;
+        const char *k;
+        json_t *v2;
+
+        json_object_foreach(json_object_get(j, "details"), k, v2)
+            total += utf8_chars(k) + utf8_chars(json_string_value(v2));
+        ck_assert_uint_le(total, PAGER_OG_DETAILS_MAX);
+    }
     json_decref(j);
     j = payload_json(&slack, &n);
     v = jstr(j, "text", NULL);

@@ -222,7 +222,8 @@ deadline_plan_pages(struct deadline_sink *s, const struct deadline_policy *p,
 
 static void
 deadline_plan_resolves(struct deadline_sink *s, const struct deadline_policy *p,
-                       long long deadline, long long start, long long acked_at)
+                       long long deadline, long long start, long long acked_at,
+                       bool restarted)
 {
     struct deadline_action a = deadline_action_make(CLOCK_ACKNOWLEDGE,
                                                     EVENT_RESOLVE, deadline, start);
@@ -231,9 +232,13 @@ deadline_plan_resolves(struct deadline_sink *s, const struct deadline_policy *p,
     a.due = acked_at;
     for (a.tier = 1; a.tier <= tiers; a.tier++) {
         if (deadline_tier_due(p, deadline, a.tier) > acked_at)
-            return;
+            break;
         deadline_offer(s, &a);
     }
+    /* A restarted clock acked before its tier 1 page: the alerts of the
+     * earlier start may still be open, and tier 1's resolve closes them. */
+    if (a.tier == 1 && tiers > 0 && restarted)
+        deadline_offer(s, &a);
 }
 
 /* When the acknowledge clock stopped: the ack, else the close (0: runs). */
@@ -255,7 +260,8 @@ deadline_plan_acknowledge(struct deadline_sink *s, const struct deadline_case *c
     if (deadline == 0)
         return;
     if (stop != 0)
-        deadline_plan_resolves(s, p, deadline, c->ack_clock_from, stop);
+        deadline_plan_resolves(s, p, deadline, c->ack_clock_from, stop,
+                               c->ack_clock_from != c->received_at);
     else if (!c->closed)
         deadline_plan_pages(s, p, deadline, c->ack_clock_from);
 }

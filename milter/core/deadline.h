@@ -25,7 +25,8 @@
  *   warn_before offset (acks do not stop these). A deadline passed unmet is a
  *   BREACH, which pages every tier (tier 0 = all). When an acknowledge clock
  *   is stopped (ack, or the case closed), a RESOLVE is listed for each tier
- *   that had been paged; when a report or revocation clock is stopped
+ *   that had been paged (and for tier 1 when a follow-up had restarted the
+ *   clock, whose earlier start may have left alerts open); when a report or revocation clock is stopped
  *   (or the case closed), a RESOLVE for its warnings (tier 1) and for its
  *   breach (tier 0), if they had been due.
  * DIAGNOSTICS

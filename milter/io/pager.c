@@ -489,8 +489,11 @@ pager_details(const struct clean *c, bool tier_as_string)
     json_set_str(d, "received_at", c->received_at);
     json_set_str(d, "deadline", c->deadline);
     json_set_str(d, "summary", c->tracking ? NULL : c->summary);
-    json_set_str(d, "details", c->details);
-    json_set_str(d, "ack_url", c->ack_url);
+    if (!tier_as_string) {      /* Opsgenie: details total 8000 characters, the
+                                 * text goes in its description instead */
+        json_set_str(d, "details", c->details);
+        json_set_str(d, "ack_url", c->ack_url);
+    }
     json_set_str(d, "ack", ack);
     free(ack);
     return d;

@@ -27,6 +27,7 @@
 #define PAGER_OG_MESSAGE_MAX   130    /* Opsgenie message */
 #define PAGER_OG_ALIAS_MAX     512    /* Opsgenie alias */
 #define PAGER_OG_DESCRIPTION_MAX 15000 /* Opsgenie description */
+#define PAGER_OG_DETAILS_MAX   8000   /* Opsgenie details, all pairs */
 #define PAGER_SLACK_TEXT_MAX   4000   /* Slack: text over 4,000 characters is cut */
 #define PAGER_DETAILS_MAX      8000   /* our details text, bytes */
 #define PAGER_TIMEOUT_MS       10000  /* one HTTP or SMTP attempt */

@@ -492,12 +492,81 @@ deliver_groups(struct sweeper *s)
     return true;
 }
 
+/* One acknowledge-and-resolve (or, Slack and email, one "resolved"
+ * message) of a group's tier-t alert on channel ch; false if it failed. */
+static bool
+group_close_one(struct sweeper *s, const struct pager_channel *ch, long long gid, int t,
+                bool *messaged)
+{
+    char key[64], summary[160], err[512] = "";
+    struct pager_notice n = { 0 };
+    bool by_message = ch->type == PAGER_SLACK || ch->type == PAGER_EMAIL;
+    long status = 0;
+    double ms = 0;
+
+    if (!ch->resolve && ch->type != PAGER_PAGERDUTY && ch->type != PAGER_OPSGENIE)
+        return true;
+    if (by_message && *messaged)
+        return true;
+    snprintf(key, sizeof(key), "group-%lld/t%d", gid, t);
+    snprintf(summary, sizeof(summary), "page group %lld acknowledged", gid);
+    n.id = key;
+    n.dedup_key = key;
+    n.tracking = key;
+    n.clock = "acknowledge";
+    n.tier = t;
+    n.category = "group";
+    n.summary = summary;
+    n.actor = s->actor;
+    n.event = "acknowledge";
+    if (!by_message && sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err)) != SEND_OK)
+        return false;
+    n.event = "resolve";
+    if (sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err)) != SEND_OK)
+        return false;
+    *messaged = *messaged || by_message;
+    return true;
+}
+
+/* Acknowledged page groups: close the alert of every tier they paged. */
+static bool
+resolve_groups(struct sweeper *s)
+{
+    for (int i = 0; i < SWEEP_MAX_GROUPS && s->esc.ntiers > 0; i++) {
+        bool found, sent = true, *messaged;
+        long long gid;
+        int tier;
+
+        if (!sweepdb_group_resolve_claim(s->conn, s->lease_ms, &gid, &tier, &found))
+            return false;
+        if (!found)
+            break;
+        /* Slack and email channels in several tiers get one message. */
+        if ((messaged = calloc(s->esc.nchannels + 1, sizeof(*messaged))) == NULL)
+            sent = false;
+        for (int t = 1; t <= tier && sent; t++) {
+            const struct escalation_tier *et =
+                &s->esc.tiers[(size_t)t <= s->esc.ntiers ? t - 1 : (int)s->esc.ntiers - 1];
+
+            for (size_t c = 0; c < et->nchannels && sent; c++)
+                sent = group_close_one(s, &s->esc.channels[et->channels[c]], gid, t,
+                                       &messaged[et->channels[c]]);
+        }
+        free(messaged);
+        if (!sweepdb_group_resolved(s->conn, gid, sent, s->esc.retry_base_ms))
+            return false;
+        if (!sent)
+            break;      /* retried after retry_base; do not spin on a dead channel */
+    }
+    return true;
+}
+
 long long
 sweep_pass(struct sweeper *s, bool *ok)
 {
     long long next = 0, retry, alive;
 
-    *ok = offer_all(s, &next) && deliver_ready(s) && deliver_groups(s);
+    *ok = offer_all(s, &next) && deliver_ready(s) && deliver_groups(s) && resolve_groups(s);
     if (!*ok)
         return 0;
     alive = liveness_pass(s, ok);

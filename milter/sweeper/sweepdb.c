@@ -794,3 +794,36 @@ sweepdb_facts_free(struct sweep_facts *f)
     free(f->reporter);
     f->reporter = NULL;
 }
+
+bool
+sweepdb_group_resolve_claim(PGconn *conn, int lease_ms, long long *id, int *tier, bool *found)
+{
+    char lease[16];
+    const char *p[] = { lease };
+    PGresult *res;
+
+    snprintf(lease, sizeof(lease), "%d", lease_ms);
+    res = sweepdb_query(conn, "SELECT group_id, tier FROM cpr.page_group_resolve_claim($1)",
+                        1, p);
+    if (res == NULL)
+        return false;
+    *found = PQntuples(res) == 1;
+    if (*found) {
+        *id = atoll(PQgetvalue(res, 0, 0));
+        *tier = atoi(PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return true;
+}
+
+bool
+sweepdb_group_resolved(PGconn *conn, long long id, bool ok, long long retry_ms)
+{
+    char gid[32], retry[32];
+    const char *p[] = { gid, ok ? "true" : "false", retry };
+
+    snprintf(gid, sizeof(gid), "%lld", id);
+    snprintf(retry, sizeof(retry), "%lld", retry_ms);
+    return sweepdb_done(sweepdb_query(conn, "SELECT cpr.page_group_resolved($1, $2::boolean, "
+                                            "$3)", 3, p));
+}

@@ -135,6 +135,12 @@ bool sweepdb_group_finish(PGconn *conn, const struct sweep_group *g, const char 
                           const char *outcome, long long next_ms, const char *error,
                           const char *actor);
 
+/* An acknowledged group whose alerts are open (026_alerts.sql): true
+ * with *found set (id, last tier paged) or not; false on failure. */
+bool sweepdb_group_resolve_claim(PGconn *conn, int lease_ms, long long *id, int *tier,
+                                 bool *found);
+bool sweepdb_group_resolved(PGconn *conn, long long id, bool ok, long long retry_ms);
+
 /* Milter liveness (021_liveness.sql): one page or resolve due. */
 struct sweep_alert {
     long long id;
