@@ -18,13 +18,12 @@
 --   cpr.poll_report records what the service said (polled_at, last_http,
 --   last_error). An acknowledgement there moves the alert to acknowledged
 --   (cpr.alert_state, sent false: the service told us, with its actor)
---   and acknowledges the case through cpr.ack: the four-argument form
---   added here, which the two-argument form of 005 now calls, so there is
---   one function and one 'ack' event, whose data names the path
---   {"via": "pagerduty", channel, alert_key, clock}. A resolve there by
+--   and acknowledges the case through cpr.ack_via, cpr.ack's body with
+--   the path named (as 027_ack_links.sql has it): one 'ack' event, whose
+--   data names the path {"path": "pagerduty", channel, alert_key, clock}.
+--   A resolve there by
 --   hand moves the alert to resolved (an 'alert-resolved' event with
 --   sent false and the service's actor) and stops no clock.
--- REPLACES cpr.ack (005_sweeper.sql)
 
 ALTER TABLE cpr.alerts
     ADD COLUMN next_poll_at  timestamptz,      -- NULL: not polled
@@ -48,9 +47,12 @@ $$;
 CREATE TRIGGER alerts_poll_stop BEFORE UPDATE OF state ON cpr.alerts
     FOR EACH ROW EXECUTE FUNCTION cpr.alerts_poll_stop();
 
--- One ack function for every path; p_via NULL is cprctl's (its event data
--- stays what 005 wrote).
-CREATE FUNCTION cpr.ack(p_tracking text, p_actor text, p_via text, p_detail jsonb)
+-- One acknowledgement for every path: cpr.ack's body, with the path that
+-- acknowledged named in the event's data. The same function, body and
+-- signature as 027_ack_links.sql (cpr-web) defines, so that whichever of
+-- the two migrations a database has, an ack event says its path; cprctl's
+-- cpr.ack(text, text) is left as it is here.
+CREATE OR REPLACE FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
 DECLARE
@@ -60,18 +62,17 @@ BEGIN
         RAISE EXCEPTION 'case % has nothing to acknowledge', p_tracking
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    IF p_path IS NULL OR p_path !~ '^[a-z][a-z0-9-]{0,31}$' THEN
+        RAISE EXCEPTION 'ack: path must name how the acknowledgement came'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     UPDATE cpr.cases SET acked_at = clock_timestamp() WHERE id = c.id;
     PERFORM cpr.append_event(c.id, p_actor, 'ack', NULL,
-        jsonb_build_object('ack_clock_from', cpr.utc_text(c.ack_clock_from))
-        || CASE WHEN p_via IS NULL THEN '{}'::jsonb
-                ELSE coalesce(p_detail, '{}'::jsonb) || jsonb_build_object('via', p_via) END);
+        coalesce(p_data, '{}'::jsonb)
+        || jsonb_build_object('ack_clock_from', cpr.utc_text(c.ack_clock_from),
+                              'path', p_path));
     RETURN cpr.case_show(p_tracking);
 END
-$$;
-
-CREATE OR REPLACE FUNCTION cpr.ack(p_tracking text, p_actor text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
-    SELECT cpr.ack(p_tracking, p_actor, NULL, NULL)
 $$;
 
 -- A trigger went out on a polled channel: poll its alert from one interval on.
@@ -160,7 +161,7 @@ BEGIN
     IF v_acker IS NOT NULL AND a.state = 'triggered' THEN
         PERFORM cpr.alert_state(a.id, 'acknowledged', v_acker, false);
         IF c.ack_clock_from IS NOT NULL AND c.acked_at IS NULL AND c.state = 'open' THEN
-            PERFORM cpr.ack(c.tracking, v_acker, a.channel_type,
+            PERFORM cpr.ack_via(c.tracking, v_acker, a.channel_type,
                 jsonb_build_object('channel', a.channel, 'alert_key', a.alert_key,
                                    'clock', a.clock));
             v_done := 'acked';
@@ -177,12 +178,12 @@ BEGIN
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION cpr.ack(text, text, text, jsonb),
+REVOKE EXECUTE ON FUNCTION cpr.ack_via(text, text, text, jsonb),
     cpr.poll_open(text, text, bigint), cpr.poll_closed(text, text),
     cpr.poll_claim(text, bigint, integer), cpr.poll_next_ms(text),
     cpr.poll_report(bigint, text, text, text, integer, text, bigint),
     cpr.alerts_poll_stop() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION cpr.ack(text, text, text, jsonb) TO cpr_staff;
+GRANT EXECUTE ON FUNCTION cpr.ack_via(text, text, text, jsonb) TO cpr_staff, cpr_sweeper;
 GRANT EXECUTE ON FUNCTION cpr.poll_open(text, text, bigint),
     cpr.poll_closed(text, text), cpr.poll_claim(text, bigint, integer),
     cpr.poll_next_ms(text),

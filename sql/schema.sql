@@ -19,17 +19,6 @@ CREATE SCHEMA cpr;
 --
 
 CREATE FUNCTION cpr.ack(p_tracking text, p_actor text) RETURNS jsonb
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'cpr', 'pg_temp'
-    AS $$
-    SELECT cpr.ack(p_tracking, p_actor, NULL, NULL)
-$$;
-
---
--- Name: ack(text, text, text, jsonb); Type: FUNCTION; Schema: cpr; Owner: -
---
-
-CREATE FUNCTION cpr.ack(p_tracking text, p_actor text, p_via text, p_detail jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
@@ -42,12 +31,38 @@ BEGIN
     END IF;
     UPDATE cpr.cases SET acked_at = clock_timestamp() WHERE id = c.id;
     PERFORM cpr.append_event(c.id, p_actor, 'ack', NULL,
-        jsonb_build_object('ack_clock_from', cpr.utc_text(c.ack_clock_from))
-        || CASE WHEN p_via IS NULL THEN '{}'::jsonb
-                ELSE coalesce(p_detail, '{}'::jsonb) || jsonb_build_object('via', p_via) END);
+        jsonb_build_object('ack_clock_from', cpr.utc_text(c.ack_clock_from)));
     RETURN cpr.case_show(p_tracking);
 END
 $$;
+
+--
+-- Name: ack_via(text, text, text, jsonb); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $_$
+DECLARE
+    c cpr.cases%ROWTYPE := cpr.case_for_action(p_tracking);
+BEGIN
+    IF c.ack_clock_from IS NULL OR c.acked_at IS NOT NULL THEN
+        RAISE EXCEPTION 'case % has nothing to acknowledge', p_tracking
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF p_path IS NULL OR p_path !~ '^[a-z][a-z0-9-]{0,31}$' THEN
+        RAISE EXCEPTION 'ack: path must name how the acknowledgement came'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE cpr.cases SET acked_at = clock_timestamp() WHERE id = c.id;
+    PERFORM cpr.append_event(c.id, p_actor, 'ack', NULL,
+        coalesce(p_data, '{}'::jsonb)
+        || jsonb_build_object('ack_clock_from', cpr.utc_text(c.ack_clock_from),
+                              'path', p_path));
+    RETURN cpr.case_show(p_tracking);
+END
+$_$;
 
 --
 -- Name: address_domain(text); Type: FUNCTION; Schema: cpr; Owner: -
@@ -2257,7 +2272,7 @@ BEGIN
     IF v_acker IS NOT NULL AND a.state = 'triggered' THEN
         PERFORM cpr.alert_state(a.id, 'acknowledged', v_acker, false);
         IF c.ack_clock_from IS NOT NULL AND c.acked_at IS NULL AND c.state = 'open' THEN
-            PERFORM cpr.ack(c.tracking, v_acker, a.channel_type,
+            PERFORM cpr.ack_via(c.tracking, v_acker, a.channel_type,
                 jsonb_build_object('channel', a.channel, 'alert_key', a.alert_key,
                                    'clock', a.clock));
             v_done := 'acked';
@@ -4308,11 +4323,12 @@ REVOKE ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text) TO cpr_staff;
 
 --
--- Name: FUNCTION ack(p_tracking text, p_actor text, p_via text, p_detail jsonb); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text, p_via text, p_detail jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION cpr.ack(p_tracking text, p_actor text, p_via text, p_detail jsonb) TO cpr_staff;
+REVOKE ALL ON FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb) TO cpr_staff;
+GRANT ALL ON FUNCTION cpr.ack_via(p_tracking text, p_actor text, p_path text, p_data jsonb) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION address_domain(p text); Type: ACL; Schema: cpr; Owner: -
