@@ -92,6 +92,10 @@ DECLARE
     v_id bigint;
     v_new boolean;
 BEGIN
+    -- The case row first: the INSERT below takes a key-share lock on it
+    -- (the foreign key) and append_event then wants it FOR UPDATE; two
+    -- sweepers sending one case's pages at once would deadlock.
+    PERFORM 1 FROM cpr.cases WHERE id = p_case_id FOR UPDATE;
     INSERT INTO cpr.alerts AS a (case_id, clock, clock_start, base_key, alert_key, channel,
                                  channel_type, event, tier)
     VALUES (p_case_id, p_clock, to_timestamp(p_clock_start_ms / 1000.0), p_base_key,

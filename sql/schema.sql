@@ -206,6 +206,10 @@ DECLARE
     v_id bigint;
     v_new boolean;
 BEGIN
+    -- The case row first: the INSERT below takes a key-share lock on it
+    -- (the foreign key) and append_event then wants it FOR UPDATE; two
+    -- sweepers sending one case's pages at once would deadlock.
+    PERFORM 1 FROM cpr.cases WHERE id = p_case_id FOR UPDATE;
     INSERT INTO cpr.alerts AS a (case_id, clock, clock_start, base_key, alert_key, channel,
                                  channel_type, event, tier)
     VALUES (p_case_id, p_clock, to_timestamp(p_clock_start_ms / 1000.0), p_base_key,
@@ -237,6 +241,21 @@ CREATE FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms
       AND a.state <> 'resolved'
       AND a.clock_start <= to_timestamp(p_clock_start_ms / 1000.0)
     ORDER BY a.id
+$$;
+
+--
+-- Name: alerts_poll_stop(); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.alerts_poll_stop() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.state = 'resolved' THEN
+        NEW.next_poll_at := NULL;
+    END IF;
+    RETURN NEW;
+END
 $$;
 
 --
@@ -2643,6 +2662,124 @@ CREATE FUNCTION cpr.plain_envelope(p text) RETURNS boolean
 $_$;
 
 --
+-- Name: poll_claim(text, bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_claim(p_channel text, p_interval_ms bigint, p_limit integer) RETURNS TABLE(id bigint, tracking text, clock text, alert_key text, state text)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    WITH due AS (
+        SELECT a.id FROM cpr.alerts a
+        WHERE a.channel = p_channel AND a.next_poll_at IS NOT NULL
+          AND a.next_poll_at <= clock_timestamp()
+        ORDER BY a.next_poll_at
+        LIMIT greatest(least(p_limit, 1000), 0)
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE cpr.alerts a
+    SET next_poll_at = clock_timestamp() + greatest(p_interval_ms, 1000) * interval '1 ms',
+        polls = a.polls + 1
+    FROM due, cpr.cases c
+    WHERE a.id = due.id AND c.id = a.case_id
+    RETURNING a.id, c.tracking, a.clock, a.alert_key, a.state
+$$;
+
+--
+-- Name: poll_closed(text, text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_closed(p_channel text, p_key text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    UPDATE cpr.alerts SET next_poll_at = NULL
+    WHERE channel = p_channel AND alert_key = p_key AND next_poll_at IS NOT NULL
+$$;
+
+--
+-- Name: poll_next_ms(text); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_next_ms(p_channel text) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    SELECT greatest(0, cpr.epoch_ms(min(next_poll_at)) - cpr.epoch_ms(clock_timestamp()))
+    FROM cpr.alerts
+    WHERE channel = p_channel AND next_poll_at IS NOT NULL
+$$;
+
+--
+-- Name: poll_open(text, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_open(p_channel text, p_key text, p_interval_ms bigint) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+    UPDATE cpr.alerts
+    SET next_poll_at = clock_timestamp() + greatest(p_interval_ms, 1000) * interval '1 ms',
+        missing_since = NULL, poll_gone_at = NULL
+    WHERE channel = p_channel AND alert_key = p_key AND state <> 'resolved'
+      AND channel_type IN ('pagerduty', 'opsgenie')
+$$;
+
+--
+-- Name: poll_report(bigint, text, text, text, integer, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.poll_report(p_id bigint, p_said text, p_actor text, p_acker text, p_http integer, p_error text, p_delay_ms bigint) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    a cpr.alerts%ROWTYPE;
+    c cpr.cases%ROWTYPE;
+    v_acker text := CASE WHEN p_said = 'acknowledged' THEN p_actor ELSE p_acker END;
+    v_done text := 'nothing';
+BEGIN
+    IF p_said NOT IN ('open', 'acknowledged', 'resolved', 'missing', 'error', 'limited') THEN
+        RAISE EXCEPTION 'poll_report: % is not a poll outcome', p_said
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO a FROM cpr.alerts WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND OR a.next_poll_at IS NULL OR a.state = 'resolved' THEN
+        RETURN 'nothing';        -- closed meanwhile: our own resolve is on its way
+    END IF;
+    UPDATE cpr.alerts SET polled_at = clock_timestamp(), last_http = p_http,
+        last_error = left(p_error, 300),
+        next_poll_at = CASE WHEN p_said = 'limited'
+            THEN greatest(next_poll_at, clock_timestamp() + greatest(p_delay_ms, 0) * interval '1 ms')
+            ELSE next_poll_at END,
+        missing_since = CASE WHEN p_said = 'missing' THEN coalesce(missing_since, clock_timestamp()) END
+    WHERE id = p_id;
+    IF p_said = 'missing' AND a.missing_since < clock_timestamp() - interval '1 day' THEN
+        UPDATE cpr.alerts SET next_poll_at = NULL, poll_gone_at = clock_timestamp() WHERE id = p_id;
+        RETURN 'gone';
+    END IF;
+    SELECT * INTO c FROM cpr.cases WHERE id = a.case_id FOR UPDATE;
+    IF v_acker IS NOT NULL AND a.state = 'triggered' THEN
+        PERFORM cpr.alert_state(a.id, 'acknowledged', v_acker, false);
+        IF c.ack_clock_from IS NOT NULL AND c.acked_at IS NULL AND c.state = 'open' THEN
+            PERFORM cpr.ack_via(c.tracking, v_acker, a.channel_type,
+                jsonb_build_object('channel', a.channel, 'alert_key', a.alert_key,
+                                   'clock', a.clock));
+            v_done := 'acked';
+        ELSE
+            v_done := 'noted';
+        END IF;
+    END IF;
+    IF p_said = 'resolved' THEN
+        PERFORM cpr.alert_state(a.id, 'resolved', coalesce(p_actor, a.channel_type || ':unknown'),
+                                false);
+        v_done := CASE WHEN v_done = 'acked' THEN 'acked' ELSE 'resolved' END;
+    END IF;
+    RETURN v_done;
+END
+$$;
+
+--
 -- Name: probe_alert_done(bigint, text, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -4013,6 +4150,12 @@ CREATE TABLE cpr.alerts (
     resolve_sent_at timestamp with time zone,
     service_id text,
     polled_at timestamp with time zone,
+    next_poll_at timestamp with time zone,
+    polls integer DEFAULT 0 NOT NULL,
+    last_http integer,
+    last_error text,
+    missing_since timestamp with time zone,
+    poll_gone_at timestamp with time zone,
     CONSTRAINT alerts_channel_type_check CHECK ((channel_type = ANY (ARRAY['pagerduty'::text, 'opsgenie'::text, 'slack'::text, 'webhook'::text, 'email'::text]))),
     CONSTRAINT alerts_check CHECK ((alert_key ~~ (base_key || '%'::text))),
     CONSTRAINT alerts_clock_check CHECK ((clock = ANY (ARRAY['acknowledge'::text, 'report-reporter'::text, 'report-subscriber'::text, 'revocation'::text]))),
@@ -4795,6 +4938,12 @@ CREATE INDEX affected_spki_idx ON cpr.affected USING btree (spki_sha256) WHERE (
 CREATE INDEX alerts_open_idx ON cpr.alerts USING btree (case_id, clock, channel) WHERE (state <> 'resolved'::text);
 
 --
+-- Name: alerts_poll_due_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX alerts_poll_due_idx ON cpr.alerts USING btree (channel, next_poll_at) WHERE (next_poll_at IS NOT NULL);
+
+--
 -- Name: alerts_poll_idx; Type: INDEX; Schema: cpr; Owner: -
 --
 
@@ -5047,6 +5196,12 @@ CREATE TRIGGER affected_no_delete BEFORE DELETE ON cpr.affected FOR EACH ROW EXE
 --
 
 CREATE TRIGGER affected_reopen AFTER INSERT ON cpr.affected FOR EACH ROW EXECUTE FUNCTION cpr.revwatch_reopen();
+
+--
+-- Name: alerts alerts_poll_stop; Type: TRIGGER; Schema: cpr; Owner: -
+--
+
+CREATE TRIGGER alerts_poll_stop BEFORE UPDATE OF state ON cpr.alerts FOR EACH ROW EXECUTE FUNCTION cpr.alerts_poll_stop();
 
 --
 -- Name: case_links case_links_immutable; Type: TRIGGER; Schema: cpr; Owner: -
@@ -5444,6 +5599,12 @@ GRANT ALL ON FUNCTION cpr.alert_triggered(p_case_id bigint, p_clock text, p_cloc
 
 REVOKE ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.alerts_open(p_case_id bigint, p_clock text, p_clock_start_ms bigint, p_channel text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION alerts_poll_stop(); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.alerts_poll_stop() FROM PUBLIC;
 
 --
 -- Name: FUNCTION append_event(p_case_id bigint, p_actor text, p_type text, p_message_id bigint, p_data jsonb, p_at timestamp with time zone); Type: ACL; Schema: cpr; Owner: -
@@ -6131,6 +6292,41 @@ REVOKE ALL ON FUNCTION cpr.page_group_wanted(c cpr.cases, p_window_ms bigint) FR
 --
 
 REVOKE ALL ON FUNCTION cpr.plain_envelope(p text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION poll_claim(p_channel text, p_interval_ms bigint, p_limit integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_claim(p_channel text, p_interval_ms bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_claim(p_channel text, p_interval_ms bigint, p_limit integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION poll_closed(p_channel text, p_key text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_closed(p_channel text, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_closed(p_channel text, p_key text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION poll_next_ms(p_channel text); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_next_ms(p_channel text) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_next_ms(p_channel text) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION poll_open(p_channel text, p_key text, p_interval_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_open(p_channel text, p_key text, p_interval_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_open(p_channel text, p_key text, p_interval_ms bigint) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION poll_report(p_id bigint, p_said text, p_actor text, p_acker text, p_http integer, p_error text, p_delay_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.poll_report(p_id bigint, p_said text, p_actor text, p_acker text, p_http integer, p_error text, p_delay_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.poll_report(p_id bigint, p_said text, p_actor text, p_acker text, p_http integer, p_error text, p_delay_ms bigint) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION probe_alert_done(p_id bigint, p_action text, p_ok boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -

@@ -1129,6 +1129,42 @@ START_TEST(test_check_metrics_listen)
 }
 END_TEST
 
+/* Issue 15: [channel] poll and its keys, on pagerduty and opsgenie only. */
+START_TEST(test_check_poll)
+{
+    struct cpr_config *cfg = load_ok(LADDER "type = pagerduty\nrouting_key = r\n");
+    char *err = NULL;
+
+    ck_assert(!cfg->channel_defs[0].poll);
+    ck_assert_int_eq(cfg->channel_defs[0].poll_interval_ms, 30000);
+    ck_assert_int_eq(cfg->channel_defs[0].poll_rate, 60);
+    ck_assert_str_eq(cfg->channel_defs[0].api_url, "");
+    config_free(cfg);
+    cfg = load_ok(LADDER "type = pagerduty\nrouting_key = r\npoll = yes\n"
+                  "api_key_file = /k\npoll_interval = 5s\npoll_rate = 960\n"
+                  "api_url = https://api.pagerduty.com\n");
+    ck_assert_msg(config_check_sweeper(cfg, &err), "%s", err);
+    ck_assert(cfg->channel_defs[0].poll);
+    ck_assert_int_eq(cfg->channel_defs[0].poll_interval_ms, 5000);
+    config_free(cfg);
+    cfg = load_ok(LADDER "type = opsgenie\napi_key = k\npoll = yes\n");
+    ck_assert_msg(config_check_sweeper(cfg, &err), "%s", err);
+    config_free(cfg);
+    sweeper_fails(LADDER "type = pagerduty\nrouting_key = r\npoll = yes\n",
+                  ":8: [channel c1] poll: needs api_key or api_key_file");
+    sweeper_fails(LADDER "type = slack\nurl = https://x\npoll = yes\n",
+                  ":8: [channel c1] poll: not used by type slack");
+    sweeper_fails(LADDER "type = webhook\nurl = https://x\npoll_interval = 5s\n",
+                  ":8: [channel c1] poll_interval: not used by type webhook");
+    sweeper_fails(LADDER "type = opsgenie\napi_key = k\npoll = yes\napi_url = ftp://x\n",
+                  ":9: [channel c1] api_url: must start with https:// or http://");
+    load_fails(LADDER "type = opsgenie\npoll_interval = 0s\n",
+               ":7: [channel c1] poll_interval: \"0s\" is out of range (1s..1h)");
+    load_fails(LADDER "type = opsgenie\npoll_rate = 961\n",
+               ":7: [channel c1] poll_rate: \"961\" is out of range (1..960)");
+}
+END_TEST
+
 START_TEST(test_check_ladder)
 {
     sweeper_fails("[escalation]\ntiers =\n",
@@ -1742,6 +1778,7 @@ config_tcase_sweeper(void)
     tcase_add_test(tc, test_warn_before_lists);
     tcase_add_test(tc, test_bad_duration_list);
     tcase_add_test(tc, test_bad_sweeper_values);
+    tcase_add_test(tc, test_check_poll);
     tcase_add_test(tc, test_bad_names);
     tcase_add_test(tc, test_bad_type);
     tcase_add_test(tc, test_bad_templated_sections);

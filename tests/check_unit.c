@@ -46,6 +46,7 @@ main(void)
     srunner_add_suite(sr, revpublish_suite());
     srunner_add_suite(sr, invmatch_suite());
     srunner_add_suite(sr, acktoken_suite());
+    srunner_add_suite(sr, pollstate_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

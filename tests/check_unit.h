@@ -37,5 +37,6 @@ Suite *metrics_suite(void);
 Suite *log_suite(void);
 Suite *privdrop_suite(void);
 Suite *acktoken_suite(void);
+Suite *pollstate_suite(void);
 
 #endif

@@ -42,6 +42,24 @@
 #   {"ack": {"service": S, "key": K, "actor": A}} or {"resolve": ...}
 #   acts on the open one "by hand" in the service's app, recording the
 #   actor (the REST poller's tests use this).
+#
+#   Their REST APIs, read only, are served from the same state (class
+#   Rest), as documented:
+#     PagerDuty GET .../incidents?incident_key=K: {"incidents": [...]},
+#       every incident of that key, oldest first, with status,
+#       created_at, acknowledgements (the acknowledger expanded to a user
+#       with its email when include[]=acknowledgers is asked for, unless
+#       {"rest_reference": true} was set: then a bare user_reference) and
+#       last_status_change_by; GET .../users/ID: {"user": {"email"}}.
+#       An actor "events-api" (our own events) is a service_reference.
+#     Opsgenie GET .../v2/alerts/ALIAS?identifierType=alias: {"data":
+#       {status open|closed, acknowledged, report.acknowledgedBy,
+#       closedBy}} of the newest alert of that alias; 404 if none.
+#   POST /_control {"rest_script": [429, 500, ...]} answers the next REST
+#   requests with those statuses (then 200), {"rest_retry_after": "3"}
+#   goes with its 429s, {"rest_hostile": KIND} answers every REST request
+#   with a hostile body (types, huge, giant, text, missing; null: honest
+#   again). REST requests are logged like the others (method GET).
 #   The sink exits on SIGTERM or SIGINT, and after --max-seconds anyway,
 #   so it can never outlive a test. Python 3 standard library only.
 # DIAGNOSTICS
@@ -70,6 +88,7 @@ class Sink:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.services = Services()
+        self.rest = Rest(self.services)
         self.set_script(script)
         open(log_path, "a").close()
 
@@ -187,6 +206,114 @@ class Services:
                 "opsgenie": {"alerts": self.items["opsgenie"]}}
 
 
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % int(t % 1 * 1e6)
+
+
+def is_rest(path):
+    p = urlsplit(path).path
+    return p.endswith("/incidents") or "/users/" in p or "/v2/alerts/" in p
+
+
+# Hostile REST answers, by name: the test makes the sink lie and checks that
+# nothing is acknowledged.
+HOSTILE = {
+    "types": {"incidents": [{"status": ["acknowledged"], "acknowledgements": "x"}],
+              "data": {"status": 1, "acknowledged": "true"}},
+    "huge": {"incidents": [{"status": "acknowledged"}] * 5000,
+             "data": {"status": "open", "acknowledged": True, "report": []}},
+    "missing": {"took": 0.1},
+    "text": "<html>acknowledged</html>",
+    "giant": {"incidents": [], "data": {"status": "open"}, "pad": "x" * (2 << 20)},
+}
+OURS = ("events-api", "alert-api")
+
+
+class Rest:
+    """The read-only REST APIs over Services; callers hold Sink.lock."""
+
+    def __init__(self, services):
+        self.services = services
+        self.script = []
+        self.retry_after = None
+        self.hostile = None
+        self.reference = False
+        self.users = {}          # PagerDuty user id -> email
+
+    def control(self, req):
+        if "rest_script" in req:
+            self.script = [int(x) for x in req["rest_script"]]
+        if "rest_retry_after" in req:
+            self.retry_after = req["rest_retry_after"]
+        if "rest_hostile" in req:
+            if req["rest_hostile"] is not None and req["rest_hostile"] not in HOSTILE:
+                raise ValueError("rest_hostile: one of %s" % ", ".join(HOSTILE))
+            self.hostile = req["rest_hostile"]
+        if "rest_reference" in req:
+            self.reference = bool(req["rest_reference"])
+
+    def _who(self, actor, expand):
+        if actor in OURS:
+            return {"id": "PSERVICE", "type": "service_reference", "summary": "cpr-sweeper"}
+        uid = "P%06X" % (abs(hash(actor)) % 0xFFFFFF)
+        self.users[uid] = actor
+        if expand and not self.reference:
+            return {"id": uid, "type": "user", "email": actor, "summary": actor}
+        return {"id": uid, "type": "user_reference", "summary": actor}
+
+    def _incident(self, item, expand):
+        acks = []
+        if item["acknowledged_by"] is not None and (item["status"] == "acknowledged"
+                                                   or item["acknowledged_by"] not in OURS):
+            acks = [{"at": iso(item["created"]),
+                     "acknowledger": self._who(item["acknowledged_by"], expand)}]
+        return {"id": item["id"], "type": "incident", "incident_key": item["key"],
+                "status": item["status"], "created_at": iso(item["created"]),
+                "acknowledgements": acks,
+                "last_status_change_by": self._who(item["resolved_by"], False)
+                if item["resolved_by"] else None}
+
+    def _alert(self, item):
+        report = {}
+        if item["acknowledged_by"]:
+            report["acknowledgedBy"] = item["acknowledged_by"]
+        if item["resolved_by"]:
+            report["closedBy"] = item["resolved_by"]
+        return {"id": item["id"], "alias": item["key"], "count": item["count"],
+                "status": "closed" if item["status"] == "resolved" else "open",
+                "acknowledged": item["acknowledged_by"] is not None, "report": report}
+
+    def get(self, path):
+        """(status, payload, headers) of one REST GET."""
+        if self.script:
+            st = self.script.pop(0)
+            if st != 200:
+                hdr = {"Retry-After": str(self.retry_after)} \
+                    if st == 429 and self.retry_after is not None else {}
+                return st, {"error": {"message": "scripted %d" % st}}, hdr
+        if self.hostile is not None:
+            return 200, HOSTILE[self.hostile], {}
+        u = urlsplit(path)
+        q = parse_qs(u.query)
+        if u.path.endswith("/incidents"):
+            key = (q.get("incident_key") or [None])[0]
+            expand = "acknowledgers" in q.get("include[]", [])
+            return 200, {"incidents": [self._incident(i, expand)
+                                       for i in self.services.items["pagerduty"]
+                                       if i["key"] == key],
+                         "limit": 25, "offset": 0, "more": False}, {}
+        if "/users/" in u.path:
+            uid = unquote(u.path.rsplit("/", 1)[-1])
+            if uid not in self.users:
+                return 404, {"error": {"message": "Not Found"}}, {}
+            return 200, {"user": {"id": uid, "type": "user", "email": self.users[uid]}}, {}
+        alias = unquote(u.path.rsplit("/", 1)[-1])
+        found = [a for a in self.services.items["opsgenie"] if a["key"] == alias]
+        if not found:
+            return 404, {"message": "Alert does not exist", "took": 0.01}, {}
+        return 200, {"data": self._alert(found[-1]), "took": 0.01, "requestId": "r"}, {}
+
+
 def parse_item(x):
     if isinstance(x, int) and 100 <= x <= 599:
         return x
@@ -219,16 +346,21 @@ class Handler(BaseHTTPRequestHandler):
             n = 0
         return self.rfile.read(max(0, min(n, MAX_BODY))) if n > 0 else b""
 
-    def reply(self, status, payload):
-        data = json.dumps(payload).encode()
+    def reply(self, status, payload, headers=None):
+        data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Connection", "close")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         if 300 <= status <= 399:
             self.send_header("Location", "/redirected")
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass        # the client stopped reading (an answer over its cap)
         self.close_connection = True
 
     def control(self, body):
@@ -241,7 +373,9 @@ class Handler(BaseHTTPRequestHandler):
             for action in ("ack", "resolve"):
                 if action in req:
                     self.by_hand(action, req[action])
-        except (ValueError, TypeError) as e:
+            with self.sink.lock:
+                self.sink.rest.control(req)
+        except (ValueError, TypeError, KeyError) as e:
             return self.reply(400, {"error": str(e)})
         return self.reply(200, {"ok": True})
 
@@ -261,6 +395,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "GET" and self.path == "/_state":
             with self.sink.lock:
                 return self.reply(200, self.sink.services.state())
+        if self.command == "GET" and is_rest(self.path):
+            return self.rest_get()
         item = self.sink.take()
         text = body.decode("utf-8", "replace")
         try:
@@ -286,6 +422,17 @@ class Handler(BaseHTTPRequestHandler):
             self.sink.stop.wait(item[1] / 1000.0)
             item = 202
         return self.reply(item, {"status": "success" if item < 300 else "error"})
+
+    def rest_get(self):
+        with self.sink.lock:
+            status, payload, headers = self.sink.rest.get(self.path)
+        self.sink.record({
+            "time": time.time(), "method": "GET", "path": self.path,
+            "headers": {k: v for k, v in self.headers.items()},
+            "body": "", "json": None, "status": status,
+            "service": "rest", "outcome": None, "notified": False,
+        })
+        return self.reply(status, payload, headers)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
 

@@ -203,9 +203,24 @@ const struct config_key config_keys[] = {
         CHANNEL(routing_key_file), "",
         "pagerduty: file whose first line is the routing key"),
     KEY("channel *", "api_key", CONFIG_STRING, CHANNEL(api_key), "",
-        "opsgenie: API key of an API integration; or api_key_file"),
+        "opsgenie: API key of an API integration; pagerduty: REST API key "
+        "for poll = yes; or api_key_file"),
     KEY("channel *", "api_key_file", CONFIG_STRING, CHANNEL(api_key_file), "",
-        "opsgenie: file whose first line is the API key"),
+        "opsgenie: file whose first line is the API key; pagerduty: the REST "
+        "API key's file (poll = yes); refused when world-readable"),
+    KEY("channel *", "poll", CONFIG_BOOL, CHANNEL(poll), "no",
+        "pagerduty, opsgenie: ask the service's REST API about the alerts "
+        "this channel opened, so that an acknowledgement there acknowledges "
+        "the case"),
+    RANGED("channel *", "poll_interval", CONFIG_DURATION, CHANNEL(poll_interval_ms), "30s",
+           "how often each open alert is asked about (1s..1h)", MS_SECOND, MS_HOUR),
+    RANGED("channel *", "poll_rate", CONFIG_INT, CHANNEL(poll_rate), "60",
+           "REST requests per minute at most, per sweeper (PagerDuty allows "
+           "960 per minute per key, Opsgenie's Alert API less on small plans) "
+           "(1..960)", 1, 960),
+    KEY("channel *", "api_url", CONFIG_STRING, CHANNEL(api_url), "",
+        "REST API base URL for poll; empty: https://api.pagerduty.com or "
+        "https://api.opsgenie.com"),
     KEY("channel *", "bearer_token", CONFIG_STRING, CHANNEL(bearer_token), "",
         "webhook: optional bearer token sent in Authorization"),
     KEY("channel *", "bearer_token_file", CONFIG_STRING,

@@ -83,7 +83,11 @@ struct config_channel {
     char *type;                /* pagerduty|opsgenie|slack|webhook|email */
     char *url, *url_file;
     char *routing_key, *routing_key_file;      /* pagerduty */
-    char *api_key, *api_key_file;              /* opsgenie */
+    char *api_key, *api_key_file;              /* opsgenie; pagerduty REST (poll) */
+    bool poll;                                 /* pagerduty, opsgenie: ackpoll */
+    long long poll_interval_ms;
+    long poll_rate;                            /* REST requests per minute */
+    char *api_url;                             /* REST base; "" = the service's */
     char *bearer_token, *bearer_token_file;    /* webhook, optional */
     char **to;                                 /* email; never NULL */
     char *from, *smtp_url;                     /* email */
@@ -313,6 +317,9 @@ bool config_check_inventory(const struct cpr_config *cfg, char **err);
  * otherwise; *err names the file but never quotes its content. */
 char *config_read_secret(const char *inline_value, const char *path,
                          char **err);
+/* config_read_secret, and a file readable or writable by others is
+ * refused (a REST API key can do more than page). */
+char *config_read_api_key(const char *inline_value, const char *path, char **err);
 
 /* USER:PASSWORD from the first line of a file (config_read_secret's
  * rules), split at the first colon. credentials_free wipes and frees it. */

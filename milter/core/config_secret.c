@@ -129,6 +129,15 @@ config_read_private_secret(const char *path, size_t min, char **err)
 }
 
 char *
+config_read_api_key(const char *inline_value, const char *path, char **err)
+{
+    *err = NULL;
+    if (path != NULL && *path != '\0' && (inline_value == NULL || *inline_value == '\0'))
+        return secret_file_mode(path, true, err);
+    return config_read_secret(inline_value, path, err);
+}
+
+char *
 config_read_secret(const char *inline_value, const char *path, char **err)
 {
     bool have_inline = inline_value != NULL && *inline_value != '\0';

@@ -114,7 +114,7 @@ channel_has(const struct config_channel *ch, const char *name)
     if (k == NULL)
         return false;
     field = (const char *) ch + k->offset;
-    if (k->type == CONFIG_BOOL)
+    if (k->type == CONFIG_BOOL || k->type == CONFIG_INT || k->type == CONFIG_DURATION)
         return true;            /* always has a value; config_line says if set */
     if (k->type == CONFIG_RECIPIENTS)
         return *(char **const *) field != NULL
@@ -202,6 +202,12 @@ config_check_channel(const struct cpr_config *cfg,
     if (!config_check_keys(cfg, ch, r, section, err)
         || !config_check_url(cfg, ch, r, section, err))
         return false;
+    if (ch->poll && !channel_has(ch, "api_key") && !channel_has(ch, "api_key_file"))
+        return config_fail(cfg, err, section, "poll", "needs api_key or api_key_file");
+    if (ch->api_url != NULL && *ch->api_url != '\0'
+        && g_ascii_strncasecmp(ch->api_url, "https://", 8) != 0
+        && g_ascii_strncasecmp(ch->api_url, "http://", 7) != 0)
+        return config_fail(cfg, err, section, "api_url", "must start with https:// or http://");
     snprintf(file, sizeof(file), "%s_file", r->needs);
     if (channel_has(ch, r->needs) || channel_has(ch, file))
         return true;

@@ -18,7 +18,8 @@
 const struct pager_type_info pager_types[PAGER_NTYPES] = {
     [PAGER_PAGERDUTY] = {
         .name = "pagerduty", .needs = "routing_key",
-        .uses = " type url url_file routing_key routing_key_file ca_file ",
+        .uses = " type url url_file routing_key routing_key_file ca_file"
+                " api_key api_key_file poll poll_interval poll_rate api_url ",
         .url_key = "url", .url_schemes = { "https://", "http://" },
         .default_url = "https://events.pagerduty.com/v2/enqueue",
         .secret_off = CH(routing_key), .secret_file_off = CH(routing_key_file),
@@ -26,7 +27,8 @@ const struct pager_type_info pager_types[PAGER_NTYPES] = {
     },
     [PAGER_OPSGENIE] = {
         .name = "opsgenie", .needs = "api_key",
-        .uses = " type url url_file api_key api_key_file ca_file ",
+        .uses = " type url url_file api_key api_key_file ca_file"
+                " poll poll_interval poll_rate api_url ",
         .url_key = "url", .url_schemes = { "https://", "http://" },
         .default_url = "https://api.opsgenie.com/v2/alerts",
         .auth_scheme = "GenieKey",

@@ -8,7 +8,10 @@
  *   The loop only: connect, run a sweep pass (sweep.c), keep the health
  *   books (health.c), then sleep until the next step is due, new events
  *   appear (a new case, an ack, ...: looked for every wake_poll, wake.c),
- *   or the database check is due -- never on a fixed minute. Any number
+ *   or the database check is due -- never on a fixed minute. While it
+ *   waits, the alerts due for a poll of PagerDuty or Opsgenie are asked
+ *   about (ackpoll.c); an acknowledgement found there is a new event,
+ *   which ends the wait. Any number
  *   of sweepers may run at once; the database hands each step to one of
  *   them.
  * DIAGNOSTICS
@@ -30,6 +33,7 @@
 #include <curl/curl.h>
 #include <glib.h>
 
+#include "ackpoll.h"
 #include "config.h"
 #include "escalation.h"
 #include "health.h"
@@ -289,6 +293,8 @@ events_changed(struct loop *l)
     return wake_saw(&l->wake, now, n_lo, n_base, top);
 }
 
+static void poll_round(struct loop *l);
+
 /* One round: pass, health. Returns when the loop should wake next. */
 static long long
 loop_round(struct loop *l)
@@ -328,6 +334,8 @@ loop_round(struct loop *l)
     if (ok && (next = probemailbox_round(&l->mailbox, l->s.conn, l->cfg, now_mono_ms())) > 0
         && now_mono_ms() + next < wake)
         wake = now_mono_ms() + next;
+    if (ok)
+        poll_round(l);
     health_tick(l, now_mono_ms());
     next = health_next_wake(&l->h, now);
     if (next > 0 && next < wake)
@@ -337,8 +345,27 @@ loop_round(struct loop *l)
     return wake;
 }
 
-/* Sleep until wake, looking for new events every wake_poll; a signal
- * ends the sleep too. */
+/* The alerts due for a poll (ackpoll.h), without a whole pass: an ack
+ * it records is a new event, which then wakes the pass. At most every
+ * ACKPOLL_MIN_GAP_MS, so alerts falling due one by one share a round. */
+#define ACKPOLL_MIN_GAP_MS 200
+static void
+poll_round(struct loop *l)
+{
+    long long next;
+    bool ok;
+
+    if (l->s.poll == NULL || l->s.poll->n == 0 || l->s.conn == NULL
+        || now_mono_ms() < l->s.poll->next_at)
+        return;
+    next = ackpoll_pass(&l->s, &ok);
+    if (!ok || next <= 0)
+        next = l->cfg->db_check_interval_ms;
+    l->s.poll->next_at = now_mono_ms() + (next < ACKPOLL_MIN_GAP_MS ? ACKPOLL_MIN_GAP_MS : next);
+}
+
+/* Sleep until wake, looking for new events every wake_poll and polling
+ * the paging services when due; a signal ends the sleep too. */
 static void
 loop_wait(struct loop *l, long long wake)
 {
@@ -346,9 +373,13 @@ loop_wait(struct loop *l, long long wake)
 
     while (!stopping && (left = wake - now_mono_ms()) > 0) {
         long long slice = left < l->cfg->wake_poll_ms ? left : l->cfg->wake_poll_ms;
+        bool polls = l->s.poll != NULL && l->s.poll->n > 0;
 
-        if (poll(NULL, 0, (int)slice) < 0 && errno != EINTR)
+        if (polls && l->s.poll->next_at - now_mono_ms() < slice)
+            slice = l->s.poll->next_at - now_mono_ms();
+        if (slice > 0 && poll(NULL, 0, (int)slice) < 0 && errno != EINTR)
             log_warn("poll: %s", strerror(errno));
+        poll_round(l);
         if (l->s.conn != NULL && events_changed(l))
             return;
     }
@@ -412,6 +443,7 @@ main(int argc, char **argv)
     struct metrics_server *metrics;
     char *err = NULL, perr[512];
     struct privdrop priv;
+    struct ackpoll poll;
     int rc;
 
     parse_options(argc, argv, &o);
@@ -433,11 +465,21 @@ main(int argc, char **argv)
         config_free(cfg);
         return CPR_EX_CONFIG;
     }
+    if (!ackpoll_build(cfg, &poll, &err)) {
+        log_error("%s", err);
+        g_free(err);
+        revwatch_free(l.rw);
+        escalation_free(&l.s.esc);
+        config_free(cfg);
+        return CPR_EX_CONFIG;
+    }
+    l.s.poll = &poll;
     if (!privdrop_check("[sweeper] user", cfg->sweeper_user, &priv, perr, sizeof(perr)))
         log_fatal(CPR_EX_CONFIG, "%s", perr);
     if (o.check_only) {
         printf("cpr-sweeper: %s: config OK\n", o.config);
         revwatch_free(l.rw);
+        ackpoll_free(&poll);
         escalation_free(&l.s.esc);
         config_free(cfg);
         return 0;
@@ -465,6 +507,7 @@ main(int argc, char **argv)
     lookup_free(&l.lookup);
     sendlog_free(&l.s);
     revwatch_free(l.rw);
+    ackpoll_free(&poll);
     escalation_free(&l.s.esc);
     config_free(cfg);
     curl_global_cleanup();

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ackpoll.h"
 #include "liveness.h"
 #include "log.h"
 #include "now.h"
@@ -294,6 +295,10 @@ resolve_by_key(struct sweeper *s, const struct sweep_step *st, const struct page
         return finish(s, st, "skipped", 0, 0, "resolve = no", 0);
     }
     for (size_t i = 0; r == SEND_OK && i < na; i++) {
+        /* No longer asked about (ackpoll.h), from before our acknowledge or
+         * resolve goes out: a poll must not take it for one made by hand. */
+        if (!ackpoll_closed(s, st->channel, al[i].key))
+            log_error("%s: could not stop polling alert %s", st->kase.tracking, al[i].key);
         if (ack_clock && strcmp(al[i].state, "triggered") == 0) {
             r = send_alert_event(s, st, ch, act, now, f, "acknowledge", al[i].key, &status,
                                  &ms, err, sizeof(err));
@@ -388,7 +393,9 @@ deliver_trigger(struct sweeper *s, const struct sweep_step *st,
     if (r == SEND_OK)
         ok = sweepdb_alert_triggered(s->conn, st->kase.id, st->clock, act->clock_start,
                                      t.base, t.key, st->channel, pager_type_name(ch->type),
-                                     st->event, st->tier, s->actor);
+                                     st->event, st->tier, s->actor)
+             /* An alert opened on a polled channel is asked about (ackpoll.h). */
+             && ackpoll_opened(s, st, t.key);
     sweepnotice_free(&t);
     sweepdb_facts_free(&f);
     if (!ok)

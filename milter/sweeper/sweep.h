@@ -25,6 +25,8 @@
 #include "escalation.h"
 #include "logthrottle.h"
 
+struct ackpoll;
+
 
 struct sweeper {
     PGconn *conn;
@@ -40,6 +42,7 @@ struct sweeper {
     long long probe_timeout_ms;       /* probewatch.h */
     long long db_now;          /* the database clock at the pass's start (epoch ms) */
     long long db_mono;         /* ... and our monotonic clock at that moment */
+    struct ackpoll *poll;      /* channels polled for acks (ackpoll.h); NULL = none */
 };
 
 /* Plans on the database's clock (read with the cases, never this host's
