@@ -27,6 +27,7 @@
 --       what lies past the bound is flagged on the case and paged
 --       ('evidence-over-limit') by cpr.lookup_over_limit, never silently
 --       dropped.
+-- REPLACES cpr.lookup_next_ms (028_inventory.sql)
 -- DIAGNOSTICS
 --   cpr.lookup_evidence rejects p_limit outside 1..1000.
 
