@@ -3,7 +3,7 @@
 --   032_inventory_alerts.sql - inventory pages are resolved, and a lookup
 --   reads all of a case's evidence
 -- SUMMARY
---   cpr.inventory_alerts (028_inventory.sql) gains resolved_at,
+--   cpr.lookups gains claimed_at; cpr.inventory_alerts (028_inventory.sql) gains resolved_at,
 --   resolve_sent and resolve_attempts, the kind 'evidence-over-limit' and
 --   the partial index inventory_alerts_resolve_idx; new functions
 --   cpr.inventory_resolve_claim, cpr.inventory_resolve_done and
@@ -27,6 +27,13 @@
 --       what lies past the bound is flagged on the case and paged
 --       ('evidence-over-limit') by cpr.lookup_over_limit, never silently
 --       dropped.
+--     * Evidence that arrives while its case is being looked up (a
+--       follow-up) keeps the case due: cpr.lookups.claimed_at, set by
+--       cpr.lookup_claim, against the due_at the intake set meanwhile
+--       (cpr.lookup_done used to clear it, and that evidence was never
+--       looked up).
+-- REPLACES cpr.lookup_claim (028_inventory.sql)
+-- REPLACES cpr.lookup_done (028_inventory.sql)
 -- REPLACES cpr.lookup_next_ms (028_inventory.sql)
 -- DIAGNOSTICS
 --   cpr.lookup_evidence rejects p_limit outside 1..1000.
@@ -143,6 +150,119 @@ BEGIN
         PERFORM cpr.inventory_alert_open(p_case_id, 'evidence-over-limit',
             v_tracking || ': ' || v_flag);
     END IF;
+    RETURN true;
+END
+$$;
+
+-- ---- evidence that arrives during a lookup ----------------------------------------
+-- The intake marks the case due again (cpr.lookups_mark) while a lookup
+-- runs; cpr.lookup_done used to clear due_at regardless, so that evidence
+-- was never looked up. The claim records when it was taken; a case marked
+-- due after that stays due.
+ALTER TABLE cpr.lookups ADD COLUMN claimed_at timestamptz;
+
+CREATE OR REPLACE FUNCTION cpr.lookup_claim(p_worker text, p_lease_ms integer, p_limit integer)
+RETURNS TABLE (case_id bigint, tracking text, received_ms bigint, category text,
+               attempts integer, recheck boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+BEGIN
+    IF p_lease_ms <= 0 OR p_limit <= 0 OR p_limit > 1000 THEN
+        RAISE EXCEPTION 'lookup_claim: bad bounds' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    WITH due AS (
+        SELECT l.case_id FROM cpr.lookups l
+        WHERE l.due_at IS NOT NULL AND l.due_at <= v_now
+          AND (l.lease_until IS NULL OR l.lease_until < v_now)
+        ORDER BY l.due_at LIMIT p_limit FOR UPDATE SKIP LOCKED),
+    upd AS (
+        UPDATE cpr.lookups l SET claimed_by = p_worker, claimed_at = v_now,
+            lease_until = v_now + p_lease_ms * interval '1 ms'
+        FROM due WHERE l.case_id = due.case_id
+        RETURNING l.case_id, l.attempts, l.first_done_at)
+    SELECT u.case_id, c.tracking, epoch_ms(c.received_at), c.category, u.attempts,
+           u.first_done_at IS NOT NULL
+    FROM upd u JOIN cpr.cases c ON c.id = u.case_id
+    ORDER BY u.case_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION cpr.lookup_done(p_case_id bigint, p_worker text, p_result jsonb,
+                                p_recheck_ms bigint)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+DECLARE
+    v_now     timestamptz := clock_timestamp();
+    l         cpr.lookups%ROWTYPE;
+    c         cpr.cases%ROWTYPE;
+    a         jsonb;
+    r         record;
+    v_recheck boolean;
+    v_new     integer := 0;
+    v_after   text[] := '{}';
+    v_missing text[] := '{}';
+    v_flag    text;
+    v_key     boolean;
+    v_keys    text[];
+BEGIN
+    SELECT * INTO l FROM cpr.lookups x WHERE x.case_id = p_case_id FOR UPDATE;
+    IF NOT FOUND OR l.claimed_by IS DISTINCT FROM p_worker OR l.lease_until < v_now THEN
+        RETURN false;
+    END IF;
+    SELECT * INTO c FROM cpr.cases x WHERE x.id = p_case_id;
+    v_recheck := l.first_done_at IS NOT NULL;
+    FOR a IN SELECT * FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_result->'found') = 'array'
+                                              THEN p_result->'found' ELSE '[]' END) LOOP
+        r := cpr.lookup_store_cert(c, a, l.keys_seen);
+        IF r.is_new THEN
+            v_new := v_new + 1;
+            IF r.after_report THEN
+                v_after := v_after || (a->>'serial');
+            END IF;
+        END IF;
+    END LOOP;
+    FOR v_flag IN SELECT 'no certificate of ours found for ' || m
+                  FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p_result->'missing') = 'array'
+                                                 THEN p_result->'missing' ELSE '[]' END) m LOOP
+        v_flag := left(v_flag, 200);
+        IF NOT v_flag = ANY (c.flags) AND NOT v_flag = ANY (v_missing) THEN
+            v_missing := v_missing || v_flag;
+        END IF;
+    END LOOP;
+    IF cardinality(v_missing) > 0 THEN
+        UPDATE cpr.cases SET flags = flags || v_missing WHERE id = p_case_id;
+        PERFORM cpr.inventory_alert_open(p_case_id, 'not-found',
+            c.tracking || ': ' || array_to_string(v_missing, '; '));
+    END IF;
+    IF cardinality(v_after) > 0 THEN
+        PERFORM cpr.inventory_alert_open(p_case_id, 'issued-after-report',
+            c.tracking || ': ' || cardinality(v_after) || ' certificate(s) on the reported '
+            || 'compromised key issued after the report (the blocklist failed): serial '
+            || array_to_string(v_after, ', '));
+    END IF;
+    IF NOT v_recheck OR v_new > 0 OR cardinality(v_missing) > 0
+       OR jsonb_array_length(coalesce(p_result->'refused', '[]')) > 0 THEN
+        PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'lookup', NULL,
+            jsonb_strip_nulls(jsonb_build_object('outcome', 'done',
+                'recheck', v_recheck, 'new', v_new,
+                'total', (SELECT count(*) FROM cpr.affected x WHERE x.case_id = p_case_id),
+                'after_report', CASE WHEN cardinality(v_after) > 0 THEN to_jsonb(v_after) END,
+                'missing', CASE WHEN cardinality(v_missing) > 0 THEN to_jsonb(v_missing) END,
+                'refused', p_result->'refused', 'sources', p_result->'sources',
+                'ms', p_result->'ms', 'worker', p_worker)));
+    END IF;
+    v_keys := ARRAY(SELECT DISTINCT e.spki_sha256 FROM cpr.evidence e
+                    WHERE e.case_id = p_case_id AND cpr.verified_key(e) ORDER BY 1);
+    v_key := cardinality(v_keys) > 0;
+    UPDATE cpr.lookups SET keys_seen = v_keys,
+        due_at = CASE WHEN l.due_at > l.claimed_at THEN l.due_at   -- evidence came meanwhile
+                      WHEN v_key AND p_recheck_ms > 0
+                      THEN v_now + p_recheck_ms * interval '1 ms' END,
+        attempts = 0, last_error = NULL, claimed_by = NULL, lease_until = NULL,
+        first_done_at = coalesce(first_done_at, v_now), last_done_at = v_now
+    WHERE case_id = p_case_id;
     RETURN true;
 END
 $$;

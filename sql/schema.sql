@@ -1623,7 +1623,7 @@ BEGIN
           AND (l.lease_until IS NULL OR l.lease_until < v_now)
         ORDER BY l.due_at LIMIT p_limit FOR UPDATE SKIP LOCKED),
     upd AS (
-        UPDATE cpr.lookups l SET claimed_by = p_worker,
+        UPDATE cpr.lookups l SET claimed_by = p_worker, claimed_at = v_now,
             lease_until = v_now + p_lease_ms * interval '1 ms'
         FROM due WHERE l.case_id = due.case_id
         RETURNING l.case_id, l.attempts, l.first_done_at)
@@ -1706,7 +1706,8 @@ BEGIN
                     WHERE e.case_id = p_case_id AND cpr.verified_key(e) ORDER BY 1);
     v_key := cardinality(v_keys) > 0;
     UPDATE cpr.lookups SET keys_seen = v_keys,
-        due_at = CASE WHEN v_key AND p_recheck_ms > 0
+        due_at = CASE WHEN l.due_at > l.claimed_at THEN l.due_at   -- evidence came meanwhile
+                      WHEN v_key AND p_recheck_ms > 0
                       THEN v_now + p_recheck_ms * interval '1 ms' END,
         attempts = 0, last_error = NULL, claimed_by = NULL, lease_until = NULL,
         first_done_at = coalesce(first_done_at, v_now), last_done_at = v_now
@@ -4291,7 +4292,8 @@ CREATE TABLE cpr.lookups (
     lease_until timestamp with time zone,
     first_done_at timestamp with time zone,
     last_done_at timestamp with time zone,
-    keys_seen text[] DEFAULT '{}'::text[] NOT NULL
+    keys_seen text[] DEFAULT '{}'::text[] NOT NULL,
+    claimed_at timestamp with time zone
 );
 
 --
