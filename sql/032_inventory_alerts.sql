@@ -31,9 +31,11 @@
 --       follow-up) keeps the case due: cpr.lookups.claimed_at, set by
 --       cpr.lookup_claim, against the due_at the intake set meanwhile
 --       (cpr.lookup_done used to clear it, and that evidence was never
---       looked up).
+--       looked up). cpr.lookup_done and cpr.lookup_failed now lock the
+--       case before the lookup row, the intake's order (the other deadlocked with a follow-up).
 -- REPLACES cpr.lookup_claim (028_inventory.sql)
 -- REPLACES cpr.lookup_done (028_inventory.sql)
+-- REPLACES cpr.lookup_failed (028_inventory.sql)
 -- REPLACES cpr.lookup_next_ms (028_inventory.sql)
 -- DIAGNOSTICS
 --   cpr.lookup_evidence rejects p_limit outside 1..1000.
@@ -207,11 +209,14 @@ DECLARE
     v_key     boolean;
     v_keys    text[];
 BEGIN
+    -- the case before its lookup row, as the intake locks them (it updates
+    -- the case, then its evidence marks the lookup due): the other order
+    -- deadlocks with a follow-up arriving during the lookup
+    SELECT * INTO c FROM cpr.cases x WHERE x.id = p_case_id FOR UPDATE;
     SELECT * INTO l FROM cpr.lookups x WHERE x.case_id = p_case_id FOR UPDATE;
     IF NOT FOUND OR l.claimed_by IS DISTINCT FROM p_worker OR l.lease_until < v_now THEN
         RETURN false;
     END IF;
-    SELECT * INTO c FROM cpr.cases x WHERE x.id = p_case_id;
     v_recheck := l.first_done_at IS NOT NULL;
     FOR a IN SELECT * FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_result->'found') = 'array'
                                               THEN p_result->'found' ELSE '[]' END) LOOP
@@ -263,6 +268,37 @@ BEGIN
         attempts = 0, last_error = NULL, claimed_by = NULL, lease_until = NULL,
         first_done_at = coalesce(first_done_at, v_now), last_done_at = v_now
     WHERE case_id = p_case_id;
+    RETURN true;
+END
+$$;
+
+-- A failed lookup takes the locks in the same order.
+CREATE OR REPLACE FUNCTION cpr.lookup_failed(p_case_id bigint, p_worker text, p_error text,
+                                  p_retry_ms bigint, p_page_after integer)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = cpr, pg_temp AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    v_n   integer;
+    v_err text := left(coalesce(p_error, 'unknown'), 500);
+BEGIN
+    PERFORM 1 FROM cpr.cases WHERE id = p_case_id FOR UPDATE;  -- the intake's order
+    UPDATE cpr.lookups SET attempts = attempts + 1, last_error = v_err,
+        due_at = v_now + greatest(p_retry_ms, 0) * interval '1 ms',
+        claimed_by = NULL, lease_until = NULL
+    WHERE case_id = p_case_id AND claimed_by = p_worker AND lease_until >= v_now
+    RETURNING attempts INTO v_n;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM cpr.append_event(p_case_id, 'cpr-sweeper', 'lookup', NULL,
+        jsonb_build_object('outcome', 'failed', 'error', v_err, 'attempt', v_n,
+                           'retry_ms', p_retry_ms, 'worker', p_worker));
+    IF v_n = p_page_after THEN
+        PERFORM cpr.inventory_alert_open(p_case_id, 'lookup-failing',
+            (SELECT tracking FROM cpr.cases WHERE id = p_case_id)
+            || ': the certificate inventory lookup failed ' || v_n
+            || ' times in a row: ' || v_err);
+    END IF;
     RETURN true;
 END
 $$;

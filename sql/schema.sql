@@ -1656,11 +1656,14 @@ DECLARE
     v_key     boolean;
     v_keys    text[];
 BEGIN
+    -- the case before its lookup row, as the intake locks them (it updates
+    -- the case, then its evidence marks the lookup due): the other order
+    -- deadlocks with a follow-up arriving during the lookup
+    SELECT * INTO c FROM cpr.cases x WHERE x.id = p_case_id FOR UPDATE;
     SELECT * INTO l FROM cpr.lookups x WHERE x.case_id = p_case_id FOR UPDATE;
     IF NOT FOUND OR l.claimed_by IS DISTINCT FROM p_worker OR l.lease_until < v_now THEN
         RETURN false;
     END IF;
-    SELECT * INTO c FROM cpr.cases x WHERE x.id = p_case_id;
     v_recheck := l.first_done_at IS NOT NULL;
     FOR a IN SELECT * FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_result->'found') = 'array'
                                               THEN p_result->'found' ELSE '[]' END) LOOP
@@ -1750,6 +1753,7 @@ DECLARE
     v_n   integer;
     v_err text := left(coalesce(p_error, 'unknown'), 500);
 BEGIN
+    PERFORM 1 FROM cpr.cases WHERE id = p_case_id FOR UPDATE;  -- the intake's order
     UPDATE cpr.lookups SET attempts = attempts + 1, last_error = v_err,
         due_at = v_now + greatest(p_retry_ms, 0) * interval '1 ms',
         claimed_by = NULL, lease_until = NULL

@@ -124,9 +124,10 @@ evidence_all(struct sweeper *s, const struct lookup_case *c, struct inv_evidence
         rows = PQntuples(er);
         *nev = evidence_of(er, ev, *nev, LOOKUP_MAX_EVIDENCE);
         if (rows < LOOKUP_EVIDENCE_PAGE)
-            return true;
+            return true;       /* all read */
         after = atoll(PQgetvalue(er, rows - 1, 0));
-        *unread = atoll(PQgetvalue(er, 0, 9)) - rows;
+        if (p == LOOKUP_MAX_EVIDENCE / LOOKUP_EVIDENCE_PAGE - 1)
+            *unread = atoll(PQgetvalue(er, 0, 9)) - rows;   /* past the last page */
     }
     return true;
 }
