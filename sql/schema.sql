@@ -1466,6 +1466,100 @@ CREATE FUNCTION cpr.inventory_alert_open(p_case_id bigint, p_kind text, p_summar
 $$;
 
 --
+-- Name: inventory_alerts; Type: TABLE; Schema: cpr; Owner: -
+--
+
+CREATE TABLE cpr.inventory_alerts (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    kind text NOT NULL,
+    summary text NOT NULL,
+    opened_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    paged_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_try_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    resolved_at timestamp with time zone,
+    resolve_sent boolean,
+    resolve_attempts integer DEFAULT 0 NOT NULL,
+    CONSTRAINT inventory_alerts_kind_check CHECK ((kind = ANY (ARRAY['not-found'::text, 'issued-after-report'::text, 'lookup-failing'::text, 'evidence-over-limit'::text]))),
+    CONSTRAINT inventory_alerts_summary_check CHECK ((length(summary) <= 2000))
+);
+
+--
+-- Name: inventory_alert_settled(cpr.inventory_alerts, cpr.cases); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.inventory_alert_settled(a cpr.inventory_alerts, c cpr.cases) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT c.state = 'closed' OR coalesce(c.acked_at >= a.paged_at, false)
+$$;
+
+--
+-- Name: inventory_resolve_claim(text, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.inventory_resolve_claim(p_worker text, p_lease_ms integer) RETURNS TABLE(alert_id bigint, tracking text, kind text, summary text, opened_at text, attempts integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    a cpr.inventory_alerts%ROWTYPE;
+BEGIN
+    FOR a IN SELECT x.* FROM cpr.inventory_alerts x JOIN cpr.cases c ON c.id = x.case_id
+             WHERE x.paged_at IS NOT NULL AND x.resolved_at IS NULL AND x.next_try_at <= v_now
+               AND (x.lease_until IS NULL OR x.lease_until < v_now)
+               AND cpr.inventory_alert_settled(x, c)
+             ORDER BY x.next_try_at, x.id LIMIT 1 FOR UPDATE OF x SKIP LOCKED LOOP
+        UPDATE cpr.inventory_alerts SET claimed_by = p_worker,
+            resolve_attempts = a.resolve_attempts + 1,
+            lease_until = v_now + p_lease_ms * interval '1 ms'
+        WHERE id = a.id;
+        RETURN QUERY SELECT a.id, c.tracking, a.kind, a.summary, cpr.utc_text(a.opened_at),
+                            a.resolve_attempts + 1
+                     FROM cpr.cases c WHERE c.id = a.case_id;
+    END LOOP;
+END
+$$;
+
+--
+-- Name: inventory_resolve_done(bigint, boolean, boolean, text, bigint); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.inventory_resolve_done(p_id bigint, p_ok boolean, p_sent boolean, p_worker text, p_retry_ms bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_now  timestamptz := clock_timestamp();
+    v_case bigint;
+    v_kind text;
+BEGIN
+    UPDATE cpr.inventory_alerts SET
+        resolved_at = CASE WHEN p_ok THEN v_now END,
+        resolve_sent = CASE WHEN p_ok THEN p_sent END,
+        next_try_at = CASE WHEN p_ok THEN next_try_at
+                           ELSE v_now + greatest(p_retry_ms, 0) * interval '1 ms' END,
+        claimed_by = NULL, lease_until = NULL
+    WHERE id = p_id AND claimed_by = p_worker AND lease_until >= v_now
+      AND paged_at IS NOT NULL AND resolved_at IS NULL
+    RETURNING case_id, kind INTO v_case, v_kind;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF p_ok THEN
+        PERFORM cpr.append_event(v_case, 'cpr-sweeper', 'inventory-resolve', NULL,
+            jsonb_build_object('kind', v_kind, 'alert', p_id, 'sent', p_sent));
+    END IF;
+    RETURN true;
+END
+$$;
+
+--
 -- Name: is_reporter(bigint, text[]); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
@@ -1548,7 +1642,7 @@ BEGIN
           AND (l.lease_until IS NULL OR l.lease_until < v_now)
         ORDER BY l.due_at LIMIT p_limit FOR UPDATE SKIP LOCKED),
     upd AS (
-        UPDATE cpr.lookups l SET claimed_by = p_worker,
+        UPDATE cpr.lookups l SET claimed_by = p_worker, claimed_at = v_now,
             lease_until = v_now + p_lease_ms * interval '1 ms'
         FROM due WHERE l.case_id = due.case_id
         RETURNING l.case_id, l.attempts, l.first_done_at)
@@ -1581,11 +1675,14 @@ DECLARE
     v_key     boolean;
     v_keys    text[];
 BEGIN
+    -- the case before its lookup row, as the intake locks them (it updates
+    -- the case, then its evidence marks the lookup due): the other order
+    -- deadlocks with a follow-up arriving during the lookup
+    SELECT * INTO c FROM cpr.cases x WHERE x.id = p_case_id FOR UPDATE;
     SELECT * INTO l FROM cpr.lookups x WHERE x.case_id = p_case_id FOR UPDATE;
     IF NOT FOUND OR l.claimed_by IS DISTINCT FROM p_worker OR l.lease_until < v_now THEN
         RETURN false;
     END IF;
-    SELECT * INTO c FROM cpr.cases x WHERE x.id = p_case_id;
     v_recheck := l.first_done_at IS NOT NULL;
     FOR a IN SELECT * FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_result->'found') = 'array'
                                               THEN p_result->'found' ELSE '[]' END) LOOP
@@ -1631,7 +1728,8 @@ BEGIN
                     WHERE e.case_id = p_case_id AND cpr.verified_key(e) ORDER BY 1);
     v_key := cardinality(v_keys) > 0;
     UPDATE cpr.lookups SET keys_seen = v_keys,
-        due_at = CASE WHEN v_key AND p_recheck_ms > 0
+        due_at = CASE WHEN l.due_at > l.claimed_at THEN l.due_at   -- evidence came meanwhile
+                      WHEN v_key AND p_recheck_ms > 0
                       THEN v_now + p_recheck_ms * interval '1 ms' END,
         attempts = 0, last_error = NULL, claimed_by = NULL, lease_until = NULL,
         first_done_at = coalesce(first_done_at, v_now), last_done_at = v_now
@@ -1641,18 +1739,24 @@ END
 $$;
 
 --
--- Name: lookup_evidence(bigint); Type: FUNCTION; Schema: cpr; Owner: -
+-- Name: lookup_evidence(bigint, bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
 --
 
-CREATE FUNCTION cpr.lookup_evidence(p_case_id bigint) RETURNS TABLE(evidence_id bigint, kind text, sha256 text, spki_sha256 text, serial text, issuer text, value text, proof text, verified_key boolean)
-    LANGUAGE sql STABLE SECURITY DEFINER
+CREATE FUNCTION cpr.lookup_evidence(p_case_id bigint, p_after bigint, p_limit integer) RETURNS TABLE(evidence_id bigint, kind text, sha256 text, spki_sha256 text, serial text, issuer text, value text, proof text, verified_key boolean, total bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'cpr', 'pg_temp'
     AS $$
+BEGIN
+    IF p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION 'lookup_evidence: bad limit' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
     SELECT e.id, e.kind, e.sha256, e.spki_sha256, e.serial, e.issuer, e.value, e.proof,
-           cpr.verified_key(e)
+           cpr.verified_key(e), count(*) OVER ()
     FROM cpr.evidence e
-    WHERE e.case_id = p_case_id AND cpr.lookup_kind(e.kind)
-    ORDER BY e.id LIMIT 256
+    WHERE e.case_id = p_case_id AND cpr.lookup_kind(e.kind) AND e.id > coalesce(p_after, 0)
+    ORDER BY e.id LIMIT p_limit;
+END
 $$;
 
 --
@@ -1668,6 +1772,7 @@ DECLARE
     v_n   integer;
     v_err text := left(coalesce(p_error, 'unknown'), 500);
 BEGIN
+    PERFORM 1 FROM cpr.cases WHERE id = p_case_id FOR UPDATE;  -- the intake's order
     UPDATE cpr.lookups SET attempts = attempts + 1, last_error = v_err,
         due_at = v_now + greatest(p_retry_ms, 0) * interval '1 ms',
         claimed_by = NULL, lease_until = NULL
@@ -1712,8 +1817,40 @@ CREATE FUNCTION cpr.lookup_next_ms() RETURNS bigint
             (SELECT min(greatest(l.due_at, coalesce(l.lease_until, l.due_at)))
              FROM cpr.lookups l WHERE l.due_at IS NOT NULL),
             (SELECT min(greatest(a.next_try_at, coalesce(a.lease_until, a.next_try_at)))
-             FROM cpr.inventory_alerts a WHERE a.paged_at IS NULL)) AS t) s
+             FROM cpr.inventory_alerts a WHERE a.paged_at IS NULL),
+            (SELECT min(greatest(a.next_try_at, coalesce(a.lease_until, a.next_try_at)))
+             FROM cpr.inventory_alerts a JOIN cpr.cases c ON c.id = a.case_id
+             WHERE a.paged_at IS NOT NULL AND a.resolved_at IS NULL
+               AND cpr.inventory_alert_settled(a, c))) AS t) s
     WHERE t IS NOT NULL
+$$;
+
+--
+-- Name: lookup_over_limit(bigint, text, bigint, integer); Type: FUNCTION; Schema: cpr; Owner: -
+--
+
+CREATE FUNCTION cpr.lookup_over_limit(p_case_id bigint, p_worker text, p_unread bigint, p_limit integer) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'cpr', 'pg_temp'
+    AS $$
+DECLARE
+    v_flag text := 'evidence not looked up: ' || p_unread || ' items over the limit of '
+                   || p_limit;
+    v_tracking text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM cpr.lookups l WHERE l.case_id = p_case_id
+                   AND l.claimed_by = p_worker AND l.lease_until >= clock_timestamp()) THEN
+        RETURN false;
+    END IF;
+    UPDATE cpr.cases SET flags = flags || v_flag
+    WHERE id = p_case_id AND NOT v_flag = ANY (flags)
+    RETURNING tracking INTO v_tracking;
+    IF FOUND THEN
+        PERFORM cpr.inventory_alert_open(p_case_id, 'evidence-over-limit',
+            v_tracking || ': ' || v_flag);
+    END IF;
+    RETURN true;
+END
 $$;
 
 --
@@ -4276,25 +4413,6 @@ ALTER TABLE cpr.evidence ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
--- Name: inventory_alerts; Type: TABLE; Schema: cpr; Owner: -
---
-
-CREATE TABLE cpr.inventory_alerts (
-    id bigint NOT NULL,
-    case_id bigint NOT NULL,
-    kind text NOT NULL,
-    summary text NOT NULL,
-    opened_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    paged_at timestamp with time zone,
-    attempts integer DEFAULT 0 NOT NULL,
-    next_try_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    claimed_by text,
-    lease_until timestamp with time zone,
-    CONSTRAINT inventory_alerts_kind_check CHECK ((kind = ANY (ARRAY['not-found'::text, 'issued-after-report'::text, 'lookup-failing'::text]))),
-    CONSTRAINT inventory_alerts_summary_check CHECK ((length(summary) <= 2000))
-);
-
---
 -- Name: inventory_alerts_id_seq; Type: SEQUENCE; Schema: cpr; Owner: -
 --
 
@@ -4320,7 +4438,8 @@ CREATE TABLE cpr.lookups (
     lease_until timestamp with time zone,
     first_done_at timestamp with time zone,
     last_done_at timestamp with time zone,
-    keys_seen text[] DEFAULT '{}'::text[] NOT NULL
+    keys_seen text[] DEFAULT '{}'::text[] NOT NULL,
+    claimed_at timestamp with time zone
 );
 
 --
@@ -5052,6 +5171,12 @@ CREATE INDEX inventory_alerts_case_idx ON cpr.inventory_alerts USING btree (case
 --
 
 CREATE INDEX inventory_alerts_due_idx ON cpr.inventory_alerts USING btree (next_try_at) WHERE (paged_at IS NULL);
+
+--
+-- Name: inventory_alerts_resolve_idx; Type: INDEX; Schema: cpr; Owner: -
+--
+
+CREATE INDEX inventory_alerts_resolve_idx ON cpr.inventory_alerts USING btree (next_try_at) WHERE ((paged_at IS NOT NULL) AND (resolved_at IS NULL));
 
 --
 -- Name: lookups_due_idx; Type: INDEX; Schema: cpr; Owner: -
@@ -5963,6 +6088,33 @@ GRANT ALL ON FUNCTION cpr.inventory_alert_done(p_id bigint, p_ok boolean, p_work
 REVOKE ALL ON FUNCTION cpr.inventory_alert_open(p_case_id bigint, p_kind text, p_summary text) FROM PUBLIC;
 
 --
+-- Name: TABLE inventory_alerts; Type: ACL; Schema: cpr; Owner: -
+--
+
+GRANT SELECT ON TABLE cpr.inventory_alerts TO cpr_staff;
+GRANT SELECT ON TABLE cpr.inventory_alerts TO cpr_sweeper;
+
+--
+-- Name: FUNCTION inventory_alert_settled(a cpr.inventory_alerts, c cpr.cases); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.inventory_alert_settled(a cpr.inventory_alerts, c cpr.cases) FROM PUBLIC;
+
+--
+-- Name: FUNCTION inventory_resolve_claim(p_worker text, p_lease_ms integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.inventory_resolve_claim(p_worker text, p_lease_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.inventory_resolve_claim(p_worker text, p_lease_ms integer) TO cpr_sweeper;
+
+--
+-- Name: FUNCTION inventory_resolve_done(p_id bigint, p_ok boolean, p_sent boolean, p_worker text, p_retry_ms bigint); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.inventory_resolve_done(p_id bigint, p_ok boolean, p_sent boolean, p_worker text, p_retry_ms bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.inventory_resolve_done(p_id bigint, p_ok boolean, p_sent boolean, p_worker text, p_retry_ms bigint) TO cpr_sweeper;
+
+--
 -- Name: FUNCTION is_reporter(p_case_id bigint, p_senders text[]); Type: ACL; Schema: cpr; Owner: -
 --
 
@@ -5996,11 +6148,11 @@ REVOKE ALL ON FUNCTION cpr.lookup_done(p_case_id bigint, p_worker text, p_result
 GRANT ALL ON FUNCTION cpr.lookup_done(p_case_id bigint, p_worker text, p_result jsonb, p_recheck_ms bigint) TO cpr_sweeper;
 
 --
--- Name: FUNCTION lookup_evidence(p_case_id bigint); Type: ACL; Schema: cpr; Owner: -
+-- Name: FUNCTION lookup_evidence(p_case_id bigint, p_after bigint, p_limit integer); Type: ACL; Schema: cpr; Owner: -
 --
 
-REVOKE ALL ON FUNCTION cpr.lookup_evidence(p_case_id bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION cpr.lookup_evidence(p_case_id bigint) TO cpr_sweeper;
+REVOKE ALL ON FUNCTION cpr.lookup_evidence(p_case_id bigint, p_after bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_evidence(p_case_id bigint, p_after bigint, p_limit integer) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION lookup_failed(p_case_id bigint, p_worker text, p_error text, p_retry_ms bigint, p_page_after integer); Type: ACL; Schema: cpr; Owner: -
@@ -6021,6 +6173,13 @@ REVOKE ALL ON FUNCTION cpr.lookup_kind(p_kind text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION cpr.lookup_next_ms() FROM PUBLIC;
 GRANT ALL ON FUNCTION cpr.lookup_next_ms() TO cpr_sweeper;
+
+--
+-- Name: FUNCTION lookup_over_limit(p_case_id bigint, p_worker text, p_unread bigint, p_limit integer); Type: ACL; Schema: cpr; Owner: -
+--
+
+REVOKE ALL ON FUNCTION cpr.lookup_over_limit(p_case_id bigint, p_worker text, p_unread bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION cpr.lookup_over_limit(p_case_id bigint, p_worker text, p_unread bigint, p_limit integer) TO cpr_sweeper;
 
 --
 -- Name: FUNCTION lookup_state(p_tracking text); Type: ACL; Schema: cpr; Owner: -
@@ -6707,13 +6866,6 @@ GRANT SELECT ON TABLE cpr.case_links TO cpr_sweeper;
 
 GRANT SELECT ON TABLE cpr.deliveries TO cpr_staff;
 GRANT SELECT ON TABLE cpr.deliveries TO cpr_sweeper;
-
---
--- Name: TABLE inventory_alerts; Type: ACL; Schema: cpr; Owner: -
---
-
-GRANT SELECT ON TABLE cpr.inventory_alerts TO cpr_staff;
-GRANT SELECT ON TABLE cpr.inventory_alerts TO cpr_sweeper;
 
 --
 -- Name: TABLE lookups; Type: ACL; Schema: cpr; Owner: -

@@ -84,24 +84,52 @@ col(const PGresult *res, int row, int c)
     return PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
 }
 
-/* The case's evidence as invmatch takes it; the strings stay in res. */
+/* Append the rows of res to ev (from ev[n], at most max in all); the
+ * strings stay in res. Returns the new count. */
 static size_t
-evidence_of(const PGresult *res, struct inv_evidence *ev, size_t max)
+evidence_of(const PGresult *res, struct inv_evidence *ev, size_t n, size_t max)
 {
-    size_t n = (size_t)PQntuples(res) < max ? (size_t)PQntuples(res) : max;
-
-    for (size_t i = 0; i < n; i++) {
-        ev[i].id = atoll(PQgetvalue(res, (int)i, 0));
-        ev[i].kind = PQgetvalue(res, (int)i, 1);
-        ev[i].sha256 = col(res, (int)i, 2);
-        ev[i].spki_sha256 = col(res, (int)i, 3);
-        ev[i].serial = col(res, (int)i, 4);
-        ev[i].issuer = col(res, (int)i, 5);
-        ev[i].value = col(res, (int)i, 6);
-        ev[i].proof = col(res, (int)i, 7);
-        ev[i].verified_key = strcmp(PQgetvalue(res, (int)i, 8), "t") == 0;
+    for (int i = 0; i < PQntuples(res) && n < max; i++, n++) {
+        ev[n].id = atoll(PQgetvalue(res, i, 0));
+        ev[n].kind = PQgetvalue(res, i, 1);
+        ev[n].sha256 = col(res, i, 2);
+        ev[n].spki_sha256 = col(res, i, 3);
+        ev[n].serial = col(res, i, 4);
+        ev[n].issuer = col(res, i, 5);
+        ev[n].value = col(res, i, 6);
+        ev[n].proof = col(res, i, 7);
+        ev[n].verified_key = strcmp(PQgetvalue(res, i, 8), "t") == 0;
     }
     return n;
+}
+
+/* All of the case's evidence, a page at a time, up to LOOKUP_MAX_EVIDENCE
+ * items; *unread is how many lie past that bound. pages[] keeps the
+ * results the strings live in; false on a database failure. */
+static bool
+evidence_all(struct sweeper *s, const struct lookup_case *c, struct inv_evidence *ev,
+             size_t *nev, PGresult **pages, long long *unread)
+{
+    long long after = 0;
+
+    *nev = 0;
+    *unread = 0;
+    for (int p = 0; p < LOOKUP_MAX_EVIDENCE / LOOKUP_EVIDENCE_PAGE; p++) {
+        PGresult *er = lookupdb_evidence(s->conn, c->id, after, LOOKUP_EVIDENCE_PAGE);
+        int rows;
+
+        if (!er)
+            return false;
+        pages[p] = er;
+        rows = PQntuples(er);
+        *nev = evidence_of(er, ev, *nev, LOOKUP_MAX_EVIDENCE);
+        if (rows < LOOKUP_EVIDENCE_PAGE)
+            return true;       /* all read */
+        after = atoll(PQgetvalue(er, rows - 1, 0));
+        if (p == LOOKUP_MAX_EVIDENCE / LOOKUP_EVIDENCE_PAGE - 1)
+            *unread = atoll(PQgetvalue(er, 0, 9)) - rows;   /* past the last page */
+    }
+    return true;
 }
 
 /* Every source, every ask it answers; false with err when one failed. */
@@ -173,49 +201,73 @@ record_done(struct lookup *lk, struct sweeper *s, const struct lookup_case *c,
 static bool
 lookup_case(struct lookup *lk, struct sweeper *s, const struct lookup_case *c)
 {
-    struct inv_evidence ev[256];
-    static struct inv_ask asks[INVMATCH_MAX_ASKS];
+    static struct inv_evidence ev[LOOKUP_MAX_EVIDENCE];
+    PGresult *pages[LOOKUP_MAX_EVIDENCE / LOOKUP_EVIDENCE_PAGE] = { 0 };
+    struct inv_ask *asks = NULL;
     struct inv_result res;
     char err[600] = "";
-    long long t0 = now_mono_ms();
-    PGresult *er = lookupdb_evidence(s->conn, c->id);
-    size_t nev, nasks;
-    bool ok;
+    long long t0 = now_mono_ms(), unread;
+    size_t nev, nasks, maxasks;
+    bool ok = false;
 
-    if (!er)
-        return false;
-    nev = evidence_of(er, ev, sizeof(ev) / sizeof(ev[0]));
-    nasks = invmatch_asks(ev, nev, asks, INVMATCH_MAX_ASKS);
+    if (!evidence_all(s, c, ev, &nev, pages, &unread))
+        goto out;
+    if (unread > 0) {
+        log_warn("lookup of %s: %lld evidence item(s) over the limit of %d not looked up",
+                 c->tracking, unread, LOOKUP_MAX_EVIDENCE);
+        if (!lookupdb_over_limit(s->conn, c->id, s->worker, unread, LOOKUP_MAX_EVIDENCE))
+            goto out;
+    }
+    maxasks = 2 * nev + 1;     /* invmatch: at most two asks per item */
+    if ((asks = calloc(maxasks, sizeof(*asks))) == NULL) {
+        ok = record_failure(lk, s, c, "out of memory");
+        goto out;
+    }
+    nasks = invmatch_asks(ev, nev, asks, maxasks);
     invmatch_init(&res, (size_t)lk->cfg->inventory_max_certs);
     if (ask_all(lk, asks, nasks, &res, err, sizeof(err)))
         ok = record_done(lk, s, c, &res, asks, nasks, t0);
     else
         ok = record_failure(lk, s, c, err);
     invmatch_free(&res);
-    PQclear(er);
+out:
+    free(asks);
+    for (size_t p = 0; p < sizeof(pages) / sizeof(pages[0]); p++)
+        PQclear(pages[p]);
     return ok;
 }
 
 /* ---- pages ---- */
 
+/* The notice of inventory alert a; id and dedup hold its keys. */
+static void
+alert_notice(const struct lookup_alert *a, struct pager_notice *n, char *id, size_t idlen,
+             char *dedup, size_t deduplen)
+{
+    snprintf(id, idlen, "cpr-inventory/%lld", a->id);
+    /* One key per alert row: a later page of the case is news, never
+     * merged into the incident of an earlier one. */
+    snprintf(dedup, deduplen, "%s/inventory/%s/%lld", a->tracking, a->kind, a->id);
+    memset(n, 0, sizeof(*n));
+    n->event = "health";
+    n->id = id;
+    n->dedup_key = dedup;
+    n->tracking = a->tracking;
+    n->clock = "inventory";
+    n->tier = 1;
+    n->category = a->kind;
+    n->summary = a->summary;
+    n->received_at = a->opened_at;
+}
+
 static bool
 alert_send(const struct sweeper *s, const struct lookup_alert *a)
 {
-    char id[64], dedup[96];
-    struct pager_notice n = { 0 };
+    char id[64], dedup[128];
+    struct pager_notice n;
     bool any;
 
-    snprintf(id, sizeof(id), "cpr-inventory/%lld", a->id);
-    snprintf(dedup, sizeof(dedup), "%s/inventory/%s", a->tracking, a->kind);
-    n.event = "health";
-    n.id = id;
-    n.dedup_key = dedup;
-    n.tracking = a->tracking;
-    n.clock = "inventory";
-    n.tier = 1;
-    n.category = a->kind;
-    n.summary = a->summary;
-    n.received_at = a->opened_at;
+    alert_notice(a, &n, id, sizeof(id), dedup, sizeof(dedup));
     any = liveness_tier1_send(s, &n);
     if (any)
         log_info("inventory alert %lld sent: %s", a->id, a->summary);
@@ -223,6 +275,31 @@ alert_send(const struct sweeper *s, const struct lookup_alert *a)
         log_error("inventory alert %lld: no tier-1 channel took it (attempt %d); retrying: %s",
                   a->id, a->attempts, a->summary);
     return any;
+}
+
+/* Close a's page on every tier-1 channel (where it was sent); false if
+ * one failed. *sent: something went out (not every channel resolve = no). */
+static bool
+alert_resolve(const struct sweeper *s, const struct lookup_alert *a, bool *sent)
+{
+    char id[64], dedup[128];
+    struct pager_notice n;
+    bool ok = true;
+
+    *sent = false;
+    for (size_t i = 0; s->esc.ntiers > 0 && i < s->esc.tiers[0].nchannels; i++) {
+        bool messaged = false;
+
+        alert_notice(a, &n, id, sizeof(id), dedup, sizeof(dedup));
+        ok &= sweep_close_notice(s, &s->esc.channels[s->esc.tiers[0].channels[i]], &n,
+                                 &messaged, sent);
+    }
+    if (ok)
+        log_info("inventory alert %lld resolved%s", a->id, *sent ? "" : " (resolve = no)");
+    else
+        log_error("inventory alert %lld: a resolve failed (attempt %d); retrying", a->id,
+                  a->attempts);
+    return ok;
 }
 
 static bool
@@ -235,11 +312,26 @@ alerts_pass(struct sweeper *s)
         if (!lookupdb_alert_claim(s->conn, s->worker, liveness_lease_ms(s), &a, &found))
             return false;
         if (!found)
-            return true;
+            break;
         sent = alert_send(s, &a);
         if (!lookupdb_alert_done(s->conn, &a, sent, s->worker,
                                  retry_backoff_ms(a.attempts - 1, s->esc.retry_base_ms,
                                                   s->esc.retry_cap_ms, (unsigned)rand())))
+            return false;
+    }
+    /* Pages of cases closed, or acknowledged since they went out. */
+    for (int i = 0; i < LOOKUP_MAX_ALERTS; i++) {
+        struct lookup_alert a;
+        bool found, ok, sent;
+
+        if (!lookupdb_resolve_claim(s->conn, s->worker, 2 * liveness_lease_ms(s), &a, &found))
+            return false;
+        if (!found)
+            break;
+        ok = alert_resolve(s, &a, &sent);
+        if (!lookupdb_resolve_done(s->conn, &a, ok, sent, s->worker,
+                                   retry_backoff_ms(a.attempts - 1, s->esc.retry_base_ms,
+                                                    s->esc.retry_cap_ms, (unsigned)rand())))
             return false;
     }
     return true;

@@ -17,7 +17,14 @@
  *   lookup_init, by lookup_reindex (SIGHUP) and when they change.
  *   Inventory pages (a certificate not found, one issued on a compromised
  *   key after the report, lookups failing) go to every tier-1 channel,
- *   leased, retried with [sweeper] retry_base/retry_cap.
+ *   leased, retried with [sweeper] retry_base/retry_cap, each with its own
+ *   key (TRACKING/inventory/KIND/ID), so a later page is never merged into
+ *   an open incident. Once the case is closed, or acknowledged after the
+ *   page went out, the page is resolved on those channels (Slack, email:
+ *   a "resolved" message, unless resolve = no). A lookup reads all of the
+ *   case's evidence, LOOKUP_EVIDENCE_PAGE rows a query, up to
+ *   LOOKUP_MAX_EVIDENCE items; more is flagged and paged
+ *   ("evidence not looked up: N items over the limit of 2048").
  * DIAGNOSTICS
  *   One info line per lookup (case, found, missing, ms); a warning per
  *   failure; an error when no tier-1 channel took a page.
@@ -33,7 +40,9 @@
 #include "sweep.h"
 
 #define LOOKUP_BATCH       16    /* cases claimed per pass */
-#define LOOKUP_MAX_ALERTS  16    /* inventory pages per pass */
+#define LOOKUP_MAX_ALERTS  16    /* inventory pages (and resolves) per pass */
+#define LOOKUP_EVIDENCE_PAGE 256 /* evidence rows read per query */
+#define LOOKUP_MAX_EVIDENCE 2048 /* evidence items one lookup reads; past it: flagged */
 
 struct lookup {
     const struct cpr_config *cfg;

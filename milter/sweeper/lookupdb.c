@@ -77,14 +77,17 @@ lookupdb_claim(PGconn *conn, const char *worker, int lease_ms, struct lookup_cas
 }
 
 PGresult *
-lookupdb_evidence(PGconn *conn, long long case_id)
+lookupdb_evidence(PGconn *conn, long long case_id, long long after, int limit)
 {
-    char id[24];
-    const char *p[] = { id };
+    char id[24], aft[24], lim[24];
+    const char *p[] = { id, aft, lim };
 
     snprintf(id, sizeof(id), "%lld", case_id);
+    snprintf(aft, sizeof(aft), "%lld", after);
+    snprintf(lim, sizeof(lim), "%d", limit);
     return query(conn, "SELECT evidence_id, kind, sha256, spki_sha256, serial, issuer, value, "
-                       "proof, verified_key FROM cpr.lookup_evidence($1::bigint)", 1, p);
+                       "proof, verified_key, total "
+                       "FROM cpr.lookup_evidence($1::bigint, $2::bigint, $3::integer)", 3, p);
 }
 
 static bool
@@ -133,8 +136,24 @@ lookupdb_failed(PGconn *conn, long long case_id, const char *worker, const char 
 }
 
 bool
-lookupdb_alert_claim(PGconn *conn, const char *worker, long long lease_ms,
-                     struct lookup_alert *a, bool *found)
+lookupdb_over_limit(PGconn *conn, long long case_id, const char *worker, long long unread,
+                    int limit)
+{
+    char id[24], n[24], lim[24];
+    const char *p[] = { id, worker, n, lim };
+    bool kept;
+
+    snprintf(id, sizeof(id), "%lld", case_id);
+    snprintf(n, sizeof(n), "%lld", unread);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    return one_bool(conn, "SELECT cpr.lookup_over_limit($1::bigint, $2, $3::bigint, "
+                          "$4::integer)", 4, p, &kept);
+}
+
+/* One row of cpr.inventory_alert_claim or cpr.inventory_resolve_claim. */
+static bool
+alert_claim(PGconn *conn, const char *sql, const char *worker, long long lease_ms,
+            struct lookup_alert *a, bool *found)
 {
     char lease[24];
     const char *p[] = { worker, lease };
@@ -143,8 +162,7 @@ lookupdb_alert_claim(PGconn *conn, const char *worker, long long lease_ms,
     *found = false;
     memset(a, 0, sizeof(*a));
     snprintf(lease, sizeof(lease), "%lld", lease_ms);
-    res = query(conn, "SELECT alert_id, tracking, kind, summary, opened_at, attempts "
-                      "FROM cpr.inventory_alert_claim($1, $2::integer)", 2, p);
+    res = query(conn, sql, 2, p);
     if (!res)
         return false;
     if (PQntuples(res) > 0) {
@@ -157,6 +175,43 @@ lookupdb_alert_claim(PGconn *conn, const char *worker, long long lease_ms,
         *found = true;
     }
     PQclear(res);
+    return true;
+}
+
+bool
+lookupdb_alert_claim(PGconn *conn, const char *worker, long long lease_ms,
+                     struct lookup_alert *a, bool *found)
+{
+    return alert_claim(conn, "SELECT alert_id, tracking, kind, summary, opened_at, attempts "
+                             "FROM cpr.inventory_alert_claim($1, $2::integer)",
+                       worker, lease_ms, a, found);
+}
+
+bool
+lookupdb_resolve_claim(PGconn *conn, const char *worker, long long lease_ms,
+                       struct lookup_alert *a, bool *found)
+{
+    return alert_claim(conn, "SELECT alert_id, tracking, kind, summary, opened_at, attempts "
+                             "FROM cpr.inventory_resolve_claim($1, $2::integer)",
+                       worker, lease_ms, a, found);
+}
+
+bool
+lookupdb_resolve_done(PGconn *conn, const struct lookup_alert *a, bool ok, bool sent,
+                      const char *worker, long long retry_ms)
+{
+    char id[24], retry[24];
+    const char *p[] = { id, ok ? "true" : "false", sent ? "true" : "false", worker, retry };
+    bool kept;
+
+    snprintf(id, sizeof(id), "%lld", a->id);
+    snprintf(retry, sizeof(retry), "%lld", retry_ms);
+    if (!one_bool(conn, "SELECT cpr.inventory_resolve_done($1::bigint, $2::boolean, "
+                        "$3::boolean, $4, $5::bigint)", 5, p, &kept))
+        return false;
+    if (!kept)
+        log_warn("inventory alert %lld: the lease ran out before the resolve was recorded; "
+                 "another sweeper may send it again", a->id);
     return true;
 }
 

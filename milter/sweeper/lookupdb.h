@@ -7,7 +7,7 @@
  * DESCRIPTION
  *   Thin wrappers of the functions of 028_inventory.sql: claim due cases
  *   (SKIP LOCKED, leased), read a case's evidence, record a lookup done or
- *   failed, claim and record an inventory page, and when anything is due
+ *   failed, claim and record an inventory page and its resolve, and when anything is due
  *   next. Every call has the [sweeper] db_timeout deadline.
  * DIAGNOSTICS
  *   A failed call is logged and returns -1 / false / NULL.
@@ -42,8 +42,12 @@ struct lookup_alert {
 void lookupdb_timeout(long long ms);
 int lookupdb_claim(PGconn *conn, const char *worker, int lease_ms, struct lookup_case *out,
                    int max);
-/* The evidence rows (cpr.lookup_evidence columns), or NULL. */
-PGresult *lookupdb_evidence(PGconn *conn, long long case_id);
+/* Up to limit evidence rows after id after (cpr.lookup_evidence columns;
+ * column 9, total, counts the rows from after on), or NULL. */
+PGresult *lookupdb_evidence(PGconn *conn, long long case_id, long long after, int limit);
+/* Flag and page the case: unread evidence items past the bound limit. */
+bool lookupdb_over_limit(PGconn *conn, long long case_id, const char *worker, long long unread,
+                         int limit);
 bool lookupdb_done(PGconn *conn, long long case_id, const char *worker, const char *json,
                    long long recheck_ms, bool *kept);
 bool lookupdb_failed(PGconn *conn, long long case_id, const char *worker, const char *error,
@@ -52,6 +56,12 @@ bool lookupdb_alert_claim(PGconn *conn, const char *worker, long long lease_ms,
                           struct lookup_alert *a, bool *found);
 bool lookupdb_alert_done(PGconn *conn, const struct lookup_alert *a, bool ok, const char *worker,
                          long long retry_ms);
+/* A sent page whose case is closed or acknowledged since, to resolve. */
+bool lookupdb_resolve_claim(PGconn *conn, const char *worker, long long lease_ms,
+                            struct lookup_alert *a, bool *found);
+/* ok: every channel took it; sent: one was sent (not all resolve = no). */
+bool lookupdb_resolve_done(PGconn *conn, const struct lookup_alert *a, bool ok, bool sent,
+                           const char *worker, long long retry_ms);
 /* ms until something is due (>= 1), 0 for nothing, -1 on failure. */
 long long lookupdb_next_ms(PGconn *conn);
 

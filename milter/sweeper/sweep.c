@@ -519,14 +519,11 @@ deliver_groups(struct sweeper *s)
     return true;
 }
 
-/* One acknowledge-and-resolve (or, Slack and email, one "resolved"
- * message) of a group's tier-t alert on channel ch; false if it failed. */
-static bool
-group_close_one(struct sweeper *s, const struct pager_channel *ch, long long gid, int t,
-                bool *messaged)
+bool
+sweep_close_notice(const struct sweeper *s, const struct pager_channel *ch,
+                   struct pager_notice *n, bool *messaged, bool *sent)
 {
-    char key[64], summary[160], err[512] = "";
-    struct pager_notice n = { 0 };
+    char err[512] = "";
     bool by_message = ch->type == PAGER_SLACK || ch->type == PAGER_EMAIL;
     long status = 0;
     double ms = 0;
@@ -535,6 +532,28 @@ group_close_one(struct sweeper *s, const struct pager_channel *ch, long long gid
         return true;
     if (by_message && *messaged)
         return true;
+    n->actor = s->actor;
+    n->event = "acknowledge";
+    if (!by_message && sendlog_send(s, ch, n, &status, &ms, err, sizeof(err)) != SEND_OK)
+        return false;
+    n->event = "resolve";
+    if (sendlog_send(s, ch, n, &status, &ms, err, sizeof(err)) != SEND_OK)
+        return false;
+    *messaged = *messaged || by_message;
+    if (sent)
+        *sent = true;
+    return true;
+}
+
+/* One acknowledge-and-resolve (or, Slack and email, one "resolved"
+ * message) of a group's tier-t alert on channel ch; false if it failed. */
+static bool
+group_close_one(struct sweeper *s, const struct pager_channel *ch, long long gid, int t,
+                bool *messaged)
+{
+    char key[64], summary[160];
+    struct pager_notice n = { 0 };
+
     snprintf(key, sizeof(key), "group-%lld/t%d", gid, t);
     snprintf(summary, sizeof(summary), "page group %lld acknowledged", gid);
     n.id = key;
@@ -544,15 +563,7 @@ group_close_one(struct sweeper *s, const struct pager_channel *ch, long long gid
     n.tier = t;
     n.category = "group";
     n.summary = summary;
-    n.actor = s->actor;
-    n.event = "acknowledge";
-    if (!by_message && sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err)) != SEND_OK)
-        return false;
-    n.event = "resolve";
-    if (sendlog_send(s, ch, &n, &status, &ms, err, sizeof(err)) != SEND_OK)
-        return false;
-    *messaged = *messaged || by_message;
-    return true;
+    return sweep_close_notice(s, ch, &n, messaged, NULL);
 }
 
 /* Acknowledged page groups: close the alert of every tier they paged. */

@@ -51,4 +51,14 @@ struct sweeper {
  * scheduled); *ok is false when a database call failed. */
 long long sweep_pass(struct sweeper *s, bool *ok);
 
+/* Close n's alert on ch: acknowledge and resolve by its key (PagerDuty,
+ * Opsgenie, webhook), or one "resolved" message (Slack, email) unless
+ * *messaged (set here); nothing when the channel has resolve = no
+ * (PagerDuty and Opsgenie always resolve). Sets n's event and actor; false
+ * if a send failed; *sent (when not NULL) set true if something went out. */
+struct pager_notice;
+struct pager_channel;
+bool sweep_close_notice(const struct sweeper *s, const struct pager_channel *ch,
+                        struct pager_notice *n, bool *messaged, bool *sent);
+
 #endif
