@@ -56,7 +56,6 @@ bool
 ackpoll_build(const struct cpr_config *cfg, struct ackpoll *ap, char **err)
 {
     memset(ap, 0, sizeof(*ap));
-    ap->db_timeout_ms = cfg->sweeper_db_timeout_ms;
     ap->ch = g_new0(struct ackpoll_channel, cfg->nchannel_defs ? cfg->nchannel_defs : 1);
     for (size_t i = 0; i < cfg->nchannel_defs; i++) {
         if (!cfg->channel_defs[i].poll)
@@ -93,29 +92,10 @@ find(const struct ackpoll *ap, const char *name)
 
 /* ---- the database ------------------------------------------------------- */
 
-static PGresult *
-db_call(const struct sweeper *s, const char *sql, int n, const char *const *params)
-{
-    char err[256];
-    PGresult *res = pgconn_exec(s->conn, NULL, sql, n, params, s->poll->db_timeout_ms,
-                                err, sizeof(err));
-
-    if (res == NULL) {
-        log_error("database: %s", err);
-        return NULL;
-    }
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        log_error("database: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 static bool
 db_void(const struct sweeper *s, const char *sql, int n, const char *const *params)
 {
-    PGresult *res = db_call(s, sql, n, params);
+    PGresult *res = sweepdb_query(s->conn, sql, n, params);
 
     PQclear(res);
     return res != NULL;
@@ -158,7 +138,7 @@ report(const struct sweeper *s, const char *id, const char *said, const char *ac
 
     snprintf(h, sizeof(h), "%ld", http);
     snprintf(d, sizeof(d), "%lld", delay_ms);
-    res = db_call(s, "SELECT cpr.poll_report($1, $2, $3, $4, $5, $6, $7)", 7, p);
+    res = sweepdb_query(s->conn, "SELECT cpr.poll_report($1, $2, $3, $4, $5, $6, $7)", 7, p);
     if (res == NULL)
         return false;
     snprintf(done, donelen, "%s", PQgetisnull(res, 0, 0) ? "nothing" : PQgetvalue(res, 0, 0));
@@ -248,7 +228,7 @@ static long long
 next_due_ms(struct sweeper *s, const struct ackpoll_channel *c, bool *ok)
 {
     const char *p[] = { c->pc.name };
-    PGresult *res = db_call(s, "SELECT cpr.poll_next_ms($1)", 1, p);
+    PGresult *res = sweepdb_query(s->conn, "SELECT cpr.poll_next_ms($1)", 1, p);
     long long ms;
 
     if (res == NULL) {
@@ -279,7 +259,7 @@ poll_channel(struct sweeper *s, struct ackpoll_channel *c)
         return true;
     snprintf(iv, sizeof(iv), "%lld", c->interval_ms);
     snprintf(lim, sizeof(lim), "%d", want);
-    if ((res = db_call(s, "SELECT id, tracking, clock, alert_key, state "
+    if ((res = sweepdb_query(s->conn, "SELECT id, tracking, clock, alert_key, state "
                           "FROM cpr.poll_claim($1, $2, $3)", 3, p)) == NULL)
         return false;
     /* Unused tokens go back: claimed fewer than budgeted. */

@@ -51,7 +51,6 @@ struct ackpoll_channel {
 struct ackpoll {
     struct ackpoll_channel *ch;
     size_t n;
-    long long db_timeout_ms;
     long long next_at;         /* next round due (monotonic ms); 0 = now */
 };
 

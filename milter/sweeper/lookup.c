@@ -42,7 +42,6 @@ lookup_init(struct lookup *lk, const struct cpr_config *cfg)
     for (size_t i = 0; lk->src && i < lk->nsrc; i++)
         lk->src[i] = invsource_new(config_source(cfg, cfg->inventory_sources[i]));
     lookup_reindex(lk, true);
-    lookupdb_timeout(cfg->sweeper_db_timeout_ms);
 }
 
 void

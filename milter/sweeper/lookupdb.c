@@ -16,33 +16,7 @@
 
 #include "log.h"
 #include "pgconn.h"
-
-static long long lookupdb_timeout_ms = 10000;
-
-void
-lookupdb_timeout(long long ms)
-{
-    lookupdb_timeout_ms = ms;
-}
-
-static PGresult *
-query(PGconn *conn, const char *sql, int n, const char *const *params)
-{
-    char err[256];
-    PGresult *res = pgconn_exec(conn, NULL, sql, n, params, lookupdb_timeout_ms, err,
-                                sizeof(err));
-
-    if (res == NULL) {
-        log_error("database: %s", err);
-        return NULL;
-    }
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        log_error("database: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
+#include "sweepdb.h"
 
 static void
 copy(char *dst, size_t len, const PGresult *res, int row, int col)
@@ -60,7 +34,7 @@ lookupdb_claim(PGconn *conn, const char *worker, int lease_ms, struct lookup_cas
 
     snprintf(lease, sizeof(lease), "%d", lease_ms);
     snprintf(lim, sizeof(lim), "%d", max);
-    res = query(conn, "SELECT case_id, tracking, received_ms, attempts, recheck "
+    res = sweepdb_query(conn, "SELECT case_id, tracking, received_ms, attempts, recheck "
                       "FROM cpr.lookup_claim($1, $2::integer, $3::integer)", 3, p);
     if (!res)
         return -1;
@@ -85,7 +59,7 @@ lookupdb_evidence(PGconn *conn, long long case_id, long long after, int limit)
     snprintf(id, sizeof(id), "%lld", case_id);
     snprintf(aft, sizeof(aft), "%lld", after);
     snprintf(lim, sizeof(lim), "%d", limit);
-    return query(conn, "SELECT evidence_id, kind, sha256, spki_sha256, serial, issuer, value, "
+    return sweepdb_query(conn, "SELECT evidence_id, kind, sha256, spki_sha256, serial, issuer, value, "
                        "proof, verified_key, total "
                        "FROM cpr.lookup_evidence($1::bigint, $2::bigint, $3::integer)", 3, p);
 }
@@ -93,7 +67,7 @@ lookupdb_evidence(PGconn *conn, long long case_id, long long after, int limit)
 static bool
 one_bool(PGconn *conn, const char *sql, int n, const char *const *p, bool *value)
 {
-    PGresult *res = query(conn, sql, n, p);
+    PGresult *res = sweepdb_query(conn, sql, n, p);
 
     if (!res)
         return false;
@@ -162,7 +136,7 @@ alert_claim(PGconn *conn, const char *sql, const char *worker, long long lease_m
     *found = false;
     memset(a, 0, sizeof(*a));
     snprintf(lease, sizeof(lease), "%lld", lease_ms);
-    res = query(conn, sql, 2, p);
+    res = sweepdb_query(conn, sql, 2, p);
     if (!res)
         return false;
     if (PQntuples(res) > 0) {
@@ -237,7 +211,7 @@ lookupdb_alert_done(PGconn *conn, const struct lookup_alert *a, bool ok, const c
 long long
 lookupdb_next_ms(PGconn *conn)
 {
-    PGresult *res = query(conn, "SELECT cpr.lookup_next_ms()", 0, NULL);
+    PGresult *res = sweepdb_query(conn, "SELECT cpr.lookup_next_ms()", 0, NULL);
     long long ms;
 
     if (!res)

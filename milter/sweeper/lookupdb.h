@@ -39,7 +39,6 @@ struct lookup_alert {
     int attempts;
 };
 
-void lookupdb_timeout(long long ms);
 int lookupdb_claim(PGconn *conn, const char *worker, int lease_ms, struct lookup_case *out,
                    int max);
 /* Up to limit evidence rows after id after (cpr.lookup_evidence columns;

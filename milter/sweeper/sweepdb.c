@@ -73,7 +73,7 @@ sweepdb_run(PGconn *conn, const char *sql, int n, const char *const *params,
     return res;
 }
 
-static PGresult *
+PGresult *
 sweepdb_query(PGconn *conn, const char *sql, int n, const char *const *params)
 {
     return sweepdb_run(conn, sql, n, params, PGRES_TUPLES_OK);

@@ -57,6 +57,11 @@ void sweepdb_cases_free(struct sweep_case *cases, size_t n);
 /* The metrics gauges (025_metrics.sql): open cases, unsent auto-replies. */
 bool sweepdb_metrics_counts(PGconn *conn, long long *cases_open, long long *outbox_pending);
 
+/* One statement with the connection's bounded wait (sweepdb_connect's
+ * timeout); a failure or a result other than rows is logged, NULL. The
+ * sweeper's other modules (lookupdb, ackpoll) run their SQL through it. */
+PGresult *sweepdb_query(PGconn *conn, const char *sql, int n, const char *const *params);
+
 /* Offer one step to channels (JSON array of names); -1 on failure, else new rows. */
 int sweepdb_offer(PGconn *conn, const struct sweep_case *c, const char *key,
                   const char *channels_json, const struct deadline_action *a,
